@@ -1,0 +1,3 @@
+from minesafe.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,123 @@
+"""Every error minesafe raises on purpose.
+
+Messages are in Chinese because evaluators read them; each says where the problem is and how to
+fix the input. Validation collects all problems in a file before raising, so one run shows them all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+#: A location inside a document: mapping keys and list indexes, outermost first.
+KeyPath = tuple[str | int, ...]
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "（空）"
+
+
+#: Stands for "no value was given" in a :class:`Problem`.
+MISSING = _Missing()
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input, at one place."""
+
+    path: KeyPath
+    message: str
+    value: object = MISSING
+    expected: str = ""
+
+    def describe(self, locate: Callable[[KeyPath], str]) -> str:
+        """One line of Chinese: place, what is wrong, the value found and what is expected."""
+        text = f"{locate(self.path)}：{self.message}"
+        details = []
+        if self.value is not MISSING:
+            details.append(f"当前值：{_show(self.value)}")
+        if self.expected:
+            details.append(f"应为：{self.expected}")
+        if details:
+            text += "（" + "；".join(details) + "）"
+        return text
+
+
+def _show(value: object) -> str:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return "（空）"
+    if isinstance(value, str):
+        return f"“{value}”"
+    return str(value)
+
+
+def locate_key_path(path: KeyPath) -> str:
+    """Name a place in a YAML/JSON document by its key path, e.g. ``targets.deaths.current``."""
+    if not path:
+        return "文件顶层"
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return f"键 {text}"
+
+
+class MinesafeError(Exception):
+    """Base class of every error minesafe raises deliberately."""
+
+
+class RubricError(MinesafeError):
+    """Raised when a rubric file, or a rubric after a params override, breaks the evaluation
+    table's structure: totals that differ from the footnote, duplicate ids, malformed rows.
+
+    Fix the rubric file or the params override named in the message.
+    """
+
+    def __init__(self, source: str, problems: Sequence[str]):
+        self.source = source
+        self.problems = list(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"评估表文件 {source} 有 {len(self.problems)} 处问题，请按提示修改：\n{lines}")
+
+
+class InputError(MinesafeError):
+    """Raised when a submission, params file or workbook cannot be evaluated as given.
+
+    Carries every problem found in the file, each with its place (YAML key path or Excel sheet and
+    cell), the bad value and what is expected. Nothing is written when it is raised.
+    """
+
+    def __init__(
+        self,
+        source: str,
+        problems: Sequence[Problem],
+        locate: Callable[[KeyPath], str] = locate_key_path,
+    ):
+        self.source = source
+        self.problems = list(problems)
+        self.lines = [p.describe(locate) for p in self.problems]
+        listing = "\n".join(f"  - {line}" for line in self.lines)
+        super().__init__(f"文件 {source} 有 {len(self.problems)} 处问题，请修改后重新运行：\n{listing}")
+
+
+class ProblemCollector:
+    """Gathers problems while a document is validated, so all of them are reported at once."""
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+
+    def add(self, path: KeyPath, message: str, value: object = MISSING, expected: str = "") -> None:
+        self.problems.append(Problem(tuple(path), message, value, expected))
+
+    def raise_if_any(self, source: str, locate: Callable[[KeyPath], str] = locate_key_path) -> None:
+        if self.problems:
+            raise InputError(source, self.problems, locate)
+
+
+class InputErrors(MinesafeError):
+    """Raised when several files of one evaluation have problems (a province file and its county
+    files): every file's problems are reported together. Fix each file listed."""
+
+    def __init__(self, errors: Sequence[InputError]):
+        self.errors = list(errors)
+        super().__init__("\n".join(str(e) for e in self.errors))

@@ -1,0 +1,44 @@
+"""Exact numbers for rules judged at their bounds.
+
+Every ratio is a :class:`fractions.Fraction`, so "exactly 20 %" is exactly 20 % and no
+floating-point error can flip a verdict. Display rounds *down*: a shown value never looks better
+than the exact one, so a shown 80.00 分 or 20.00 % always really reaches the bound.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+
+def parse_percent(text: object) -> Fraction:
+    """``"20%"`` -> ``Fraction(1, 5)``. Only strings with a percent sign are accepted, so a bare
+    ``20`` can never be misread as 2000 %."""
+    if not isinstance(text, str) or not text.strip().endswith("%"):
+        raise ValueError(f"应写成百分数，如 “20%”，当前值：{text!r}")
+    return Fraction(text.strip()[:-1].strip()) / 100
+
+
+def floor_to(value: Fraction, places: int = 2) -> Fraction:
+    scale = 10**places
+    return Fraction(math.floor(value * scale), scale)
+
+
+def format_decimal(value: Fraction, places: int = 2) -> str:
+    """Whole numbers without decimals, others rounded down to ``places`` decimals."""
+    if value.denominator == 1:
+        return str(value.numerator)
+    return f"{float(floor_to(value, places)):.{places}f}"
+
+
+def format_percent(value: Fraction, places: int = 2) -> str:
+    """``Fraction(1, 5)`` -> ``"20%"``, ``Fraction(1, 3)`` -> ``"33.33%"`` (rounded down)."""
+    return format_decimal(value * 100, places) + "%"
+
+
+def to_json_number(value: Fraction) -> int | float:
+    """A JSON-friendly number: exact for whole numbers, rounded down to 4 decimals otherwise."""
+    if value.denominator == 1:
+        return value.numerator
+    shown = floor_to(value, 4)
+    return shown.numerator / shown.denominator

@@ -1,0 +1,103 @@
+"""Results as a machine-readable mapping (the ``--json`` contract) and as readable Chinese text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from minesafe import __version__
+from minesafe.evaluation import CountyResult, ProvinceResult
+from minesafe.numbers import format_decimal, to_json_number
+from minesafe.rubric import Category
+from minesafe.targets import TargetResult
+
+DEMO_BANNER = "【示例数据】本结果由虚构的示例数据生成，不代表任何真实地区。"
+
+
+def _target_dict(t: TargetResult) -> dict[str, Any]:
+    return {
+        "name": t.target.name,
+        "result": t.outcome.value,
+        "met": t.met,
+        "value": None if t.value is None else to_json_number(t.value),
+        "value_text": t.value_text,
+        "bound": None if t.target.bound is None else to_json_number(t.target.bound),
+        "bound_text": t.bound_text,
+        "explanation": t.explanation,
+        "flag": t.flag or None,
+    }
+
+
+def result_to_dict(result: CountyResult | ProvinceResult) -> dict[str, Any]:
+    """The documented JSON object of an evaluation (see docs/submission.md)."""
+    header = result.header
+    out: dict[str, Any] = {
+        "rubric": result.rubric.id,
+        "rubric_version": result.rubric.version,
+        "province": header.province,
+    }
+    if isinstance(result, CountyResult):
+        out["county"] = result.county
+    out |= {
+        "year": header.year,
+        "stage": header.stage,
+        "demo": header.demo,
+        "passed": result.passed,
+        "verdict": result.verdict,
+    }
+    if isinstance(result, CountyResult):
+        out |= {
+            "score": to_json_number(result.score),
+            "pass_score": to_json_number(result.rubric.pass_score),
+            "veto": {
+                "completed": result.veto.completed,
+                "failed": result.veto.failed,
+                "not_applicable": result.veto.not_applicable,
+            },
+        }
+    out["targets"] = {t.target.id: _target_dict(t) for t in result.targets}
+    if isinstance(result, CountyResult):
+        out["items"] = {
+            i.row.id: {
+                "category": i.row.category.key,
+                "result": i.outcome.value,
+                "points": None if i.earned is None else to_json_number(i.earned),
+                "max_points": i.row.points if i.row.category is Category.SCORED else None,
+                "source": i.source,
+                "note": i.note or None,
+            }
+            for i in result.items
+        }
+        out["summary"] = result.summary
+    else:
+        out["counties"] = {
+            c.county: {"passed": c.passed, "verdict": c.verdict, "score": to_json_number(c.score)} for c in result.counties
+        }
+    out["reasons"] = [{"kind": r.kind, "id": r.id, "text": r.text} for r in result.reasons]
+    out["minesafe_version"] = __version__
+    return out
+
+
+def format_result_text(result: CountyResult | ProvinceResult) -> str:
+    """A readable Chinese verdict for the terminal."""
+    h = result.header
+    lines = [DEMO_BANNER] if h.demo else []
+    unit = f"{h.province} {result.county}" if isinstance(result, CountyResult) else f"{h.province}（重点省）"
+    lines += [
+        f"{unit}  {h.year}年度  {h.stage}",
+        f"评估表：{result.rubric.title}（{result.rubric.id} {result.rubric.version}）",
+        f"考核评估结论：{result.verdict}",
+    ]
+    if isinstance(result, CountyResult):
+        lines.append(f"评估结果汇总：{result.summary}")
+    lines.append("工作目标：")
+    for t in result.targets:
+        value = f"  实际 {t.value_text}" if t.value_text else ""
+        lines.append(f"  {t.target.id} {t.target.name}：{t.outcome.value}（目标 {t.bound_text}{value}）")
+    if isinstance(result, ProvinceResult):
+        lines.append("重点县：")
+        for c in result.counties:
+            lines.append(f"  {c.county}：{c.verdict}（得分 {format_decimal(c.score)} 分）")
+    if result.reasons:
+        lines.append("原因与提示：")
+        lines += [f"  - {r.text}" for r in result.reasons]
+    return "\n".join(lines)

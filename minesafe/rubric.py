@@ -1,0 +1,394 @@
+"""The evaluation table as frozen, validated objects.
+
+A rubric file (YAML, see ``minesafe/rubrics/``) is the single source of every row, category,
+point value, threshold and label. :func:`build_rubric` checks it against the footnote totals the
+file declares, so a transcription slip or a bad params override fails loudly, naming the row.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+from minesafe.exceptions import RubricError
+from minesafe.numbers import parse_percent
+
+
+class Category(enum.Enum):
+    """The table's three kinds of row. Values are the form's own words."""
+
+    VETO = "否决项"
+    SCORED = "评分项"
+    REFERENCE = "参考项"
+
+    @property
+    def key(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def from_key(cls, key: str) -> Category:
+        return cls[key.upper()]
+
+
+class Outcome(enum.Enum):
+    """A target's or a row's result. Values are the form's own words."""
+
+    COMPLETED = "完成"
+    FAILED = "未完成"
+    NOT_APPLICABLE = "不涉及"
+
+
+#: Every token accepted for an :class:`Outcome` (matched after stripping, case-insensitively).
+OUTCOME_TOKENS: dict[str, Outcome] = {
+    "完成": Outcome.COMPLETED,
+    "pass": Outcome.COMPLETED,
+    "未完成": Outcome.FAILED,
+    "fail": Outcome.FAILED,
+    "不涉及": Outcome.NOT_APPLICABLE,
+    "无该项": Outcome.NOT_APPLICABLE,  # the wording of the plan's 重点任务评估 paragraph
+    "na": Outcome.NOT_APPLICABLE,
+}
+
+
+def parse_outcome(token: object) -> Outcome | None:
+    """The outcome a token names, or ``None`` when it names none."""
+    if not isinstance(token, str):
+        return None
+    return OUTCOME_TOKENS.get(token.strip().lower())
+
+
+class FieldKind(enum.Enum):
+    COUNT = "count"
+    FLAG = "flag"
+    RATIO = "ratio"
+    TEXT = "text"
+
+
+class FieldRole(enum.Enum):
+    COMPLIANT = "compliant"
+    NONCOMPLIANT = "noncompliant"
+    INFO = "info"
+
+
+class TargetRule(enum.Enum):
+    """How a target's value is computed; see :mod:`minesafe.targets`."""
+
+    DECREASE = "decrease"
+    SHARE_INCREASE = "share_increase"
+    AVERAGE_DECREASE = "average_decrease"
+    NONE_OCCURRED = "none_occurred"
+
+
+class ShareMode(enum.Enum):
+    RELATIVE = "relative"  # (s_current - s_baseline) / s_baseline
+    POINTS = "points"  # s_current - s_baseline, in percentage points
+
+
+@dataclass(frozen=True)
+class FillField:
+    """One blank of a row's 完成情况 text."""
+
+    key: str
+    label: str
+    kind: FieldKind = FieldKind.COUNT
+    role: FieldRole = FieldRole.INFO
+
+    @property
+    def decisive(self) -> bool:
+        return self.role is not FieldRole.INFO and self.kind is not FieldKind.TEXT
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row of 二、重点工作任务完成情况."""
+
+    id: str
+    section: int
+    section_name: str
+    task: int
+    task_name: str
+    category: Category
+    points: int
+    requirement: str
+    fill_in: str
+    fields: tuple[FillField, ...]
+    inferred: bool = False
+    reconstructed: str = ""
+
+    def field_by_key(self, key: str) -> FillField | None:
+        return next((f for f in self.fields if f.key == key), None)
+
+    @property
+    def derivable(self) -> bool:
+        """Whether fill-in counts can decide this row without an explicit result."""
+        return any(f.decisive for f in self.fields)
+
+
+@dataclass(frozen=True)
+class Target:
+    """One of the seven 工作目标 (all veto items)."""
+
+    id: str
+    name: str
+    goal: str
+    rule: TargetRule
+    inputs: Mapping[str, str]  # submission key -> Chinese label
+    fill_in: str
+    bound: Fraction | None = None
+    mode: ShareMode | None = None
+    years: int | None = None
+
+
+@dataclass(frozen=True)
+class Section:
+    number: int
+    name: str
+
+
+@dataclass(frozen=True)
+class Totals:
+    veto: int
+    scored: int
+    points: int
+    reference: int
+
+
+@dataclass(frozen=True)
+class Rubric:
+    """A validated evaluation table. Build with :func:`build_rubric`; never mutate."""
+
+    id: str
+    unit: str
+    version: str
+    title: str
+    source: str
+    pass_rule: str
+    summary_template: str
+    footnote: str = ""
+    totals: Totals | None = None
+    pass_score: Fraction = Fraction(0)
+    baseline_year: int = 0
+    targets: tuple[Target, ...] = ()
+    sections: tuple[Section, ...] = ()
+    rows: tuple[Row, ...] = ()
+    inferred_note: str = ""
+    county_rubric: str = ""
+    not_applicable_scoring: str = "full"
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+
+    def row_by_id(self, row_id: str) -> Row | None:
+        return next((r for r in self.rows if r.id == row_id), None)
+
+    def rows_of(self, category: Category) -> Iterator[Row]:
+        return (r for r in self.rows if r.category is category)
+
+    @property
+    def total_points(self) -> int:
+        return sum(r.points for r in self.rows_of(Category.SCORED))
+
+    @property
+    def target_inputs(self) -> dict[str, tuple[Target, str]]:
+        """Every target input key with its target and label, in table order."""
+        return {key: (t, label) for t in self.targets for key, label in t.inputs.items()}
+
+
+def build_rubric(data: Mapping[str, Any], source: str, targets_from: Rubric | None = None) -> Rubric:
+    """Validate a parsed rubric document and freeze it.
+
+    ``targets_from`` supplies the targets of a rubric that declares ``targets_from`` (a province
+    form reuses its county form's targets). Raises :class:`RubricError` listing every problem.
+    """
+    problems: list[str] = []
+
+    def need(key: str, kind: type, where: Mapping[str, Any] = data, label: str = "") -> Any:
+        value = where.get(key)
+        if not isinstance(value, kind) or (isinstance(value, str) and not value.strip()):
+            problems.append(f"{label}缺少或写错了 {key}（应为{_KIND_NAMES[kind]}，当前值：{value!r}）")
+            return kind()
+        return value
+
+    rubric_id = need("id", str)
+    unit = need("unit", str)
+    if "targets_from" in data:
+        if targets_from is None or targets_from.id != data["targets_from"]:
+            problems.append(f"targets_from 指向的评估表 {data['targets_from']!r} 未能载入")
+            targets: tuple[Target, ...] = ()
+        else:
+            targets = targets_from.targets
+    else:
+        targets = tuple(_build_targets(data.get("targets"), problems))
+    sections, rows = _build_rows(data.get("sections", []), problems)
+    totals = None
+    if "totals" in data:
+        t = need("totals", dict)
+        totals = Totals(*(need(k, int, t, "totals 中") for k in ("veto", "scored", "points", "reference")))
+    rubric = Rubric(
+        id=rubric_id,
+        unit=unit,
+        version=str(data.get("version", "")),
+        title=need("title", str),
+        source=need("source", str),
+        pass_rule=need("pass_rule", str),
+        summary_template=str(data.get("summary_template", "")),
+        footnote=str(data.get("footnote", "")),
+        totals=totals,
+        pass_score=Fraction(data.get("pass_score", 0)),
+        baseline_year=int(data.get("baseline_year", targets_from.baseline_year if targets_from else 0)),
+        targets=targets,
+        sections=tuple(sections),
+        rows=tuple(rows),
+        inferred_note=str((data.get("inferred_categories") or {}).get("note", "")),
+        county_rubric=str(data.get("county_rubric", "")),
+    )
+    if not problems:  # totals of a half-read table would only repeat the problems above
+        problems.extend(check_rubric(rubric))
+    if problems:
+        raise RubricError(source, problems)
+    return rubric
+
+
+_KIND_NAMES = {str: "文字", int: "整数", dict: "映射", list: "列表"}
+
+
+def _build_targets(raw: Any, problems: list[str]) -> Iterator[Target]:
+    if not isinstance(raw, list) or not raw:
+        problems.append("targets 应为工作目标的列表")
+        return
+    for i, t in enumerate(raw):
+        where = f"targets[{i}]"
+        try:
+            rule = TargetRule(t["rule"])
+            inputs = t["inputs"]
+            if not isinstance(inputs, dict) or not inputs:
+                raise ValueError("inputs 应为非空映射")
+            yield Target(
+                id=str(t["id"]),
+                name=str(t["name"]),
+                goal=str(t["goal"]),
+                rule=rule,
+                inputs={str(k): str(v) for k, v in inputs.items()},
+                fill_in=str(t["fill_in"]),
+                bound=parse_percent(t["bound"]) if "bound" in t else None,
+                mode=ShareMode(t["mode"]) if "mode" in t else None,
+                years=int(t["years"]) if "years" in t else None,
+            )
+        except (KeyError, ValueError, TypeError) as exc:
+            problems.append(f"{where}（{t.get('id', '?') if isinstance(t, dict) else t}）写法有误：{exc}")
+
+
+def _build_rows(raw: Any, problems: list[str]) -> tuple[list[Section], list[Row]]:
+    sections: list[Section] = []
+    rows: list[Row] = []
+    for s in raw or []:
+        section = Section(int(s["number"]), str(s["name"]))
+        sections.append(section)
+        for t in s.get("tasks", []):
+            for r in t.get("rows", []):
+                row_id = r.get("id", "?")
+                try:
+                    category = Category.from_key(r["category"])
+                    rows.append(
+                        Row(
+                            id=str(row_id),
+                            section=section.number,
+                            section_name=section.name,
+                            task=int(t["number"]),
+                            task_name=str(t["name"]),
+                            category=category,
+                            points=int(r.get("points", 0)),
+                            requirement=str(r["requirement"]),
+                            fill_in=str(r["fill_in"]),
+                            fields=tuple(
+                                FillField(
+                                    key=str(f["key"]),
+                                    label=str(f["label"]),
+                                    kind=FieldKind(f.get("kind", "count")),
+                                    role=FieldRole(f.get("role", "info")),
+                                )
+                                for f in r.get("fields", [])
+                            ),
+                            inferred=bool(r.get("inferred", False)),
+                            reconstructed=str(r.get("reconstructed", "")),
+                        )
+                    )
+                except (KeyError, ValueError, TypeError) as exc:
+                    problems.append(f"第 {row_id} 行写法有误：缺少或写错了 {exc}")
+    return sections, rows
+
+
+def check_rubric(rubric: Rubric) -> list[str]:
+    """Every structural problem of a rubric, in Chinese, naming the row. Empty when sound."""
+    problems: list[str] = []
+    seen: set[str] = set()
+    for item_id in [t.id for t in rubric.targets] + [r.id for r in rubric.rows]:
+        if item_id in seen:
+            problems.append(f"编号 {item_id} 重复出现")
+        seen.add(item_id)
+    input_keys = [k for t in rubric.targets for k in t.inputs]
+    for key in {k for k in input_keys if input_keys.count(k) > 1}:
+        problems.append(f"工作目标的填报项 {key} 重复出现")
+    for target in rubric.targets:
+        problems.extend(_check_target(target))
+    for row in rubric.rows:
+        expected_prefix = f"{row.section}-{row.task}"
+        if not row.id.startswith(expected_prefix) or len(row.id) != len(expected_prefix) + 1:
+            problems.append(f"第 {row.id} 行：编号应为“{expected_prefix}”加一个字母")
+        if row.category is Category.SCORED and row.points <= 0:
+            problems.append(f"第 {row.id} 行：评分项必须有大于0的分值（当前 {row.points}）")
+        if row.category is not Category.SCORED and row.points:
+            problems.append(f"第 {row.id} 行：{row.category.value}不应有分值（当前 {row.points}）")
+        keys = [f.key for f in row.fields]
+        for key in {k for k in keys if keys.count(k) > 1 or k in ("result", "note")}:
+            problems.append(f"第 {row.id} 行：填报项 {key} 重复或与保留字 result/note 冲突")
+        if not row.requirement.strip() or not row.fill_in.strip():
+            problems.append(f"第 {row.id} 行：任务分解和完成情况不能为空")
+    if rubric.totals is not None:
+        problems.extend(_check_totals(rubric, rubric.totals))
+    if rubric.rows and not rubric.pass_score:
+        problems.append("缺少合格分数线 pass_score")
+    if rubric.rows and "{score}" not in rubric.summary_template:
+        problems.append("summary_template 须含 {score} 等占位符")
+    return problems
+
+
+def _check_target(target: Target) -> list[str]:
+    where = f"工作目标 {target.id}"
+    wants: dict[TargetRule, tuple[int, bool]] = {  # rule -> (number of inputs, needs a bound)
+        TargetRule.DECREASE: (1, True),
+        TargetRule.SHARE_INCREASE: (2, True),
+        TargetRule.AVERAGE_DECREASE: (1, True),
+        TargetRule.NONE_OCCURRED: (0, False),
+    }
+    count, needs_bound = wants[target.rule]
+    problems = []
+    if count and len(target.inputs) != count:
+        problems.append(f"{where}：规则 {target.rule.value} 需要 {count} 个填报项（当前 {len(target.inputs)} 个）")
+    if needs_bound and (target.bound is None or target.bound <= 0):
+        problems.append(f"{where}：规则 {target.rule.value} 需要大于0的 bound（如 20%）")
+    if target.rule is TargetRule.SHARE_INCREASE and target.mode is None:
+        problems.append(f"{where}：占比规则需要 mode（relative 或 points）")
+    if target.rule is TargetRule.AVERAGE_DECREASE and not (target.years and target.years > 0):
+        problems.append(f"{where}：平均水平规则需要大于0的 years")
+    return problems
+
+
+def _check_totals(rubric: Rubric, totals: Totals) -> list[str]:
+    """Compare with the footnote: targets count as veto items."""
+    counted = {
+        "veto": len(rubric.targets) + sum(1 for _ in rubric.rows_of(Category.VETO)),
+        "scored": sum(1 for _ in rubric.rows_of(Category.SCORED)),
+        "points": rubric.total_points,
+        "reference": sum(1 for _ in rubric.rows_of(Category.REFERENCE)),
+    }
+    names = {"veto": "否决项（含7项工作目标）", "scored": "评分项", "points": "评分项总分", "reference": "参考项"}
+    problems = []
+    for key, name in names.items():
+        if counted[key] != getattr(totals, key):
+            ids = ""
+            if key != "points":
+                ids = "，涉及的行：" + " ".join(r.id for r in rubric.rows_of(Category.from_key(key)))
+            problems.append(f"{name}合计为 {counted[key]}，与表注规定的 {getattr(totals, key)} 不符{ids}")
+    return problems

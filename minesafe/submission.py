@@ -1,0 +1,364 @@
+"""Submissions: what a county or province reports, validated against its rubric.
+
+The contract (documented in ``docs/submission.md``) is a mapping, read from YAML, JSON or an Excel
+workbook by :mod:`minesafe.io`. :func:`build_county_submission` and
+:func:`build_province_submission` check every value and report all problems at once, each with
+its key path; the io layer turns key paths into file places (YAML keys or Excel cells).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+from minesafe.exceptions import KeyPath, ProblemCollector, locate_key_path
+from minesafe.rubric import OUTCOME_TOKENS, FieldKind, Outcome, Rubric, TargetRule, parse_outcome
+
+STAGES = ("自评", "核查")
+FLAG_TOKENS = {"是": True, "否": False, "true": True, "false": False, "yes": True, "no": False}
+
+Value = int | bool | Fraction | str
+
+
+@dataclass(frozen=True)
+class CountPair:
+    """A count at the baseline year and at the end of the evaluated year."""
+
+    baseline: int
+    current: int
+
+
+@dataclass(frozen=True)
+class DeathHistory:
+    """Deaths in each of the years before the evaluated year (oldest first) and in it."""
+
+    previous: tuple[int, ...]
+    current: int
+
+
+@dataclass(frozen=True)
+class Occurrences:
+    """How many events of a kind happened, and how many died in them."""
+
+    count: int
+    deaths: int
+
+
+TargetInput = CountPair | DeathHistory | Occurrences
+
+
+@dataclass(frozen=True)
+class ItemEntry:
+    """What a submission says about one table row."""
+
+    row_id: str
+    result: Outcome | None = None
+    note: str = ""
+    values: Mapping[str, Value] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Header:
+    rubric: str
+    province: str
+    year: int
+    stage: str = "自评"
+    demo: bool = False
+
+
+@dataclass(frozen=True)
+class CountySubmission:
+    header: Header
+    county: str
+    targets: Mapping[str, TargetInput]
+    items: Mapping[str, ItemEntry]
+
+
+@dataclass(frozen=True)
+class ProvinceSubmission:
+    header: Header
+    targets: Mapping[str, TargetInput]
+    counties: tuple[str, ...]  # paths as written, relative to the province file
+
+
+_HEADER_KEYS = {"rubric", "province", "year", "stage", "demo"}
+
+
+def build_county_submission(
+    data: Any,
+    rubric: Rubric,
+    source: str = "（内存中的数据）",
+    locate: Callable[[KeyPath], str] = locate_key_path,
+) -> CountySubmission:
+    """Validate a county submission mapping; raise :class:`InputError` listing every problem."""
+    problems = ProblemCollector()
+    data = _require_mapping(data, problems)
+    header = _build_header(data, rubric, problems)
+    county = _require_text(data, ("county",), "县（市、区）名称", problems)
+    _reject_unknown(data, (), _HEADER_KEYS | {"county", "targets", "items"}, problems)
+    targets = _build_targets(data.get("targets"), rubric, problems)
+    items = _build_items(data.get("items"), rubric, problems)
+    problems.raise_if_any(source, locate)
+    return CountySubmission(header, county, targets, items)
+
+
+def build_province_submission(
+    data: Any,
+    rubric: Rubric,
+    source: str = "（内存中的数据）",
+    locate: Callable[[KeyPath], str] = locate_key_path,
+) -> ProvinceSubmission:
+    """Validate a province submission mapping; county files are read by the io layer."""
+    problems = ProblemCollector()
+    data = _require_mapping(data, problems)
+    header = _build_header(data, rubric, problems)
+    _reject_unknown(data, (), _HEADER_KEYS | {"targets", "counties"}, problems)
+    targets = _build_targets(data.get("targets"), rubric, problems)
+    counties = data.get("counties")
+    paths: list[str] = []
+    if not isinstance(counties, list) or not counties:
+        problems.add(("counties",), "缺少重点县文件列表", counties, "重点县提交文件路径的列表（相对于本文件），至少1个")
+    else:
+        for i, path in enumerate(counties):
+            if isinstance(path, str) and path.strip():
+                paths.append(path.strip())
+            else:
+                problems.add(("counties", i), "重点县文件路径写法有误", path, "文件路径文字，如 counties/甲县.yaml")
+        for dup in sorted({p for p in paths if paths.count(p) > 1}):
+            problems.add(("counties",), "同一个重点县文件列了两次", dup, "每个文件只列一次")
+    problems.raise_if_any(source, locate)
+    return ProvinceSubmission(header, targets, tuple(paths))
+
+
+def _require_mapping(data: Any, problems: ProblemCollector) -> Mapping[str, Any]:
+    if isinstance(data, Mapping):
+        return data
+    problems.add((), "文件内容应为键值映射", type(data).__name__ if data is not None else None, "YAML/JSON 映射，见提交格式说明")
+    return {}
+
+
+def _require_text(data: Mapping[str, Any], path: KeyPath, what: str, problems: ProblemCollector) -> str:
+    value = data.get(path[-1])
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    problems.add(path, f"缺少{what}", value, f"{what}（文字）")
+    return ""
+
+
+def _build_header(data: Mapping[str, Any], rubric: Rubric, problems: ProblemCollector) -> Header:
+    rubric_id = data.get("rubric")
+    if rubric_id != rubric.id:
+        problems.add(("rubric",), "评估表编号与所用评估表不符", rubric_id, rubric.id)
+    province = _require_text(data, ("province",), "省（区）名称", problems)
+    year = data.get("year")
+    earliest = rubric.baseline_year + 1
+    if isinstance(year, str) and year.strip().isdigit():
+        year = int(year.strip())
+    if not (isinstance(year, int) and not isinstance(year, bool) and earliest <= year <= 2100):
+        problems.add(
+            ("year",), "评估年度写法有误", year, f"{earliest}～2100 之间的四位整数年份（基准年为 {rubric.baseline_year} 年）"
+        )
+        year = 0
+    stage = data.get("stage", "自评")
+    if stage not in STAGES:
+        problems.add(("stage",), "评估阶段写法有误", stage, "、".join(STAGES))
+    demo = data.get("demo", False)
+    if not isinstance(demo, bool):
+        problems.add(("demo",), "示例数据标记写法有误", demo, "true 或 false")
+        demo = False
+    return Header(str(rubric_id), province, year, str(stage), demo)
+
+
+def _reject_unknown(data: Mapping[str, Any], path: KeyPath, allowed: set[str], problems: ProblemCollector) -> None:
+    for key in data:
+        if key not in allowed:
+            problems.add((*path, key), "未知的键", key, "、".join(sorted(allowed)))
+
+
+def parse_count(value: Any) -> int | None:
+    """A whole number >= 0 from YAML, JSON or an Excel cell (``3``, ``3.0``, ``"3"``), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and re.fullmatch(r"\s*\d+\s*", value):
+        return int(value)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int) and value >= 0:
+        return value
+    return None
+
+
+_COUNT_EXPECTED = "大于或等于0的整数"
+
+
+def _count_at(data: Mapping[str, Any], path: KeyPath, what: str, problems: ProblemCollector) -> int:
+    key = path[-1]
+    if key not in data or data[key] is None or data[key] == "":
+        problems.add(path, f"缺少{what}", expected=_COUNT_EXPECTED)
+        return 0
+    count = parse_count(data[key])
+    if count is None:
+        problems.add(path, f"{what}应为非负整数", data[key], _COUNT_EXPECTED)
+        return 0
+    return count
+
+
+def _build_targets(raw: Any, rubric: Rubric, problems: ProblemCollector) -> dict[str, TargetInput]:
+    path: KeyPath = ("targets",)
+    if not isinstance(raw, Mapping):
+        problems.add(path, "缺少工作目标数据", raw, "映射，含 " + "、".join(rubric.target_inputs))
+        return {}
+    _reject_unknown(raw, path, set(rubric.target_inputs), problems)
+    inputs: dict[str, TargetInput] = {}
+    for key, (target, label) in rubric.target_inputs.items():
+        where = (*path, key)
+        value = raw.get(key)
+        if not isinstance(value, Mapping):
+            problems.add(
+                where, f"缺少工作目标 {target.id}（{target.name}）的填报数据：{label}", value, _TARGET_SHAPES[target.rule]
+            )
+            continue
+        if target.rule is TargetRule.AVERAGE_DECREASE:
+            inputs[key] = _build_history(value, where, label, target.years or 0, problems)
+        elif target.rule is TargetRule.NONE_OCCURRED:
+            _reject_unknown(value, where, {"count", "deaths"}, problems)
+            count = _count_at(value, (*where, "count"), f"{label}起数", problems)
+            deaths = _count_at(value, (*where, "deaths"), f"{label}死亡人数", problems)
+            if count == 0 and deaths > 0:
+                problems.add((*where, "deaths"), f"{label}起数为0，死亡人数却大于0", deaths, "起数为0时死亡人数为0")
+            inputs[key] = Occurrences(count, deaths)
+        else:
+            _reject_unknown(value, where, {"baseline", "current"}, problems)
+            inputs[key] = CountPair(
+                _count_at(value, (*where, "baseline"), f"{rubric.baseline_year}年{label}", problems),
+                _count_at(value, (*where, "current"), f"评估年度年末{label}", problems),
+            )
+    for target in rubric.targets:
+        if target.rule is TargetRule.SHARE_INCREASE:
+            part_key, whole_key = target.inputs
+            part, whole = inputs.get(part_key), inputs.get(whole_key)
+            if isinstance(part, CountPair) and isinstance(whole, CountPair):
+                for when in ("baseline", "current"):
+                    if getattr(part, when) > getattr(whole, when):
+                        problems.add(
+                            (*path, part_key, when),
+                            f"{target.inputs[part_key]}超过了{target.inputs[whole_key]}",
+                            getattr(part, when),
+                            f"不大于 {getattr(whole, when)}（targets.{whole_key}.{when}）",
+                        )
+    return inputs
+
+
+_TARGET_SHAPES = {
+    TargetRule.DECREASE: "{baseline: 基准年数量, current: 评估年度年末数量}",
+    TargetRule.SHARE_INCREASE: "{baseline: 基准年数量, current: 评估年度年末数量}",
+    TargetRule.AVERAGE_DECREASE: "{previous_5_years: [前5年逐年死亡人数], current: 当年死亡人数}",
+    TargetRule.NONE_OCCURRED: "{count: 起数, deaths: 死亡人数}",
+}
+
+
+def _build_history(value: Mapping[str, Any], where: KeyPath, label: str, years: int, problems: ProblemCollector) -> DeathHistory:
+    _reject_unknown(value, where, {"previous_5_years", "current"}, problems)
+    raw = value.get("previous_5_years")
+    previous: list[int] = []
+    if not isinstance(raw, list) or len(raw) != years:
+        problems.add(
+            (*where, "previous_5_years"),
+            f"前{years}年{label}应逐年填写",
+            raw,
+            f"{years} 个非负整数的列表，由远及近，如 [3, 2, 4, 1, 2]",
+        )
+    else:
+        for i, n in enumerate(raw):
+            count = parse_count(n)
+            if count is None:
+                problems.add((*where, "previous_5_years", i), f"{label}应为非负整数", n, _COUNT_EXPECTED)
+            previous.append(count or 0)
+    current = _count_at(value, (*where, "current"), f"评估年度{label}", problems)
+    return DeathHistory(tuple(previous), current)
+
+
+def _build_items(raw: Any, rubric: Rubric, problems: ProblemCollector) -> dict[str, ItemEntry]:
+    path: KeyPath = ("items",)
+    if not isinstance(raw, Mapping):
+        problems.add(path, "缺少重点任务评估结果", raw, f"映射，含全部 {len(rubric.rows)} 行，如 1-1a: {{result: 完成}}")
+        return {}
+    for key in raw:
+        if rubric.row_by_id(str(key)) is None:
+            problems.add((*path, str(key)), "评估表中没有这一行", key, "如 1-1a 这样的行编号，见评估表")
+    items: dict[str, ItemEntry] = {}
+    for row in rubric.rows:
+        where = (*path, row.id)
+        if row.id not in raw:
+            problems.add(
+                where,
+                f"缺少第 {row.id} 行（{row.requirement[:30]}）的评估结果",
+                expected="result: 完成/未完成/不涉及，或该行的填报数量",
+            )
+            continue
+        entry = raw[row.id]
+        if isinstance(entry, str):  # shorthand: "1-1a: 完成"
+            entry = {"result": entry}
+        if not isinstance(entry, Mapping):
+            problems.add(where, "写法有误", entry, "映射，如 {result: 完成, note: 说明}")
+            continue
+        _reject_unknown(entry, where, {"result", "note"} | {f.key for f in row.fields}, problems)
+        result = None
+        given = entry.get("result") not in (None, "")
+        if given:
+            result = parse_outcome(entry["result"])
+            if result is None:
+                problems.add((*where, "result"), "评估结果写法有误", entry["result"], "、".join(OUTCOME_TOKENS))
+        values: dict[str, Value] = {}
+        for f in row.fields:
+            if entry.get(f.key) not in (None, ""):
+                parsed = _parse_field(entry[f.key], f.kind)
+                if parsed is None:
+                    problems.add((*where, f.key), f"“{f.label}”写法有误", entry[f.key], _FIELD_EXPECTED[f.kind])
+                else:
+                    values[f.key] = parsed
+        if not given:
+            missing = [f for f in row.fields if f.decisive and f.key not in values]
+            if not row.derivable:
+                problems.add(
+                    (*where, "result"), "本行的填报数量不能自动判定结果，须填写评估结果", expected="完成、未完成或不涉及"
+                )
+            elif missing:
+                problems.add(
+                    (*where, "result"),
+                    "未填写评估结果，填报数量也不全，无法判定：缺少 " + "、".join(f"{f.key}（{f.label}）" for f in missing),
+                    expected="填写 result（完成/未完成/不涉及），或补齐上列填报数量",
+                )
+        note = entry.get("note", "")
+        items[row.id] = ItemEntry(row.id, result, "" if note is None else str(note).strip(), values)
+    return items
+
+
+_FIELD_EXPECTED = {
+    FieldKind.COUNT: _COUNT_EXPECTED,
+    FieldKind.FLAG: "是 或 否",
+    FieldKind.RATIO: "0～100 的百分比数值，如 12.5 或 “12.5%”",
+    FieldKind.TEXT: "文字",
+}
+
+
+def _parse_field(value: Any, kind: FieldKind) -> Value | None:
+    if kind is FieldKind.COUNT:
+        return parse_count(value)
+    if kind is FieldKind.FLAG:
+        if isinstance(value, bool):
+            return value
+        return FLAG_TOKENS.get(str(value).strip().lower()) if isinstance(value, str) else None
+    if kind is FieldKind.RATIO:
+        if isinstance(value, bool):
+            return None
+        text = str(value).strip().removesuffix("%").strip() if isinstance(value, str) else value
+        try:
+            ratio = Fraction(str(text))
+        except (ValueError, ZeroDivisionError):
+            return None
+        return ratio if 0 <= ratio <= 100 else None
+    return str(value).strip()
