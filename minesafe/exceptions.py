@@ -30,10 +30,11 @@ class Problem:
     message: str
     value: object = MISSING
     expected: str = ""
+    where: str = ""  # a place that is not a key path, e.g. a line of a file that did not parse
 
     def describe(self, locate: Callable[[KeyPath], str]) -> str:
         """One line of Chinese: place, what is wrong, the value found and what is expected."""
-        text = f"{locate(self.path)}：{self.message}"
+        text = f"{self.where or locate(self.path)}：{self.message}"
         details = []
         if self.value is not MISSING:
             details.append(f"当前值：{_show(self.value)}")

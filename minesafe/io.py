@@ -94,12 +94,21 @@ def parse_yaml(text: str, source: str) -> tuple[Any, Locator]:
     try:
         return yaml.load(text, Loader=_UniqueKeyLoader), locate_key_path
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f"第 {mark.line + 1} 行第 {mark.column + 1} 列" if mark else "文件中"
-        message = exc.problem if "重复" in str(exc.problem) else f"YAML 格式错误：{exc.problem or exc}"
-        raise InputError(source, [Problem((), f"{where}：{message}", expected="合法的 YAML/JSON，见提交格式说明")]) from None
+        where = _line_of(exc.problem_mark)
+        if "重复" in str(exc.problem):
+            problem = Problem((), str(exc.problem), expected="每个键只写一次", where=where)
+        else:
+            context = exc.context_mark
+            if context is not None and exc.problem_mark is not None and context.line != exc.problem_mark.line:
+                where = f"{_line_of(context)}开始的内容（在{where}发现）"
+            problem = Problem((), f"YAML 格式错误：{exc.problem}", expected="合法的 YAML/JSON，见提交格式说明", where=where)
+        raise InputError(source, [problem]) from None
     except yaml.YAMLError as exc:
         raise InputError(source, [Problem((), f"YAML 格式错误：{exc}", expected="合法的 YAML/JSON")]) from None
+
+
+def _line_of(mark) -> str:
+    return f"第 {mark.line + 1} 行第 {mark.column + 1} 列" if mark is not None else "文件中"
 
 
 def read_document(path: Path) -> tuple[Any, Locator]:
@@ -119,7 +128,8 @@ def read_document(path: Path) -> tuple[Any, Locator]:
             return json.loads(text), locate_key_path
         except json.JSONDecodeError as exc:
             raise InputError(
-                str(path), [Problem((), f"第 {exc.lineno} 行第 {exc.colno} 列：JSON 格式错误：{exc.msg}", expected="合法的 JSON")]
+                str(path),
+                [Problem((), f"JSON 格式错误：{exc.msg}", expected="合法的 JSON", where=f"第 {exc.lineno} 行第 {exc.colno} 列")],
             ) from None
     return parse_yaml(text, str(path))
 

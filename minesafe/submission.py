@@ -313,11 +313,13 @@ def _build_items(raw: Any, rubric: Rubric, problems: ProblemCollector) -> dict[s
             if result is None:
                 problems.add((*where, "result"), "评估结果写法有误", entry["result"], "、".join(OUTCOME_TOKENS))
         values: dict[str, Value] = {}
+        invalid = False
         for f in row.fields:
             if entry.get(f.key) not in (None, ""):
                 parsed = _parse_field(entry[f.key], f.kind)
                 if parsed is None:
                     problems.add((*where, f.key), f"“{f.label}”写法有误", entry[f.key], _FIELD_EXPECTED[f.kind])
+                    invalid = True
                 else:
                     values[f.key] = parsed
         if not given:
@@ -326,7 +328,7 @@ def _build_items(raw: Any, rubric: Rubric, problems: ProblemCollector) -> dict[s
                 problems.add(
                     (*where, "result"), "本行的填报数量不能自动判定结果，须填写评估结果", expected="完成、未完成或不涉及"
                 )
-            elif missing:
+            elif missing and not invalid:  # an invalid value is reported above, not again as missing
                 problems.add(
                     (*where, "result"),
                     "未填写评估结果，填报数量也不全，无法判定：缺少 " + "、".join(f"{f.key}（{f.label}）" for f in missing),

@@ -95,12 +95,13 @@ def _shade_row(ws, row: int, input_columns: set[int]) -> None:
             cell.fill = _SHADE
 
 
-def _dropdown(ws, options: list[str], cells: str, prompt: str) -> None:
+def _dropdown(ws, options: list[str], cells: list[str], prompt: str) -> None:
     dv = DataValidation(type="list", formula1='"' + ",".join(options) + '"', allow_blank=True)
     dv.error, dv.errorTitle, dv.prompt = f"请从下拉列表中选择：{'、'.join(options)}", "输入有误", prompt
     dv.showErrorMessage = dv.showInputMessage = True
     ws.add_data_validation(dv)
-    dv.add(cells)
+    for cell in cells:
+        dv.add(cell)
 
 
 def build_workbook(rubric: Rubric, data: Mapping[str, Any] | None = None) -> Workbook:
@@ -126,8 +127,8 @@ def build_workbook(rubric: Rubric, data: Mapping[str, Any] | None = None) -> Wor
         info.append([key, label, value, hint])
         _shade_row(info, info.max_row, {3} if key != "rubric" else set())
     stage_row = next(r for r in range(2, info.max_row + 1) if info.cell(r, 1).value == "stage")
-    _dropdown(info, list(STAGES), f"C{stage_row}", "选择评估阶段")
-    _dropdown(info, ["是", "否"], f"C{stage_row + 1}", "是否为示例数据")
+    _dropdown(info, list(STAGES), [f"C{stage_row}"], "选择评估阶段")
+    _dropdown(info, ["是", "否"], [f"C{stage_row + 1}"], "是否为示例数据")
 
     targets = _sheet(wb, TARGETS, ["键", "编号", "总体目标", "目标", "填报项", "数值"], [30, 6, 30, 10, 44, 12])
     for dotted, target, _, label in _target_cells(rubric):
@@ -174,9 +175,9 @@ def _write_items(wb: Workbook, rubric: Rubric, items: Mapping[str, Any]) -> None
             _shade_row(fields, fields.max_row, {5})
             if f.kind is FieldKind.FLAG:
                 flag_cells.append(f"E{fields.max_row}")
-    _dropdown(sheet, [o.value for o in Outcome], f"G2:G{sheet.max_row}", "完成、未完成或不涉及；填写后以此为准")
+    _dropdown(sheet, [o.value for o in Outcome], [f"G2:G{sheet.max_row}"], "完成、未完成或不涉及；填写后以此为准")
     if flag_cells:
-        _dropdown(fields, ["是", "否"], " ".join(flag_cells), "是 或 否")
+        _dropdown(fields, ["是", "否"], flag_cells, "是 或 否")
 
 
 def _write_instructions(wb: Workbook, rubric: Rubric) -> None:

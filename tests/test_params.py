@@ -1,0 +1,65 @@
+"""Params files: shipped examples apply cleanly, overrides reach the rules."""
+
+from fractions import Fraction
+
+import pytest
+import yaml
+
+from minesafe.exceptions import InputError, RubricError
+from minesafe.params import apply_params
+from minesafe.rubric import Category, ShareMode
+from minesafe.submission import build_county_submission
+
+from .conftest import ROOT
+
+EXAMPLES = sorted((ROOT / "params" / "examples").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_example_params_apply(path, county_rubric):
+    rubric = apply_params(county_rubric, yaml.safe_load(path.read_text(encoding="utf-8")), str(path))
+    assert rubric != county_rubric
+
+
+def test_no_params_is_the_rubric_itself(county_rubric):
+    assert apply_params(county_rubric, None) is county_rubric
+    assert apply_params(county_rubric, {}) is county_rubric
+
+
+def test_overrides_reach_targets_and_pass_score(county_rubric):
+    rubric = apply_params(
+        county_rubric,
+        {"pass_score": 85, "targets": {"T1": {"bound": "25%"}, "T3": {"mode": "points"}, "T4": {"years": 3}}},
+    )
+    targets = {t.id: t for t in rubric.targets}
+    assert targets["T1"].bound == Fraction(1, 4)
+    assert targets["T3"].mode is ShareMode.POINTS
+    assert targets["T4"].years == 3
+    assert rubric.pass_score == 85
+    assert county_rubric.pass_score != 85  # the shipped rubric is untouched
+
+
+def test_years_override_changes_the_history_asked_for(county_rubric, county_data):
+    rubric = apply_params(county_rubric, {"targets": {"T4": {"years": 3}}})
+    with pytest.raises(InputError, match="3 个非负整数"):
+        build_county_submission(county_data, rubric)
+    county_data["targets"]["deaths"]["previous_5_years"] = [1, 2, 3]
+    assert build_county_submission(county_data, rubric)
+
+
+def test_baseline_year_override_moves_the_earliest_year(county_rubric, county_data):
+    rubric = apply_params(county_rubric, {"baseline_year": 2022})
+    with pytest.raises(InputError, match="2023～2100"):
+        build_county_submission(county_data, rubric)
+
+
+def test_category_may_become_scored_only_with_points(county_rubric):
+    with pytest.raises(InputError, match="须给出分值"):
+        apply_params(county_rubric, {"categories": {"3-7a": "scored"}})
+    with pytest.raises(RubricError, match="评分项总分合计为 103"):
+        apply_params(county_rubric, {"categories": {"3-7a": {"category": "scored", "points": 3}}})
+
+
+def test_swapping_a_veto_and_a_reference_row_keeps_the_totals(county_rubric):
+    rubric = apply_params(county_rubric, {"categories": {"2-1a": "reference", "3-7d": "veto"}})
+    assert rubric.row_by_id("3-7d").category is Category.VETO

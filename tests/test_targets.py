@@ -1,0 +1,141 @@
+"""Each target rule at, just below and just above its bound, computed exactly."""
+
+from fractions import Fraction
+
+import pytest
+
+from minesafe.params import apply_params
+from minesafe.rubric import Outcome, ShareMode
+from minesafe.submission import CountPair, DeathHistory, Occurrences
+from minesafe.targets import evaluate_target
+
+YEAR = 2022
+
+
+def _target(rubric, target_id):
+    return next(t for t in rubric.targets if t.id == target_id)
+
+
+def _judge(rubric, target_id, **inputs):
+    return evaluate_target(_target(rubric, target_id), inputs, rubric.baseline_year, YEAR)
+
+
+@pytest.mark.parametrize("target_id", ["T1", "T2"])
+@pytest.mark.parametrize(("offset", "outcome"), [(0, Outcome.COMPLETED), (-1, Outcome.FAILED), (1, Outcome.COMPLETED)])
+def test_decrease_at_its_bound(county_rubric, target_id, offset, outcome):
+    target = _target(county_rubric, target_id)
+    (key,) = target.inputs
+    baseline = 1000
+    removed = int(target.bound * baseline) + offset  # exactly the bound, one mine short, one more
+    result = _judge(county_rubric, target_id, **{key: CountPair(baseline, baseline - removed)})
+    assert result.outcome is outcome
+    assert result.value == Fraction(removed, baseline)
+
+
+def test_decrease_exactly_at_bound_with_awkward_numbers(county_rubric):
+    target = _target(county_rubric, "T1")
+    baseline = target.bound.denominator * 7919  # a prime multiple: no float shortcut
+    current = baseline - int(target.bound * baseline)
+    result = _judge(county_rubric, "T1", underground_mines=CountPair(baseline, current))
+    assert result.value == target.bound
+    assert result.outcome is Outcome.COMPLETED
+
+
+def test_decrease_with_zero_baseline_is_not_applicable_and_flagged(county_rubric):
+    result = _judge(county_rubric, "T2", tailings_ponds=CountPair(0, 0))
+    assert result.outcome is Outcome.NOT_APPLICABLE
+    assert result.met
+    assert result.value is None
+    assert "为0" in result.flag and "不涉及" in result.flag
+
+
+def test_an_increase_in_mines_fails(county_rubric):
+    result = _judge(county_rubric, "T1", underground_mines=CountPair(10, 12))
+    assert result.outcome is Outcome.FAILED
+    assert result.value == Fraction(-1, 5)
+    assert "-20%" in result.explanation
+
+
+def _share_inputs(part0, whole0, part1, whole1):
+    return {"large_medium_mines": CountPair(part0, part1), "all_mines": CountPair(whole0, whole1)}
+
+
+def test_share_increase_exactly_at_bound_where_floats_fall_short(county_rubric):
+    """(23/40 − 10/20) ÷ (10/20) is exactly 15 %, but 0.1499999… in floating point."""
+    rubric = apply_params(county_rubric, {"targets": {"T3": {"bound": "15%", "mode": "relative"}}})
+    assert (23 / 40 - 10 / 20) / (10 / 20) < 0.15  # the trap is real
+    result = _judge(rubric, "T3", **_share_inputs(10, 20, 23, 40))
+    assert result.value == Fraction(15, 100)
+    assert result.outcome is Outcome.COMPLETED
+
+
+@pytest.mark.parametrize(("part1", "outcome"), [(0, Outcome.FAILED), (1, Outcome.COMPLETED)])
+def test_share_increase_from_zero_share(county_rubric, part1, outcome):
+    result = _judge(county_rubric, "T3", **_share_inputs(0, 50, part1, 40))
+    assert result.outcome is outcome
+    assert result.value is None
+    assert "占比为0" in result.flag
+
+
+def test_share_uses_the_share_not_the_count(county_rubric):
+    """Fewer large mines can still be a larger share when small mines close."""
+    target = _target(county_rubric, "T3")
+    assert target.mode is ShareMode.RELATIVE
+    result = _judge(county_rubric, "T3", **_share_inputs(20, 200, 18, 100))
+    assert result.value == (Fraction(18, 100) - Fraction(20, 200)) / Fraction(20, 200)
+    assert result.outcome is Outcome.COMPLETED
+
+
+@pytest.mark.parametrize(("points", "outcome"), [(15, Outcome.COMPLETED), (14, Outcome.FAILED)])
+def test_share_in_percentage_points(county_rubric, points, outcome):
+    rubric = apply_params(county_rubric, {"targets": {"T3": {"mode": "points", "bound": "15%"}}})
+    result = _judge(rubric, "T3", **_share_inputs(10, 100, 10 + points, 100))
+    assert result.value == Fraction(points, 100)
+    assert result.outcome is outcome
+    assert "个百分点" in result.bound_text
+
+
+@pytest.mark.parametrize(("offset", "outcome"), [(0, Outcome.COMPLETED), (1, Outcome.FAILED), (-1, Outcome.COMPLETED)])
+def test_average_decrease_at_its_bound(county_rubric, offset, outcome):
+    target = _target(county_rubric, "T4")
+    previous = (12, 8, 10, 11, 9)[: target.years] if target.years == 5 else (10,) * target.years
+    average = Fraction(sum(previous), len(previous))
+    current = int(average * (1 - target.bound)) + offset
+    result = _judge(county_rubric, "T4", deaths=DeathHistory(previous, current))
+    assert result.outcome is outcome
+
+
+@pytest.mark.parametrize(("current", "outcome"), [(0, Outcome.COMPLETED), (1, Outcome.FAILED)])
+def test_average_decrease_from_a_zero_average(county_rubric, current, outcome):
+    target = _target(county_rubric, "T4")
+    result = _judge(county_rubric, "T4", deaths=DeathHistory((0,) * target.years, current))
+    assert result.outcome is outcome
+    assert "平均死亡人数为0" in result.flag
+
+
+def test_average_is_exact(county_rubric):
+    # average 7/5 = 1.4; 1 death is a decrease of 2/7, not a float approximation
+    result = _judge(county_rubric, "T4", deaths=DeathHistory((1, 1, 2, 2, 1), 1))
+    assert result.value == Fraction(2, 7)
+
+
+@pytest.mark.parametrize(
+    ("events", "outcome"),
+    [
+        ({"larger_accidents": Occurrences(0, 0), "larger_illegal_mining": Occurrences(0, 0)}, Outcome.COMPLETED),
+        ({"larger_accidents": Occurrences(1, 3), "larger_illegal_mining": Occurrences(0, 0)}, Outcome.FAILED),
+        ({"larger_accidents": Occurrences(0, 0), "larger_illegal_mining": Occurrences(1, 4)}, Outcome.FAILED),
+    ],
+)
+def test_no_larger_accident_or_illegal_mining(county_rubric, events, outcome):
+    result = _judge(county_rubric, "T5", **events)
+    assert result.outcome is outcome
+    assert "死亡" in result.explanation
+
+
+@pytest.mark.parametrize(("target_id", "key"), [("T6", "major_accidents_3y"), ("T7", "misreported_accidents")])
+def test_single_event_targets(county_rubric, target_id, key):
+    assert _judge(county_rubric, target_id, **{key: Occurrences(0, 0)}).outcome is Outcome.COMPLETED
+    failed = _judge(county_rubric, target_id, **{key: Occurrences(1, 10)})
+    assert failed.outcome is Outcome.FAILED
+    assert failed.value_text == "1 起"

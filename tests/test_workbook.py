@@ -1,0 +1,147 @@
+"""The Excel fill-in workbook: template contents, YAML <-> Excel equivalence, errors with cells."""
+
+import openpyxl
+import pytest
+import yaml
+
+from minesafe.cli import main
+from minesafe.exceptions import InputError
+from minesafe.io import evaluate_file, write_workbook
+from minesafe.rendering import result_to_dict
+from minesafe.workbook import FIELDS, INFO, INSTRUCTIONS, ITEMS, TARGETS, build_workbook
+
+from .conftest import DEMO
+
+COUNTIES = sorted((DEMO / "counties").glob("*.yaml"))
+
+
+@pytest.fixture
+def template(tmp_path):
+    path = tmp_path / "模板.xlsx"
+    assert main(["template", "--out", str(path)]) == 0
+    return path
+
+
+def _row_of(ws, key, column=1):
+    return next(r for r in range(2, ws.max_row + 1) if ws.cell(r, column).value == key)
+
+
+def test_template_has_every_row_with_rule_texts_and_dropdowns(template, county_rubric):
+    wb = openpyxl.load_workbook(template)
+    assert wb.sheetnames == [INSTRUCTIONS, INFO, TARGETS, ITEMS, FIELDS]
+    items = wb[ITEMS]
+    assert [items.cell(r, 1).value for r in range(2, items.max_row + 1)] == [r.id for r in county_rubric.rows]
+    first = county_rubric.rows[0]
+    assert items.cell(2, 5).value == first.requirement and items.cell(2, 6).value == first.fill_in
+    assert items.cell(2, 4).value == "■ 否决项"
+    validations = {dv.formula1 for dv in items.data_validations.dataValidation}
+    assert '"完成,未完成,不涉及"' in validations
+    assert any("G2" in str(dv.sqref) for dv in items.data_validations.dataValidation)
+    fields = wb[FIELDS]
+    assert fields.max_row - 1 == sum(len(r.fields) for r in county_rubric.rows)
+    assert "合格标准" in " ".join(str(c.value) for c in wb[INSTRUCTIONS]["A"])
+
+
+def test_template_refuses_to_overwrite(template, capsys):
+    before = template.read_bytes()
+    assert main(["template", "--out", str(template)]) == 2
+    assert "--force" in capsys.readouterr().err
+    assert template.read_bytes() == before
+    assert main(["template", "--out", str(template), "--force"]) == 0
+
+
+@pytest.mark.parametrize("county", COUNTIES, ids=lambda p: p.stem)
+def test_yaml_and_excel_evaluate_identically(county, tmp_path):
+    """The same content as YAML and as a workbook written from it gives the same evaluation."""
+    book = tmp_path / f"{county.stem}.xlsx"
+    assert main(["template", "--from", str(county), "--out", str(book)]) == 0
+    assert result_to_dict(evaluate_file(book)) == result_to_dict(evaluate_file(county))
+
+
+def test_a_workbook_filled_by_hand_evaluates_like_yaml(template, county_data, tmp_path, county_rubric):
+    """Fill the blank template cell by cell, as an evaluator would, with Excel's own value types."""
+    wb = openpyxl.load_workbook(template)
+    info = wb[INFO]
+    for key in ("province", "county", "year"):
+        info.cell(_row_of(info, key), 3).value = str(county_data[key]) if key == "year" else county_data[key]
+    info.cell(_row_of(info, "demo"), 3).value = "是"
+    targets = wb[TARGETS]
+    for r in range(2, targets.max_row + 1):
+        node = county_data["targets"]
+        for part in targets.cell(r, 1).value.split("."):
+            node = node[int(part)] if part.isdigit() else node[part]
+        targets.cell(r, 6).value = float(node)  # Excel stores numbers as floats
+    items, fields = wb[ITEMS], wb[FIELDS]
+    for row_id, entry in county_data["items"].items():
+        entry = {"result": entry} if isinstance(entry, str) else entry
+        r = _row_of(items, row_id)
+        items.cell(r, 7).value = entry.get("result")
+        items.cell(r, 8).value = entry.get("note")
+        for key, value in entry.items():
+            if key not in ("result", "note"):
+                fr = next(
+                    x
+                    for x in range(2, fields.max_row + 1)
+                    if fields.cell(x, 1).value == row_id and fields.cell(x, 2).value == key
+                )
+                fields.cell(fr, 5).value = ("是" if value else "否") if isinstance(value, bool) else value
+    book = tmp_path / "filled.xlsx"
+    wb.save(book)
+    yaml_path = tmp_path / "same.yaml"
+    yaml_path.write_text(yaml.safe_dump(county_data, allow_unicode=True), encoding="utf-8")
+    assert result_to_dict(evaluate_file(book)) == result_to_dict(evaluate_file(yaml_path))
+
+
+def test_blank_template_is_refused_in_one_clear_line(template):
+    with pytest.raises(InputError) as info:
+        evaluate_file(template)
+    (problem,) = info.value.problems
+    assert "尚未填写" in problem.message
+
+
+def test_half_filled_workbook_names_sheet_and_cell(template):
+    wb = openpyxl.load_workbook(template)
+    info = wb[INFO]
+    info.cell(_row_of(info, "province"), 3).value = "示例省"
+    info.cell(_row_of(info, "year"), 3).value = 2022
+    targets = wb[TARGETS]
+    targets.cell(_row_of(targets, "underground_mines.baseline"), 6).value = 60
+    targets.cell(_row_of(targets, "underground_mines.current"), 6).value = -2
+    items = wb[ITEMS]
+    items.cell(_row_of(items, "1-1a"), 7).value = "完成了"
+    wb.save(template)
+    with pytest.raises(InputError) as info_:
+        evaluate_file(template)
+    text = str(info_.value)
+    county_row = _row_of(info, "county")
+    assert f"工作表「基本信息」单元格 C{county_row}：缺少县（市、区）名称" in text
+    assert f"工作表「工作目标」单元格 F{_row_of(targets, 'underground_mines.current')}" in text and "当前值：-2" in text
+    assert f"工作表「工作目标」单元格 F{_row_of(targets, 'tailings_ponds.baseline')}" in text
+    assert f"工作表「重点任务」单元格 G{_row_of(items, '1-1a')}" in text and "“完成了”" in text
+    assert f"工作表「重点任务」单元格 G{_row_of(items, '1-1b')}" in text
+    assert len(info_.value.problems) > 60  # every missing row and target is listed, not just the first
+
+
+def test_workbook_missing_a_sheet(template):
+    wb = openpyxl.load_workbook(template)
+    del wb[FIELDS]
+    wb.save(template)
+    with pytest.raises(InputError, match="缺少工作表「填报数量」"):
+        evaluate_file(template)
+
+
+def test_province_workbook_round_trip(tmp_path):
+    province = DEMO / "province.yaml"
+    book = tmp_path / "province.xlsx"
+    assert main(["template", "--from", str(province), "--out", str(book)]) == 0
+    for county in COUNTIES:  # county paths are relative to the workbook's folder
+        (tmp_path / "counties").mkdir(exist_ok=True)
+        (tmp_path / "counties" / county.name).write_bytes(county.read_bytes())
+    assert result_to_dict(evaluate_file(book)) == result_to_dict(evaluate_file(province))
+
+
+def test_build_workbook_is_pure(county_rubric, tmp_path):
+    wb = build_workbook(county_rubric)
+    path = tmp_path / "a.xlsx"
+    write_workbook(wb, path)
+    assert path.exists() and not list(tmp_path.glob(".*.tmp"))
