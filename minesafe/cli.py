@@ -1,19 +1,21 @@
 """The ``minesafe`` command.
 
 Exit status: 0 when every evaluation was made (whatever the verdicts), 2 when an input had
-problems (all of them are printed, in Chinese, and nothing is written), 1 for an internal error.
+problems (all of them are printed, in Chinese, and nothing is written), 1 when a batch ran but
+some unit failed (see its summary).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
-from minesafe.exceptions import MinesafeError
+from minesafe.exceptions import InputError, MinesafeError, Problem
 
-EXIT_OK, EXIT_INPUT = 0, 2
+EXIT_OK, EXIT_FAILED, EXIT_INPUT = 0, 1, 2
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -32,7 +34,34 @@ def _parser() -> argparse.ArgumentParser:
     template.add_argument("--rubric", default="noncoal-county", metavar="评估表", help="评估表编号（默认 noncoal-county）")
     template.add_argument("--from", dest="source", type=Path, metavar="提交文件", help="用已有的提交文件预先填好")
     template.add_argument("--force", action="store_true", help="覆盖已存在的输出文件")
+    batch = commands.add_parser(
+        "batch", help="批量生成评估报告（HTML、笔记本、结果 JSON 和汇总表）", description="按运行参数文件批量生成评估报告"
+    )
+    batch.add_argument("runs", nargs="*", type=Path, metavar="参数文件或文件夹", help="运行参数文件（默认 params/runs/ 下全部）")
+    batch.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N", help="并行进程数（默认为 CPU 核数）")
+    batch.add_argument("--out", type=Path, default=Path("reports"), metavar="文件夹", help="报告输出文件夹（默认 reports/）")
+    batch.add_argument(
+        "--notebooks", type=Path, default=Path("notebooks"), metavar="文件夹", help="报告笔记本所在文件夹（默认 notebooks/）"
+    )
     return parser
+
+
+def _batch(args: argparse.Namespace) -> int:
+    from minesafe.batch import find_run_files, load_runs, run_batch
+
+    if args.jobs < 1:
+        raise InputError("--jobs", [Problem((), "并行进程数应至少为 1", args.jobs, "正整数")])
+    runs = load_runs(find_run_files(args.runs or [Path("params") / "runs"]), args.notebooks)
+    outcomes = run_batch(runs, args.out, args.jobs, progress=sys.stderr.isatty())
+    for o in outcomes:
+        detail = (o.verdict + (f"，得分 {o.score} 分" if o.score else "")) if o.succeeded else o.error.splitlines()[0]
+        print(f"[{o.status}] {o.unit}（{o.kind or '—'}，{o.year or '—'}年）：{detail}")
+    failed = [o for o in outcomes if not o.succeeded]
+    print(
+        f"\n共 {len(outcomes)} 份，成功 {len(outcomes) - len(failed)} 份，失败 {len(failed)} 份。报告位于：{args.out.resolve()}"
+    )
+    print(f"汇总表：{(args.out / 'batch-summary.xlsx').resolve()}")
+    return EXIT_OK if not failed else EXIT_FAILED
 
 
 def _evaluate(args: argparse.Namespace) -> int:
@@ -55,7 +84,6 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _template(args: argparse.Namespace) -> int:
-    from minesafe.exceptions import InputError, Problem
     from minesafe.io import read_document, read_rubric, write_workbook
     from minesafe.workbook import build_workbook
 
@@ -80,9 +108,7 @@ def _template(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        if args.command == "evaluate":
-            return _evaluate(args)
-        return _template(args)
+        return {"evaluate": _evaluate, "template": _template, "batch": _batch}[args.command](args)
     except MinesafeError as exc:
         print(exc, file=sys.stderr)
         return EXIT_INPUT

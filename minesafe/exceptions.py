@@ -122,3 +122,12 @@ class InputErrors(MinesafeError):
     def __init__(self, errors: Sequence[InputError]):
         self.errors = list(errors)
         super().__init__("\n".join(str(e) for e in self.errors))
+
+
+class FontError(MinesafeError):
+    """Raised when no font that can draw Chinese is available for charts: the bundled Noto Sans SC
+    is missing from the installation and no usual system CJK font is installed.
+
+    Reinstall minesafe (it ships the font), or install a CJK font, e.g. ``apt install fonts-noto-cjk``
+    on Debian/Ubuntu; on Windows 微软雅黑 or 黑体 are found automatically.
+    """

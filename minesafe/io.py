@@ -4,8 +4,11 @@ atomic writes. The rest of the package takes and returns plain values.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import shutil
+import subprocess
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
@@ -16,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from minesafe import __version__
 from minesafe.evaluation import CountyResult, ProvinceResult, evaluate_county, evaluate_province
 from minesafe.exceptions import InputError, InputErrors, KeyPath, Problem, ProblemCollector, locate_key_path
 from minesafe.params import apply_params
@@ -52,6 +56,12 @@ def read_rubric(name: str, targets_from: Rubric | None = None) -> Rubric:
     if isinstance(data, Mapping) and "targets_from" in data and targets_from is None:
         targets_from = read_rubric(str(data["targets_from"]))
     return build_rubric(data, source, targets_from)
+
+
+def bundled_font_path() -> Path | None:
+    """The Noto Sans SC font shipped in the package, if the installation has it."""
+    path = Path(str(resources.files("minesafe") / "fonts" / "NotoSansSC-Regular.ttf"))
+    return path if path.is_file() else None
 
 
 def _read_text(path: Path) -> str:
@@ -227,6 +237,42 @@ def evaluate_file(path: str | Path, params_path: str | Path | None = None) -> Co
     return evaluate_province(province, rubric, counties)
 
 
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def read_code_revision() -> str:
+    """The git revision of the minesafe source in use, or 未知 when it is not a git checkout."""
+    package = Path(__file__).resolve().parent
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(package), "describe", "--always", "--dirty", "--abbrev=12"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "未知"
+    return done.stdout.strip() if done.returncode == 0 and done.stdout.strip() else "未知"
+
+
+def read_provenance(result: CountyResult | ProvinceResult, submission: Path, params: Path | None) -> dict[str, str]:
+    """Where a result came from: every input file with its SHA-256, the rubric and the code."""
+    facts = {"提交文件": f"{submission}（SHA-256 {file_sha256(submission)}）"}
+    if isinstance(result, ProvinceResult):
+        data, _ = read_document(submission)
+        for name in data.get("counties", []):
+            facts[f"重点县文件 {name}"] = f"SHA-256 {file_sha256(submission.parent / name)}"
+    if params is not None:
+        facts["参数文件"] = f"{params}（SHA-256 {file_sha256(params)}）"
+    rubric_text = (resources.files("minesafe") / "rubrics" / f"{result.rubric.id}.yaml").read_bytes()
+    facts["评估表数据"] = f"{result.rubric.id} {result.rubric.version}（SHA-256 {hashlib.sha256(rubric_text).hexdigest()}）"
+    facts["minesafe 版本"] = __version__
+    facts["代码版本"] = read_code_revision()
+    return facts
+
+
 @contextmanager
 def atomic_write(path: Path, mode: str = "wb") -> Iterator[Any]:
     """Write to a temporary file beside ``path`` and rename it into place only on success, so an
@@ -239,6 +285,47 @@ def atomic_write(path: Path, mode: str = "wb") -> Iterator[Any]:
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(data: Any, path: Path) -> None:
+    """Write JSON (UTF-8, Chinese kept readable) atomically."""
+    with atomic_write(path, "w") as handle:
+        json.dump(data, handle, ensure_ascii=False, indent=2)
+        handle.write("\n")
+
+
+def _read_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()
+
+
+def replace_folder(folder: Path, files: Mapping[str, bytes]) -> None:
+    """Make ``folder`` hold exactly ``files``, all or nothing.
+
+    The files are written to a hidden sibling folder first; only when all are complete does it
+    take the old folder's place, so a failed or interrupted run never leaves a half-written report
+    and never destroys the previous good one (at worst the old one is kept beside it, renamed).
+    """
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
+    try:
+        staging.chmod(0o777 & ~_UMASK)  # mkdtemp makes it private; a report folder is not
+        for name, content in files.items():
+            (staging / name).write_bytes(content)
+        retired = None
+        if folder.exists():
+            retired = folder.with_name(f".{folder.name}.{os.getpid()}.old")
+            os.replace(folder, retired)
+        os.replace(staging, folder)
+        if retired is not None:
+            shutil.rmtree(retired)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
         raise
 
 

@@ -12,7 +12,7 @@ from minesafe.submission import build_county_submission
 
 from .conftest import ROOT
 
-EXAMPLES = sorted((ROOT / "params" / "examples").glob("*.yaml"))
+EXAMPLES = sorted((ROOT / "params" / "readings").glob("*.yaml"))
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)

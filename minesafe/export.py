@@ -1,0 +1,64 @@
+"""Executed notebooks as self-contained HTML reports with the code hidden.
+
+The ``minesafe_report`` template (``minesafe/templates``) is nbconvert's lab template without
+MathJax, RequireJS, Mermaid or widget scripts, so the HTML loads nothing from the internet.
+"""
+
+from __future__ import annotations
+
+import base64
+import html as html_lib
+import io
+import re
+from importlib import resources
+
+import nbformat
+
+from minesafe.io import bundled_font_path
+
+FONT_FAMILY = "minesafe-cjk"
+
+
+def export_html(notebook: nbformat.NotebookNode, title: str) -> str:
+    """The report as one HTML page: code cells' inputs and prompts hidden, outputs and text kept."""
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(
+        template_name="minesafe_report",
+        extra_template_basedirs=[str(resources.files("minesafe") / "templates")],
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        language_code="zh",
+    )
+    body, _ = exporter.from_notebook_node(notebook, resources={"metadata": {"name": title}})
+    face = embedded_font_face(body)
+    return body.replace("</head>", f"{face}</head>", 1) if face else body
+
+
+def embedded_font_face(page: str) -> str:
+    """A ``<style>`` with the bundled Noto Sans SC, cut down to the characters the page uses, so
+    Chinese shows on machines without a Chinese font and nothing is fetched from elsewhere."""
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+
+    path = bundled_font_path()
+    if path is None:  # the CSS font stack still names the usual system fonts
+        return ""
+    text = html_lib.unescape(re.sub(r"<[^>]+>", " ", page))
+    codepoints = {ord(c) for c in text if ord(c) > 0x7F} | set(range(0x20, 0x7F))
+    options = subset.Options()
+    options.flavor = "woff"
+    options.layout_features = []
+    options.hinting = False
+    font = TTFont(str(path))
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(unicodes=codepoints)
+    subsetter.subset(font)
+    buffer = io.BytesIO()
+    font.save(buffer)
+    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return (
+        f'<style type="text/css">@font-face {{ font-family: "{FONT_FAMILY}"; '
+        f'src: url(data:font/woff;base64,{data}) format("woff"); }}</style>'
+    )

@@ -1,0 +1,43 @@
+"""Re-execute the report notebooks in place on their default (demo) parameters, so that nbval
+compares future runs against today's outputs.
+
+Run it after an intended change to what the reports show, then review the diff of notebooks/
+before committing: every changed number in it is a changed verdict, score or target value.
+
+    python scripts/refresh_notebook_references.py
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import nbformat
+import papermill
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+#: nbval never compares these, so the repository does not need to carry them.
+UNCOMPARED = ("image/png", "image/jpeg")
+
+
+def refresh(path: Path) -> None:
+    notebook = papermill.execute_notebook(str(path), None, cwd=str(path.parent), kernel_name="python3", progress_bar=False)
+    for cell in notebook.cells:
+        cell.metadata.pop("papermill", None)
+        cell.metadata.pop("execution", None)
+        for output in cell.get("outputs", []):
+            for mime in UNCOMPARED:
+                output.get("data", {}).pop(mime, None)
+    notebook.metadata.pop("papermill", None)
+    nbformat.write(notebook, str(path))
+
+
+def main() -> int:
+    for path in sorted(NOTEBOOKS.glob("*.ipynb")):
+        refresh(path)
+        print(f"refreshed {path.relative_to(NOTEBOOKS.parent)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

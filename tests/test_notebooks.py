@@ -1,0 +1,84 @@
+"""The report notebooks: narrative, literal parameters and calls only; nbval guards their outputs."""
+
+import ast
+import shutil
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from .conftest import ROOT
+
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_one_parameters_cell_of_annotated_literals(path):
+    notebook = nbformat.read(path, as_version=4)
+    tagged = [c for c in notebook.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1
+    for statement in ast.parse(tagged[0].source).body:
+        assert isinstance(statement, ast.AnnAssign), ast.unparse(statement)
+        ast.literal_eval(statement.value)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_cells_hold_no_logic(path):
+    for cell in nbformat.read(path, as_version=4).cells:
+        if cell.cell_type == "code":
+            for node in ast.walk(ast.parse(cell.source)):
+                assert not isinstance(node, ast.FunctionDef | ast.ClassDef | ast.If | ast.For | ast.While | ast.Lambda), (
+                    cell.source
+                )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_stored_outputs_carry_no_images(path):
+    """nbval does not compare images, so the repository does not carry them."""
+    for cell in nbformat.read(path, as_version=4).cells:
+        for output in cell.get("outputs", []):
+            assert "image/png" not in output.get("data", {})
+
+
+def _nbval(notebook):
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-o",
+            "addopts=",
+            "--rootdir",
+            str(notebook.parent.parent),
+            "--nbval",
+            "--nbval-current-env",
+            f"--nbval-sanitize-with={ROOT / 'notebooks' / 'sanitize.cfg'}",
+            str(notebook),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=notebook.parent.parent,
+    )
+
+
+def test_nbval_catches_a_changed_threshold(tmp_path):
+    """On a copy, make T1 stricter: nbval must report that the key numbers no longer match."""
+    shutil.copytree(ROOT / "notebooks", tmp_path / "notebooks")
+    shutil.copytree(ROOT / "data" / "demo", tmp_path / "data" / "demo")
+    copy = tmp_path / "notebooks" / "noncoal_county_report.ipynb"
+    assert _nbval(copy).returncode == 0  # the untouched copy passes: any failure below is the threshold's
+
+    (tmp_path / "stricter.yaml").write_text("evaluation:\n  targets: {T1: {bound: 30%}}\n", encoding="utf-8")
+    notebook = nbformat.read(copy, as_version=4)
+    cell = next(c for c in notebook.cells if "parameters" in c.metadata.get("tags", []))
+    cell.source = cell.source.replace('params_file: str = ""', 'params_file: str = "../stricter.yaml"')
+    nbformat.write(notebook, copy)
+    run = _nbval(copy)
+    assert run.returncode == 1
+    assert "Cell 4: Cell outputs differ" in run.stdout  # the key numbers cell
+    assert "{'结论': '不合格'" in run.stdout
