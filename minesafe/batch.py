@@ -307,7 +307,12 @@ def run_batch(
             futures = {pool.submit(execute, job): job for job in planned}
             with tqdm(total=len(planned), desc="生成评估报告", unit="份", disable=not progress, file=sys.stderr) as bar:
                 for future in as_completed(futures):
-                    outcomes.append(future.result())
+                    try:
+                        outcomes.append(future.result())
+                    except Exception as exc:  # a worker died (killed, out of memory): record it, go on
+                        outcomes.append(
+                            _outcome(futures[future], STATUS_FAILED, 0.0, f"工作进程异常退出：{type(exc).__name__}: {exc}")
+                        )
                     bar.update()
     order = {str(r.source): i for i, r in enumerate(runs)}
     outcomes.sort(key=lambda o: order.get(o.run_file, len(order)))

@@ -7,6 +7,7 @@ MathJax, RequireJS, Mermaid or widget scripts, so the HTML loads nothing from th
 from __future__ import annotations
 
 import base64
+import functools
 import html as html_lib
 import io
 import re
@@ -17,13 +18,22 @@ import nbformat
 from minesafe.io import bundled_font_path
 
 FONT_FAMILY = "minesafe-cjk"
+LAYOUT_TABLES = ("GSUB", "GPOS", "GDEF", "vhea", "vmtx", "VORG")
 
 
 def export_html(notebook: nbformat.NotebookNode, title: str) -> str:
     """The report as one HTML page: code cells' inputs and prompts hidden, outputs and text kept."""
+    body, _ = _exporter().from_notebook_node(notebook, resources={"metadata": {"name": title}})
+    face = embedded_font_face(body)
+    return body.replace("</head>", f"{face}</head>", 1) if face else body
+
+
+@functools.cache
+def _exporter():
+    """One exporter per process: batch workers reuse its compiled templates for every report."""
     from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(
+    return HTMLExporter(
         template_name="minesafe_report",
         extra_template_basedirs=[str(resources.files("minesafe") / "templates")],
         exclude_input=True,
@@ -31,9 +41,6 @@ def export_html(notebook: nbformat.NotebookNode, title: str) -> str:
         exclude_output_prompt=True,
         language_code="zh",
     )
-    body, _ = exporter.from_notebook_node(notebook, resources={"metadata": {"name": title}})
-    face = embedded_font_face(body)
-    return body.replace("</head>", f"{face}</head>", 1) if face else body
 
 
 def embedded_font_face(page: str) -> str:
@@ -51,12 +58,16 @@ def embedded_font_face(page: str) -> str:
     options.flavor = "woff"
     options.layout_features = []
     options.hinting = False
-    font = TTFont(str(path))
-    subsetter = subset.Subsetter(options)
-    subsetter.populate(unicodes=codepoints)
-    subsetter.subset(font)
     buffer = io.BytesIO()
-    font.save(buffer)
+    with TTFont(str(path), lazy=True) as font:
+        # Chinese needs no shaping; dropping the layout tables before subsetting saves reading them.
+        for tag in LAYOUT_TABLES:
+            if tag in font:
+                del font[tag]
+        subsetter = subset.Subsetter(options)
+        subsetter.populate(unicodes=codepoints)
+        subsetter.subset(font)
+        font.save(buffer)
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
     return (
         f'<style type="text/css">@font-face {{ font-family: "{FONT_FAMILY}"; '

@@ -16,8 +16,7 @@ from minesafe.evaluation import FAILED, PASSED, CountyResult, ProvinceResult, de
 from minesafe.io import evaluate_file, read_provenance
 from minesafe.numbers import format_decimal
 from minesafe.rendering import DEMO_BANNER
-from minesafe.rubric import Category, Outcome
-from minesafe.workbook import category_label
+from minesafe.rubric import Category, Outcome, category_label
 
 _OUTCOME_COLOURS = {Outcome.COMPLETED: "#2e7d32", Outcome.FAILED: "#c62828", Outcome.NOT_APPLICABLE: "#616161"}
 _TABLE = 'style="border-collapse:collapse;width:100%;font-size:13px"'

@@ -60,6 +60,12 @@ def parse_outcome(token: object) -> Outcome | None:
     return OUTCOME_TOKENS.get(token.strip().lower())
 
 
+def category_label(category: Category, points: int = 0) -> str:
+    """The form's marker with its name: ``■ 否决项``, ``△/4 评分项``, ``/ 参考项``."""
+    marker = {Category.VETO: "■", Category.SCORED: f"△/{points}", Category.REFERENCE: "/"}[category]
+    return f"{marker} {category.value}"
+
+
 class FieldKind(enum.Enum):
     COUNT = "count"
     FLAG = "flag"

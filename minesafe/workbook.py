@@ -18,7 +18,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from minesafe.exceptions import InputError, KeyPath, Problem
-from minesafe.rubric import Category, FieldKind, Outcome, Rubric, TargetRule
+from minesafe.rubric import FieldKind, Outcome, Rubric, TargetRule, category_label
 from minesafe.submission import STAGES
 
 INSTRUCTIONS = "填表说明"
@@ -32,12 +32,6 @@ _SHADE = PatternFill("solid", fgColor="EEEEEE")
 _HEAD = PatternFill("solid", fgColor="D9E1F2")
 _WRAP = Alignment(wrap_text=True, vertical="top")
 _KIND_NAMES = {FieldKind.COUNT: "数量", FieldKind.FLAG: "是/否", FieldKind.RATIO: "比例(%)", FieldKind.TEXT: "文字"}
-
-
-def category_label(category: Category, points: int = 0) -> str:
-    """The form's marker with its name: ``■ 否决项``, ``△/4 评分项``, ``/ 参考项``."""
-    marker = {Category.VETO: "■", Category.SCORED: f"△/{points}", Category.REFERENCE: "/"}[category]
-    return f"{marker} {category.value}"
 
 
 def _target_cells(rubric: Rubric) -> list[tuple[str, Any, str, str]]:

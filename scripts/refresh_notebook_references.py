@@ -9,15 +9,29 @@ before committing: every changed number in it is a changed verdict, score or tar
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
 import nbformat
 import papermill
+from nbval.plugin import get_sanitize_patterns
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 #: nbval never compares these, so the repository does not need to carry them.
 UNCOMPARED = ("image/png", "image/jpeg")
+#: Volatile parts (times, revisions) are stored already sanitized, so a refresh shows only real changes.
+PATTERNS = get_sanitize_patterns((NOTEBOOKS / "sanitize.cfg").read_text(encoding="utf-8"))
+
+
+def _sanitize(value):
+    if isinstance(value, str):
+        for regex, replace in PATTERNS:
+            value = re.sub(regex, replace, value)
+        return value
+    if isinstance(value, list):
+        return [_sanitize(v) for v in value]
+    return value
 
 
 def refresh(path: Path) -> None:
@@ -26,8 +40,11 @@ def refresh(path: Path) -> None:
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)
         for output in cell.get("outputs", []):
+            data = output.get("data", {})
             for mime in UNCOMPARED:
-                output.get("data", {}).pop(mime, None)
+                data.pop(mime, None)
+            for mime in data:
+                data[mime] = _sanitize(data[mime])
     notebook.metadata.pop("papermill", None)
     nbformat.write(notebook, str(path))
 
