@@ -132,6 +132,14 @@ def derive_row_outcome(row: Row, values: Mapping[str, Value]) -> tuple[Outcome |
     return Outcome.COMPLETED, evidence
 
 
+def earned_points(row: Row, outcome: Outcome) -> Fraction | None:
+    """A scored row earns its points unless 未完成 (不涉及 earns them too: see compute_score for
+    the rescaled reading); other rows earn none."""
+    if row.category is not Category.SCORED:
+        return None
+    return Fraction(0) if outcome is Outcome.FAILED else Fraction(row.points)
+
+
 def judge_items(rubric: Rubric, entries: Mapping[str, ItemEntry]) -> tuple[ItemResult, ...]:
     """Each row's outcome (explicit result wins over derived counts) and points earned."""
     results = []
@@ -141,10 +149,7 @@ def judge_items(rubric: Rubric, entries: Mapping[str, ItemEntry]) -> tuple[ItemR
         outcome = entry.result or derived
         if outcome is None:  # submission validation guarantees one of the two
             raise ValueError(f"row {row.id} has neither a result nor decisive counts")
-        earned = None
-        if row.category is Category.SCORED:
-            earned = Fraction(0) if outcome is Outcome.FAILED else Fraction(row.points)
-        results.append(ItemResult(row, outcome, "explicit" if entry.result else "derived", derived, evidence, earned, entry.note))
+        results.append(ItemResult(row, outcome, "explicit" if entry.result else "derived", derived, evidence, earned_points(row, outcome), entry.note))
     return tuple(results)
 
 

@@ -15,7 +15,7 @@ from fractions import Fraction
 from typing import Any
 
 from minesafe.exceptions import KeyPath, ProblemCollector, locate_key_path
-from minesafe.rubric import OUTCOME_TOKENS, FieldKind, Outcome, Rubric, TargetRule, parse_outcome
+from minesafe.rubric import OUTCOME_TOKENS, FieldKind, Outcome, Rubric, Target, TargetRule, parse_outcome
 
 STAGES = ("自评", "核查")
 FLAG_TOKENS = {"是": True, "否": False, "true": True, "false": False, "yes": True, "no": False}
@@ -67,6 +67,7 @@ class Header:
     year: int
     stage: str = "自评"
     demo: bool = False
+    scenario: Mapping[str, Any] | None = None  # set when the file is an exported what-if scenario
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,37 @@ class ProvinceSubmission:
     counties: tuple[str, ...]  # paths as written, relative to the province file
 
 
-_HEADER_KEYS = {"rubric", "province", "year", "stage", "demo"}
+@dataclass(frozen=True)
+class TargetField:
+    """One number of the targets part of a submission: where it sits and what it is called."""
+
+    path: tuple[str | int, ...]  # below ``targets``, e.g. ("deaths", "previous_5_years", 0)
+    target: Target
+    label: str
+
+
+def target_fields(rubric: Rubric) -> list[TargetField]:
+    """Every number a submission gives for the targets, in table order."""
+    fields = []
+    for target in rubric.targets:
+        for key, label in target.inputs.items():
+            if target.rule is TargetRule.AVERAGE_DECREASE:
+                years = target.years or 0
+                fields += [
+                    TargetField((key, "previous_5_years", i), target, f"前{years}年中第{i + 1}年{label}（由远及近，人）")
+                    for i in range(years)
+                ]
+                fields.append(TargetField((key, "current"), target, f"评估年度{label}（人）"))
+            elif target.rule is TargetRule.NONE_OCCURRED:
+                fields.append(TargetField((key, "count"), target, f"{label}起数"))
+                fields.append(TargetField((key, "deaths"), target, f"{label}死亡人数"))
+            else:
+                fields.append(TargetField((key, "baseline"), target, f"{rubric.baseline_year}年{label}（座）"))
+                fields.append(TargetField((key, "current"), target, f"评估年度年末{label}（座）"))
+    return fields
+
+
+_HEADER_KEYS = {"rubric", "province", "year", "stage", "demo", "scenario"}
 
 
 def build_county_submission(
@@ -169,7 +200,11 @@ def _build_header(data: Mapping[str, Any], rubric: Rubric, problems: ProblemColl
     if not isinstance(demo, bool):
         problems.add(("demo",), "示例数据标记写法有误", demo, "true 或 false")
         demo = False
-    return Header(str(rubric_id), province, year, str(stage), demo)
+    scenario = data.get("scenario")
+    if scenario is not None and not (isinstance(scenario, Mapping) and isinstance(scenario.get("based_on_sha256"), str)):
+        problems.add(("scenario",), "假设情景说明写法有误", scenario, "由假设分析面板导出的映射，含 based_on_sha256")
+        scenario = None
+    return Header(str(rubric_id), province, year, str(stage), demo, dict(scenario) if scenario else None)
 
 
 def _reject_unknown(data: Mapping[str, Any], path: KeyPath, allowed: set[str], problems: ProblemCollector) -> None:

@@ -7,8 +7,9 @@ values that decided it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
 from minesafe.numbers import format_decimal, format_percent
@@ -23,6 +24,7 @@ class TargetResult:
     value: Fraction | None  # the computed ratio (or event count); None when it cannot be computed
     explanation: str  # how the value was computed, with the inputs
     flag: str = ""  # a caveat for the reasons (baseline 0 and the like)
+    inputs: Mapping[str, TargetInput] = field(default_factory=dict)  # the submission's numbers, by input key
 
     @property
     def met(self) -> bool:
@@ -53,16 +55,19 @@ class TargetResult:
 
 def evaluate_target(target: Target, inputs: Mapping[str, TargetInput], baseline_year: int, year: int) -> TargetResult:
     """Judge one target from the submission's target inputs."""
+    own = {key: inputs[key] for key in target.inputs}
     if target.rule is TargetRule.DECREASE:
-        (key,) = target.inputs
-        return _judge_decrease(target, inputs[key], baseline_year, year)
-    if target.rule is TargetRule.SHARE_INCREASE:
-        part_key, whole_key = target.inputs
-        return _judge_share(target, inputs[part_key], inputs[whole_key], baseline_year, year)
-    if target.rule is TargetRule.AVERAGE_DECREASE:
-        (key,) = target.inputs
-        return _judge_average(target, inputs[key], year)
-    return _judge_none(target, {label: inputs[key] for key, label in target.inputs.items()})
+        (pair,) = own.values()
+        result = _judge_decrease(target, pair, baseline_year, year)
+    elif target.rule is TargetRule.SHARE_INCREASE:
+        part, whole = own.values()
+        result = _judge_share(target, part, whole, baseline_year, year)
+    elif target.rule is TargetRule.AVERAGE_DECREASE:
+        (history,) = own.values()
+        result = _judge_average(target, history, year)
+    else:
+        result = _judge_none(target, {target.inputs[key]: value for key, value in own.items()})
+    return replace(result, inputs=own)
 
 
 def _outcome(met: bool) -> Outcome:
@@ -139,3 +144,92 @@ def _judge_none(target: Target, events: Mapping[str, Occurrences]) -> TargetResu
     total = sum(e.count for e in events.values())
     explanation = "；".join(f"{label} {e.count} 起、死亡 {e.deaths} 人" for label, e in events.items())
     return TargetResult(target, _outcome(total == 0), Fraction(total), explanation)
+
+
+@dataclass(frozen=True)
+class TargetGap:
+    """What it takes for a target to be met, or how much room a met target has.
+
+    ``change`` is a set of input values (path below ``targets`` -> value) that lands exactly on the
+    bound; empty when no change of the numbers can help (or none is needed and there is no bound).
+    """
+
+    target: Target
+    met: bool
+    text: str
+    change: Mapping[tuple[str, str], int] = field(default_factory=dict)
+
+
+def target_gap(result: TargetResult) -> TargetGap:
+    """The distance of a judged target from its bound, in the units of the form (座, 人, 起)."""
+    t = result.target
+    if result.outcome is Outcome.NOT_APPLICABLE:
+        return TargetGap(t, True, f"{t.id} {t.name}：不涉及（{result.flag or '无法计算'}）")
+    if t.rule is TargetRule.DECREASE:
+        return _decrease_gap(result)
+    if t.rule is TargetRule.SHARE_INCREASE:
+        return _share_gap(result)
+    if t.rule is TargetRule.AVERAGE_DECREASE:
+        return _average_gap(result)
+    return _events_gap(result)
+
+
+def _decrease_gap(result: TargetResult) -> TargetGap:
+    t = result.target
+    ((key, pair),) = result.inputs.items()
+    label = t.inputs[key]
+    allowed = math.floor(pair.baseline * (1 - t.bound))  # (b − c) / b ≥ bound  ⇔  c ≤ b(1 − bound)
+    change = {(key, "current"): allowed}
+    if pair.current <= allowed:
+        room = allowed - pair.current
+        return TargetGap(t, True, f"{t.id} {t.name}：已达标，{label}还可多 {room} 座仍达标（当前 {pair.current} 座，上限 {allowed} 座）", change)
+    return TargetGap(
+        t, False, f"{t.id} {t.name}：{label}须再减少 {pair.current - allowed} 座（当前 {pair.current} 座，需 ≤ {allowed} 座）", change
+    )
+
+
+def _share_gap(result: TargetResult) -> TargetGap:
+    t = result.target
+    (part_key, part), (whole_key, whole) = result.inputs.items()
+    part_label, whole_label = t.inputs[part_key], t.inputs[whole_key]
+    s0 = Fraction(part.baseline, whole.baseline) if whole.baseline else Fraction(0)
+    share = s0 + t.bound if t.mode is ShareMode.POINTS else s0 * (1 + t.bound)
+    # the smallest current count of large and medium mines that meets the bound, all mines unchanged
+    needed = max(math.ceil(share * whole.current), 1) if share else 1
+    change = {(part_key, "current"): needed} if needed <= whole.current else {}
+    if result.met:
+        room = part.current - needed
+        return TargetGap(t, True, f"{t.id} {t.name}：已达标，{part_label}还可少 {room} 座仍达标（{whole_label} {whole.current} 座时下限 {needed} 座）", change)
+    options = []
+    if needed <= whole.current:
+        options.append(f"{part_label}须再增加 {needed - part.current} 座（{whole_label}保持 {whole.current} 座时需 ≥ {needed} 座）")
+    if part.current and share:
+        most = math.floor(part.current / share)  # the most mines in all that keep the share at the bound
+        if part.current <= most < whole.current:
+            options.append(f"{whole_label}须再减少 {whole.current - most} 座（{part_label}保持 {part.current} 座时需 ≤ {most} 座）")
+    text = "，或".join(options) if options else f"按现有{whole_label}无法达到目标占比"
+    return TargetGap(t, False, f"{t.id} {t.name}：{text}", change)
+
+
+def _average_gap(result: TargetResult) -> TargetGap:
+    t = result.target
+    ((key, history),) = result.inputs.items()
+    label = t.inputs[key]
+    average = Fraction(sum(history.previous), len(history.previous))
+    allowed = math.floor(average * (1 - t.bound))  # (avg − c) / avg ≥ bound  ⇔  c ≤ avg(1 − bound)
+    change = {(key, "current"): allowed}
+    if history.current <= allowed:
+        return TargetGap(t, True, f"{t.id} {t.name}：已达标，评估年度{label} {history.current} 人，上限 {allowed} 人", change)
+    return TargetGap(
+        t, False, f"{t.id} {t.name}：评估年度{label}须不超过 {allowed} 人（实际 {history.current} 人，超出 {history.current - allowed} 人）", change
+    )
+
+
+def _events_gap(result: TargetResult) -> TargetGap:
+    t = result.target
+    happened = {key: e for key, e in result.inputs.items() if e.count}
+    if not happened:
+        return TargetGap(t, True, f"{t.id} {t.name}：未发生")
+    events = "、".join(f"{t.inputs[key]} {e.count} 起（死亡 {e.deaths} 人）" for key, e in happened.items())
+    change = {(key, part): 0 for key in happened for part in ("count", "deaths")}
+    return TargetGap(t, False, f"{t.id} {t.name}：发生{events}，本目标要求未发生", change)

@@ -18,8 +18,8 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from minesafe.exceptions import InputError, KeyPath, Problem
-from minesafe.rubric import FieldKind, Outcome, Rubric, TargetRule, category_label
-from minesafe.submission import STAGES
+from minesafe.rubric import FieldKind, Outcome, Rubric, category_label
+from minesafe.submission import STAGES, target_fields
 
 INSTRUCTIONS = "填表说明"
 INFO = "基本信息"
@@ -32,25 +32,6 @@ _SHADE = PatternFill("solid", fgColor="EEEEEE")
 _HEAD = PatternFill("solid", fgColor="D9E1F2")
 _WRAP = Alignment(wrap_text=True, vertical="top")
 _KIND_NAMES = {FieldKind.COUNT: "数量", FieldKind.FLAG: "是/否", FieldKind.RATIO: "比例(%)", FieldKind.TEXT: "文字"}
-
-
-def _target_cells(rubric: Rubric) -> list[tuple[str, Any, str, str]]:
-    """(key path text, target, input label, cell label) for every target input cell."""
-    cells = []
-    for target in rubric.targets:
-        for key, label in target.inputs.items():
-            if target.rule is TargetRule.AVERAGE_DECREASE:
-                years = target.years or 0
-                for i in range(years):
-                    cells.append((f"{key}.previous_5_years.{i}", target, key, f"前{years}年中第{i + 1}年{label}（由远及近，人）"))
-                cells.append((f"{key}.current", target, key, f"评估年度{label}（人）"))
-            elif target.rule is TargetRule.NONE_OCCURRED:
-                cells.append((f"{key}.count", target, key, f"{label}起数"))
-                cells.append((f"{key}.deaths", target, key, f"{label}死亡人数"))
-            else:
-                cells.append((f"{key}.baseline", target, key, f"{rubric.baseline_year}年{label}（座）"))
-                cells.append((f"{key}.current", target, key, f"评估年度年末{label}（座）"))
-    return cells
 
 
 def _dig(data: Any, dotted: str) -> Any:
@@ -125,8 +106,9 @@ def build_workbook(rubric: Rubric, data: Mapping[str, Any] | None = None) -> Wor
     _dropdown(info, ["是", "否"], [f"C{stage_row + 1}"], "是否为示例数据")
 
     targets = _sheet(wb, TARGETS, ["键", "编号", "总体目标", "目标", "填报项", "数值"], [30, 6, 30, 10, 44, 12])
-    for dotted, target, _, label in _target_cells(rubric):
-        targets.append([dotted, target.id, target.name, target.goal, label, _dig(data.get("targets"), dotted)])
+    for field in target_fields(rubric):
+        dotted = ".".join(map(str, field.path))
+        targets.append([dotted, field.target.id, field.target.name, field.target.goal, field.label, _dig(data.get("targets"), dotted)])
         _shade_row(targets, targets.max_row, {6})
 
     if rubric.rows:

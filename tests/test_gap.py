@@ -1,0 +1,120 @@
+"""Gap to pass: exact at the bounds, fewest rows, and checked against the engine itself."""
+
+import copy
+
+import pytest
+
+from minesafe.evaluation import evaluate_county
+from minesafe.gap import compute_gap, describe_gap
+from minesafe.rubric import Category
+from minesafe.submission import build_county_submission
+from minesafe.targets import evaluate_target, target_gap
+
+from .test_evaluation import _evaluate, _fail_rows, _scored_rows_worth
+
+
+def _with_change(result, gap):
+    """The target's inputs with the gap's change applied."""
+    inputs = dict(result.inputs)
+    for (key, part), value in gap.change.items():
+        inputs[key] = type(inputs[key])(**{**vars(inputs[key]), part: value})
+    return inputs
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("underground_mines", {"baseline": 57, "current": 50}),
+        ("tailings_ponds", {"baseline": 33, "current": 33}),
+        ("large_medium_mines", {"baseline": 10, "current": 9}),
+        ("large_medium_mines", {"baseline": 0, "current": 0}),  # a baseline share of 0
+        ("deaths", {"previous_5_years": [3, 4, 2, 5, 3], "current": 9}),
+        ("larger_accidents", {"count": 2, "deaths": 7}),
+    ],
+)
+def test_target_gap_lands_exactly_on_the_bound(county_data, county_rubric, key, value):
+    county_data["targets"][key] = value
+    result = _evaluate(county_data, county_rubric)
+    failed = [t for t in result.targets if not t.met]
+    assert failed, "the case must fail a target"
+    for t in failed:
+        gap = target_gap(t)
+        assert not gap.met and gap.change
+        fixed = evaluate_target(t.target, _with_change(t, gap), county_rubric.baseline_year, 2022)
+        assert fixed.met, gap.text
+        # one short of the change is not enough (for counts that move by one)
+        for (k, part), v in gap.change.items():
+            if part in ("current",) and k != "deaths":
+                one_short = dict(gap.change) | {(k, part): v + (1 if k != "large_medium_mines" else -1)}
+                short = evaluate_target(t.target, _with_change(t, type(gap)(gap.target, False, "", one_short)), county_rubric.baseline_year, 2022)
+                assert not short.met, gap.text
+
+
+def test_gap_text_uses_the_forms_units(county_data, county_rubric):
+    county_data["targets"]["underground_mines"] = {"baseline": 35, "current": 30}
+    gap = compute_gap(_evaluate(county_data, county_rubric))
+    t1 = gap.targets[0]
+    assert t1.text.endswith("非煤地下矿山数量须再减少 2 座（当前 30 座，需 ≤ 28 座）")
+
+
+def test_fewest_scored_rows_largest_first_in_table_order(county_data, county_rubric):
+    lost = county_rubric.total_points - int(county_rubric.pass_score) + 6  # 26 points lost: 74
+    rows = _scored_rows_worth(county_rubric, lost)
+    result = _evaluate(_fail_rows(county_data, rows), county_rubric)
+    gap = compute_gap(result)
+    assert result.score == county_rubric.pass_score - 6
+    points = sorted((county_rubric.row_by_id(r).points for r in rows), reverse=True)
+    # the fewest rows: enough of the largest to cover 6 points
+    need, total = 0, 0
+    for p in points:
+        if total >= 6:
+            break
+        need, total = need + 1, total + p
+    assert len(gap.scored_rows) == need
+    largest = max(i.row.points for i in gap.scored_rows)
+    first_of_largest = next(r for r in rows if county_rubric.row_by_id(r).points == largest)
+    assert gap.scored_rows[0].row.id == first_of_largest  # ties in table order
+    assert gap.score_after >= county_rubric.pass_score
+    assert any("得分由 74 分提高到" in line for line in describe_gap(gap))
+
+
+def test_completing_the_gap_passes(county_data, county_rubric):
+    rows = _scored_rows_worth(county_rubric, 30)
+    data = _fail_rows(copy.deepcopy(county_data), [*rows, "4-2c"])
+    data["targets"]["underground_mines"] = {"baseline": 60, "current": 55}
+    result = _evaluate(data, county_rubric)
+    gap = compute_gap(result)
+    assert not result.passed
+    for item in [*gap.scored_rows, *gap.veto_rows]:
+        data["items"][item.row.id] = {"result": "完成"}
+    for t in gap.targets:
+        for (key, part), value in t.change.items():
+            data["targets"][key][part] = value
+    assert evaluate_county(build_county_submission(data, county_rubric), county_rubric).passed
+
+
+def test_score_exactly_at_the_pass_score_has_no_room(county_data, county_rubric):
+    lost = county_rubric.total_points - int(county_rubric.pass_score)
+    result = _evaluate(_fail_rows(county_data, _scored_rows_worth(county_rubric, lost)), county_rubric)
+    gap = compute_gap(result)
+    assert result.passed and gap.margin == 0
+    assert (gap.affordable_worst, gap.affordable_best) == (0, 0)
+    assert "恰好等于合格分数线" in describe_gap(gap)[0]
+
+
+def test_all_rows_failing(county_data, county_rubric):
+    result = _evaluate(_fail_rows(county_data, [r.id for r in county_rubric.rows]), county_rubric)
+    gap = compute_gap(result)
+    assert result.score == 0
+    assert len(gap.veto_rows) == len(list(county_rubric.rows_of(Category.VETO)))
+    assert gap.score_after >= county_rubric.pass_score
+    points = [i.row.points for i in gap.scored_rows]
+    assert sum(points) >= county_rubric.pass_score > sum(points) - min(points)  # one row fewer would not do
+
+
+def test_passing_county_margin(county_data, county_rubric):
+    gap = compute_gap(_evaluate(county_data, county_rubric))
+    assert gap.margin == county_rubric.total_points - county_rubric.pass_score
+    four = sum(1 for r in county_rubric.rows_of(Category.SCORED) if r.points == 4)
+    assert gap.affordable_worst == min(four, int(gap.margin) // 4)
+    assert all(g.met for g in gap.targets)
