@@ -30,6 +30,8 @@ from minesafe.summary import STATUS_FAILED, STATUS_OK, UnitOutcome, build_summar
 
 #: Declared parameters that name input files: resolved against the working directory and checked.
 FILE_PARAMETERS = ("submission", "params_file")
+#: Batch reports are static pages nobody edits: declared parameters set so unless a run file says otherwise.
+BATCH_DEFAULTS: Mapping[str, Any] = {"whatif_panel": False}
 #: A declared parameter whose help comment starts with this word must be given by every run file.
 REQUIRED_MARK = "required"
 _TYPES: Mapping[str, tuple[type, ...]] = {
@@ -130,7 +132,8 @@ def build_run(data: Any, source: Path, notebooks: Path, declared: Callable[[Path
                 expected=str(info.get("help", "")).removeprefix(REQUIRED_MARK).strip(" :："),
             )
     problems.raise_if_any(str(source))
-    return Run(source, notebook, parameters)
+    defaults = {key: value for key, value in BATCH_DEFAULTS.items() if key in spec and key not in parameters}
+    return Run(source, notebook, defaults | parameters)
 
 
 def _folder_name(text: str) -> str:

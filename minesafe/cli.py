@@ -43,7 +43,27 @@ def _parser() -> argparse.ArgumentParser:
     batch.add_argument(
         "--notebooks", type=Path, default=Path("notebooks"), metavar="文件夹", help="报告笔记本所在文件夹（默认 notebooks/）"
     )
+    app = commands.add_parser(
+        "app", help="在本机浏览器中打开假设分析页面（不显示代码）", description="用 Voilà 在 127.0.0.1 上提供假设分析页面"
+    )
+    app.add_argument(
+        "submission",
+        type=Path,
+        nargs="?",
+        default=Path("data/demo/counties/bing.yaml"),
+        metavar="提交文件",
+        help="县级提交文件（默认示例丙县）",
+    )
+    app.add_argument("--params", type=Path, metavar="参数文件", help="评估参数文件")
+    app.add_argument("--port", type=int, default=8866, help="端口（默认 8866）")
+    app.add_argument("--idle-minutes", type=int, default=30, metavar="分钟", help="空闲多久后关闭计算内核（默认 30）")
     return parser
+
+
+def _app(args: argparse.Namespace) -> int:
+    from minesafe.app import serve_whatif_app
+
+    return serve_whatif_app(args.submission, args.params, args.port, args.idle_minutes * 60)
 
 
 def _batch(args: argparse.Namespace) -> int:
@@ -108,7 +128,7 @@ def _template(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return {"evaluate": _evaluate, "template": _template, "batch": _batch}[args.command](args)
+        return {"evaluate": _evaluate, "template": _template, "batch": _batch, "app": _app}[args.command](args)
     except MinesafeError as exc:
         print(exc, file=sys.stderr)
         return EXIT_INPUT

@@ -149,7 +149,17 @@ def judge_items(rubric: Rubric, entries: Mapping[str, ItemEntry]) -> tuple[ItemR
         outcome = entry.result or derived
         if outcome is None:  # submission validation guarantees one of the two
             raise ValueError(f"row {row.id} has neither a result nor decisive counts")
-        results.append(ItemResult(row, outcome, "explicit" if entry.result else "derived", derived, evidence, earned_points(row, outcome), entry.note))
+        results.append(
+            ItemResult(
+                row,
+                outcome,
+                "explicit" if entry.result else "derived",
+                derived,
+                evidence,
+                earned_points(row, outcome),
+                entry.note,
+            )
+        )
     return tuple(results)
 
 

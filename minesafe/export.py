@@ -7,6 +7,7 @@ MathJax, RequireJS, Mermaid or widget scripts, so the HTML loads nothing from th
 from __future__ import annotations
 
 import base64
+import copy
 import functools
 import html as html_lib
 import io
@@ -23,9 +24,23 @@ LAYOUT_TABLES = ("GSUB", "GPOS", "GDEF", "vhea", "vmtx", "VORG")
 
 def export_html(notebook: nbformat.NotebookNode, title: str) -> str:
     """The report as one HTML page: code cells' inputs and prompts hidden, outputs and text kept."""
-    body, _ = _exporter().from_notebook_node(notebook, resources={"metadata": {"name": title}})
+    body, _ = _exporter().from_notebook_node(without_live_widgets(notebook), resources={"metadata": {"name": title}})
     face = embedded_font_face(body)
     return body.replace("</head>", f"{face}</head>", 1) if face else body
+
+
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def without_live_widgets(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """A copy without widget views and widget state: a static page shows each widget's
+    fallback (the what-if panel's note on how to open it live), never a blank area."""
+    notebook = copy.deepcopy(notebook)
+    notebook.metadata.pop("widgets", None)
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            output.get("data", {}).pop(WIDGET_VIEW, None)
+    return notebook
 
 
 @functools.cache

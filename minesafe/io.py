@@ -165,8 +165,8 @@ def open_workbook(path: Path):
 
 
 def read_params(path: str | Path | None) -> tuple[Mapping[str, Any] | None, str, Locator]:
-    """A params document (or None), its name for messages and its locator."""
-    if path is None:
+    """A params document (or None: no path, or an empty one), its name for messages and its locator."""
+    if path is None or not str(path).strip():
         return None, "", locate_key_path
     data, locate = read_document(Path(path))
     if data is not None and not isinstance(data, Mapping):
@@ -302,6 +302,12 @@ def _read_umask() -> int:
 
 
 _UMASK = _read_umask()
+
+
+def write_yaml(data: Any, path: Path) -> None:
+    """Write YAML (UTF-8, Chinese readable, keys in the given order) atomically."""
+    with atomic_write(path, "w") as handle:
+        yaml.safe_dump(data, handle, allow_unicode=True, sort_keys=False, default_flow_style=None, width=120)
 
 
 def replace_folder(folder: Path, files: Mapping[str, bytes]) -> None:

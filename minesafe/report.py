@@ -45,13 +45,17 @@ class Report:
     result: CountyResult | ProvinceResult
     provenance: Mapping[str, str]
     generated: dt.datetime
+    submission: Path
+    params_file: Path | None = None
 
 
 def load_report(submission: str | Path, params_file: str | Path | None = None) -> Report:
     """Evaluate a submission file for a report, recording where every input came from."""
     params = Path(params_file) if params_file else None
     result = evaluate_file(submission, params)
-    return Report(result, read_provenance(result, Path(submission), params), dt.datetime.now().astimezone())
+    return Report(
+        result, read_provenance(result, Path(submission), params), dt.datetime.now().astimezone(), Path(submission), params
+    )
 
 
 def _table(headers: Sequence[str], rows: Iterable[Sequence[str]], raw_columns: Iterable[int] = ()) -> str:
@@ -227,3 +231,14 @@ def render_counties(report: Report, link_template: str = "") -> Html:
         rows.append((name, format_decimal(c.score), veto, _verdict_html(c.passed), describe_failure(c) or "—"))
         lines.append(f"{c.county} {c.verdict} {format_decimal(c.score)}分")
     return Html(_table(["重点县", "得分", "否决项", "结论", "不合格原因"], rows, raw_columns={0, 3}), "\n".join(lines))
+
+
+def render_gap(report: Report) -> Html:
+    """四、整改清单: what a failing county must change to pass, or a passing county's margin."""
+    from minesafe.gap import compute_gap, describe_gap
+
+    if not isinstance(report.result, CountyResult):
+        raise TypeError("render_gap needs a county result")
+    lines = describe_gap(compute_gap(report.result))
+    body = f"<p><b>{html.escape(lines[0])}</b></p><ol>" + "".join(f"<li>{html.escape(x)}</li>" for x in lines[1:]) + "</ol>"
+    return Html(body, "\n".join(lines))

@@ -182,9 +182,17 @@ def _decrease_gap(result: TargetResult) -> TargetGap:
     change = {(key, "current"): allowed}
     if pair.current <= allowed:
         room = allowed - pair.current
-        return TargetGap(t, True, f"{t.id} {t.name}：已达标，{label}还可多 {room} 座仍达标（当前 {pair.current} 座，上限 {allowed} 座）", change)
+        return TargetGap(
+            t,
+            True,
+            f"{t.id} {t.name}：已达标，{label}还可多 {room} 座仍达标（当前 {pair.current} 座，上限 {allowed} 座）",
+            change,
+        )
     return TargetGap(
-        t, False, f"{t.id} {t.name}：{label}须再减少 {pair.current - allowed} 座（当前 {pair.current} 座，需 ≤ {allowed} 座）", change
+        t,
+        False,
+        f"{t.id} {t.name}：{label}须再减少 {pair.current - allowed} 座（当前 {pair.current} 座，需 ≤ {allowed} 座）",
+        change,
     )
 
 
@@ -199,14 +207,23 @@ def _share_gap(result: TargetResult) -> TargetGap:
     change = {(part_key, "current"): needed} if needed <= whole.current else {}
     if result.met:
         room = part.current - needed
-        return TargetGap(t, True, f"{t.id} {t.name}：已达标，{part_label}还可少 {room} 座仍达标（{whole_label} {whole.current} 座时下限 {needed} 座）", change)
+        return TargetGap(
+            t,
+            True,
+            f"{t.id} {t.name}：已达标，{part_label}还可少 {room} 座仍达标（{whole_label} {whole.current} 座时下限 {needed} 座）",
+            change,
+        )
     options = []
     if needed <= whole.current:
-        options.append(f"{part_label}须再增加 {needed - part.current} 座（{whole_label}保持 {whole.current} 座时需 ≥ {needed} 座）")
+        options.append(
+            f"{part_label}须再增加 {needed - part.current} 座（{whole_label}保持 {whole.current} 座时需 ≥ {needed} 座）"
+        )
     if part.current and share:
         most = math.floor(part.current / share)  # the most mines in all that keep the share at the bound
         if part.current <= most < whole.current:
-            options.append(f"{whole_label}须再减少 {whole.current - most} 座（{part_label}保持 {part.current} 座时需 ≤ {most} 座）")
+            options.append(
+                f"{whole_label}须再减少 {whole.current - most} 座（{part_label}保持 {part.current} 座时需 ≤ {most} 座）"
+            )
     text = "，或".join(options) if options else f"按现有{whole_label}无法达到目标占比"
     return TargetGap(t, False, f"{t.id} {t.name}：{text}", change)
 
@@ -221,7 +238,10 @@ def _average_gap(result: TargetResult) -> TargetGap:
     if history.current <= allowed:
         return TargetGap(t, True, f"{t.id} {t.name}：已达标，评估年度{label} {history.current} 人，上限 {allowed} 人", change)
     return TargetGap(
-        t, False, f"{t.id} {t.name}：评估年度{label}须不超过 {allowed} 人（实际 {history.current} 人，超出 {history.current - allowed} 人）", change
+        t,
+        False,
+        f"{t.id} {t.name}：评估年度{label}须不超过 {allowed} 人（实际 {history.current} 人，超出 {history.current - allowed} 人）",
+        change,
     )
 
 

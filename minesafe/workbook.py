@@ -108,7 +108,9 @@ def build_workbook(rubric: Rubric, data: Mapping[str, Any] | None = None) -> Wor
     targets = _sheet(wb, TARGETS, ["键", "编号", "总体目标", "目标", "填报项", "数值"], [30, 6, 30, 10, 44, 12])
     for field in target_fields(rubric):
         dotted = ".".join(map(str, field.path))
-        targets.append([dotted, field.target.id, field.target.name, field.target.goal, field.label, _dig(data.get("targets"), dotted)])
+        targets.append(
+            [dotted, field.target.id, field.target.name, field.target.goal, field.label, _dig(data.get("targets"), dotted)]
+        )
         _shade_row(targets, targets.max_row, {6})
 
     if rubric.rows:

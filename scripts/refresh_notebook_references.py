@@ -19,7 +19,7 @@ from nbval.plugin import get_sanitize_patterns
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 #: nbval never compares these, so the repository does not need to carry them.
-UNCOMPARED = ("image/png", "image/jpeg")
+UNCOMPARED = ("image/png", "image/jpeg", "application/vnd.jupyter.widget-view+json")
 #: Volatile parts (times, revisions) are stored already sanitized, so a refresh shows only real changes.
 PATTERNS = get_sanitize_patterns((NOTEBOOKS / "sanitize.cfg").read_text(encoding="utf-8"))
 
@@ -46,6 +46,7 @@ def refresh(path: Path) -> None:
             for mime in data:
                 data[mime] = _sanitize(data[mime])
     notebook.metadata.pop("papermill", None)
+    notebook.metadata.pop("widgets", None)
     nbformat.write(notebook, str(path))
 
 

@@ -46,7 +46,9 @@ def test_target_gap_lands_exactly_on_the_bound(county_data, county_rubric, key, 
         for (k, part), v in gap.change.items():
             if part in ("current",) and k != "deaths":
                 one_short = dict(gap.change) | {(k, part): v + (1 if k != "large_medium_mines" else -1)}
-                short = evaluate_target(t.target, _with_change(t, type(gap)(gap.target, False, "", one_short)), county_rubric.baseline_year, 2022)
+                short = evaluate_target(
+                    t.target, _with_change(t, type(gap)(gap.target, False, "", one_short)), county_rubric.baseline_year, 2022
+                )
                 assert not short.met, gap.text
 
 

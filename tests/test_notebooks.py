@@ -82,3 +82,12 @@ def test_nbval_catches_a_changed_threshold(tmp_path):
     assert run.returncode == 1
     assert "Cell 4: Cell outputs differ" in run.stdout  # the key numbers cell
     assert "{'结论': '不合格'" in run.stdout
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_references_are_stored(path):
+    """nbval compares only what is stored: every cell that shows something must carry its output,
+    or the regression check passes vacuously."""
+    for cell in nbformat.read(path, as_version=4).cells:
+        if cell.cell_type == "code" and isinstance(ast.parse(cell.source).body[-1], ast.Expr):  # it displays a value
+            assert cell.outputs, f"no stored output for: {cell.source}"

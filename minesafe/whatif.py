@@ -1,0 +1,331 @@
+"""What-if analysis: a scenario edited from a submission and re-evaluated by the engine on every
+change, the ipywidgets panel that edits it, and its export as an auditable submission file.
+
+The panel never judges anything itself: every read-out comes from
+:func:`minesafe.evaluation.evaluate_county` and :func:`minesafe.gap.compute_gap`.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import html
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from minesafe.evaluation import CountyResult, evaluate_county
+from minesafe.exceptions import InputError
+from minesafe.gap import GapToPass, compute_gap, describe_gap
+from minesafe.io import file_sha256, read_county_rubric, read_document, write_yaml
+from minesafe.numbers import format_decimal
+from minesafe.report import Report
+from minesafe.rubric import Outcome, Rubric, category_label, parse_outcome
+from minesafe.submission import TargetField, build_county_submission, target_fields
+
+STATIC_NOTE = (
+    "假设分析面板需要在运行中的 Jupyter 内核里使用，本页为静态报告，不能交互。"
+    "请在 JupyterLab 中打开 notebooks/noncoal_county_report.ipynb 并运行全部单元格，"
+    "或在命令行运行 minesafe app 提交文件.yaml，再用浏览器打开它显示的本机地址。"
+)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One difference between the scenario and the submission it started from."""
+
+    place: str
+    before: str
+    after: str
+
+    def __str__(self) -> str:
+        return f"{self.place}：{self.before} → {self.after}"
+
+
+@dataclass(frozen=True)
+class Outlook:
+    """The scenario as the engine judges it, or why it cannot be judged."""
+
+    result: CountyResult | None
+    gap: GapToPass | None
+    problems: tuple[str, ...]
+
+
+def _dig(node: Any, path: tuple) -> Any:
+    for part in path:
+        node = node[part]
+    return node
+
+
+class Scenario:
+    """A county submission being edited. ``data`` is the submission mapping as it stands."""
+
+    def __init__(self, data: Mapping[str, Any], rubric: Rubric, source: str = "", sha256: str = ""):
+        self.rubric = rubric
+        self.source = source
+        self.sha256 = sha256
+        self.original = copy.deepcopy(dict(data))
+        self.data = copy.deepcopy(self.original)
+        submission = build_county_submission(self.original, rubric, source or "（提交数据）")  # raises its problems
+        self.submitted: CountyResult = evaluate_county(submission, rubric)
+        self.fields: list[TargetField] = target_fields(rubric)
+
+    @classmethod
+    def from_file(cls, path: str | Path, params_file: str | Path | None = None) -> Scenario:
+        path = Path(path)
+        data, _ = read_document(path)
+        rubric = read_county_rubric(str(data.get("rubric", "")) if isinstance(data, Mapping) else "", params_file)
+        return cls(data, rubric, str(path), file_sha256(path))
+
+    def evaluate(self) -> Outlook:
+        try:
+            result = evaluate_county(build_county_submission(self.data, self.rubric), self.rubric)
+        except InputError as exc:
+            return Outlook(None, None, tuple(exc.lines))
+        return Outlook(result, compute_gap(result), ())
+
+    def target_value(self, field: TargetField, original: bool = False) -> int:
+        return _dig((self.original if original else self.data)["targets"], field.path)
+
+    def set_target(self, field: TargetField, value: int) -> None:
+        _dig(self.data["targets"], field.path[:-1])[field.path[-1]] = value
+
+    def submitted_outcome(self, row_id: str) -> Outcome:
+        return next(i.outcome for i in self.submitted.items if i.row.id == row_id)
+
+    def row_outcome(self, row_id: str) -> Outcome:
+        """The row's result as the scenario stands: an explicit result, else the submitted one."""
+        entry = self.data["items"][row_id]
+        token = entry if isinstance(entry, str) else entry.get("result")
+        return parse_outcome(token) or self.submitted_outcome(row_id)
+
+    def set_row(self, row_id: str, outcome: Outcome) -> None:
+        """Set a row's result; choosing the submitted result again restores the submitted entry."""
+        original = self.original["items"][row_id]
+        if outcome is self.submitted_outcome(row_id):
+            self.data["items"][row_id] = copy.deepcopy(original)
+            return
+        entry = {"result": original} if isinstance(original, str) else copy.deepcopy(dict(original))
+        entry["result"] = outcome.value
+        self.data["items"][row_id] = entry
+
+    def reset(self) -> None:
+        self.data = copy.deepcopy(self.original)
+
+    def changes(self) -> list[Change]:
+        found = [
+            Change(f"{f.target.id} {f.label}", str(self.target_value(f, original=True)), str(self.target_value(f)))
+            for f in self.fields
+            if self.target_value(f) != self.target_value(f, original=True)
+        ]
+        for row in self.rubric.rows:
+            before, after = self.submitted_outcome(row.id), self.row_outcome(row.id)
+            if before is not after:
+                found.append(Change(f"第 {row.id} 行", before.value, after.value))
+        return found
+
+    def export_mapping(self, note: str = "", now: dt.datetime | None = None) -> dict[str, Any]:
+        """The scenario as a submission that ``minesafe evaluate`` accepts, saying where it came from."""
+        data = copy.deepcopy(self.data)
+        data["scenario"] = {
+            "based_on": self.source,
+            "based_on_sha256": self.sha256,
+            "created": (now or dt.datetime.now().astimezone()).isoformat(timespec="seconds"),
+            "note": note,
+            "changes": [str(c) for c in self.changes()],
+        }
+        return data
+
+
+def render_outlook(outlook: Outlook, changes: list[Change]) -> str:
+    """The live read-out: verdict, summary line, veto counts, gap to pass and the changes made."""
+    if outlook.result is None:
+        items = "".join(f"<li>{html.escape(p)}</li>" for p in outlook.problems)
+        return f'<div class="ms-verdict ms-invalid" style="color:#c62828;font-weight:bold">当前输入有误，无法评估：</div><ul>{items}</ul>'
+    r = outlook.result
+    colour = "#2e7d32" if r.passed else "#c62828"
+    parts = [
+        f'<div class="ms-verdict" style="background:{colour};color:white;padding:8px 12px;font-size:18px;font-weight:bold">考核评估结论：{r.verdict}</div>',
+        f'<p class="ms-summary"><b>评估结果汇总：</b>{html.escape(r.summary)}</p>',
+        f'<p class="ms-veto">否决项（含工作目标）：完成 {r.veto.completed} 项，未完成 {r.veto.failed} 项，不涉及 {r.veto.not_applicable} 项；'
+        f"评分项得分 {format_decimal(r.score)} 分</p>",
+        "<p><b>整改清单（距合格的差距）：</b></p><ul class='ms-gap'>"
+        + "".join(f"<li>{html.escape(line)}</li>" for line in describe_gap(outlook.gap))
+        + "</ul>",
+    ]
+    if changes:
+        parts.append(
+            "<p><b>与提交数据相比的改动：</b></p><ul class='ms-changes'>"
+            + "".join(f"<li>{html.escape(str(c))}</li>" for c in changes)
+            + "</ul>"
+        )
+    else:
+        parts.append("<p class='ms-changes'>尚未改动，显示的是提交数据的评估结果。</p>")
+    return "".join(parts)
+
+
+class StaticNote:
+    """What stands in the panel's place where no kernel runs: how to open it live."""
+
+    def _repr_html_(self) -> str:
+        return f'<div class="ms-static-note" style="border:1px solid #90a4ae;background:#eceff1;padding:8px 12px">{html.escape(STATIC_NOTE)}</div>'
+
+    def __repr__(self) -> str:
+        return STATIC_NOTE
+
+
+_HIGHLIGHT_CSS = (
+    "<style>.ms-changed input, .ms-changed select { background: #fff3cd !important; border-color: #e0a800 !important; }"
+    ".ms-changed .widget-label { color: #9a6700; font-weight: bold; }</style>"
+)
+
+
+class WhatIfPanel(StaticNote):
+    """The what-if panel: inputs for every target number and row result, a live read-out."""
+
+    def __init__(self, scenario: Scenario, chart: bool = True):
+        import ipywidgets as w
+
+        self.scenario = scenario
+        self.show_chart = chart
+        self._quiet = False
+        self.target_inputs: dict[tuple, w.IntText] = {}
+        for f in scenario.fields:
+            box = w.BoundedIntText(
+                value=scenario.target_value(f),
+                min=0,
+                max=10**7,
+                description=f"{f.target.id} {f.label}",
+                style={"description_width": "340px"},
+                layout=w.Layout(width="470px"),
+            )
+            box.observe(self._on_target(f), names="value")
+            self.target_inputs[f.path] = box
+        self.row_inputs: dict[str, w.Dropdown] = {}
+        sections = []
+        for section in scenario.rubric.sections:
+            lines = []
+            for row in (r for r in scenario.rubric.rows if r.section == section.number):
+                menu = w.Dropdown(
+                    options=[o.value for o in Outcome],
+                    value=scenario.row_outcome(row.id).value,
+                    description=row.id,
+                    layout=w.Layout(width="190px"),
+                    style={"description_width": "50px"},
+                )
+                menu.observe(self._on_row(row.id), names="value")
+                self.row_inputs[row.id] = menu
+                text = f"{category_label(row.category, row.points)}　{row.requirement}"
+                lines.append(w.HBox([menu, w.HTML(f"<span title='{html.escape(row.fill_in)}'>{html.escape(text)}</span>")]))
+            sections.append(w.VBox(lines))
+        targets_box = w.VBox(list(self.target_inputs.values()))
+        inputs = w.Accordion(children=[targets_box, *sections])
+        inputs.set_title(0, "一、工作目标（填报数量）")
+        for i, section in enumerate(scenario.rubric.sections, start=1):
+            inputs.set_title(i, f"二、（{section.number}）{section.name}")
+        self.readout = w.HTML()
+        self.chart = w.Image(format="png", layout=w.Layout(width="640px"))
+        self.reset_button = w.Button(description="恢复为提交数据", icon="undo")
+        self.reset_button.on_click(lambda _: self.reset())
+        self.note = w.Textarea(placeholder="评估人员说明：为何作此假设", layout=w.Layout(width="640px"))
+        default_out = (
+            Path(scenario.source).with_name(f"{Path(scenario.source).stem}-假设情景.yaml")
+            if scenario.source
+            else Path("假设情景.yaml")
+        )
+        self.export_path = w.Text(value=str(default_out), description="导出到", layout=w.Layout(width="640px"))
+        self.export_button = w.Button(description="导出为提交文件", icon="save")
+        self.export_button.on_click(lambda _: self.export())
+        self.status = w.HTML()
+        self.widget = w.VBox(
+            [
+                w.HTML(_HIGHLIGHT_CSS + "<h3>假设分析：改动填报数量或评估结果，结论即时重算</h3>"),
+                self.readout,
+                self.chart,
+                w.HBox([self.reset_button]),
+                inputs,
+                self.note,
+                w.HBox([self.export_path, self.export_button]),
+                self.status,
+            ]
+        )
+        self.refresh()
+
+    def _on_target(self, field: TargetField):
+        def handler(change):
+            if not self._quiet:
+                self.scenario.set_target(field, int(change["new"]))
+                self.refresh()
+
+        return handler
+
+    def _on_row(self, row_id: str):
+        def handler(change):
+            if not self._quiet:
+                self.scenario.set_row(row_id, Outcome(change["new"]))
+                self.refresh()
+
+        return handler
+
+    def refresh(self) -> Outlook:
+        """Re-evaluate the scenario and update every read-out and highlight."""
+        outlook = self.scenario.evaluate()
+        changes = self.scenario.changes()
+        self.readout.value = render_outlook(outlook, changes)
+        if outlook.result is not None and self.show_chart:
+            from minesafe.charts import plot_section_points
+
+            self.chart.value = plot_section_points(outlook.result).png
+        for f in self.scenario.fields:
+            self._mark(self.target_inputs[f.path], self.scenario.target_value(f) != self.scenario.target_value(f, original=True))
+        for row_id, menu in self.row_inputs.items():
+            self._mark(menu, self.scenario.row_outcome(row_id) is not self.scenario.submitted_outcome(row_id))
+        return outlook
+
+    @staticmethod
+    def _mark(widget, changed: bool) -> None:
+        (widget.add_class if changed else widget.remove_class)("ms-changed")
+
+    def reset(self) -> None:
+        """Back to the submission: every input shows its submitted value again."""
+        self.scenario.reset()
+        self._quiet = True
+        try:
+            for f in self.scenario.fields:
+                self.target_inputs[f.path].value = self.scenario.target_value(f)
+            for row_id, menu in self.row_inputs.items():
+                menu.value = self.scenario.row_outcome(row_id).value
+        finally:
+            self._quiet = False
+        self.refresh()
+
+    def export(self) -> Path | None:
+        """Write the scenario as a submission file; refuses to overwrite an existing file."""
+        path = Path(self.export_path.value.strip())
+        if path.exists():
+            self.status.value = (
+                f"<span style='color:#c62828'>文件已存在，未导出：{html.escape(str(path))}。请换一个文件名。</span>"
+            )
+            return None
+        if self.scenario.evaluate().result is None:
+            self.status.value = "<span style='color:#c62828'>当前输入有误，不能导出。</span>"
+            return None
+        write_yaml(self.scenario.export_mapping(self.note.value.strip()), path)
+        self.status.value = f"<span style='color:#2e7d32'>已导出：{html.escape(str(path))}（可用 minesafe evaluate 评估）</span>"
+        return path
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        """The live widget where a kernel runs; the static note everywhere else (HTML, nbval)."""
+        bundle = self.widget._repr_mimebundle_(include=include, exclude=exclude) or {}
+        return bundle | {"text/html": self._repr_html_(), "text/plain": repr(self)}
+
+
+def build_whatif_panel(source: Report | str | Path, params_file: str | Path | None = None, enabled: bool = True) -> StaticNote:
+    """The what-if panel for a county report (or submission file); only the static note when
+    ``enabled`` is false, as in batch reports, which nobody edits."""
+    if not enabled:
+        return StaticNote()
+    if isinstance(source, Report):
+        return WhatIfPanel(Scenario.from_file(source.submission, source.params_file))
+    return WhatIfPanel(Scenario.from_file(source, params_file))

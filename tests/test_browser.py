@@ -1,0 +1,113 @@
+"""The code-free what-if app in a real browser: Playwright driving Debian's Chromium against
+``minesafe app`` on 127.0.0.1. A veto row is failed and restored; the verdict shown must flip from
+合格 to 不合格 and back, and the page must fetch nothing from anywhere but the local server.
+
+Chromium comes from Debian's package, installed here when missing and the suite runs as root
+(as in CI). Elsewhere without a browser the test is skipped, saying what to install; in CI
+(``CI`` set) a missing browser fails it instead.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from .conftest import DEMO, ROOT
+
+CHROMIUM_FLAGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+
+
+def _install_chromium() -> str | None:
+    """Debian's chromium, installed with apt-get when missing and allowed."""
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found or os.geteuid() != 0 or not shutil.which("apt-get"):
+        return found
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    subprocess.run(["apt-get", "update", "-qq"], check=False, env=env, capture_output=True, timeout=600)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=False, env=env, capture_output=True, timeout=900)
+    return shutil.which("chromium")
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    path = _install_chromium()
+    if path is None:
+        message = "没有可用的 Chromium：请安装 Debian 的 chromium 软件包（apt-get install chromium）后再运行本测试"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    port = _free_port()
+    log = (tmp_path_factory.mktemp("app") / "app.log").open("w")
+    exe = str(Path(sys.executable).parent / "minesafe")
+    server = subprocess.Popen(
+        [exe, "app", str(DEMO / "counties" / "ding.yaml"), "--port", str(port)], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
+    )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(url, timeout=5).close()
+                break
+            except OSError:
+                if server.poll() is not None:
+                    pytest.fail(f"minesafe app exited: {Path(log.name).read_text(encoding='utf-8')}")
+                time.sleep(0.5)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+
+def test_verdict_flips_in_the_browser_and_nothing_is_fetched_from_elsewhere(chromium, app_url, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    requested: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1600})
+            page.on("request", lambda r: requested.append(r.url))
+            page.goto(app_url)
+            verdict = page.locator(".ms-verdict")
+            expect(verdict).to_have_text("考核评估结论：合格", timeout=90_000)
+            expect(page.locator(".ms-summary")).to_have_text(
+                "评估结果汇总：否决项完成的有 28 项，未完成的有 0 项，不涉及的有 1 项；评分项共计得分 80 分"
+            )
+            page.get_by_text("二、（1）优化产业结构").click()
+            row = page.locator(".widget-dropdown").filter(has=page.locator("label", has_text="1-1a")).locator("select")
+            row.select_option("未完成")
+            expect(verdict).to_have_text("考核评估结论：不合格")
+            expect(page.locator(".ms-changes")).to_contain_text("第 1-1a 行：完成 → 未完成")
+            page.screenshot(path=str(tmp_path / "flipped.png"), full_page=True)
+            row.select_option("完成")
+            expect(verdict).to_have_text("考核评估结论：合格")
+            expect(page.locator(".ms-changes")).to_have_text("尚未改动，显示的是提交数据的评估结果。")
+        finally:
+            browser.close()
+    outside = [u for u in requested if not u.startswith((app_url, app_url.replace("127.0.0.1", "localhost"), "data:", "blob:"))]
+    assert not outside, outside

@@ -1,0 +1,123 @@
+"""What-if analysis headless: scenarios, the widget panel driven from Python, scenario export."""
+
+import json
+
+import nbformat
+import papermill
+import pytest
+import yaml
+
+from minesafe.cli import main
+from minesafe.export import WIDGET_VIEW, export_html
+from minesafe.io import file_sha256
+from minesafe.rubric import Outcome
+from minesafe.whatif import STATIC_NOTE, Scenario, StaticNote, WhatIfPanel, build_whatif_panel
+
+from .conftest import DEMO, ROOT
+
+DING = DEMO / "counties" / "ding.yaml"  # passes with exactly 80 points
+
+
+@pytest.fixture
+def scenario():
+    return Scenario.from_file(DING)
+
+
+@pytest.fixture
+def panel(scenario):
+    return WhatIfPanel(scenario, chart=False)
+
+
+def test_scenario_starts_as_the_submission(scenario):
+    outlook = scenario.evaluate()
+    assert outlook.result.passed and outlook.result.score == 80
+    assert scenario.changes() == []
+    assert scenario.sha256 == file_sha256(DING)
+
+
+def test_failing_one_row_flips_the_verdict_and_back(scenario):
+    scenario.set_row("4-4a", Outcome.FAILED)
+    outlook = scenario.evaluate()
+    assert not outlook.result.passed and outlook.result.score == 77
+    assert [str(c) for c in scenario.changes()] == ["第 4-4a 行：完成 → 未完成"]
+    scenario.set_row("4-4a", Outcome.COMPLETED)  # the submitted result again: the submitted entry is restored
+    assert scenario.changes() == [] and scenario.data == scenario.original
+
+
+def test_target_change_and_invalid_input(scenario):
+    t1 = next(f for f in scenario.fields if f.path == ("underground_mines", "current"))
+    scenario.set_target(t1, 41)
+    outlook = scenario.evaluate()
+    assert not outlook.result.passed
+    assert any("须再减少 1 座" in line for line in [g.text for g in outlook.gap.targets])
+    share = next(f for f in scenario.fields if f.path == ("large_medium_mines", "current"))
+    scenario.set_target(share, 10_000)  # more large mines than mines: not judged, explained
+    bad = scenario.evaluate()
+    assert bad.result is None and any("超过了" in p for p in bad.problems)
+
+
+def test_panel_reads_out_the_engine(panel):
+    assert "考核评估结论：合格" in panel.readout.value
+    assert "否决项完成的有" in panel.readout.value
+    panel.row_inputs["1-1a"].value = "未完成"  # a veto row
+    assert "考核评估结论：不合格" in panel.readout.value
+    assert "完成否决项 1-1a" in panel.readout.value
+    assert "第 1-1a 行：完成 → 未完成" in panel.readout.value
+    assert "ms-changed" in panel.row_inputs["1-1a"]._dom_classes
+
+
+def test_panel_target_input_and_reset(panel):
+    box = panel.target_inputs[("misreported_accidents", "count")]
+    box.value = 1
+    assert "考核评估结论：不合格" in panel.readout.value
+    assert "ms-changed" in box._dom_classes
+    panel.row_inputs["5-5b"].value = "未完成"
+    panel.reset_button.click()
+    assert box.value == 0 and panel.row_inputs["5-5b"].value == "完成"
+    assert "考核评估结论：合格" in panel.readout.value
+    assert not any("ms-changed" in w._dom_classes for w in [*panel.target_inputs.values(), *panel.row_inputs.values()])
+
+
+def test_panel_chart_updates(scenario):
+    panel = WhatIfPanel(scenario, chart=True)
+    before = panel.chart.value
+    panel.row_inputs["1-1c"].value = "完成"
+    assert bytes(panel.chart.value).startswith(b"\x89PNG") and bytes(panel.chart.value) != bytes(before)
+
+
+def test_exported_scenario_round_trips_through_evaluate(panel, tmp_path, capsys):
+    panel.row_inputs["4-4a"].value = "未完成"
+    panel.note.value = "若尾矿库在线监测未全部建成"
+    out = tmp_path / "情景.yaml"
+    panel.export_path.value = str(out)
+    panel.export_button.click()
+    assert "已导出" in panel.status.value
+    data = yaml.safe_load(out.read_text(encoding="utf-8"))
+    assert data["scenario"]["based_on_sha256"] == file_sha256(DING)
+    assert data["scenario"]["note"] == "若尾矿库在线监测未全部建成"
+    assert data["scenario"]["changes"] == ["第 4-4a 行：完成 → 未完成"]
+    assert main(["evaluate", "--json", str(out)]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["verdict"] == "不合格" and result["score"] == 77
+    panel.export_button.click()  # never overwrites
+    assert "文件已存在" in panel.status.value
+
+
+def test_disabled_panel_and_static_fallback(panel):
+    assert repr(build_whatif_panel(DING, enabled=False)) == STATIC_NOTE
+    assert isinstance(build_whatif_panel(DING, enabled=False), StaticNote)
+    bundle = panel._repr_mimebundle_()
+    assert WIDGET_VIEW in bundle
+    assert STATIC_NOTE in bundle["text/plain"] and "minesafe app" in bundle["text/html"]
+
+
+def test_html_of_a_live_notebook_shows_the_note_not_a_blank(tmp_path):
+    notebooks = ROOT / "notebooks"
+    notebook = papermill.execute_notebook(
+        str(notebooks / "noncoal_county_report.ipynb"), None, cwd=str(notebooks), kernel_name="python3", progress_bar=False
+    )
+    assert any(WIDGET_VIEW in o.get("data", {}) for c in notebook.cells for o in c.get("outputs", []))
+    page = export_html(notebook, "live")
+    assert "假设分析面板需要在运行中的 Jupyter 内核里使用" in page
+    assert WIDGET_VIEW not in page
+    nbformat.validate(notebook)
