@@ -16,8 +16,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
-from minesafe.numbers import format_decimal
-from minesafe.rubric import Category, FieldKind, FieldRole, Outcome, Row, Rubric
+from minesafe.numbers import format_decimal, format_percent
+from minesafe.rubric import Category, FieldKind, FieldRole, MeasureRule, Outcome, Row, Rubric, Threshold
 from minesafe.submission import CountySubmission, Header, ItemEntry, ProvinceSubmission, TargetInput, Value
 from minesafe.targets import TargetResult, evaluate_target
 
@@ -99,14 +99,19 @@ def evaluate_targets(rubric: Rubric, inputs: Mapping[str, TargetInput], year: in
     return tuple(evaluate_target(t, inputs, rubric.baseline_year, year) for t in rubric.targets)
 
 
-def derive_row_outcome(row: Row, values: Mapping[str, Value]) -> tuple[Outcome | None, str]:
+def derive_row_outcome(row: Row, values: Mapping[str, Value], rubric: Rubric | None = None) -> tuple[Outcome | None, str]:
     """What a row's fill-in values say, and which values said it.
 
-    Any non-compliant count or ratio above 0, or a required 是/否 answered 否, fails the row.
-    Otherwise compliant evidence (a count above 0 or a 是) completes it. With every decisive value
-    at 0, a row that only counts problems is 完成 (no problem exists) and a row that also counts
-    compliant cases is 不涉及 (nothing to judge). ``None`` when no decisive value was given.
+    A measured row compares its numbers with its threshold (a share with a denominator of 0 is
+    不涉及). Otherwise any non-compliant count or ratio above 0, or a required 是/否 answered 否,
+    fails the row; compliant evidence (a count above 0 or a 是) completes it; with every decisive
+    value at 0, a row that only counts problems is 完成 (no problem exists) and a row that also
+    counts compliant cases is 不涉及 (nothing to judge). ``None`` when no decisive value was given.
     """
+    if row.measure is not None:
+        if rubric is None or any(k not in values for k in row.measure.fields):
+            return None, ""
+        return _measure_outcome(row, values, rubric.thresholds[row.measure.threshold])
     decisive = [(f, values[f.key]) for f in row.fields if f.decisive and f.key in values]
     if not decisive:
         return None, ""
@@ -132,6 +137,25 @@ def derive_row_outcome(row: Row, values: Mapping[str, Value]) -> tuple[Outcome |
     return Outcome.COMPLETED, evidence
 
 
+def _measure_outcome(row: Row, values: Mapping[str, Value], threshold: Threshold) -> tuple[Outcome, str]:
+    m = row.measure
+    labels = [row.field_by_key(k).label for k in m.fields]
+    if m.rule is MeasureRule.SHARE_AT_LEAST:
+        part, whole = (values[k] for k in m.fields)
+        if not whole:
+            return Outcome.NOT_APPLICABLE, f"{labels[1]}为0，不涉及"
+        share = Fraction(part, whole)
+        evidence = f"{labels[0]} {part} ÷ {labels[1]} {whole} = {format_percent(share)}，{threshold.label}下限 {threshold.text}"
+        return (Outcome.COMPLETED if share >= threshold.value else Outcome.FAILED), evidence
+    (count,) = (values[k] for k in m.fields)
+    if m.rule is MeasureRule.COUNT_AT_LEAST:
+        met, bound = count >= threshold.value, "不少于"
+    else:
+        met, bound = count <= threshold.value, "不超过"
+    evidence = f"{labels[0]} {count}，{threshold.label}应{bound} {threshold.text}"
+    return (Outcome.COMPLETED if met else Outcome.FAILED), evidence
+
+
 def earned_points(row: Row, outcome: Outcome) -> Fraction | None:
     """A scored row earns its points unless 未完成 (不涉及 earns them too: see compute_score for
     the rescaled reading); other rows earn none."""
@@ -145,7 +169,7 @@ def judge_items(rubric: Rubric, entries: Mapping[str, ItemEntry]) -> tuple[ItemR
     results = []
     for row in rubric.rows:
         entry = entries[row.id]
-        derived, evidence = derive_row_outcome(row, entry.values)
+        derived, evidence = derive_row_outcome(row, entry.values, rubric)
         outcome = entry.result or derived
         if outcome is None:  # submission validation guarantees one of the two
             raise ValueError(f"row {row.id} has neither a result nor decisive counts")

@@ -177,9 +177,24 @@ def read_params(path: str | Path | None) -> tuple[Mapping[str, Any] | None, str,
 
 
 def read_county_rubric(name: str, params_path: str | Path | None = None) -> Rubric:
-    """A county rubric with the params file's overrides applied."""
+    """A county (or enterprise) rubric with the params file's overrides applied.
+
+    ``evaluation.rubric_file`` in the params swaps in another rubric file (the official coal form
+    when it arrives, say): a params change, no code change. Its id must be the one asked for.
+    """
     params, source, locate = read_params(params_path)
-    return apply_params(read_rubric(name), params, source, locate)
+    settings = params.get("evaluation", params) if isinstance(params, Mapping) else {}
+    rubric_file = settings.get("rubric_file") if isinstance(settings, Mapping) else None
+    if rubric_file:
+        path = Path(str(rubric_file))
+        path = path if path.is_absolute() else Path(source).parent / path
+        rubric = read_rubric(str(path))
+        if rubric.id != name:
+            where = ("evaluation", "rubric_file") if "evaluation" in params else ("rubric_file",)
+            raise InputError(source, [Problem(where, f"评估表文件的编号是 {rubric.id}，与提交文件要求的 {name} 不符", str(rubric_file), f"编号为 {name} 的评估表文件")], locate)
+    else:
+        rubric = read_rubric(name)
+    return apply_params(rubric, params, source, locate)
 
 
 def _rubric_id(data: Any, source: str, locate: Locator) -> str:

@@ -79,8 +79,12 @@ def apply_params(
             changes["targets"] = _override_targets(rubric, value, path, problems)
         elif key == "categories":
             changes["rows"] = _override_categories(rubric, value, path, problems)
+        elif key == "thresholds":
+            changes["thresholds"] = _override_thresholds(rubric, value, path, problems)
+        elif key == "rubric_file":
+            pass  # which rubric file to load: read by the io layer before the overrides apply
         else:
-            problems.add(path, "未知的参数", key, "baseline_year、pass_score、not_applicable_scoring、targets、categories 之一")
+            problems.add(path, "未知的参数", key, "baseline_year、pass_score、not_applicable_scoring、targets、categories、thresholds、rubric_file 之一")
     problems.raise_if_any(source, locate)
     changed = dataclasses.replace(rubric, **changes, overrides={**rubric.overrides, **params})
     structural = check_rubric(changed)
@@ -136,6 +140,28 @@ def _override_targets(rubric: Rubric, raw: Any, path: tuple, problems: ProblemCo
                 problems.add((*where, key), f"工作目标 {target_id} 没有这个参数", key, "、".join(allowed) or "（无可调参数）")
         targets[target_id] = dataclasses.replace(target, **changes)
     return tuple(targets.values())
+
+
+def _override_thresholds(rubric: Rubric, raw: Any, path: tuple, problems: ProblemCollector):
+    if not isinstance(raw, Mapping):
+        problems.add(path, "thresholds 应为映射", raw, "如 professional_staff_share: 75%")
+        return rubric.thresholds
+    thresholds = dict(rubric.thresholds)
+    for name, value in raw.items():
+        where = (*path, name)
+        current = thresholds.get(name)
+        if current is None:
+            problems.add(where, "评估表中没有这个阈值", name, "、".join(thresholds) or "（本评估表没有阈值）")
+        elif current.percent:
+            try:
+                thresholds[name] = dataclasses.replace(current, value=parse_percent(value))
+            except ValueError:
+                problems.add(where, f"“{current.label}”应写成百分数", value, "如 “75%”")
+        elif _is_int(value) and value >= 0:
+            thresholds[name] = dataclasses.replace(current, value=Fraction(value))
+        else:
+            problems.add(where, f"“{current.label}”应为非负整数", value, "如 12")
+    return thresholds
 
 
 def _override_categories(rubric: Rubric, raw: Any, path: tuple, problems: ProblemCollector):

@@ -107,6 +107,38 @@ class FillField:
         return self.role is not FieldRole.INFO and self.kind is not FieldKind.TEXT
 
 
+class MeasureRule(enum.Enum):
+    """How a measured row compares its fill-in numbers with a threshold of the params."""
+
+    SHARE_AT_LEAST = "share_at_least"  # numerator / denominator ≥ threshold; a denominator of 0 is 不涉及
+    COUNT_AT_LEAST = "count_at_least"  # count ≥ threshold
+    COUNT_AT_MOST = "count_at_most"  # count ≤ threshold
+
+
+@dataclass(frozen=True)
+class Measure:
+    rule: MeasureRule
+    fields: tuple[str, ...]  # (numerator, denominator) or (count,)
+    threshold: str  # a name in the rubric's thresholds
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """A number a measured row is held to; its value may be set by a params profile."""
+
+    name: str
+    label: str
+    value: Fraction
+    percent: bool  # a share (written "75%") rather than a count
+    source: str = ""
+
+    @property
+    def text(self) -> str:
+        from minesafe.numbers import format_decimal, format_percent
+
+        return format_percent(self.value) if self.percent else format_decimal(self.value)
+
+
 @dataclass(frozen=True)
 class Row:
     """One row of 二、重点工作任务完成情况."""
@@ -123,14 +155,23 @@ class Row:
     fields: tuple[FillField, ...]
     inferred: bool = False
     reconstructed: str = ""
+    measure: Measure | None = None
+    citation: str = ""  # the sentence of the reference a provisional row is derived from
 
     def field_by_key(self, key: str) -> FillField | None:
         return next((f for f in self.fields if f.key == key), None)
 
     @property
+    def required_fields(self) -> tuple[FillField, ...]:
+        """The fill-in values that must all be given for the row to be decided without a result."""
+        if self.measure is not None:
+            return tuple(f for f in self.fields if f.key in self.measure.fields)
+        return tuple(f for f in self.fields if f.decisive)
+
+    @property
     def derivable(self) -> bool:
         """Whether fill-in counts can decide this row without an explicit result."""
-        return any(f.decisive for f in self.fields)
+        return bool(self.required_fields)
 
 
 @dataclass(frozen=True)
@@ -184,6 +225,18 @@ class Rubric:
     county_rubric: str = ""
     not_applicable_scoring: str = "full"
     overrides: Mapping[str, Any] = field(default_factory=dict)
+    thresholds: Mapping[str, Threshold] = field(default_factory=dict)
+    provisional: str = ""  # why the form is provisional; empty for an official form
+    source_file: str = ""
+
+    @property
+    def unit_key(self) -> str:
+        """The submission key naming the evaluated unit: ``county`` or ``enterprise``."""
+        return "enterprise" if self.unit == "enterprise" else "county"
+
+    @property
+    def unit_label(self) -> str:
+        return {"enterprise": "企业", "province": "省（区）"}.get(self.unit, "县（市、区）")
 
     def row_by_id(self, row_id: str) -> Row | None:
         return next((r for r in self.rows if r.id == row_id), None)
@@ -226,6 +279,7 @@ def build_rubric(data: Mapping[str, Any], source: str, targets_from: Rubric | No
             targets = targets_from.targets
     else:
         targets = tuple(_build_targets(data.get("targets"), problems))
+    thresholds = _build_thresholds(data.get("thresholds") or {}, problems)
     sections, rows = _build_rows(data.get("sections", []), problems)
     totals = None
     if "totals" in data:
@@ -248,6 +302,9 @@ def build_rubric(data: Mapping[str, Any], source: str, targets_from: Rubric | No
         rows=tuple(rows),
         inferred_note=str((data.get("inferred_categories") or {}).get("note", "")),
         county_rubric=str(data.get("county_rubric", "")),
+        thresholds=thresholds,
+        provisional=str(data.get("provisional", "")).strip(),
+        source_file=source,
     )
     if not problems:  # totals of a half-read table would only repeat the problems above
         problems.extend(check_rubric(rubric))
@@ -285,6 +342,28 @@ def _build_targets(raw: Any, problems: list[str]) -> Iterator[Target]:
             problems.append(f"{where}（{t.get('id', '?') if isinstance(t, dict) else t}）写法有误：{exc}")
 
 
+def _build_thresholds(raw: Any, problems: list[str]) -> dict[str, Threshold]:
+    thresholds = {}
+    for name, spec in raw.items():
+        try:
+            value = spec["value"]
+            percent = isinstance(value, str)
+            thresholds[name] = Threshold(
+                str(name), str(spec["label"]), parse_percent(value) if percent else Fraction(int(value)), percent, str(spec.get("source", ""))
+            )
+        except (KeyError, ValueError, TypeError) as exc:
+            problems.append(f"阈值 {name} 写法有误：{exc}")
+    return thresholds
+
+
+def _build_measure(raw: Any) -> Measure | None:
+    if raw is None:
+        return None
+    rule = MeasureRule(raw["rule"])
+    keys = (raw["numerator"], raw["denominator"]) if rule is MeasureRule.SHARE_AT_LEAST else (raw["count"],)
+    return Measure(rule, tuple(str(k) for k in keys), str(raw["threshold"]))
+
+
 def _build_rows(raw: Any, problems: list[str]) -> tuple[list[Section], list[Row]]:
     sections: list[Section] = []
     rows: list[Row] = []
@@ -318,6 +397,8 @@ def _build_rows(raw: Any, problems: list[str]) -> tuple[list[Section], list[Row]
                             ),
                             inferred=bool(r.get("inferred", False)),
                             reconstructed=str(r.get("reconstructed", "")),
+                            measure=_build_measure(r.get("measure")),
+                            citation=str(r.get("citation", "")),
                         )
                     )
                 except (KeyError, ValueError, TypeError) as exc:
@@ -351,12 +432,27 @@ def check_rubric(rubric: Rubric) -> list[str]:
             problems.append(f"第 {row.id} 行：填报项 {key} 重复或与保留字 result/note 冲突")
         if not row.requirement.strip() or not row.fill_in.strip():
             problems.append(f"第 {row.id} 行：任务分解和完成情况不能为空")
+        if row.measure is not None:
+            problems.extend(_check_measure(rubric, row))
+        if rubric.provisional and not row.citation:
+            problems.append(f"第 {row.id} 行：暂行评估表的每一行都须注明依据的原文（citation）")
     if rubric.totals is not None:
         problems.extend(_check_totals(rubric, rubric.totals))
     if rubric.rows and not rubric.pass_score:
         problems.append("缺少合格分数线 pass_score")
     if rubric.rows and "{score}" not in rubric.summary_template:
         problems.append("summary_template 须含 {score} 等占位符")
+    return problems
+
+
+def _check_measure(rubric: Rubric, row: Row) -> list[str]:
+    m = row.measure
+    problems = [f"第 {row.id} 行：计量项 {key} 不在填报项中" for key in m.fields if row.field_by_key(key) is None]
+    threshold = rubric.thresholds.get(m.threshold)
+    if threshold is None:
+        problems.append(f"第 {row.id} 行：阈值 {m.threshold} 未定义")
+    elif threshold.percent != (m.rule is MeasureRule.SHARE_AT_LEAST):
+        problems.append(f"第 {row.id} 行：阈值 {m.threshold} 的类型与规则 {m.rule.value} 不符（比例用百分数，数量用整数）")
     return problems
 
 

@@ -128,8 +128,9 @@ def build_county_submission(
     problems = ProblemCollector()
     data = _require_mapping(data, problems)
     header = _build_header(data, rubric, problems)
-    county = _require_text(data, ("county",), "县（市、区）名称", problems)
-    _reject_unknown(data, (), _HEADER_KEYS | {"county", "targets", "items"}, problems)
+    county = _require_text(data, (rubric.unit_key,), f"{rubric.unit_label}名称", problems)
+    extra = {"group"} if rubric.unit == "enterprise" else set()  # an enterprise may name its group
+    _reject_unknown(data, (), _HEADER_KEYS | extra | {rubric.unit_key, "targets", "items"}, problems)
     targets = _build_targets(data.get("targets"), rubric, problems)
     items = _build_items(data.get("items"), rubric, problems)
     problems.raise_if_any(source, locate)
@@ -358,7 +359,7 @@ def _build_items(raw: Any, rubric: Rubric, problems: ProblemCollector) -> dict[s
                 else:
                     values[f.key] = parsed
         if not given:
-            missing = [f for f in row.fields if f.decisive and f.key not in values]
+            missing = [f for f in row.required_fields if f.key not in values]
             if not row.derivable:
                 problems.add(
                     (*where, "result"), "本行的填报数量不能自动判定结果，须填写评估结果", expected="完成、未完成或不涉及"

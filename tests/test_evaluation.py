@@ -185,7 +185,7 @@ def test_derived_failure_states_the_counts(county_data, county_rubric):
     ],
 )
 def test_derive_row_outcome(county_rubric, row_id, values, outcome):
-    assert derive_row_outcome(county_rubric.row_by_id(row_id), values)[0] is outcome
+    assert derive_row_outcome(county_rubric.row_by_id(row_id), values, county_rubric)[0] is outcome
 
 
 def _province(county_rubric, province_rubric, county_results, **target_changes):
