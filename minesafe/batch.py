@@ -29,7 +29,7 @@ from minesafe.report import unit_name
 from minesafe.summary import STATUS_FAILED, STATUS_OK, UnitOutcome, build_summary_workbook, summary_to_dict
 
 #: Declared parameters that name input files: resolved against the working directory and checked.
-FILE_PARAMETERS = ("submission", "params_file")
+FILE_PARAMETERS = ("submission", "params_file", "verification")
 #: Batch reports are static pages nobody edits: declared parameters set so unless a run file says otherwise.
 BATCH_DEFAULTS: Mapping[str, Any] = {"whatif_panel": False}
 #: A declared parameter whose help comment starts with this word must be given by every run file.
@@ -196,8 +196,8 @@ def _outcome(job: Job, status: str, seconds: float, error: str = "") -> UnitOutc
     r = job.result
     return UnitOutcome(
         run_file=str(job.run.source),
-        unit=r.get("county", r["province"]),
-        kind="重点县" if "county" in r else "重点省",
+        unit=r.get("county") or r.get("enterprise") or r["province"],
+        kind="重点县" if "county" in r else "重点企业" if "enterprise" in r else "重点省",
         province=r["province"],
         year=r["year"],
         verdict=r["verdict"],

@@ -114,27 +114,35 @@ def plot_targets(result: CountyResult | ProvinceResult) -> Chart:
     def colour(t):
         return NA_COLOUR if t.outcome is Outcome.NOT_APPLICABLE else PASS_COLOUR if t.met else FAIL_COLOUR
 
-    def draw(figure):
-        left, right = figure.subplots(1, 2, width_ratios=[len(ratios), max(len(events), 1)])
+    def draw_ratios(ax):
         values = [0.0 if t.value is None else float(t.value) * 100 for t in ratios]
-        left.bar([t.target.id for t in ratios], values, color=[colour(t) for t in ratios])
+        ax.bar([t.target.id for t in ratios], values, color=[colour(t) for t in ratios])
         for x, t in enumerate(ratios):
             bound = float(t.target.bound) * 100
-            left.hlines(bound, x - 0.4, x + 0.4, colors="black", linestyles="--")
-            left.text(x, max(values[x], bound) + 1, t.value_text or "不涉及", ha="center", va="bottom", fontsize=9)
-        left.axhline(0, color="black", linewidth=0.8)
+            ax.hlines(bound, x - 0.4, x + 0.4, colors="black", linestyles="--")
+            ax.text(x, max(values[x], bound) + 1, t.value_text or "不涉及", ha="center", va="bottom", fontsize=9)
+        ax.axhline(0, color="black", linewidth=0.8)
         top = max([*values, *(float(t.target.bound) * 100 for t in ratios)])
-        left.set_ylim(min([*values, 0]) * 1.15, top * 1.2 + 1)
-        left.set_ylabel("下降或提高比例（%），虚线为目标")
-        left.set_title("比例目标", fontsize=10)
+        ax.set_ylim(min([*values, 0]) * 1.15, top * 1.2 + 1)
+        ax.set_ylabel("下降或提高比例（%），虚线为目标")
+        ax.set_title("比例目标", fontsize=10)
+
+    def draw_events(ax):
         counts = [float(t.value or 0) for t in events]
-        right.bar([t.target.id for t in events], counts, color=[colour(t) for t in events])
+        ax.bar([t.target.id for t in events], counts, color=[colour(t) for t in events])
         for x, t in enumerate(events):
-            right.text(x, counts[x], f"{t.value_text}\n{t.outcome.value}", ha="center", va="bottom", fontsize=9, color=colour(t))
-        right.set_ylim(0, max([*counts, 1]) * 1.5 + 0.5)
-        right.yaxis.get_major_locator().set_params(integer=True)
-        right.set_ylabel("起数（目标：0 起）")
-        right.set_title("未发生类目标", fontsize=10)
+            ax.text(x, counts[x], f"{t.value_text}\n{t.outcome.value}", ha="center", va="bottom", fontsize=9, color=colour(t))
+        ax.set_ylim(0, max([*counts, 1]) * 1.5 + 0.5)
+        ax.yaxis.get_major_locator().set_params(integer=True)
+        ax.set_ylabel("起数（目标：0 起）")
+        ax.set_title("未发生类目标", fontsize=10)
+
+    panels = [(len(group), drawer) for group, drawer in ((ratios, draw_ratios), (events, draw_events)) if group]
+
+    def draw(figure):
+        axes = figure.subplots(1, len(panels), width_ratios=[w for w, _ in panels], squeeze=False)[0]
+        for ax, (_, drawer) in zip(axes, panels, strict=True):
+            drawer(ax)
 
     name = result.county if isinstance(result, CountyResult) else result.header.province
     return _render(f"{name} 工作目标完成情况", draw, (8, 3.8))

@@ -57,7 +57,42 @@ def _parser() -> argparse.ArgumentParser:
     app.add_argument("--params", type=Path, metavar="参数文件", help="评估参数文件")
     app.add_argument("--port", type=int, default=8866, help="端口（默认 8866）")
     app.add_argument("--idle-minutes", type=int, default=30, metavar="分钟", help="空闲多久后关闭计算内核（默认 30）")
+    lists = commands.add_parser("lists", help="按评估结果和事故情况测算下一年度重点名单", description="动态管理：测算下一年度重点名单")
+    lists.add_argument("history", type=Path, metavar="名单数据文件", help="名单历史、评估结果和事故情况（YAML，见 docs/coal.md）")
+    lists.add_argument("--out", type=Path, metavar="文件.xlsx", help="同时写出 Excel 名单建议")
+    lists.add_argument("--force", action="store_true", help="覆盖已存在的输出文件")
+
+    compare = commands.add_parser("compare", help="并列比较同一单位的自评与核查", description="比较自评与核查提交文件")
+    compare.add_argument("self_assessment", type=Path, metavar="自评文件")
+    compare.add_argument("verification", type=Path, metavar="核查文件")
+    compare.add_argument("--params", type=Path, metavar="参数文件", help="评估参数文件")
     return parser
+
+
+def _lists(args: argparse.Namespace) -> int:
+    from minesafe.io import read_document, write_workbook
+    from minesafe.lists import build_history, build_proposal_workbook, propose_next_list
+    from minesafe.report import render_list_proposal
+
+    if args.out is not None and args.out.exists() and not args.force:
+        raise InputError(str(args.out), [Problem((), "输出文件已存在，未写入", str(args.out), "另选文件名，或加 --force 覆盖")])
+    print(repr(render_list_proposal(args.history)))
+    if args.out is not None:
+        data, locate = read_document(args.history)
+        history = build_history(data, str(args.history), locate)
+        write_workbook(build_proposal_workbook(history, propose_next_list(history)), args.out)
+        print(f"已写出：{args.out}")
+    return EXIT_OK
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from minesafe.io import evaluate_file
+    from minesafe.report import Report, render_stage_comparison
+
+    result = evaluate_file(args.self_assessment, args.params)
+    report = Report(result, {}, None, args.self_assessment, args.params)
+    print(repr(render_stage_comparison(report, args.verification)))
+    return EXIT_OK
 
 
 def _app(args: argparse.Namespace) -> int:
@@ -128,7 +163,8 @@ def _template(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return {"evaluate": _evaluate, "template": _template, "batch": _batch, "app": _app}[args.command](args)
+        commands = {"evaluate": _evaluate, "template": _template, "batch": _batch, "app": _app, "lists": _lists, "compare": _compare}
+        return commands[args.command](args)
     except MinesafeError as exc:
         print(exc, file=sys.stderr)
         return EXIT_INPUT

@@ -36,11 +36,12 @@ def result_to_dict(result: CountyResult | ProvinceResult) -> dict[str, Any]:
         "province": header.province,
     }
     if isinstance(result, CountyResult):
-        out["county"] = result.county
+        out[result.rubric.unit_key] = result.county
     out |= {
         "year": header.year,
         "stage": header.stage,
         "demo": header.demo,
+        "provisional": bool(result.rubric.provisional),
         "passed": result.passed,
         "verdict": result.verdict,
     }
@@ -81,6 +82,8 @@ def format_result_text(result: CountyResult | ProvinceResult) -> str:
     """A readable Chinese verdict for the terminal."""
     h = result.header
     lines = [DEMO_BANNER] if h.demo else []
+    if result.rubric.provisional:
+        lines.append(f"【暂行评估表】{result.rubric.provisional}")
     unit = f"{h.province} {result.county}" if isinstance(result, CountyResult) else f"{h.province}（重点省）"
     lines += [
         f"{unit}  {h.year}年度  {h.stage}",

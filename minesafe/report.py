@@ -79,11 +79,15 @@ def _verdict_html(passed: bool) -> str:
 
 
 def _demo_html(report: Report) -> str:
-    if not report.result.header.demo:
-        return ""
-    return (
-        '<div style="border:2px dashed #e65100;color:#e65100;padding:6px 10px;margin:6px 0;font-weight:bold">'
-        f"{html.escape(DEMO_BANNER)}</div>"
+    """The banners a reader must not miss: demo data, and a provisional (not official) form."""
+    banners = []
+    if report.result.header.demo:
+        banners.append(DEMO_BANNER)
+    if report.result.rubric.provisional:
+        banners.append(f"【暂行评估表】{report.result.rubric.provisional}")
+    return "".join(
+        f'<div style="border:2px dashed #e65100;color:#e65100;padding:6px 10px;margin:6px 0;font-weight:bold">{html.escape(b)}</div>'
+        for b in banners
     )
 
 
@@ -92,6 +96,15 @@ def unit_name(result: CountyResult | ProvinceResult) -> str:
     if isinstance(result, CountyResult):
         return f"{result.header.province} {result.county}"
     return f"{result.header.province}（重点省）"
+
+
+def render_thresholds(report: Report) -> Html:
+    """The thresholds a form's measured rows are held to, with where each number comes from."""
+    thresholds = report.result.rubric.thresholds
+    if not thresholds:
+        return Html("<p>本评估表没有可调阈值。</p>", "本评估表没有可调阈值")
+    rows = [(t.label, t.text, t.source) for t in thresholds.values()]
+    return Html(_table(["阈值", "取值", "依据"], rows), "\n".join(f"{a}：{b}" for a, b, _ in rows))
 
 
 def render_header(report: Report) -> Html:
@@ -110,6 +123,8 @@ def render_header(report: Report) -> Html:
     facts += [(label, value) for label, value in report.provenance.items()]
     facts.append(("生成时间", report.generated.strftime("%Y-%m-%d %H:%M:%S %z")))
     text = "\n".join(f"{k}：{v}" for k, v in facts)
+    if r.rubric.provisional:
+        text = f"【暂行评估表】{r.rubric.provisional}\n" + text
     if h.demo:
         text = DEMO_BANNER + "\n" + text
     return Html(_demo_html(report) + _table(["项目", "内容"], facts), text)
@@ -242,3 +257,47 @@ def render_gap(report: Report) -> Html:
     lines = describe_gap(compute_gap(report.result))
     body = f"<p><b>{html.escape(lines[0])}</b></p><ol>" + "".join(f"<li>{html.escape(x)}</li>" for x in lines[1:]) + "</ol>"
     return Html(body, "\n".join(lines))
+
+
+def render_stage_comparison(report: Report, verification: str | Path = "") -> Html:
+    """自评 beside 核查: both verdicts and every difference, marking those that change the verdict."""
+    from minesafe.io import read_document
+    from minesafe.stages import compare_stages
+
+    if not str(verification).strip():
+        note = "未提供核查（省级现场抽查核实）数据。提供后，此处并列显示自评与核查的结论，并逐项列出两者的差异及其是否改变结论。"
+        return Html(f"<p>{html.escape(note)}</p>", note)
+    mine, _ = read_document(report.submission)
+    theirs, _ = read_document(Path(verification))
+    c = compare_stages(mine, theirs, report.result.rubric, (str(report.submission), str(verification)))
+    a, b = c.self_assessed, c.verified
+    rows = [
+        ("考核评估结论", a.verdict, b.verdict, "—"),
+        ("评分项得分", format_decimal(a.score), format_decimal(b.score), "—"),
+        *((d.place, d.self_assessed, d.verified, "是" if d.changes_verdict else "否") for d in c.differences),
+    ]
+    lines = [f"自评 {a.verdict} {format_decimal(a.score)}分；核查 {b.verdict} {format_decimal(b.score)}分；差异 {len(c.differences)} 处"]
+    lines += [f"{d.place}：自评 {d.self_assessed}，核查 {d.verified}{'（改变结论）' if d.changes_verdict else ''}" for d in c.differences]
+    summary = f"<p><b>{html.escape(lines[0])}{'，核查改变了结论' if c.verdicts_differ else ''}。</b>“是否改变结论”指只把这一处改为核查值时，自评结论是否随之改变。</p>"
+    return Html(summary + _table(["项目", "自评", "核查", "是否改变结论"], rows), "\n".join(lines))
+
+
+def render_list_proposal(history_file: str | Path) -> Html:
+    """Next year's key-unit list proposed from a list-history file (see minesafe.lists)."""
+    from minesafe.io import read_document
+    from minesafe.lists import KINDS, build_history, propose_next_list
+
+    data, locate = read_document(Path(history_file))
+    history = build_history(data, str(history_file), locate)
+    proposals = propose_next_list(history)
+    rows = [
+        (p.unit, "是" if p.listed_now else "否", p.result, p.action or "不列入", "；".join(p.reasons), p.consecutive_years or "—", "是" if p.stationed_supervision else "")
+        for p in proposals
+    ]
+    counts = {a: sum(p.action == a for p in proposals) for a in ("调出", "保留", "增补")}
+    head = (
+        f"{KINDS[history.kind][0]} {history.year + 1}年名单建议：调出 {counts['调出']} 个，保留 {counts['保留']} 个，增补 {counts['增补']} 个；"
+        f"名单共 {counts['保留'] + counts['增补']} 个，其中驻点式督导帮扶 {sum(p.stationed_supervision for p in proposals)} 个"
+    )
+    table = _table(["单位", "本年度在名单内", "评估结果", "建议", "理由", "连续列入年数", "驻点式督导帮扶"], rows)
+    return Html(f"<p><b>{html.escape(head)}</b></p>{table}", "\n".join([head, *(f"{r[0]} {r[3]} {r[6]}".strip() for r in rows)]))

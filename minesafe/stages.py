@@ -1,0 +1,79 @@
+"""Stages: a unit's self-assessment (自评) beside the province's on-site verification (核查).
+
+Every target number and row result where the two differ is listed, with whether that difference
+alone changes the verdict of the self-assessment (judged by the engine, one difference at a time).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from minesafe.evaluation import CountyResult, evaluate_county
+from minesafe.exceptions import InputError, Problem
+from minesafe.rubric import Rubric
+from minesafe.submission import build_county_submission, target_fields
+
+
+@dataclass(frozen=True)
+class Difference:
+    place: str
+    self_assessed: str
+    verified: str
+    changes_verdict: bool
+
+
+@dataclass(frozen=True)
+class StageComparison:
+    self_assessed: CountyResult
+    verified: CountyResult
+    differences: tuple[Difference, ...]
+
+    @property
+    def verdicts_differ(self) -> bool:
+        return self.self_assessed.passed != self.verified.passed
+
+
+def _evaluate(data: Mapping[str, Any], rubric: Rubric, source: str) -> CountyResult:
+    return evaluate_county(build_county_submission(data, rubric, source), rubric)
+
+
+def _dig(node: Any, path: tuple) -> Any:
+    for part in path:
+        node = node[part]
+    return node
+
+
+def compare_stages(self_data: Mapping[str, Any], verified_data: Mapping[str, Any], rubric: Rubric, sources: tuple[str, str] = ("自评", "核查")) -> StageComparison:
+    """Compare the two stages of one unit's submission; both must name the same unit and year."""
+    mine, theirs = _evaluate(self_data, rubric, sources[0]), _evaluate(verified_data, rubric, sources[1])
+    problems = [
+        Problem((key,), f"自评与核查的{label}不一致", getattr(theirs.header, key, theirs.county), str(getattr(mine.header, key, mine.county)))
+        for key, label in (("province", "省（区）"), ("year", "评估年度"))
+        if getattr(mine.header, key) != getattr(theirs.header, key)
+    ]
+    if mine.county != theirs.county:
+        problems.append(Problem((rubric.unit_key,), "自评与核查不是同一单位", theirs.county, mine.county))
+    if problems:
+        raise InputError(sources[1], problems)
+    differences = []
+    for field in target_fields(rubric):
+        a, b = _dig(self_data["targets"], field.path), _dig(verified_data["targets"], field.path)
+        if a != b:
+            changed = copy.deepcopy(dict(self_data))
+            _dig(changed["targets"], field.path[:-1])[field.path[-1]] = b
+            flips = _evaluate(changed, rubric, sources[0]).passed != mine.passed
+            differences.append(Difference(f"{field.target.id} {field.label}", str(a), str(b), flips))
+    own = {i.row.id: i for i in mine.items}
+    for item in theirs.items:
+        before = own[item.row.id]
+        if before.outcome is not item.outcome or self_data["items"][item.row.id] != verified_data["items"][item.row.id]:
+            changed = copy.deepcopy(dict(self_data))
+            changed["items"][item.row.id] = copy.deepcopy(verified_data["items"][item.row.id])
+            flips = _evaluate(changed, rubric, sources[0]).passed != mine.passed
+            a = before.outcome.value + (f"（{before.evidence}）" if before.evidence else "")
+            b = item.outcome.value + (f"（{item.evidence}）" if item.evidence else "")
+            differences.append(Difference(f"第 {item.row.id} 行 {item.row.requirement}", a, b, flips))
+    return StageComparison(mine, theirs, tuple(differences))
