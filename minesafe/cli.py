@@ -57,7 +57,9 @@ def _parser() -> argparse.ArgumentParser:
     app.add_argument("--params", type=Path, metavar="参数文件", help="评估参数文件")
     app.add_argument("--port", type=int, default=8866, help="端口（默认 8866）")
     app.add_argument("--idle-minutes", type=int, default=30, metavar="分钟", help="空闲多久后关闭计算内核（默认 30）")
-    lists = commands.add_parser("lists", help="按评估结果和事故情况测算下一年度重点名单", description="动态管理：测算下一年度重点名单")
+    lists = commands.add_parser(
+        "lists", help="按评估结果和事故情况测算下一年度重点名单", description="动态管理：测算下一年度重点名单"
+    )
     lists.add_argument("history", type=Path, metavar="名单数据文件", help="名单历史、评估结果和事故情况（YAML，见 docs/coal.md）")
     lists.add_argument("--out", type=Path, metavar="文件.xlsx", help="同时写出 Excel 名单建议")
     lists.add_argument("--force", action="store_true", help="覆盖已存在的输出文件")
@@ -163,7 +165,14 @@ def _template(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        commands = {"evaluate": _evaluate, "template": _template, "batch": _batch, "app": _app, "lists": _lists, "compare": _compare}
+        commands = {
+            "evaluate": _evaluate,
+            "template": _template,
+            "batch": _batch,
+            "app": _app,
+            "lists": _lists,
+            "compare": _compare,
+        }
         return commands[args.command](args)
     except MinesafeError as exc:
         print(exc, file=sys.stderr)

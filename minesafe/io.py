@@ -191,7 +191,18 @@ def read_county_rubric(name: str, params_path: str | Path | None = None) -> Rubr
         rubric = read_rubric(str(path))
         if rubric.id != name:
             where = ("evaluation", "rubric_file") if "evaluation" in params else ("rubric_file",)
-            raise InputError(source, [Problem(where, f"评估表文件的编号是 {rubric.id}，与提交文件要求的 {name} 不符", str(rubric_file), f"编号为 {name} 的评估表文件")], locate)
+            raise InputError(
+                source,
+                [
+                    Problem(
+                        where,
+                        f"评估表文件的编号是 {rubric.id}，与提交文件要求的 {name} 不符",
+                        str(rubric_file),
+                        f"编号为 {name} 的评估表文件",
+                    )
+                ],
+                locate,
+            )
     else:
         rubric = read_rubric(name)
     return apply_params(rubric, params, source, locate)

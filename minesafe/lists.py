@@ -108,7 +108,14 @@ def build_history(data: Any, source: str = "（名单数据）", locate=locate_k
             problems.add((*where, "larger_accidents"), "较大及以上事故起数应为非负整数", accidents, "如 0")
             accidents = 0
         units.append(
-            UnitRecord(str(name), tuple(sorted(set(listed))), result, accidents, str(record.get("province_flag") or ""), str(record.get("nomination") or ""))
+            UnitRecord(
+                str(name),
+                tuple(sorted(set(listed))),
+                result,
+                accidents,
+                str(record.get("province_flag") or ""),
+                str(record.get("nomination") or ""),
+            )
         )
     problems.raise_if_any(source, locate)
     return ListHistory(kind, year, tuple(units))
@@ -129,7 +136,9 @@ def propose_next_list(history: ListHistory) -> list[Proposal]:
         listed_now = history.year in unit.listed
         reasons: list[str] = []
         if unit.larger_accidents:
-            reasons.append(f"{history.year}年发生较大及以上事故 {unit.larger_accidents} 起（发生较大以上事故的，原则上纳入重点管理）")
+            reasons.append(
+                f"{history.year}年发生较大及以上事故 {unit.larger_accidents} 起（发生较大以上事故的，原则上纳入重点管理）"
+            )
         if listed_now:
             if unit.result == "合格" and not unit.larger_accidents:
                 action = EXIT
@@ -143,7 +152,9 @@ def propose_next_list(history: ListHistory) -> list[Proposal]:
                     reasons.append("评估不合格，未完成目标任务，继续列入，进一步加强督促和指导")
         else:
             if unit.province_flag:
-                reasons.append(f"省级部门认定：{unit.province_flag}（煤矿灾害较重、安全管理能力相对较弱、事故多发的，原则上纳入重点管理）")
+                reasons.append(
+                    f"省级部门认定：{unit.province_flag}（煤矿灾害较重、安全管理能力相对较弱、事故多发的，原则上纳入重点管理）"
+                )
             if unit.nomination:
                 reasons.append(f"省级部门提名：{unit.nomination}（省级监管部门认为应当作为重点的）")
             action = ADD if reasons else ""
@@ -157,7 +168,15 @@ def propose_next_list(history: ListHistory) -> list[Proposal]:
     return proposals
 
 
-COLUMNS = [("单位", 18), ("本年度在名单内", 10), ("评估结果", 9), ("建议", 8), ("理由", 80), ("连续列入年数", 10), ("驻点式督导帮扶", 12)]
+COLUMNS = [
+    ("单位", 18),
+    ("本年度在名单内", 10),
+    ("评估结果", 9),
+    ("建议", 8),
+    ("理由", 80),
+    ("连续列入年数", 10),
+    ("驻点式督导帮扶", 12),
+]
 
 
 def build_proposal_workbook(history: ListHistory, proposals: list[Proposal]) -> Workbook:

@@ -84,7 +84,12 @@ def apply_params(
         elif key == "rubric_file":
             pass  # which rubric file to load: read by the io layer before the overrides apply
         else:
-            problems.add(path, "未知的参数", key, "baseline_year、pass_score、not_applicable_scoring、targets、categories、thresholds、rubric_file 之一")
+            problems.add(
+                path,
+                "未知的参数",
+                key,
+                "baseline_year、pass_score、not_applicable_scoring、targets、categories、thresholds、rubric_file 之一",
+            )
     problems.raise_if_any(source, locate)
     changed = dataclasses.replace(rubric, **changes, overrides={**rubric.overrides, **params})
     structural = check_rubric(changed)

@@ -205,7 +205,7 @@ def render_items(report: Report) -> Html:
                     i.row.requirement,
                     _outcome_html(i.outcome),
                     points,
-                    "；".join(x for x in (basis, i.note) if x),
+                    "；".join(x for x in (basis, i.note, f"依据原文：{i.row.citation}" if i.row.citation else "") if x),
                 )
             )
             lines.append(f"{i.row.id} {i.outcome.value} {points}")
@@ -276,8 +276,13 @@ def render_stage_comparison(report: Report, verification: str | Path = "") -> Ht
         ("评分项得分", format_decimal(a.score), format_decimal(b.score), "—"),
         *((d.place, d.self_assessed, d.verified, "是" if d.changes_verdict else "否") for d in c.differences),
     ]
-    lines = [f"自评 {a.verdict} {format_decimal(a.score)}分；核查 {b.verdict} {format_decimal(b.score)}分；差异 {len(c.differences)} 处"]
-    lines += [f"{d.place}：自评 {d.self_assessed}，核查 {d.verified}{'（改变结论）' if d.changes_verdict else ''}" for d in c.differences]
+    lines = [
+        f"自评 {a.verdict} {format_decimal(a.score)}分；核查 {b.verdict} {format_decimal(b.score)}分；差异 {len(c.differences)} 处"
+    ]
+    lines += [
+        f"{d.place}：自评 {d.self_assessed}，核查 {d.verified}{'（改变结论）' if d.changes_verdict else ''}"
+        for d in c.differences
+    ]
     summary = f"<p><b>{html.escape(lines[0])}{'，核查改变了结论' if c.verdicts_differ else ''}。</b>“是否改变结论”指只把这一处改为核查值时，自评结论是否随之改变。</p>"
     return Html(summary + _table(["项目", "自评", "核查", "是否改变结论"], rows), "\n".join(lines))
 
@@ -291,7 +296,15 @@ def render_list_proposal(history_file: str | Path) -> Html:
     history = build_history(data, str(history_file), locate)
     proposals = propose_next_list(history)
     rows = [
-        (p.unit, "是" if p.listed_now else "否", p.result, p.action or "不列入", "；".join(p.reasons), p.consecutive_years or "—", "是" if p.stationed_supervision else "")
+        (
+            p.unit,
+            "是" if p.listed_now else "否",
+            p.result,
+            p.action or "不列入",
+            "；".join(p.reasons),
+            p.consecutive_years or "—",
+            "是" if p.stationed_supervision else "",
+        )
         for p in proposals
     ]
     counts = {a: sum(p.action == a for p in proposals) for a in ("调出", "保留", "增补")}

@@ -349,7 +349,11 @@ def _build_thresholds(raw: Any, problems: list[str]) -> dict[str, Threshold]:
             value = spec["value"]
             percent = isinstance(value, str)
             thresholds[name] = Threshold(
-                str(name), str(spec["label"]), parse_percent(value) if percent else Fraction(int(value)), percent, str(spec.get("source", ""))
+                str(name),
+                str(spec["label"]),
+                parse_percent(value) if percent else Fraction(int(value)),
+                percent,
+                str(spec.get("source", "")),
             )
         except (KeyError, ValueError, TypeError) as exc:
             problems.append(f"阈值 {name} 写法有误：{exc}")

@@ -46,11 +46,18 @@ def _dig(node: Any, path: tuple) -> Any:
     return node
 
 
-def compare_stages(self_data: Mapping[str, Any], verified_data: Mapping[str, Any], rubric: Rubric, sources: tuple[str, str] = ("自评", "核查")) -> StageComparison:
+def compare_stages(
+    self_data: Mapping[str, Any], verified_data: Mapping[str, Any], rubric: Rubric, sources: tuple[str, str] = ("自评", "核查")
+) -> StageComparison:
     """Compare the two stages of one unit's submission; both must name the same unit and year."""
     mine, theirs = _evaluate(self_data, rubric, sources[0]), _evaluate(verified_data, rubric, sources[1])
     problems = [
-        Problem((key,), f"自评与核查的{label}不一致", getattr(theirs.header, key, theirs.county), str(getattr(mine.header, key, mine.county)))
+        Problem(
+            (key,),
+            f"自评与核查的{label}不一致",
+            getattr(theirs.header, key, theirs.county),
+            str(getattr(mine.header, key, mine.county)),
+        )
         for key, label in (("province", "省（区）"), ("year", "评估年度"))
         if getattr(mine.header, key) != getattr(theirs.header, key)
     ]

@@ -91,8 +91,17 @@ def build_workbook(rubric: Rubric, data: Mapping[str, Any] | None = None) -> Wor
         ("rubric", "评估表编号", rubric.id, "请勿修改"),
         ("province", "省（区）", data.get("province"), "如：河北省"),
     ]
+    if rubric.unit == "enterprise":
+        rows.append(("group", "所属集团", data.get("group"), "如：国家能源集团（可不填）"))
     if rubric.unit != "province":
-        rows.append(("county", "县（市、区）", data.get("county"), "如：宽城县"))
+        rows.append(
+            (
+                rubric.unit_key,
+                rubric.unit_label,
+                data.get(rubric.unit_key),
+                "如：宽城县" if rubric.unit_key == "county" else "如：国能宁夏煤业有限责任公司",
+            )
+        )
     rows += [
         ("year", "评估年度", data.get("year"), f"四位年份，如 2022（基准年为 {rubric.baseline_year} 年）"),
         ("stage", "评估阶段", data.get("stage", STAGES[0]), "自评（自行评估）或 核查（省级现场抽查核实）"),
@@ -166,7 +175,7 @@ def _write_instructions(wb: Workbook, rubric: Rubric) -> None:
         f"依据：{rubric.source}",
         "",
         "填写方法：",
-        f"1. 在「{INFO}」表填写省（区）、{'' if rubric.unit == 'province' else '县（市、区）、'}评估年度和评估阶段。白色单元格为填写处，灰色单元格请勿修改。",
+        f"1. 在「{INFO}」表填写省（区）、{'' if rubric.unit == 'province' else rubric.unit_label + '、'}评估年度和评估阶段。白色单元格为填写处，灰色单元格请勿修改。",
         f"2. 在「{TARGETS}」表逐项填写数量（大于或等于0的整数）。基准年为 {rubric.baseline_year} 年，“评估年度年末”指被评估年度12月底。",
     ]
     if rubric.rows:
@@ -243,8 +252,8 @@ def read_workbook(wb: Workbook, source: str) -> tuple[dict[str, Any], Callable[[
             continue
         data[str(key)] = {"是": True, "否": False}.get(value, value) if key == "demo" else value
         note((str(key),), INFO, f"C{r}")
-        filled = filled or key in ("province", "county", "year")
-    for key in ("province", "county", "year"):
+        filled = filled or key in ("province", "county", "enterprise", "year")
+    for key in ("province", "county", "enterprise", "year"):
         note((key,), INFO, f"C{_row_of(wb[INFO], key)}")
 
     targets: dict[str, Any] = {}

@@ -1,0 +1,88 @@
+"""Dynamic list management on constructed histories, the three-year rule included."""
+
+import openpyxl
+import pytest
+
+from minesafe.cli import main
+from minesafe.exceptions import InputError
+from minesafe.lists import ADD, EXIT, STAY, build_history, build_proposal_workbook, propose_next_list
+
+from .conftest import DEMO
+
+
+def _propose(kind, units, year=2025):
+    proposals = propose_next_list(build_history({"kind": kind, "year": year, "units": units}))
+    return {p.unit: p for p in proposals}
+
+
+def test_exits_stays_and_additions():
+    p = _propose(
+        "coal-county",
+        {
+            "合格县": {"listed": [2025], "result": "合格"},
+            "不合格县": {"listed": [2025], "result": "不合格"},
+            "未评估县": {"listed": [2025]},
+            "事故县": {"listed": [], "larger_accidents": 2},
+            "认定县": {"listed": [], "province_flag": "灾害重"},
+            "提名县": {"listed": [], "nomination": "省级提名"},
+            "无关县": {"listed": []},
+            "合格但有事故县": {"listed": [2025], "result": "合格", "larger_accidents": 1},
+        },
+    )
+    assert p["合格县"].action == EXIT and not p["合格县"].listed_next
+    assert p["不合格县"].action == STAY
+    assert p["未评估县"].action == STAY and "缺少2025年度评估结果" in p["未评估县"].reasons[-1]
+    assert p["事故县"].action == ADD and "较大及以上事故 2 起" in p["事故县"].reasons[0]
+    assert p["认定县"].action == ADD and p["提名县"].action == ADD
+    assert p["无关县"].action == ""
+    assert p["合格但有事故县"].action == STAY
+
+
+def test_three_consecutive_years_flag_stationed_supervision():
+    p = _propose(
+        "coal-enterprise",
+        {
+            "第三年": {"listed": [2024, 2025], "result": "不合格"},
+            "第四年": {"listed": [2023, 2024, 2025], "result": "不合格"},
+            "中断过": {"listed": [2023, 2025], "result": "不合格"},
+            "调出的": {"listed": [2023, 2024, 2025], "result": "合格"},
+            "重新增补": {"listed": [2023, 2024], "larger_accidents": 1},
+        },
+    )
+    assert (p["第三年"].consecutive_years, p["第三年"].stationed_supervision) == (3, True)
+    assert p["第四年"].stationed_supervision and "连续第 4 年" in p["第四年"].reasons[-1]
+    assert (p["中断过"].consecutive_years, p["中断过"].stationed_supervision) == (2, False)
+    assert not p["调出的"].stationed_supervision  # leaves the list
+    assert (p["重新增补"].consecutive_years, p["重新增补"].stationed_supervision) == (1, False)  # 2025 broke the run
+
+
+def test_non_coal_lists_have_no_stationed_supervision():
+    p = _propose("noncoal-county", {"县": {"listed": [2023, 2024, 2025], "result": "不合格"}})
+    assert p["县"].action == STAY and not p["县"].stationed_supervision
+
+
+def test_bad_history_reports_every_problem():
+    with pytest.raises(InputError) as info:
+        build_history(
+            {"kind": "coal", "year": 2025, "units": {"甲": {"listed": [2026], "result": "良好", "larger_accidents": -1}}}
+        )
+    text = str(info.value)
+    for place in ("键 kind", "键 units.甲.listed", "键 units.甲.result", "键 units.甲.larger_accidents"):
+        assert place in text
+
+
+def test_cli_writes_the_workbook(tmp_path, capsys):
+    out = tmp_path / "名单建议.xlsx"
+    assert main(["lists", str(DEMO / "lists" / "coal-county-history.yaml"), "--out", str(out)]) == 0
+    assert "2026年名单建议：调出 1 个，保留 4 个，增补 3 个" in capsys.readouterr().out
+    sheet = openpyxl.load_workbook(out).active
+    assert sheet.cell(2, 4).value == "建议"
+    stationed = [sheet.cell(r, 1).value for r in range(3, sheet.max_row + 1) if sheet.cell(r, 7).value == "是"]
+    assert stationed == ["示例县甲", "示例县丙"]
+    assert main(["lists", str(DEMO / "lists" / "coal-county-history.yaml"), "--out", str(out)]) == 2  # never overwrites
+
+
+def test_workbook_is_built_without_files():
+    history = build_history({"kind": "noncoal-province", "year": 2023, "units": {"河北": {"listed": [2023], "result": "合格"}}})
+    wb = build_proposal_workbook(history, propose_next_list(history))
+    assert wb.active.cell(3, 4).value == EXIT
