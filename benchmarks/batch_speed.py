@@ -22,7 +22,7 @@ from pathlib import Path
 
 import nbformat
 
-from minesafe.batch import Run, run_batch
+from minesafe.batch import build_run, declared_parameters, run_batch
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "notebooks" / "noncoal_county_report.ipynb"
@@ -52,7 +52,11 @@ def empty_notebook(folder: Path) -> Path:
 
 
 def time_batch(notebook: Path, submissions: list[Path], out: Path, jobs: int) -> float:
-    runs = [Run(s, notebook, {"submission": str(s)}) for s in submissions]
+    # through build_run, as `minesafe batch` does, so the batch defaults (no live widgets) apply
+    runs = [
+        build_run({"notebook": notebook.stem, "parameters": {"submission": str(s)}}, s, notebook.parent, declared_parameters)
+        for s in submissions
+    ]
     started = time.perf_counter()
     outcomes = run_batch(runs, out, jobs, progress=False)
     elapsed = time.perf_counter() - started
@@ -76,6 +80,9 @@ def time_naive_loop(submissions: list[Path], out: Path) -> float:
                 "-p",
                 "submission",
                 str(s),
+                "-p",  # the same static report as the batch makes: no live what-if panel
+                "whatif_panel",
+                "False",
                 "--cwd",
                 str(NOTEBOOK.parent),
                 "--no-progress-bar",
@@ -98,8 +105,10 @@ def main() -> int:
     try:
         submissions = make_submissions(work, args.units)
         empty = empty_notebook(work)
+        report = work / NOTEBOOK.name
+        shutil.copy(NOTEBOOK, report)  # beside the empty one; submissions are absolute paths
         print(f"{args.units} county reports, {args.jobs} worker processes, {os.cpu_count()} CPUs")
-        batch = time_batch(NOTEBOOK, submissions, work / "batch", args.jobs)
+        batch = time_batch(report, submissions, work / "batch", args.jobs)
         floor = time_batch(empty, submissions, work / "empty", args.jobs)
         naive = time_naive_loop(submissions, work / "naive")
     finally:

@@ -241,6 +241,7 @@ def execute_job(job: Job) -> UnitOutcome:
             log_output=False,
             request_save_on_cell_execute=False,
             execution_timeout=600,
+            shutdown_kernel="immediate",  # the outputs are in hand: no need to wait for a graceful exit
         )
         html = export_html(notebook, job.title)
         replace_folder(

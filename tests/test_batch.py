@@ -32,7 +32,12 @@ def _build(data, tmp_path):
 def test_demo_run_files_are_valid():
     runs = load_runs(find_run_files([ROOT / "params" / "runs"]), NOTEBOOKS)
     assert len(runs) == len(list((ROOT / "params" / "runs").rglob("*.yaml")))
-    assert {r.notebook.stem for r in runs} == {"noncoal_county_report", "noncoal_province_report", "coal_county_report", "coal_enterprise_report"}
+    assert {r.notebook.stem for r in runs} == {
+        "noncoal_county_report",
+        "noncoal_province_report",
+        "coal_county_report",
+        "coal_enterprise_report",
+    }
     assert all(r.parameters["submission"].startswith("/") for r in runs)  # resolved before the kernel sees them
 
 
