@@ -14,7 +14,7 @@ from typing import Any
 from minesafe.evaluation import CountyResult, evaluate_county
 from minesafe.exceptions import InputError, Problem
 from minesafe.rubric import Rubric
-from minesafe.submission import build_county_submission, target_fields
+from minesafe.submission import build_county_submission, target_fields, value_at
 
 
 @dataclass(frozen=True)
@@ -40,12 +40,6 @@ def _evaluate(data: Mapping[str, Any], rubric: Rubric, source: str) -> CountyRes
     return evaluate_county(build_county_submission(data, rubric, source), rubric)
 
 
-def _dig(node: Any, path: tuple) -> Any:
-    for part in path:
-        node = node[part]
-    return node
-
-
 def compare_stages(
     self_data: Mapping[str, Any], verified_data: Mapping[str, Any], rubric: Rubric, sources: tuple[str, str] = ("自评", "核查")
 ) -> StageComparison:
@@ -67,10 +61,10 @@ def compare_stages(
         raise InputError(sources[1], problems)
     differences = []
     for field in target_fields(rubric):
-        a, b = _dig(self_data["targets"], field.path), _dig(verified_data["targets"], field.path)
+        a, b = value_at(self_data["targets"], field.path), value_at(verified_data["targets"], field.path)
         if a != b:
             changed = copy.deepcopy(dict(self_data))
-            _dig(changed["targets"], field.path[:-1])[field.path[-1]] = b
+            value_at(changed["targets"], field.path[:-1])[field.path[-1]] = b
             flips = _evaluate(changed, rubric, sources[0]).passed != mine.passed
             differences.append(Difference(f"{field.target.id} {field.label}", str(a), str(b), flips))
     own = {i.row.id: i for i in mine.items}

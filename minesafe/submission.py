@@ -115,6 +115,13 @@ def target_fields(rubric: Rubric) -> list[TargetField]:
     return fields
 
 
+def value_at(node: Any, path: tuple) -> Any:
+    """The value at a path of keys and list indexes, e.g. a :class:`TargetField`'s in ``targets``."""
+    for part in path:
+        node = node[part]
+    return node
+
+
 _HEADER_KEYS = {"rubric", "province", "year", "stage", "demo", "scenario"}
 
 

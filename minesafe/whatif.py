@@ -22,7 +22,7 @@ from minesafe.io import file_sha256, read_county_rubric, read_document, write_ya
 from minesafe.numbers import format_decimal
 from minesafe.report import Report
 from minesafe.rubric import Outcome, Rubric, category_label, parse_outcome
-from minesafe.submission import TargetField, build_county_submission, target_fields
+from minesafe.submission import TargetField, build_county_submission, target_fields, value_at
 
 STATIC_NOTE = (
     "假设分析面板需要在运行中的 Jupyter 内核里使用，本页为静态报告，不能交互。"
@@ -50,12 +50,6 @@ class Outlook:
     result: CountyResult | None
     gap: GapToPass | None
     problems: tuple[str, ...]
-
-
-def _dig(node: Any, path: tuple) -> Any:
-    for part in path:
-        node = node[part]
-    return node
 
 
 class Scenario:
@@ -86,10 +80,10 @@ class Scenario:
         return Outlook(result, compute_gap(result), ())
 
     def target_value(self, field: TargetField, original: bool = False) -> int:
-        return _dig((self.original if original else self.data)["targets"], field.path)
+        return value_at((self.original if original else self.data)["targets"], field.path)
 
     def set_target(self, field: TargetField, value: int) -> None:
-        _dig(self.data["targets"], field.path[:-1])[field.path[-1]] = value
+        value_at(self.data["targets"], field.path[:-1])[field.path[-1]] = value
 
     def submitted_outcome(self, row_id: str) -> Outcome:
         return next(i.outcome for i in self.submitted.items if i.row.id == row_id)
