@@ -88,11 +88,9 @@ def _lists(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from minesafe.io import evaluate_file
-    from minesafe.report import Report, render_stage_comparison
+    from minesafe.report import load_report, render_stage_comparison
 
-    result = evaluate_file(args.self_assessment, args.params)
-    report = Report(result, {}, None, args.self_assessment, args.params)
+    report = load_report(args.self_assessment, args.params)
     print(repr(render_stage_comparison(report, args.verification)))
     return EXIT_OK
 
