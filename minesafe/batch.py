@@ -14,6 +14,7 @@ import json
 import multiprocessing
 import re
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -209,11 +210,27 @@ def _outcome(job: Job, status: str, seconds: float, error: str = "") -> UnitOutc
     )
 
 
-def _start_worker(log: str) -> None:
-    """Send the kernels' console chatter to the batch log instead of the evaluator's terminal, and
-    import the heavy libraries once per worker process rather than once per report."""
+KERNEL_NAME = "minesafe-batch"
+
+
+def write_kernelspec(folder: Path) -> Path:
+    """A kernel spec that runs this very interpreter, so report kernels always see this minesafe —
+    never whatever another environment registered as ``python3``. Returns the Jupyter data folder."""
+    spec = folder / "kernels" / KERNEL_NAME
+    spec.mkdir(parents=True)
+    argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    (spec / "kernel.json").write_text(
+        json.dumps({"argv": argv, "display_name": "minesafe", "language": "python"}), encoding="utf-8"
+    )
+    return folder
+
+
+def _start_worker(log: str, jupyter_data: str) -> None:
+    """Send the kernels' console chatter to the batch log instead of the evaluator's terminal, find
+    the batch's kernel spec, and import the heavy libraries once per worker rather than per report."""
     import os
 
+    os.environ["JUPYTER_PATH"] = os.pathsep.join(p for p in (jupyter_data, os.environ.get("JUPYTER_PATH", "")) if p)
     fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     os.dup2(fd, 2)
     os.close(fd)
@@ -236,7 +253,7 @@ def execute_job(job: Job) -> UnitOutcome:
             None,
             parameters=dict(job.run.parameters),
             cwd=str(job.run.notebook.parent),
-            kernel_name="python3",
+            kernel_name=KERNEL_NAME,
             progress_bar=False,
             log_output=False,
             request_save_on_cell_execute=False,
@@ -304,12 +321,13 @@ def run_batch(
         context = multiprocessing.get_context("spawn")  # kernels and zmq do not survive fork safely
         out.mkdir(parents=True, exist_ok=True)
         log = str((out / "batch-log.txt").resolve())
-        pool = ProcessPoolExecutor(
-            max_workers=min(jobs, len(planned)), mp_context=context, initializer=_start_worker, initargs=(log,)
-        )
-        with pool:
-            futures = {pool.submit(execute, job): job for job in planned}
-            with tqdm(total=len(planned), desc="生成评估报告", unit="份", disable=not progress, file=sys.stderr) as bar:
+        with tempfile.TemporaryDirectory(prefix="minesafe-kernel-") as folder:
+            jupyter_data = str(write_kernelspec(Path(folder)))
+            pool = ProcessPoolExecutor(
+                max_workers=min(jobs, len(planned)), mp_context=context, initializer=_start_worker, initargs=(log, jupyter_data)
+            )
+            with pool, tqdm(total=len(planned), desc="生成评估报告", unit="份", disable=not progress, file=sys.stderr) as bar:
+                futures = {pool.submit(execute, job): job for job in planned}
                 for future in as_completed(futures):
                     try:
                         outcomes.append(future.result())

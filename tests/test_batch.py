@@ -165,3 +165,19 @@ def test_a_failed_rerun_keeps_the_previous_good_report(batch, broken_notebooks):
     )
     assert main(["batch", str(rerun), "--out", str(out), "--jobs", "1", "--notebooks", str(broken_notebooks)]) == 1
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+
+
+def test_reports_use_this_interpreter_even_when_python3_points_elsewhere(tmp_path, monkeypatch):
+    """An evaluator's machine may register another environment as the ``python3`` kernel."""
+    broken = tmp_path / "jupyter" / "kernels" / "python3"
+    broken.mkdir(parents=True)
+    (broken / "kernel.json").write_text(
+        '{"argv": ["/bin/false", "{connection_file}"], "display_name": "x", "language": "python"}'
+    )
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    run = _write(
+        tmp_path / "run.yaml", f"notebook: noncoal_county_report\nparameters: {{submission: {DEMO / 'counties' / 'jia.yaml'}}}\n"
+    )
+    out = tmp_path / "reports"
+    assert main(["batch", str(run), "--out", str(out), "--jobs", "1"]) == 0
+    assert (out / "2022" / "示例省" / "示例甲县" / "report.html").exists()
