@@ -74,7 +74,12 @@ def apply_params(
             if value in NOT_APPLICABLE_SCORING:
                 changes["not_applicable_scoring"] = value
             else:
-                problems.add(path, "不涉及评分项的计分方式写法有误", value, " 或 ".join(NOT_APPLICABLE_SCORING))
+                problems.add(
+                    path,
+                    "不涉及评分项的计分方式写法有误",
+                    value,
+                    "；".join(f"{k}：{v}" for k, v in NOT_APPLICABLE_SCORING.items()),
+                )
         elif key == "targets":
             changes["targets"] = _override_targets(rubric, value, path, problems)
         elif key == "categories":

@@ -247,17 +247,17 @@ class WhatIfPanel(StaticNote):
         self.refresh()
 
     def _on_target(self, field: TargetField):
-        def handler(change):
-            if not self._quiet:
-                self.scenario.set_target(field, int(change["new"]))
-                self.refresh()
-
-        return handler
+        return self._on_change(lambda value: self.scenario.set_target(field, int(value)))
 
     def _on_row(self, row_id: str):
+        return self._on_change(lambda value: self.scenario.set_row(row_id, Outcome(value)))
+
+    def _on_change(self, apply):
+        """A widget observer: apply the new value to the scenario and re-evaluate (not while resetting)."""
+
         def handler(change):
             if not self._quiet:
-                self.scenario.set_row(row_id, Outcome(change["new"]))
+                apply(change["new"])
                 self.refresh()
 
         return handler
