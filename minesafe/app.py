@@ -17,7 +17,7 @@ from pathlib import Path
 
 import nbformat
 
-from minesafe.io import bundled_font_path, evaluate_file
+from minesafe.files import bundled_font_path, evaluate_file
 
 APP_NOTEBOOK = "whatif_app.ipynb"
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from minesafe.evaluation import CountyResult
 from minesafe.exceptions import InputError, InputErrors, MinesafeError, Problem, ProblemCollector
-from minesafe.io import evaluate_file, read_document, replace_folder, write_json, write_workbook
+from minesafe.files import evaluate_file, read_document, replace_folder, write_json, write_workbook
 from minesafe.rendering import result_to_dict
 from minesafe.report import unit_name
 from minesafe.summary import STATUS_FAILED, STATUS_OK, UnitOutcome, build_summary_workbook, summary_to_dict

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from minesafe.evaluation import CountyResult, ProvinceResult
 from minesafe.exceptions import FontError
-from minesafe.io import bundled_font_path
+from minesafe.files import bundled_font_path
 from minesafe.rubric import Category, Outcome, TargetRule
 
 SYSTEM_CJK_FONTS = ("Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "SimHei", "PingFang SC")

@@ -72,7 +72,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _lists(args: argparse.Namespace) -> int:
-    from minesafe.io import read_document, write_workbook
+    from minesafe.files import read_document, write_workbook
     from minesafe.lists import build_history, build_proposal_workbook, propose_next_list
     from minesafe.report import render_list_proposal
 
@@ -120,7 +120,7 @@ def _batch(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from minesafe.io import evaluate_file
+    from minesafe.files import evaluate_file
     from minesafe.rendering import format_result_text, result_to_dict
 
     status = EXIT_OK
@@ -139,7 +139,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _template(args: argparse.Namespace) -> int:
-    from minesafe.io import read_document, read_rubric, write_workbook
+    from minesafe.files import read_document, read_rubric, write_workbook
     from minesafe.workbook import build_workbook
 
     out: Path = args.out

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
-from minesafe.numbers import format_decimal, format_percent
+from minesafe.decimals import format_decimal, format_percent
 from minesafe.rubric import Category, FieldKind, FieldRole, MeasureRule, Outcome, Row, Rubric, Threshold
 from minesafe.submission import CountySubmission, Header, ItemEntry, ProvinceSubmission, TargetInput, Value
 from minesafe.targets import TargetResult, evaluate_target

@@ -16,7 +16,7 @@ from importlib import resources
 
 import nbformat
 
-from minesafe.io import bundled_font_path
+from minesafe.files import bundled_font_path
 
 FONT_FAMILY = "minesafe-cjk"
 LAYOUT_TABLES = ("GSUB", "GPOS", "GDEF", "vhea", "vmtx", "VORG")

@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
+from minesafe.decimals import format_decimal
 from minesafe.evaluation import CountyResult, ItemResult, compute_score, earned_points
-from minesafe.numbers import format_decimal
 from minesafe.rubric import Category, Outcome
 from minesafe.targets import TargetGap, target_gap
 

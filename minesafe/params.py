@@ -24,8 +24,8 @@ from collections.abc import Mapping
 from fractions import Fraction
 from typing import Any
 
+from minesafe.decimals import parse_percent
 from minesafe.exceptions import ProblemCollector, RubricError, locate_key_path
-from minesafe.numbers import parse_percent
 from minesafe.rubric import Category, Rubric, ShareMode, Target, TargetRule, check_rubric
 
 NOT_APPLICABLE_SCORING = {

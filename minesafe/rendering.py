@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from minesafe import __version__
+from minesafe.decimals import format_decimal, to_json_number
 from minesafe.evaluation import CountyResult, ProvinceResult
-from minesafe.numbers import format_decimal, to_json_number
 from minesafe.rubric import Category
 from minesafe.targets import TargetResult
 

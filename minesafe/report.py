@@ -12,9 +12,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from minesafe.decimals import format_decimal
 from minesafe.evaluation import FAILED, PASSED, CountyResult, ProvinceResult, describe_failure
-from minesafe.io import evaluate_file, read_provenance
-from minesafe.numbers import format_decimal
+from minesafe.files import evaluate_file, read_provenance
 from minesafe.rendering import DEMO_BANNER
 from minesafe.rubric import Category, Outcome, category_label
 
@@ -261,7 +261,7 @@ def render_gap(report: Report) -> Html:
 
 def render_stage_comparison(report: Report, verification: str | Path = "") -> Html:
     """自评 beside 核查: both verdicts and every difference, marking those that change the verdict."""
-    from minesafe.io import read_document
+    from minesafe.files import read_document
     from minesafe.stages import compare_stages
 
     if not str(verification).strip():
@@ -289,7 +289,7 @@ def render_stage_comparison(report: Report, verification: str | Path = "") -> Ht
 
 def render_list_proposal(history_file: str | Path) -> Html:
     """Next year's key-unit list proposed from a list-history file (see minesafe.lists)."""
-    from minesafe.io import read_document
+    from minesafe.files import read_document
     from minesafe.lists import KINDS, build_history, propose_next_list
 
     data, locate = read_document(Path(history_file))

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
+from minesafe.decimals import parse_percent
 from minesafe.exceptions import RubricError
-from minesafe.numbers import parse_percent
 
 
 class Category(enum.Enum):
@@ -134,7 +134,7 @@ class Threshold:
 
     @property
     def text(self) -> str:
-        from minesafe.numbers import format_decimal, format_percent
+        from minesafe.decimals import format_decimal, format_percent
 
         return format_percent(self.value) if self.percent else format_decimal(self.value)
 

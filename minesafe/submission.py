@@ -1,7 +1,7 @@
 """Submissions: what a county or province reports, validated against its rubric.
 
 The contract (documented in ``docs/submission.md``) is a mapping, read from YAML, JSON or an Excel
-workbook by :mod:`minesafe.io`. :func:`build_county_submission` and
+workbook by :mod:`minesafe.files`. :func:`build_county_submission` and
 :func:`build_province_submission` check every value and report all problems at once, each with
 its key path; the io layer turns key paths into file places (YAML keys or Excel cells).
 """

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
-from minesafe.numbers import format_decimal, format_percent
+from minesafe.decimals import format_decimal, format_percent
 from minesafe.rubric import Outcome, ShareMode, Target, TargetRule
 from minesafe.submission import CountPair, DeathHistory, Occurrences, TargetInput
 

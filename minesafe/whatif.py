@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from minesafe.decimals import format_decimal
 from minesafe.evaluation import CountyResult, evaluate_county
 from minesafe.exceptions import InputError
+from minesafe.files import file_sha256, read_county_rubric, read_document, write_yaml
 from minesafe.gap import GapToPass, compute_gap, describe_gap
-from minesafe.io import file_sha256, read_county_rubric, read_document, write_yaml
-from minesafe.numbers import format_decimal
 from minesafe.report import Report
 from minesafe.rubric import Outcome, Rubric, category_label, parse_outcome
 from minesafe.submission import TargetField, build_county_submission, target_fields, value_at

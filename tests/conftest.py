@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from minesafe.io import read_rubric
+from minesafe.files import read_rubric
 from minesafe.rubric import Rubric
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -11,7 +11,7 @@ import pytest
 from minesafe.batch import build_run, declared_parameters, find_run_files, load_runs
 from minesafe.cli import main
 from minesafe.exceptions import InputError
-from minesafe.io import evaluate_file
+from minesafe.files import evaluate_file
 from minesafe.rendering import result_to_dict
 
 from .conftest import DEMO, ROOT

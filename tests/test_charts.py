@@ -6,7 +6,7 @@ import pytest
 
 from minesafe import charts
 from minesafe.exceptions import FontError
-from minesafe.io import evaluate_file
+from minesafe.files import evaluate_file
 
 from .conftest import DEMO
 

@@ -11,7 +11,7 @@ import yaml
 from minesafe.cli import main
 from minesafe.evaluation import derive_row_outcome
 from minesafe.exceptions import InputError
-from minesafe.io import evaluate_file, read_county_rubric, read_rubric
+from minesafe.files import evaluate_file, read_county_rubric, read_rubric
 from minesafe.params import apply_params
 from minesafe.rubric import Category, Outcome
 

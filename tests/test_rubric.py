@@ -4,7 +4,7 @@ import unicodedata
 import pytest
 
 from minesafe.exceptions import RubricError
-from minesafe.io import list_rubrics, read_rubric
+from minesafe.files import list_rubrics, read_rubric
 from minesafe.rubric import Category, FieldRole, build_rubric
 
 from .conftest import REFERENCE

@@ -6,7 +6,7 @@ import pytest
 
 from minesafe.cli import main
 from minesafe.exceptions import InputError
-from minesafe.io import read_county_rubric, read_document
+from minesafe.files import read_county_rubric, read_document
 from minesafe.stages import compare_stages
 
 from .conftest import DEMO

@@ -9,7 +9,7 @@ import yaml
 
 from minesafe.cli import main
 from minesafe.export import WIDGET_VIEW, export_html
-from minesafe.io import file_sha256
+from minesafe.files import file_sha256
 from minesafe.rubric import Outcome
 from minesafe.whatif import STATIC_NOTE, Scenario, StaticNote, WhatIfPanel, build_whatif_panel
 

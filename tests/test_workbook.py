@@ -6,7 +6,7 @@ import yaml
 
 from minesafe.cli import main
 from minesafe.exceptions import InputError
-from minesafe.io import evaluate_file, write_workbook
+from minesafe.files import evaluate_file, write_workbook
 from minesafe.rendering import result_to_dict
 from minesafe.workbook import FIELDS, INFO, INSTRUCTIONS, ITEMS, TARGETS, build_workbook
 

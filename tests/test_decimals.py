@@ -2,7 +2,7 @@ from fractions import Fraction
 
 import pytest
 
-from minesafe.numbers import format_decimal, format_percent, parse_percent, to_json_number
+from minesafe.decimals import format_decimal, format_percent, parse_percent, to_json_number
 
 
 @pytest.mark.parametrize(("text", "value"), [("20%", Fraction(1, 5)), (" 12.5 % ", Fraction(1, 8)), ("0.1%", Fraction(1, 1000))])

@@ -6,7 +6,7 @@ import pytest
 
 from minesafe.cli import main
 from minesafe.exceptions import InputError, InputErrors
-from minesafe.io import atomic_write, evaluate_file
+from minesafe.files import atomic_write, evaluate_file
 
 from .conftest import DATA, DEMO
 
