@@ -15,10 +15,27 @@ from .conftest import ROOT
 EXAMPLES = sorted((ROOT / "params" / "readings").glob("*.yaml"))
 
 
-@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
-def test_example_params_apply(path, county_rubric):
-    rubric = apply_params(county_rubric, yaml.safe_load(path.read_text(encoding="utf-8")), str(path))
-    assert rubric != county_rubric
+def _read_example(name, rubric):
+    path = ROOT / "params" / "readings" / f"{name}.yaml"
+    return apply_params(rubric, yaml.safe_load(path.read_text(encoding="utf-8")), str(path))
+
+
+def test_alternative_reading_swaps_two_categories_and_keeps_the_footnote_totals(county_rubric):
+    rubric = _read_example("alternative-reading", county_rubric)
+    changed = {r.id: r.category for r in rubric.rows if r.category is not county_rubric.row_by_id(r.id).category}
+    assert changed == {"2-3c": Category.REFERENCE, "3-7a": Category.VETO}
+    counts = {c: len(list(rubric.rows_of(c))) for c in Category}
+    assert counts == {c: len(list(county_rubric.rows_of(c))) for c in Category}
+
+
+def test_rescale_reading_changes_only_the_scoring_of_not_applicable_rows(county_rubric):
+    rubric = _read_example("rescale-not-applicable", county_rubric)
+    assert (county_rubric.not_applicable_scoring, rubric.not_applicable_scoring) == ("full", "rescale")
+    assert rubric.rows == county_rubric.rows and rubric.targets == county_rubric.targets
+
+
+def test_every_shipped_reading_is_tested():
+    assert {p.stem for p in EXAMPLES} == {"alternative-reading", "rescale-not-applicable"}
 
 
 def test_no_params_is_the_rubric_itself(county_rubric):
