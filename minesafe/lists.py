@@ -1,15 +1,25 @@
 """Dynamic list management (动态管理): next year's key-unit list proposed from this year's.
 
-Rules, each reason citing the plan (矿安〔2023〕9号):
+Coal lists follow the coal plan of 矿安〔2023〕9号 (煤矿安全生产重点县(市、区)、重点企业督导工作方案):
 
-* a listed unit evaluated 合格 leaves the list ("经…评估合格的可调出管理名单"; non-coal: "对完成目标任务
-  的地区调出名单") unless it had a 较大 or worse accident in the year;
-* a listed unit evaluated 不合格 stays ("对未完成目标任务的，进一步加强督促和指导"); one without a
+* a listed unit evaluated 合格 **may** leave ("…经国家矿山安全监察局评估合格的可调出管理名单", 二(四)):
+  the proposal is 可调出, quoting the whole exit condition, never a firm 调出; a unit with a 较大 or
+  worse accident in the year stays (二(三)1);
+* a listed unit evaluated 不合格 stays ("对未完成目标任务的，进一步加强督促和指导", 四(一)); one without a
   result stays and is flagged;
-* an unlisted unit is added for a 较大 or worse accident in the year, for heavy hazards with weak
-  management and frequent accidents as flagged by the province, or on the province's nomination;
-* coal units that would be on the national list a third consecutive year (or more) are flagged for
-  stationed supervision (驻点式督导帮扶).
+* an unlisted unit is proposed for addition on the criteria of 二(三): a 较大 or worse accident, the
+  province's finding of heavy hazards with weak management and frequent accidents, or the province's
+  nomination ("原则上纳入");
+* units that would be on the national list a third consecutive year (or more) are flagged for
+  stationed supervision (驻点式督导帮扶, 四(五)).
+
+Non-coal lists follow the non-coal plan (非煤矿山安全生产重点地区动态管理及综合评估工作方案), not the coal rules:
+
+* a listed region that completed its targets (合格) leaves: "对完成目标任务的地区调出名单" (四(一));
+* one that did not stays and is urged and guided further (四(一));
+* additions are the nation's periodic 增补 ("定期增补重点地区名单", 四(一)) on the selection criteria of
+  一: the three principles for a county (一(二)), the national finding for a province (一(一)).
+  Accidents, provincial findings and nominations are coal criteria and are not accepted here.
 """
 
 from __future__ import annotations
@@ -30,8 +40,31 @@ KINDS = {
     "noncoal-county": ("非煤矿山安全生产重点县(市、区)", False),
     "noncoal-province": ("非煤矿山安全生产重点省(区)", False),
 }
-EXIT, STAY, ADD = "调出", "保留", "增补"
+EXIT_PROPOSED, EXIT, STAY, ADD = "可调出", "调出", "保留", "增补"
 STATIONED_YEARS = 3  # 对连续3年被国家矿山安全监察局列入重点县(市、区)、重点企业名单的
+
+#: The coal plan's exit condition, 二(四), word for word.
+COAL_EXIT_CONDITION = (
+    "重点县(市、区)、重点企业煤矿安全生产形势明显好转,安全管理水平显著提升,经国家矿山安全监察局评估合格的可调出管理名单"
+)
+#: The non-coal plan's three principles for choosing a key county, 一(二).
+NONCOAL_COUNTY_PRINCIPLES = {
+    1: "辖区内金属非金属地下矿山、尾矿库多,监管任务重",
+    2: "历史上矿业秩序较为混乱,矿山小、散、乱,事故多发,近年来的整治效果不明显",
+    3: "风险防控和遏制重特大事故任务艰巨,井下从业人员多,尾矿库连片或“头顶库”集中",
+}
+#: The non-coal plan's criteria for choosing a key province, 一(一).
+NONCOAL_PROVINCE_CRITERIA = (
+    "按照金属非金属地下矿山和尾矿库的数量、事故情况,辖区矿业秩序及风险隐患防控治理情况,"
+    "综合考虑各地非煤矿山安全监管力量与监管任务的匹配度,特别是近年来各地非煤矿山安全监管水平与实际工作成效"
+)
+_COMMON_KEYS = {"listed", "result"}
+_KEYS = {
+    "coal-county": _COMMON_KEYS | {"larger_accidents", "province_flag", "nomination"},
+    "coal-enterprise": _COMMON_KEYS | {"larger_accidents", "province_flag", "nomination"},
+    "noncoal-county": _COMMON_KEYS | {"principles"},
+    "noncoal-province": _COMMON_KEYS | {"finding"},
+}
 
 
 @dataclass(frozen=True)
@@ -39,9 +72,11 @@ class UnitRecord:
     name: str
     listed: tuple[int, ...]
     result: str | None
-    larger_accidents: int
-    province_flag: str
-    nomination: str
+    larger_accidents: int = 0
+    province_flag: str = ""
+    nomination: str = ""
+    principles: tuple[int, ...] = ()  # non-coal county: the principles of 一(二) that apply
+    finding: str = ""  # non-coal province: the national finding under 一(一)
 
 
 @dataclass(frozen=True)
@@ -56,14 +91,10 @@ class Proposal:
     unit: str
     listed_now: bool
     result: str
-    action: str  # 调出, 保留, 增补, or "" (stays off the list)
+    action: str  # 可调出 (coal), 调出 (non-coal), 保留, 增补, or "" (stays off the list)
     reasons: tuple[str, ...]
     consecutive_years: int  # consecutive years on the list up to next year, if listed next year
     stationed_supervision: bool
-
-    @property
-    def listed_next(self) -> bool:
-        return self.action in (STAY, ADD)
 
 
 def build_history(data: Any, source: str = "（名单数据）", locate=locate_key_path) -> ListHistory:
@@ -87,7 +118,7 @@ def build_history(data: Any, source: str = "（名单数据）", locate=locate_k
     if not isinstance(raw_units, Mapping) or not raw_units:
         problems.add(("units",), "缺少单位列表", raw_units, "单位名称: {listed: [列入名单的年份], result: 合格/不合格, …}")
         raw_units = {}
-    allowed = {"listed", "result", "larger_accidents", "province_flag", "nomination"}
+    allowed = _KEYS.get(kind, set().union(*_KEYS.values()))
     for name, record in raw_units.items():
         where = ("units", name)
         if not isinstance(record, Mapping):
@@ -95,7 +126,7 @@ def build_history(data: Any, source: str = "（名单数据）", locate=locate_k
             continue
         for key in record:
             if key not in allowed:
-                problems.add((*where, key), "未知的键", key, "、".join(sorted(allowed)))
+                problems.add((*where, key), _unknown_key_message(kind, key), key, "、".join(sorted(allowed)))
         listed = record.get("listed", [])
         if not isinstance(listed, list) or not all(isinstance(y, int) and not isinstance(y, bool) and y <= year for y in listed):
             problems.add((*where, "listed"), "列入名单的年份写法有误", listed, f"不晚于 {year} 年的年份列表，如 [2023, 2024]")
@@ -107,6 +138,15 @@ def build_history(data: Any, source: str = "（名单数据）", locate=locate_k
         if not (isinstance(accidents, int) and not isinstance(accidents, bool) and accidents >= 0):
             problems.add((*where, "larger_accidents"), "较大及以上事故起数应为非负整数", accidents, "如 0")
             accidents = 0
+        principles = record.get("principles", [])
+        if not isinstance(principles, list) or not all(p in NONCOAL_COUNTY_PRINCIPLES for p in principles):
+            problems.add(
+                (*where, "principles"),
+                "重点县确定原则的编号写法有误",
+                principles,
+                "1～3 的列表：" + "；".join(f"{n}. {text}" for n, text in NONCOAL_COUNTY_PRINCIPLES.items()),
+            )
+            principles = []
         units.append(
             UnitRecord(
                 str(name),
@@ -115,10 +155,25 @@ def build_history(data: Any, source: str = "（名单数据）", locate=locate_k
                 accidents,
                 str(record.get("province_flag") or ""),
                 str(record.get("nomination") or ""),
+                tuple(sorted(set(principles))),
+                str(record.get("finding") or ""),
             )
         )
     problems.raise_if_any(source, locate)
     return ListHistory(kind, year, tuple(units))
+
+
+def _unknown_key_message(kind: str | None, key: str) -> str:
+    if kind in KINDS and not KINDS[kind][1] and key in _KEYS["coal-county"]:
+        return "这是煤矿重点县、重点企业的纳入条件，非煤矿山名单按非煤矿山方案的选取原则增补，不适用"
+    if kind in KINDS and KINDS[kind][1] and key in _KEYS["noncoal-county"] | _KEYS["noncoal-province"]:
+        return "这是非煤矿山重点地区的选取原则，煤矿名单按煤矿方案的纳入条件增补，不适用"
+    return "未知的键"
+
+
+def exit_action(kind: str) -> str:
+    """What leaving the list is called for a kind: a proposal (可调出) for coal, 调出 for non-coal."""
+    return EXIT_PROPOSED if KINDS[kind][1] else EXIT
 
 
 def _consecutive(listed: tuple[int, ...], last: int) -> int:
@@ -126,6 +181,50 @@ def _consecutive(listed: tuple[int, ...], last: int) -> int:
     while last - count in listed:
         count += 1
     return count
+
+
+def _coal_listed(unit: UnitRecord, year: int, reasons: list[str]) -> str:
+    if unit.result == "合格" and not unit.larger_accidents:
+        reasons.append(
+            f"经评估合格，可调出管理名单（建议，由国家矿山安全监察局认定）。调出条件：“{COAL_EXIT_CONDITION}”，"
+            "请同时核实煤矿安全生产形势明显好转、安全管理水平显著提升，且合格结论为国家矿山安全监察局审核认定的结果"
+        )
+        return EXIT_PROPOSED
+    if unit.result is None:
+        reasons.append(f"缺少{year}年度评估结果，暂予保留，请补充评估结果后重新测算")
+    elif unit.result == "不合格":
+        reasons.append("评估不合格，未完成目标任务，继续列入，进一步加强督促和指导")
+    return STAY
+
+
+def _coal_additions(unit: UnitRecord) -> list[str]:
+    reasons = []
+    if unit.province_flag:
+        reasons.append(f"省级部门认定：{unit.province_flag}（煤矿灾害较重,安全管理能力相对较弱,事故多发的，原则上纳入重点管理）")
+    if unit.nomination:
+        reasons.append(f"省级部门提名：{unit.nomination}（省级煤矿安全监管监察部门认为应当作为重点的，原则上纳入重点管理）")
+    return reasons
+
+
+def _noncoal_listed(unit: UnitRecord, year: int, reasons: list[str]) -> str:
+    if unit.result == "合格":
+        reasons.append("经评估合格，完成目标任务，调出名单（“对完成目标任务的地区调出名单”）")
+        return EXIT
+    if unit.result is None:
+        reasons.append(f"缺少{year}年度评估结果，暂予保留，请补充评估结果后重新测算")
+    else:
+        reasons.append("评估不合格，未完成目标任务，继续列入，进一步加强督促和指导，确保全面完成各项攻坚克难工作目标和任务")
+    return STAY
+
+
+def _noncoal_additions(kind: str, unit: UnitRecord) -> list[str]:
+    if kind == "noncoal-county":
+        found = [f"符合重点县确定原则{n}：{NONCOAL_COUNTY_PRINCIPLES[n]}" for n in unit.principles]
+    else:
+        found = [f"国家选定重点省(区)的依据：{unit.finding}（{NONCOAL_PROVINCE_CRITERIA}）"] if unit.finding else []
+    if found:
+        found.append("建议在国家“定期增补重点地区名单”时增补（根据全国其他地区非煤矿山安全生产工作情况）")
+    return found
 
 
 def propose_next_list(history: ListHistory) -> list[Proposal]:
@@ -140,23 +239,9 @@ def propose_next_list(history: ListHistory) -> list[Proposal]:
                 f"{history.year}年发生较大及以上事故 {unit.larger_accidents} 起（发生较大以上事故的，原则上纳入重点管理）"
             )
         if listed_now:
-            if unit.result == "合格" and not unit.larger_accidents:
-                action = EXIT
-                reasons.append("经评估合格，完成目标任务，可调出管理名单")
-            elif unit.result is None:
-                action = STAY
-                reasons.append(f"缺少{history.year}年度评估结果，暂予保留，请补充评估结果后重新测算")
-            else:
-                action = STAY
-                if unit.result == "不合格":
-                    reasons.append("评估不合格，未完成目标任务，继续列入，进一步加强督促和指导")
+            action = (_coal_listed if is_coal else _noncoal_listed)(unit, history.year, reasons)
         else:
-            if unit.province_flag:
-                reasons.append(
-                    f"省级部门认定：{unit.province_flag}（煤矿灾害较重、安全管理能力相对较弱、事故多发的，原则上纳入重点管理）"
-                )
-            if unit.nomination:
-                reasons.append(f"省级部门提名：{unit.nomination}（省级监管部门认为应当作为重点的）")
+            reasons += _coal_additions(unit) if is_coal else _noncoal_additions(history.kind, unit)
             action = ADD if reasons else ""
             if not reasons:
                 reasons.append("不符合增补条件")

@@ -290,7 +290,7 @@ def render_stage_comparison(report: Report, verification: str | Path = "") -> Ht
 def render_list_proposal(history_file: str | Path) -> Html:
     """Next year's key-unit list proposed from a list-history file (see minesafe.lists)."""
     from minesafe.files import read_document
-    from minesafe.lists import KINDS, build_history, propose_next_list
+    from minesafe.lists import ADD, KINDS, STAY, build_history, exit_action, propose_next_list
 
     data, locate = read_document(Path(history_file))
     history = build_history(data, str(history_file), locate)
@@ -307,10 +307,11 @@ def render_list_proposal(history_file: str | Path) -> Html:
         )
         for p in proposals
     ]
-    counts = {a: sum(p.action == a for p in proposals) for a in ("调出", "保留", "增补")}
+    exit_word = exit_action(history.kind)
+    exits, stays, adds = (sum(p.action == action for p in proposals) for action in (exit_word, STAY, ADD))
     head = (
-        f"{KINDS[history.kind][0]} {history.year + 1}年名单建议：调出 {counts['调出']} 个，保留 {counts['保留']} 个，增补 {counts['增补']} 个；"
-        f"名单共 {counts['保留'] + counts['增补']} 个，其中驻点式督导帮扶 {sum(p.stationed_supervision for p in proposals)} 个"
+        f"{KINDS[history.kind][0]} {history.year + 1}年名单建议：{exit_word} {exits} 个，保留 {stays} 个，增补 {adds} 个；"
+        f"名单共 {stays + adds} 个（{exit_word}的单位不计入），其中驻点式督导帮扶 {sum(p.stationed_supervision for p in proposals)} 个"
     )
     table = _table(["单位", "本年度在名单内", "评估结果", "建议", "理由", "连续列入年数", "驻点式督导帮扶"], rows)
     return Html(f"<p><b>{html.escape(head)}</b></p>{table}", "\n".join([head, *(f"{r[0]} {r[3]} {r[6]}".strip() for r in rows)]))

@@ -1,13 +1,26 @@
-"""Dynamic list management on constructed histories, the three-year rule included."""
+"""Dynamic list management on constructed histories: coal exits are proposals, non-coal lists follow
+the non-coal plan, the three-year rule."""
 
 import openpyxl
 import pytest
 
 from minesafe.cli import main
 from minesafe.exceptions import InputError
-from minesafe.lists import ADD, EXIT, STAY, build_history, build_proposal_workbook, propose_next_list
+from minesafe.lists import (
+    ADD,
+    COAL_EXIT_CONDITION,
+    EXIT,
+    EXIT_PROPOSED,
+    NONCOAL_COUNTY_PRINCIPLES,
+    NONCOAL_PROVINCE_CRITERIA,
+    STAY,
+    build_history,
+    build_proposal_workbook,
+    propose_next_list,
+)
 
-from .conftest import DEMO
+from .conftest import DEMO, REFERENCE
+from .test_rubric import _normalise
 
 
 def _propose(kind, units, year=2025):
@@ -29,7 +42,8 @@ def test_exits_stays_and_additions():
             "合格但有事故县": {"listed": [2025], "result": "合格", "larger_accidents": 1},
         },
     )
-    assert p["合格县"].action == EXIT and not p["合格县"].listed_next
+    assert p["合格县"].action == EXIT_PROPOSED  # "可调出": a proposal, never a firm 调出
+    assert COAL_EXIT_CONDITION in p["合格县"].reasons[0] and "由国家矿山安全监察局认定" in p["合格县"].reasons[0]
     assert p["不合格县"].action == STAY
     assert p["未评估县"].action == STAY and "缺少2025年度评估结果" in p["未评估县"].reasons[-1]
     assert p["事故县"].action == ADD and "较大及以上事故 2 起" in p["事故县"].reasons[0]
@@ -56,6 +70,47 @@ def test_three_consecutive_years_flag_stationed_supervision():
     assert (p["重新增补"].consecutive_years, p["重新增补"].stationed_supervision) == (1, False)  # 2025 broke the run
 
 
+@pytest.mark.skipif(not REFERENCE.exists(), reason="the reference text (../shared/reference) is not beside this checkout")
+def test_quoted_criteria_are_the_references_words():
+    text = _normalise(REFERENCE.read_text(encoding="utf-8"))
+    for quoted in (COAL_EXIT_CONDITION, NONCOAL_PROVINCE_CRITERIA, *NONCOAL_COUNTY_PRINCIPLES.values()):
+        assert _normalise(quoted) in text, quoted
+
+
+def test_non_coal_lists_follow_the_non_coal_plan():
+    p = _propose(
+        "noncoal-county",
+        {
+            "合格县": {"listed": [2025], "result": "合格"},
+            "不合格县": {"listed": [2025], "result": "不合格"},
+            "原则县": {"listed": [], "principles": [3, 1]},
+            "无关县": {"listed": []},
+        },
+    )
+    assert p["合格县"].action == EXIT and "对完成目标任务的地区调出名单" in p["合格县"].reasons[0]
+    assert p["不合格县"].action == STAY and "攻坚克难" in p["不合格县"].reasons[0]
+    added = p["原则县"]
+    assert added.action == ADD and "定期增补" in added.reasons[-1]
+    assert [NONCOAL_COUNTY_PRINCIPLES[1] in added.reasons[0], NONCOAL_COUNTY_PRINCIPLES[3] in added.reasons[1]] == [True, True]
+    assert p["无关县"].action == ""
+    province = _propose("noncoal-province", {"某省": {"listed": [], "finding": "尾矿库数量多、事故多发"}})["某省"]
+    assert province.action == ADD and NONCOAL_PROVINCE_CRITERIA in province.reasons[0]
+
+
+@pytest.mark.parametrize(
+    ("kind", "record", "message"),
+    [
+        ("noncoal-county", {"listed": [], "larger_accidents": 1}, "煤矿重点县、重点企业的纳入条件"),
+        ("noncoal-province", {"listed": [], "nomination": "省级提名"}, "煤矿重点县、重点企业的纳入条件"),
+        ("coal-county", {"listed": [], "principles": [1]}, "非煤矿山重点地区的选取原则"),
+        ("noncoal-county", {"listed": [], "principles": [4]}, "重点县确定原则的编号写法有误"),
+    ],
+)
+def test_criteria_of_the_other_plan_are_input_errors(kind, record, message):
+    with pytest.raises(InputError, match=message):
+        build_history({"kind": kind, "year": 2025, "units": {"某地": record}})
+
+
 def test_non_coal_lists_have_no_stationed_supervision():
     p = _propose("noncoal-county", {"县": {"listed": [2023, 2024, 2025], "result": "不合格"}})
     assert p["县"].action == STAY and not p["县"].stationed_supervision
@@ -74,7 +129,7 @@ def test_bad_history_reports_every_problem():
 def test_cli_writes_the_workbook(tmp_path, capsys):
     out = tmp_path / "名单建议.xlsx"
     assert main(["lists", str(DEMO / "lists" / "coal-county-history.yaml"), "--out", str(out)]) == 0
-    assert "2026年名单建议：调出 1 个，保留 4 个，增补 3 个" in capsys.readouterr().out
+    assert "2026年名单建议：可调出 1 个，保留 4 个，增补 3 个" in capsys.readouterr().out
     sheet = openpyxl.load_workbook(out).active
     assert sheet.cell(2, 4).value == "建议"
     stationed = [sheet.cell(r, 1).value for r in range(3, sheet.max_row + 1) if sheet.cell(r, 7).value == "是"]
