@@ -8,15 +8,28 @@ than the exact one, so a shown 80.00 分 or 20.00 % always really reaches the bo
 from __future__ import annotations
 
 import math
+import re
 from fractions import Fraction
+
+#: A decimal number as people write it: ASCII digits, at most one point, an exponent of at most
+#: two digits. ``Fraction("1e999999999")`` would build a billion-digit integer; this never does.
+_DECIMAL = re.compile(r"[-+]?(?:[0-9]{1,15}(?:\.[0-9]{0,15})?|\.[0-9]{1,15})(?:[eE][-+]?[0-9]{1,2})?")
+
+
+def parse_decimal(text: str) -> Fraction | None:
+    """``"12.5"`` -> ``Fraction(25, 2)`` exactly; None for anything else (other digits such as
+    ``２`` or ``²``, thousands of digits, huge exponents)."""
+    text = text.strip()
+    return Fraction(text) if _DECIMAL.fullmatch(text) else None
 
 
 def parse_percent(text: object) -> Fraction:
     """``"20%"`` -> ``Fraction(1, 5)``. Only strings with a percent sign are accepted, so a bare
     ``20`` can never be misread as 2000 %."""
-    if not isinstance(text, str) or not text.strip().endswith("%"):
+    number = parse_decimal(text.strip()[:-1]) if isinstance(text, str) and text.strip().endswith("%") else None
+    if number is None:
         raise ValueError(f"应写成百分数，如 “20%”，当前值：{text!r}")
-    return Fraction(text.strip()[:-1].strip()) / 100
+    return number / 100
 
 
 def floor_to(value: Fraction, places: int = 2) -> Fraction:

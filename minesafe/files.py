@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
+import re
 import shutil
 import subprocess
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from contextlib import contextmanager
+from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -35,8 +38,28 @@ Locator = Callable[[KeyPath], str]
 
 def list_rubrics() -> list[str]:
     """Ids of the rubrics shipped inside the package."""
+    return list(_shipped_rubric_ids())
+
+
+@lru_cache(maxsize=1)
+def _shipped_rubric_ids() -> tuple[str, ...]:
     folder = resources.files("minesafe") / "rubrics"
-    return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
+    return tuple(sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml")))
+
+
+@cache
+def _parse_shipped_rubric(name: str) -> Any:
+    """A shipped rubric's YAML, parsed once per process (build_rubric only reads it)."""
+    text = (resources.files("minesafe") / "rubrics" / f"{name}.yaml").read_text(encoding="utf-8")
+    return parse_yaml(text, f"minesafe/rubrics/{name}.yaml")[0]
+
+
+@cache
+def _read_shipped_rubric(name: str) -> Rubric:
+    """A shipped rubric, built once per process (rubrics are immutable; params make new ones)."""
+    data = _parse_shipped_rubric(name)
+    targets_from = _read_shipped_rubric(str(data["targets_from"])) if "targets_from" in data else None
+    return build_rubric(data, f"minesafe/rubrics/{name}.yaml", targets_from)
 
 
 def read_rubric(name: str, targets_from: Rubric | None = None) -> Rubric:
@@ -46,13 +69,12 @@ def read_rubric(name: str, targets_from: Rubric | None = None) -> Rubric:
     applied to a county rubric reach its province rubric), else from the shipped rubric named.
     """
     if name in list_rubrics():
-        text = (resources.files("minesafe") / "rubrics" / f"{name}.yaml").read_text(encoding="utf-8")
-        source = f"minesafe/rubrics/{name}.yaml"
+        if targets_from is None:
+            return _read_shipped_rubric(name)
+        data, source = _parse_shipped_rubric(name), f"minesafe/rubrics/{name}.yaml"
     else:
-        path = Path(name)
-        text = _read_text(path)
-        source = str(path)
-    data, _ = parse_yaml(text, source)
+        source = str(Path(name))
+        data, _ = parse_yaml(_read_text(Path(name)), source)
     if isinstance(data, Mapping) and "targets_from" in data and targets_from is None:
         targets_from = read_rubric(str(data["targets_from"]))
     return build_rubric(data, source, targets_from)
@@ -66,7 +88,21 @@ def bundled_font_path() -> Path | None:
 
 def _read_text(path: Path) -> str:
     try:
-        return path.read_text(encoding="utf-8-sig")
+        with path.open("rb") as handle:  # bounded read: a huge file or /dev/zero cannot fill memory
+            raw = handle.read(MAX_TEXT_BYTES + 1)
+        if len(raw) > MAX_TEXT_BYTES:
+            raise InputError(
+                str(path),
+                [
+                    Problem(
+                        (),
+                        "文件过大",
+                        f"超过 {MAX_TEXT_BYTES // 1024 // 1024} MB",
+                        f"不超过 {MAX_TEXT_BYTES // 1024 // 1024} MB 的文件",
+                    )
+                ],
+            )
+        return raw.decode("utf-8-sig")
     except FileNotFoundError:
         raise InputError(str(path), [Problem((), "文件不存在", str(path), "已存在的文件路径")]) from None
     except IsADirectoryError:
@@ -80,33 +116,189 @@ def _read_text(path: Path) -> str:
         raise InputError(str(path), [Problem((), f"无法读取文件：{exc.strerror}", expected="可读取的文件")]) from None
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """Refuses duplicate keys: YAML would silently keep the last one and lose the first."""
+#: Limits on what a submission, params, run or rubric file may ask of the reader (docs/submission.md).
+MAX_TEXT_BYTES = 5 * 1024 * 1024
+MAX_WORKBOOK_BYTES = 20 * 1024 * 1024
+MAX_WORKBOOK_UNCOMPRESSED = 100 * 1024 * 1024
+MAX_DEPTH = 32
+MAX_DIGITS = 15
 
 
-def _construct_unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
-    seen: dict[Any, int] = {}
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"键 {key} 重复出现（第 {seen[key] + 1} 行已有）", key_node.start_mark
-            )
-        seen[key] = key_node.start_mark.line
-    return loader.construct_mapping(node, deep=deep)
+class _HugeNumber:
+    """Stands for an integer with more than :data:`MAX_DIGITS` digits, reported with its key path."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def __repr__(self) -> str:
+        digits = self.text.lstrip("+-")
+        return f"{self.text[:12]}…（共 {len(digits)} 位数字）"
 
 
-_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_unique_mapping)
+def _checked_int(text: str, base: int = 10) -> int | _HugeNumber:
+    digits = text.lstrip("+-")
+    if len(digits) > MAX_DIGITS:
+        return _HugeNumber(text)
+    return int(text, base)
 
 
-def parse_yaml(text: str, source: str) -> tuple[Any, Locator]:
-    """Parse YAML (or JSON, a subset) text; syntax errors name the line and column."""
+class _Yaml12Resolver(yaml.resolver.BaseResolver):
+    """The YAML 1.2 core schema: ``010`` is 10, ``1:30`` and ``yes``/``on`` are text, no merge
+    keys, no dates. YAML 1.1 (PyYAML's default) would silently read 8, 90 and True."""
+
+
+for _tag, _pattern, _first in (
+    ("bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+    ("int", r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", "-+0123456789"),
+    (
+        "float",
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+        "-+.0123456789",
+    ),
+    ("null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
+):
+    _Yaml12Resolver.add_implicit_resolver(f"tag:yaml.org,2002:{_tag}", re.compile(_pattern), list(_first))
+
+
+class _Yaml12Constructor(yaml.constructor.SafeConstructor):
+    """Safe construction with YAML 1.2 scalars, bounded integers, and duplicate keys refused
+    (YAML would silently keep the last one and lose the first)."""
+
+    def construct_yaml_bool(self, node):
+        return self.construct_scalar(node).lower() == "true"
+
+    def construct_yaml_int(self, node):
+        text = self.construct_scalar(node)
+        if text.startswith(("0o", "0x")):
+            return _checked_int(text[2:], 8 if text[1] == "o" else 16)
+        return _checked_int(text)
+
+    def construct_yaml_float(self, node):
+        text = self.construct_scalar(node).lower()
+        return {".inf": math.inf, "+.inf": math.inf, "-.inf": -math.inf, ".nan": math.nan}.get(text) or float(text)
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if not isinstance(key, Hashable):
+                raise yaml.constructor.ConstructorError(None, None, "键不能是列表或映射", key_node.start_mark)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"键 {key} 重复出现（第 {seen[key] + 1} 行已有）", key_node.start_mark
+                )
+            seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep=deep)
+
+
+for _tag, _method in (
+    ("bool", _Yaml12Constructor.construct_yaml_bool),
+    ("int", _Yaml12Constructor.construct_yaml_int),
+    ("float", _Yaml12Constructor.construct_yaml_float),
+):
+    _Yaml12Constructor.add_constructor(f"tag:yaml.org,2002:{_tag}", _method)
+
+
+class PythonYamlLoader(
+    yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser, yaml.composer.Composer, _Yaml12Constructor, _Yaml12Resolver
+):
+    """The pure-Python loader, for installations without libyaml."""
+
+    def __init__(self, stream):
+        yaml.reader.Reader.__init__(self, stream)
+        yaml.scanner.Scanner.__init__(self)
+        yaml.parser.Parser.__init__(self)
+        yaml.composer.Composer.__init__(self)
+        _Yaml12Constructor.__init__(self)
+        _Yaml12Resolver.__init__(self)
+
+
+if yaml.__with_libyaml__:
+
+    class CYamlLoader(yaml.cyaml.CParser, _Yaml12Constructor, _Yaml12Resolver):
+        """The libyaml loader (about 8× faster) with the same YAML 1.2 and duplicate-key rules."""
+
+        def __init__(self, stream):
+            yaml.cyaml.CParser.__init__(self, stream)
+            _Yaml12Constructor.__init__(self)
+            _Yaml12Resolver.__init__(self)
+
+    YamlLoader: type = CYamlLoader
+else:  # pragma: no cover - every supported platform has libyaml wheels
+    YamlLoader = PythonYamlLoader
+
+
+def _refuse_anchors(text: str, loader: type) -> list[Problem]:
+    """Anchors and aliases (``&a`` / ``*a``) are refused: expanding them is how a small file asks
+    for gigabytes ("billion laughs"), and a submission has no need of them."""
+    if "&" not in text and "*" not in text:
+        return []  # no anchor or alias can be written without these characters
+    problems = []
+    parser = loader(text)
     try:
-        return yaml.load(text, Loader=_UniqueKeyLoader), locate_key_path
+        while parser.check_event() and len(problems) < 10:  # ten places suffice to find them all
+            event = parser.get_event()
+            if isinstance(event, yaml.AliasEvent):
+                problems.append(
+                    Problem((), "不支持 YAML 别名", f"*{event.anchor}", "把内容直接写出，不用 & 与 *", _line_of(event.start_mark))
+                )
+            elif getattr(event, "anchor", None):
+                problems.append(
+                    Problem((), "不支持 YAML 锚点", f"&{event.anchor}", "把内容直接写出，不用 & 与 *", _line_of(event.start_mark))
+                )
+    finally:
+        parser.dispose()
+    return problems
+
+
+def _check_tree(data: Any, duplicates: Mapping[int, list] | None = None) -> list[Problem]:
+    """Problems of a parsed document that its parser does not see: nesting deeper than
+    :data:`MAX_DEPTH`, integers longer than :data:`MAX_DIGITS` digits, YAML merge keys and (JSON)
+    duplicate keys. Iterative, so no document can exhaust the stack."""
+    problems = []
+    stack: list[tuple[Any, KeyPath]] = [(data, ())]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, _HugeNumber):
+            problems.append(Problem(path, "数字位数过多", node, f"不超过 {MAX_DIGITS} 位的整数"))
+        elif isinstance(node, (Mapping, list)):
+            if len(path) >= MAX_DEPTH:
+                problems.append(Problem(path, f"嵌套超过 {MAX_DEPTH} 层", expected="按提交格式说明的层次填写"))
+                continue
+            for key in (duplicates or {}).get(id(node), []):
+                problems.append(Problem((*path, key), f"键 {key} 重复出现", expected="每个键只写一次"))
+            if isinstance(node, Mapping):
+                if "<<" in node:
+                    problems.append(Problem((*path, "<<"), "不支持 YAML 合并键 <<", expected="把要合并的键逐个写出"))
+                children = [(value, (*path, key)) for key, value in node.items()]
+            else:
+                children = [(value, (*path, i)) for i, value in enumerate(node)]
+            stack.extend(reversed(children))
+    return problems
+
+
+def parse_yaml(text: str, source: str, loader: type | None = None) -> tuple[Any, Locator]:
+    """Parse YAML (or JSON, a subset) text by the YAML 1.2 core schema; syntax errors name the
+    line and column. Anchors, aliases, merge keys, duplicate keys, nesting deeper than
+    :data:`MAX_DEPTH` and integers longer than :data:`MAX_DIGITS` digits are refused."""
+    loader = loader or YamlLoader
+    try:
+        problems = _refuse_anchors(text, loader)
+        if problems:
+            raise InputError(source, problems)
+        reader = loader(text)
+        try:
+            data = reader.get_single_data()
+        finally:
+            reader.dispose()
+    except RecursionError:  # the pure-Python composer recurses; libyaml stops at 1000 levels itself
+        raise InputError(source, [_too_deep(None)]) from None
     except yaml.MarkedYAMLError as exc:
         where = _line_of(exc.problem_mark)
-        if "重复" in str(exc.problem):
-            problem = Problem((), str(exc.problem), expected="每个键只写一次", where=where)
+        if "maximum nesting depth" in str(exc.problem):
+            problem = _too_deep(exc.problem_mark)
+        elif "重复" in str(exc.problem) or "键不能" in str(exc.problem):
+            problem = Problem((), str(exc.problem), expected="每个键只写一次，键为文字", where=where)
         else:
             context = exc.context_mark
             if context is not None and exc.problem_mark is not None and context.line != exc.problem_mark.line:
@@ -115,6 +307,40 @@ def parse_yaml(text: str, source: str) -> tuple[Any, Locator]:
         raise InputError(source, [problem]) from None
     except yaml.YAMLError as exc:
         raise InputError(source, [Problem((), f"YAML 格式错误：{exc}", expected="合法的 YAML/JSON")]) from None
+    problems = _check_tree(data)
+    if problems:
+        raise InputError(source, problems)
+    return data, locate_key_path
+
+
+def _too_deep(mark) -> Problem:
+    return Problem((), f"嵌套超过 {MAX_DEPTH} 层", expected="按提交格式说明的层次填写", where=_line_of(mark))
+
+
+def parse_json(text: str, source: str) -> tuple[Any, Locator]:
+    """Parse JSON text with the same limits as YAML; duplicate keys are refused, not overwritten."""
+    duplicates: dict[int, list] = {}
+
+    def build_object(pairs: list[tuple[str, Any]]) -> dict:
+        obj = dict(pairs)
+        if len(obj) < len(pairs):
+            seen: set[str] = set()
+            duplicates[id(obj)] = [k for k, _ in pairs if k in seen or seen.add(k)]
+        return obj
+
+    try:
+        data = json.loads(text, object_pairs_hook=build_object, parse_int=_checked_int)
+    except RecursionError:
+        raise InputError(source, [_too_deep(None)]) from None
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            source,
+            [Problem((), f"JSON 格式错误：{exc.msg}", expected="合法的 JSON", where=f"第 {exc.lineno} 行第 {exc.colno} 列")],
+        ) from None
+    problems = _check_tree(data, duplicates)
+    if problems:
+        raise InputError(source, problems)
+    return data, locate_key_path
 
 
 def _line_of(mark) -> str:
@@ -127,33 +353,51 @@ def read_document(path: Path) -> tuple[Any, Locator]:
     if suffix in EXCEL_SUFFIXES:
         from minesafe.workbook import read_workbook  # openpyxl is only imported for workbooks
 
-        return read_workbook(open_workbook(path), str(path))
+        workbook = open_workbook(path)
+        try:
+            return read_workbook(workbook, str(path))
+        finally:
+            workbook.close()  # read-only workbooks keep the file open until closed
     if suffix == ".xls":
         raise InputError(str(path), [Problem((), "这是旧版 .xls 文件，无法读取", path.suffix, "另存为 .xlsx 格式后再评估")])
     if suffix not in YAML_SUFFIXES | {".json"}:
         raise InputError(str(path), [Problem((), "不支持的文件类型", path.suffix, "、".join(sorted(SUBMISSION_SUFFIXES)))])
     text = _read_text(path)
     if suffix == ".json":
-        try:
-            return json.loads(text), locate_key_path
-        except json.JSONDecodeError as exc:
-            raise InputError(
-                str(path),
-                [Problem((), f"JSON 格式错误：{exc.msg}", expected="合法的 JSON", where=f"第 {exc.lineno} 行第 {exc.colno} 列")],
-            ) from None
+        return parse_json(text, str(path))
     return parse_yaml(text, str(path))
 
 
 def open_workbook(path: Path):
-    """Open an .xlsx file with openpyxl, or raise a clear :class:`InputError`."""
+    """Open an .xlsx file read-only (only the used area is ever materialised), after checking its
+    size and the uncompressed size of its parts (a zip bomb is refused before it is inflated);
+    or raise a clear :class:`InputError`."""
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
     if not path.exists():
         raise InputError(str(path), [Problem((), "文件不存在", str(path), "已存在的文件路径")])
+    limit = MAX_WORKBOOK_BYTES // 2**20
+    if path.is_file() and path.stat().st_size > MAX_WORKBOOK_BYTES:
+        raise InputError(str(path), [Problem((), "文件过大", f"超过 {limit} MB", f"不超过 {limit} MB 的工作簿", "整个文件")])
     try:
-        return openpyxl.load_workbook(path, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
+        with zipfile.ZipFile(path) as archive:
+            inflated = sum(info.file_size for info in archive.infolist())
+        if inflated > MAX_WORKBOOK_UNCOMPRESSED:
+            raise InputError(
+                str(path),
+                [
+                    Problem(
+                        (),
+                        "工作簿解压后过大（可能是压缩炸弹）",
+                        f"解压后 {inflated // 2**20} MB",
+                        f"解压后不超过 {MAX_WORKBOOK_UNCOMPRESSED // 2**20} MB 的工作簿",
+                        "整个文件",
+                    )
+                ],
+            )
+        return openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError, EOFError) as exc:
         raise InputError(
             str(path),
             [

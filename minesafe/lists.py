@@ -29,9 +29,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.styles import Font, PatternFill
-from openpyxl.utils import get_column_letter
+from openpyxl.styles import Font
 
+from minesafe.cells import append_row, style_header
 from minesafe.exceptions import ProblemCollector, locate_key_path
 
 KINDS = {
@@ -269,14 +269,11 @@ def build_proposal_workbook(history: ListHistory, proposals: list[Proposal]) -> 
     ws = wb.active
     ws.title = f"{history.year + 1}年名单建议"
     title, _ = KINDS[history.kind]
-    ws.append([f"{title} {history.year + 1}年名单建议（依据 {history.year} 年度评估结果和事故情况）"])
-    ws.append([label for label, _ in COLUMNS])
-    for col, (_, width) in enumerate(COLUMNS, start=1):
-        ws.column_dimensions[get_column_letter(col)].width = width
-        ws.cell(2, col).font = Font(bold=True)
-        ws.cell(2, col).fill = PatternFill("solid", fgColor="D9E1F2")
+    append_row(ws, [f"{title} {history.year + 1}年名单建议（依据 {history.year} 年度评估结果和事故情况）"])
+    append_row(ws, [label for label, _ in COLUMNS])
+    style_header(ws, 2, [width for _, width in COLUMNS])
     for p in proposals:
-        ws.append([
+        append_row(ws, [
             p.unit, "是" if p.listed_now else "否", p.result, p.action or "不列入", "；".join(p.reasons),
             p.consecutive_years or "", "是" if p.stationed_supervision else "",
         ])  # fmt: skip

@@ -8,12 +8,14 @@ its key path; the io layer turns key paths into file places (YAML keys or Excel 
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
+from minesafe.decimals import parse_decimal
 from minesafe.exceptions import KeyPath, ProblemCollector, locate_key_path
 from minesafe.rubric import OUTCOME_TOKENS, FieldKind, Outcome, Rubric, Target, TargetRule, parse_outcome
 
@@ -194,7 +196,7 @@ def _build_header(data: Mapping[str, Any], rubric: Rubric, problems: ProblemColl
     province = _require_text(data, ("province",), "省（区）名称", problems)
     year = data.get("year")
     earliest = rubric.baseline_year + 1
-    if isinstance(year, str) and year.strip().isdigit():
+    if isinstance(year, str) and re.fullmatch(r"[0-9]{4}", year.strip()):
         year = int(year.strip())
     if not (isinstance(year, int) and not isinstance(year, bool) and earliest <= year <= 2100):
         problems.add(
@@ -225,11 +227,11 @@ def parse_count(value: Any) -> int | None:
     """A whole number >= 0 from YAML, JSON or an Excel cell (``3``, ``3.0``, ``"3"``), else None."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, str) and re.fullmatch(r"\s*\d+\s*", value):
+    if isinstance(value, str) and re.fullmatch(r"\s*[0-9]{1,15}\s*", value):  # ASCII digits only: not ２ or ²
         return int(value)
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    if isinstance(value, int) and value >= 0:
+    if isinstance(value, int) and 0 <= value < 10**15:
         return value
     return None
 
@@ -378,6 +380,9 @@ def _build_items(raw: Any, rubric: Rubric, problems: ProblemCollector) -> dict[s
                     expected="填写 result（完成/未完成/不涉及），或补齐上列填报数量",
                 )
         note = entry.get("note", "")
+        if isinstance(note, (Mapping, list)):
+            problems.add((*where, "note"), "说明应为一段文字", type(note).__name__, "文字，如 note: 已于6月完成整改")
+            note = ""
         items[row.id] = ItemEntry(row.id, result, "" if note is None else str(note).strip(), values)
     return items
 
@@ -400,10 +405,11 @@ def _parse_field(value: Any, kind: FieldKind) -> Value | None:
     if kind is FieldKind.RATIO:
         if isinstance(value, bool):
             return None
-        text = str(value).strip().removesuffix("%").strip() if isinstance(value, str) else value
-        try:
-            ratio = Fraction(str(text))
-        except (ValueError, ZeroDivisionError):
-            return None
-        return ratio if 0 <= ratio <= 100 else None
+        if isinstance(value, str):
+            ratio = parse_decimal(value.strip().removesuffix("%"))
+        elif isinstance(value, (int, float)) and math.isfinite(value):
+            ratio = Fraction(str(value))  # the decimal a person typed, not the float's binary value
+        else:
+            ratio = None
+        return ratio if ratio is not None and 0 <= ratio <= 100 else None
     return str(value).strip()

@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 from openpyxl import Workbook
-from openpyxl.styles import Font, PatternFill
-from openpyxl.utils import get_column_letter
+from openpyxl.styles import Font
+
+from minesafe.cells import append_row, style_header
 
 STATUS_OK, STATUS_FAILED = "成功", "失败"
 
@@ -60,13 +61,10 @@ def build_summary_workbook(outcomes: Sequence[UnitOutcome]) -> Workbook:
     wb = Workbook()
     ws = wb.active
     ws.title = "批量评估汇总"
-    ws.append([label for _, label, _ in COLUMNS])
-    for col, (_, _, width) in enumerate(COLUMNS, start=1):
-        ws.column_dimensions[get_column_letter(col)].width = width
-        ws.cell(1, col).font = Font(bold=True)
-        ws.cell(1, col).fill = PatternFill("solid", fgColor="D9E1F2")
+    append_row(ws, [label for _, label, _ in COLUMNS])
+    style_header(ws, 1, [width for _, _, width in COLUMNS])
     for o in outcomes:
-        ws.append([getattr(o, key) if key != "seconds" else round(o.seconds, 1) for key, _, _ in COLUMNS])
+        append_row(ws, [getattr(o, key) if key != "seconds" else round(o.seconds, 1) for key, _, _ in COLUMNS])
         if not o.succeeded or o.verdict == "不合格":
             ws.cell(ws.max_row, 5 if o.succeeded else 7).font = Font(bold=True, color="C62828")
     ws.freeze_panes = "A2"

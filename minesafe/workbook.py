@@ -8,6 +8,7 @@ so rows may be re-ordered or filtered without harm.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from itertools import pairwise
 from typing import Any
@@ -17,6 +18,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from minesafe.cells import append_row, style_header
 from minesafe.exceptions import InputError, KeyPath, Problem
 from minesafe.rubric import FieldKind, Outcome, Rubric, category_label
 from minesafe.submission import STAGES, target_fields
@@ -29,7 +31,6 @@ FIELDS = "填报数量"
 COUNTIES = "重点县文件"
 
 _SHADE = PatternFill("solid", fgColor="EEEEEE")
-_HEAD = PatternFill("solid", fgColor="D9E1F2")
 _WRAP = Alignment(wrap_text=True, vertical="top")
 _KIND_NAMES = {FieldKind.COUNT: "数量", FieldKind.FLAG: "是/否", FieldKind.RATIO: "比例(%)", FieldKind.TEXT: "文字"}
 
@@ -53,11 +54,8 @@ def _cell_value(value: Any) -> Any:
 
 def _sheet(wb: Workbook, title: str, headers: list[str], widths: list[int]):
     ws = wb.create_sheet(title)
-    ws.append(headers)
-    for col, width in enumerate(widths, start=1):
-        ws.column_dimensions[get_column_letter(col)].width = width
-        ws.cell(1, col).fill = _HEAD
-        ws.cell(1, col).font = Font(bold=True)
+    append_row(ws, headers)
+    style_header(ws, 1, widths)
     ws.freeze_panes = "A2"
     return ws
 
@@ -108,7 +106,7 @@ def build_workbook(rubric: Rubric, data: Mapping[str, Any] | None = None) -> Wor
         ("demo", "示例数据", _cell_value(data.get("demo", False)), "正式填报请选“否”"),
     ]
     for key, label, value, hint in rows:
-        info.append([key, label, value, hint])
+        append_row(info, [key, label, value, hint])
         _shade_row(info, info.max_row, {3} if key != "rubric" else set())
     stage_row = next(r for r in range(2, info.max_row + 1) if info.cell(r, 1).value == "stage")
     _dropdown(info, list(STAGES), [f"C{stage_row}"], "选择评估阶段")
@@ -117,8 +115,9 @@ def build_workbook(rubric: Rubric, data: Mapping[str, Any] | None = None) -> Wor
     targets = _sheet(wb, TARGETS, ["键", "编号", "总体目标", "目标", "填报项", "数值"], [30, 6, 30, 10, 44, 12])
     for field in target_fields(rubric):
         dotted = ".".join(map(str, field.path))
-        targets.append(
-            [dotted, field.target.id, field.target.name, field.target.goal, field.label, _dig(data.get("targets"), dotted)]
+        append_row(
+            targets,
+            [dotted, field.target.id, field.target.name, field.target.goal, field.label, _dig(data.get("targets"), dotted)],
         )
         _shade_row(targets, targets.max_row, {6})
 
@@ -127,7 +126,7 @@ def build_workbook(rubric: Rubric, data: Mapping[str, Any] | None = None) -> Wor
     if rubric.unit == "province":
         counties = _sheet(wb, COUNTIES, ["序号", "重点县提交文件（相对于本工作簿所在文件夹的路径）"], [8, 60])
         for i, path in enumerate(data.get("counties") or [], start=1):
-            counties.append([i, path])
+            append_row(counties, [i, path])
     return wb
 
 
@@ -144,7 +143,8 @@ def _write_items(wb: Workbook, rubric: Rubric, items: Mapping[str, Any]) -> None
         entry = items.get(row.id) or {}
         if isinstance(entry, str):
             entry = {"result": entry}
-        sheet.append(
+        append_row(
+            sheet,
             [
                 row.id,
                 f"({row.section}) {row.section_name}",
@@ -154,11 +154,11 @@ def _write_items(wb: Workbook, rubric: Rubric, items: Mapping[str, Any]) -> None
                 row.fill_in,
                 entry.get("result"),
                 entry.get("note"),
-            ]
+            ],
         )
         _shade_row(sheet, sheet.max_row, {7, 8})
         for f in row.fields:
-            fields.append([row.id, f.key, f.label, _KIND_NAMES[f.kind], _cell_value(entry.get(f.key))])
+            append_row(fields, [row.id, f.key, f.label, _KIND_NAMES[f.kind], _cell_value(entry.get(f.key))])
             _shade_row(fields, fields.max_row, {5})
             if f.kind is FieldKind.FLAG:
                 flag_cells.append(f"E{fields.max_row}")
@@ -200,9 +200,15 @@ def _write_instructions(wb: Workbook, rubric: Rubric) -> None:
     if rubric.inferred_note:
         lines += ["", f"关于类别标记：{rubric.inferred_note}"]
     for line in lines:
-        ws.append([line])
+        append_row(ws, [line])
         ws.cell(ws.max_row, 1).alignment = Alignment(wrap_text=True, vertical="top")
     ws.cell(1, 1).font = Font(bold=True, size=14)
+
+
+#: Rows read per sheet: far more than any rubric has. A value below it is refused, not ignored.
+MAX_ROWS = 5000
+#: The largest list index a key column may ask for (``deaths.previous_5_years.4``).
+MAX_LIST_INDEX = 99
 
 
 def _clean(value: Any) -> Any:
@@ -214,13 +220,101 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def _cell_name(sheet: str, cell: str) -> str:
+    return f"工作表「{sheet}」单元格 {cell}"
+
+
+class _SheetReader:
+    """Reads the used area of each sheet once (read-only workbooks re-parse on every access) and
+    collects the problems the workbook's layout has: duplicate keys, conflicting key paths,
+    values beyond :data:`MAX_ROWS`."""
+
+    def __init__(self, wb, problems: list[Problem]):
+        self.wb = wb
+        self.problems = problems
+
+    def rows(self, title: str, width: int) -> list[tuple[int, tuple]]:
+        """``(row number, values)`` of every row below the header with something in its first
+        ``width`` columns."""
+        found = []
+        for r, row in enumerate(self.wb[title].iter_rows(min_row=2, max_col=width, values_only=True), start=2):
+            if all(v is None for v in row):
+                continue  # a stray formatted cell far below yields empty rows: skipped cheaply
+            if r > MAX_ROWS:
+                column = next(i for i, v in enumerate(row, start=1) if v is not None)
+                self.problems.append(
+                    Problem(
+                        (),
+                        f"数据超出可读取的范围（前 {MAX_ROWS} 行）",
+                        row[column - 1],
+                        "把数据写在模板已有的行中，删除多余的单元格",
+                        _cell_name(title, f"{get_column_letter(column)}{r}"),
+                    )
+                )
+                break
+            found.append((r, tuple(row) + (None,) * (width - len(row))))
+        return found
+
+    def refuse_duplicates(self, title: str, keyed: list[tuple[Any, str]], what: str) -> set[int]:
+        """Report every key entered twice, naming both cells; the indexes of the repeats."""
+        first: dict[Any, str] = {}
+        repeats = set()
+        for i, (key, cell) in enumerate(keyed):
+            if key in first:
+                self.problems.append(
+                    Problem(
+                        (),
+                        f"{what}重复出现，与{_cell_name(title, first[key])}相同",
+                        key if not isinstance(key, tuple) else " ".join(map(str, key)),
+                        f"每个{what}只填一行",
+                        _cell_name(title, cell),
+                    )
+                )
+                repeats.add(i)
+            else:
+                first[key] = cell
+        return repeats
+
+
+def _key_path(dotted: Any) -> tuple | None:
+    """``deaths.previous_5_years.0`` -> ``("deaths", "previous_5_years", 0)``; None if malformed."""
+    parts = str(dotted).strip().split(".")
+    path: list[str | int] = []
+    for part in parts:
+        if part.isascii() and part.isdigit():
+            if int(part) > MAX_LIST_INDEX:
+                return None
+            path.append(int(part))
+        elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", part):
+            path.append(part)
+        else:
+            return None
+    return tuple(path)
+
+
+def _conflicting_key(paths: Mapping[tuple, str], path: tuple) -> str | None:
+    """The cell of an earlier key that cannot live beside ``path`` (``x.0`` beside ``x.y``, ``x``
+    beside ``x.y``), if any."""
+    for other, cell in paths.items():
+        common = next((i for i, (a, b) in enumerate(zip(other, path, strict=False)) if a != b), min(len(other), len(path)))
+        if common == min(len(other), len(path)):
+            return cell  # one is a prefix of the other: a value and a group at the same key
+        if isinstance(other[common], int) != isinstance(path[common], int):
+            return cell  # a list index beside a key
+    return None
+
+
 def read_workbook(wb: Workbook, source: str) -> tuple[dict[str, Any], Callable[[KeyPath], str]]:
-    """The submission mapping a filled workbook holds, and a locator naming sheet and cell."""
+    """The submission mapping a filled workbook holds, and a locator naming sheet and cell.
+
+    Only the used area is read (the workbook is opened read-only); keys entered twice and key
+    paths that conflict are refused with both cells named.
+    """
     places: dict[KeyPath, str] = {}
 
     def note(path: KeyPath, sheet: str, cell: str) -> None:
         for depth in range(1, len(path) + 1):  # a parent's place is its first child's
-            places.setdefault(path[:depth], f"工作表「{sheet}」单元格 {cell}")
+            places.setdefault(path[:depth], _cell_name(sheet, cell))
 
     def locate(path: KeyPath) -> str:
         for depth in range(len(path), 0, -1):
@@ -228,14 +322,12 @@ def read_workbook(wb: Workbook, source: str) -> tuple[dict[str, Any], Callable[[
                 return places[path[:depth]]
         return "工作簿"
 
-    required = [INFO, TARGETS]
-    info_sheet = wb[INFO] if INFO in wb.sheetnames else None
-    rubric_id = None
-    if info_sheet is not None:
-        rubric_id = next(
-            (_clean(r[2]) for r in info_sheet.iter_rows(min_row=2, values_only=True) if r and r[0] == "rubric"), None
-        )
-    required += [COUNTIES] if str(rubric_id).endswith("province") else [ITEMS, FIELDS]
+    problems: list[Problem] = []
+    reader = _SheetReader(wb, problems)
+    info_rows = reader.rows(INFO, 4) if INFO in wb.sheetnames else []
+    rubric_id = next((_clean(row[2]) for _, row in info_rows if row[0] == "rubric"), None)
+    province = str(rubric_id).endswith("province")
+    required = [INFO, TARGETS, *([COUNTIES] if province else [ITEMS, FIELDS])]
     missing = [name for name in required if name not in wb.sheetnames]
     if missing:
         raise InputError(
@@ -244,35 +336,68 @@ def read_workbook(wb: Workbook, source: str) -> tuple[dict[str, Any], Callable[[
 
     data: dict[str, Any] = {}
     filled = False
-    for r, (key, _, value, *_) in enumerate(wb[INFO].iter_rows(min_row=2, max_col=4, values_only=True), start=2):
-        if key is None:
-            continue
+    info_rows = [(r, row) for r, row in info_rows if row[0] is not None]
+    repeats = reader.refuse_duplicates(INFO, [(str(row[0]), f"A{r}") for r, row in info_rows], "键")
+    for i, (r, (key, _, value, *_)) in enumerate(info_rows):
+        note((str(key),), INFO, f"C{r}")
         value = _clean(value)
-        if value is None:
+        if value is None or i in repeats:
             continue
         data[str(key)] = {"是": True, "否": False}.get(value, value) if key == "demo" else value
-        note((str(key),), INFO, f"C{r}")
         filled = filled or key in ("province", "county", "enterprise", "year")
-    for key in ("province", "county", "enterprise", "year"):
-        note((key,), INFO, f"C{_row_of(wb[INFO], key)}")
 
     targets: dict[str, Any] = {}
-    for r, row in enumerate(wb[TARGETS].iter_rows(min_row=2, max_col=6, values_only=True), start=2):
+    keyed: dict[tuple, str] = {}
+    for r, row in reader.rows(TARGETS, 6):
         dotted, value = row[0], _clean(row[5])
-        if not dotted:
+        if dotted is None:
             continue
-        path = ("targets", *(int(p) if p.isdigit() else p for p in str(dotted).split(".")))
-        note(path, TARGETS, f"F{r}")
-        if value is None:
+        path = _key_path(dotted)
+        if path is None:
+            problems.append(
+                Problem(
+                    (),
+                    "键列写法有误",
+                    dotted,
+                    f"模板中的键，如 deaths.previous_5_years.0（序号不超过 {MAX_LIST_INDEX}）",
+                    _cell_name(TARGETS, f"A{r}"),
+                )
+            )
             continue
-        filled = True
-        _put(targets, path[1:], value)
+        if path in keyed:
+            problems.append(
+                Problem(
+                    (),
+                    f"键重复出现，与{_cell_name(TARGETS, keyed[path])}相同",
+                    dotted,
+                    "每个键只填一行",
+                    _cell_name(TARGETS, f"A{r}"),
+                )
+            )
+            continue
+        conflict = _conflicting_key(keyed, path)
+        if conflict is not None:
+            problems.append(
+                Problem(
+                    (),
+                    f"键与{_cell_name(TARGETS, conflict)}的键相互冲突",
+                    dotted,
+                    "模板中的键，每个只填一行",
+                    _cell_name(TARGETS, f"A{r}"),
+                )
+            )
+            continue
+        keyed[path] = f"A{r}"
+        note(("targets", *path), TARGETS, f"F{r}")
+        if value is not None:
+            filled = True
+            _put(targets, path, value)
     if targets:
         data["targets"] = targets
 
-    if COUNTIES in wb.sheetnames and str(rubric_id).endswith("province"):
+    if province:
         paths = []
-        for r, row in enumerate(wb[COUNTIES].iter_rows(min_row=2, max_col=2, values_only=True), start=2):
+        for r, row in reader.rows(COUNTIES, 2):
             if _clean(row[1]) is not None:
                 note(("counties", len(paths)), COUNTIES, f"B{r}")
                 paths.append(_clean(row[1]))
@@ -281,28 +406,36 @@ def read_workbook(wb: Workbook, source: str) -> tuple[dict[str, Any], Callable[[
         filled = filled or bool(paths)
     else:
         items: dict[str, dict[str, Any]] = {}
-        for r, row in enumerate(wb[ITEMS].iter_rows(min_row=2, max_col=8, values_only=True), start=2):
-            row_id = _clean(row[0])
-            if row_id is None:
+        item_rows = [(r, row) for r, row in reader.rows(ITEMS, 8) if _clean(row[0]) is not None]
+        repeats = reader.refuse_duplicates(ITEMS, [(str(_clean(row[0])), f"A{r}") for r, row in item_rows], "行编号")
+        for i, (r, row) in enumerate(item_rows):
+            row_id = str(_clean(row[0]))
+            if i in repeats:
                 continue
-            entry = items.setdefault(str(row_id), {})
-            note(("items", str(row_id)), ITEMS, f"G{r}")
-            note(("items", str(row_id), "result"), ITEMS, f"G{r}")
-            note(("items", str(row_id), "note"), ITEMS, f"H{r}")
+            entry = items.setdefault(row_id, {})
+            note(("items", row_id), ITEMS, f"G{r}")
+            note(("items", row_id, "result"), ITEMS, f"G{r}")
+            note(("items", row_id, "note"), ITEMS, f"H{r}")
             for key, value in (("result", _clean(row[6])), ("note", _clean(row[7]))):
                 if value is not None:
                     entry[key] = value
                     filled = filled or key == "result"
-        for r, row in enumerate(wb[FIELDS].iter_rows(min_row=2, max_col=5, values_only=True), start=2):
-            row_id, key, value = _clean(row[0]), _clean(row[1]), _clean(row[4])
-            if row_id is None or key is None:
+        field_rows = [(r, row) for r, row in reader.rows(FIELDS, 5) if _clean(row[0]) is not None and _clean(row[1]) is not None]
+        repeats = reader.refuse_duplicates(
+            FIELDS, [((str(_clean(row[0])), str(_clean(row[1]))), f"A{r}") for r, row in field_rows], "填报项（编号与键）"
+        )
+        for i, (r, row) in enumerate(field_rows):
+            row_id, key, value = str(_clean(row[0])), str(_clean(row[1])), _clean(row[4])
+            if i in repeats:
                 continue
-            note(("items", str(row_id), str(key)), FIELDS, f"E{r}")
+            note(("items", row_id, key), FIELDS, f"E{r}")
             if value is not None:
-                items.setdefault(str(row_id), {})[str(key)] = value
+                items.setdefault(row_id, {})[key] = value
                 filled = True
         data["items"] = items
 
+    if problems:
+        raise InputError(source, problems)
     if not filled:
         raise InputError(
             source, [Problem((), "工作簿尚未填写", expected=f"在「{INFO}」「{TARGETS}」等工作表的白色单元格中填写数据后再评估")]
@@ -310,12 +443,9 @@ def read_workbook(wb: Workbook, source: str) -> tuple[dict[str, Any], Callable[[
     return data, locate
 
 
-def _row_of(ws, key: str) -> int:
-    return next((r for r in range(2, ws.max_row + 1) if ws.cell(r, 1).value == key), 2)
-
-
 def _put(tree: dict, path: tuple, value: Any) -> None:
-    """Set a value at a path of keys and list indexes, creating mappings and lists on the way."""
+    """Set a value at a path of keys and list indexes, creating mappings and lists on the way
+    (the paths were checked not to conflict, and list indexes are at most MAX_LIST_INDEX)."""
     node: Any = tree
     for here, after in pairwise(path):
         blank: Any = [] if isinstance(after, int) else {}
@@ -330,6 +460,4 @@ def _put(tree: dict, path: tuple, value: Any) -> None:
     if isinstance(node, list):
         while len(node) <= last:
             node.append(None)
-        node[last] = value
-    else:
-        node[last] = value
+    node[last] = value

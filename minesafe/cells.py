@@ -1,0 +1,48 @@
+"""Cells of the workbooks minesafe writes: user text stored as text, and the one header style.
+
+Every writer (the fill-in template and ``template --from``, the batch summary, the list
+proposals) appends rows with :func:`append_row`, so a submitted name or note such as
+``=HYPERLINK(...)`` or ``@SUM(A1)`` can never become a live formula in Excel or WPS, and minesafe
+reads back exactly the text that was written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from openpyxl.styles import Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+#: Leading characters that make Excel, WPS or a CSV import treat a text as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+_HEAD_FILL = PatternFill("solid", fgColor="D9E1F2")
+
+
+def write_value(cell, value: Any) -> None:
+    """Put ``value`` in ``cell``; text is always stored as text (never as a formula), and text
+    that starts like a formula is also marked with Excel's quote prefix (the leading apostrophe),
+    so editing the cell later does not turn it into one either."""
+    cell.value = value
+    if isinstance(value, str):
+        cell.data_type = "s"  # openpyxl would store "=…" as a formula
+        if value.startswith(FORMULA_STARTS):
+            cell.quotePrefix = True
+
+
+def append_row(ws, values: Sequence[Any]) -> int:
+    """Append ``values`` as the sheet's next row through :func:`write_value`; the row number."""
+    ws.append(list(values))
+    row = ws._current_row  # the row append just wrote (openpyxl keeps no public name for it)
+    for col, value in enumerate(values, start=1):
+        write_value(ws.cell(row, col), value)
+    return row
+
+
+def style_header(ws, row: int, widths: Sequence[int]) -> None:
+    """Bold, shaded header cells in ``row`` and the columns' widths."""
+    for col, width in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(col)].width = width
+        ws.cell(row, col).font = Font(bold=True)
+        ws.cell(row, col).fill = _HEAD_FILL
