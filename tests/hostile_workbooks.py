@@ -55,7 +55,9 @@ def write_hostile_workbooks(folder: Path) -> None:
     filled = _filled(folder)
     edits = {
         "county_xlsx_stray_cell_in_last_row.xlsx": lambda wb: wb[ITEMS].cell(1_048_576, 1, "1-1a"),
-        "county_xlsx_list_index_300000000.xlsx": lambda wb: wb[TARGETS].append(["deaths.previous_5_years.300000000", "", "", "", "", 1]),
+        "county_xlsx_list_index_300000000.xlsx": lambda wb: wb[TARGETS].append(
+            ["deaths.previous_5_years.300000000", "", "", "", "", 1]
+        ),
         "county_xlsx_conflicting_keys.xlsx": lambda wb: wb[TARGETS].append(["deaths.previous_5_years.x", "", "", "", "", 1]),
         "county_xlsx_value_and_group_same_key.xlsx": lambda wb: wb[TARGETS].append(["deaths", "", "", "", "", 1]),
         "county_xlsx_duplicate_row_id.xlsx": lambda wb: _duplicate_row(wb[ITEMS], "1-1a"),
