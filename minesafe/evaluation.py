@@ -15,11 +15,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 from minesafe.decimals import format_decimal, format_percent
 from minesafe.rubric import Category, FieldKind, FieldRole, MeasureRule, Outcome, Row, Rubric, Threshold
 from minesafe.submission import CountySubmission, Header, ItemEntry, ProvinceSubmission, TargetInput, Value
 from minesafe.targets import TargetResult, evaluate_target
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 PASSED, FAILED = "合格", "不合格"
 
@@ -55,8 +59,24 @@ class VetoCounts:
     not_applicable: int
 
 
+class _Shown:
+    """What county and province results share in a notebook: the verdict banner as HTML and the
+    targets as a DataFrame (pandas is only imported when a frame is asked for)."""
+
+    def _repr_html_(self) -> str:
+        from minesafe.rendering import format_result_html
+
+        return format_result_html(self)
+
+    def targets_frame(self) -> pd.DataFrame:
+        """The targets as a pandas DataFrame (see :func:`minesafe.frames.targets_frame`)."""
+        from minesafe.frames import targets_frame
+
+        return targets_frame(self)
+
+
 @dataclass(frozen=True)
-class CountyResult:
+class CountyResult(_Shown):
     rubric: Rubric
     header: Header
     county: str
@@ -76,9 +96,18 @@ class CountyResult:
     def name(self) -> str:
         return self.county
 
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.header.province} {self.county} {self.header.year}年 {self.header.stage}：{self.verdict}，得分 {format_decimal(self.score)}>"
+
+    def items_frame(self) -> pd.DataFrame:
+        """The form's rows as a pandas DataFrame (see :func:`minesafe.frames.items_frame`)."""
+        from minesafe.frames import items_frame
+
+        return items_frame(self)
+
 
 @dataclass(frozen=True)
-class ProvinceResult:
+class ProvinceResult(_Shown):
     rubric: Rubric
     header: Header
     targets: tuple[TargetResult, ...]
@@ -93,6 +122,17 @@ class ProvinceResult:
     @property
     def name(self) -> str:
         return self.header.province
+
+    def __repr__(self) -> str:
+        failed = sum(not c.passed for c in self.counties)
+        return f"<{type(self).__name__} {self.header.province} {self.header.year}年 {self.header.stage}：{self.verdict}，重点县 {len(self.counties)} 个（不合格 {failed} 个）>"
+
+    def counties_frame(self) -> pd.DataFrame:
+        """One line per key county (see :func:`minesafe.frames.results_frame`)."""
+        from minesafe.frames import results_frame
+        from minesafe.rendering import result_to_dict
+
+        return results_frame((result_to_dict(c), "") for c in self.counties)
 
 
 def evaluate_targets(rubric: Rubric, inputs: Mapping[str, TargetInput], year: int) -> tuple[TargetResult, ...]:

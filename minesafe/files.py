@@ -80,6 +80,18 @@ def read_rubric(name: str, targets_from: Rubric | None = None) -> Rubric:
     return build_rubric(data, source, targets_from)
 
 
+def package_folder(name: str) -> Path:
+    """A folder shipped with the package (``notebooks``, ``data/demo``): inside the installed
+    package, or at the top of the source tree where it is kept (a checkout or editable install)."""
+    installed = Path(str(resources.files("minesafe"))) / name
+    return installed if installed.is_dir() else Path(__file__).resolve().parent.parent / name
+
+
+def demo_folder() -> Path:
+    """The fictitious demo submissions shipped with minesafe (all marked 示例数据)."""
+    return package_folder("data/demo")
+
+
 def bundled_font_path() -> Path | None:
     """The Noto Sans SC font shipped in the package, if the installation has it."""
     path = Path(str(resources.files("minesafe") / "fonts" / "NotoSansSC-Regular.ttf"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from minesafe import __version__
@@ -104,3 +105,39 @@ def format_result_text(result: CountyResult | ProvinceResult) -> str:
         lines.append("原因与提示：")
         lines += [f"  - {r.text}" for r in result.reasons]
     return "\n".join(lines)
+
+
+def format_result_html(result: CountyResult | ProvinceResult) -> str:
+    """A result as Jupyter shows it: the verdict banner, the summary line and the key numbers
+    (the full tables are in ``targets_frame()``, ``items_frame()`` and the report)."""
+    h = result.header
+    colour = "#2e7d32" if result.passed else "#c62828"
+    unit = f"{h.province} {result.county}" if isinstance(result, CountyResult) else f"{h.province}（重点省）"
+    notes = ([DEMO_BANNER] if h.demo else []) + (
+        [f"【暂行评估表】{result.rubric.provisional}"] if result.rubric.provisional else []
+    )
+    parts = [f'<div style="color:#e65100;font-weight:bold">{html.escape(n)}</div>' for n in notes]
+    parts.append(
+        f'<div style="background:{colour};color:white;padding:6px 10px;font-weight:bold">'
+        f"{html.escape(unit)} {h.year}年度 {html.escape(h.stage)}：{result.verdict}</div>"
+    )
+    failed_targets = "、".join(t.target.id for t in result.targets if not t.met) or "无"
+    if isinstance(result, CountyResult):
+        parts.append(f"<p><b>评估结果汇总：</b>{html.escape(result.summary)}</p>")
+        numbers = [
+            ("得分", f"{format_decimal(result.score)}（合格分数线 {format_decimal(result.rubric.pass_score)}）"),
+            ("否决项", f"完成 {result.veto.completed}，未完成 {result.veto.failed}，不涉及 {result.veto.not_applicable}"),
+            ("未完成的工作目标", failed_targets),
+        ]
+    else:
+        failed = [c for c in result.counties if not c.passed]
+        numbers = [
+            ("未完成的工作目标", failed_targets),
+            ("重点县", f"{len(result.counties)} 个，不合格 {len(failed)} 个"),
+            ("不合格的重点县", "、".join(c.county for c in failed) or "无"),
+        ]
+    numbers.append(("评估表", f"{result.rubric.title}（{result.rubric.id} {result.rubric.version}）"))
+    cell = 'style="text-align:left;padding:2px 8px"'
+    rows = "".join(f"<tr><th {cell}>{k}</th><td {cell}>{html.escape(v)}</td></tr>" for k, v in numbers)
+    hint = "完整表格：targets_frame()、" + ("items_frame()" if isinstance(result, CountyResult) else "counties_frame()")
+    return "".join(parts) + f"<table>{rows}</table><p style='color:#616161'>{hint}</p>"

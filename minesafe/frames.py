@@ -1,0 +1,156 @@
+"""Results as pandas DataFrames, for evaluators who work in JupyterLab: one result's targets and
+rows, and one line per unit and stage across many results.
+
+The engine keeps exact Fractions; numbers become floats only here, at the edge. Column names are
+the report's Chinese words. pandas is imported when a frame is built, so that the CLI and the
+report kernels do not pay for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from minesafe.decimals import format_decimal
+from minesafe.rubric import Category, Outcome
+from minesafe.submission import STAGES
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from minesafe.evaluation import CountyResult, ProvinceResult
+
+#: Unit kinds as the summary names them, by the key a result mapping names its unit with.
+UNIT_KINDS = {"county": "重点县", "enterprise": "重点企业"}
+PROVINCE_KIND = "重点省"
+#: The columns of :func:`results_frame` (and so of ``minesafe.load_results`` and the batch summary).
+RESULT_COLUMNS = (
+    "年度",
+    "省",
+    "单位",
+    "单位类型",
+    "阶段",
+    "结论",
+    "是否合格",
+    "得分",
+    "合格分数线",
+    "否决项未完成数",
+    "未完成的否决项",
+    "失分的评分项",
+    "不合格原因",
+    "示例数据",
+    "评估表",
+    "文件",
+)
+#: Sort order of a table of results: by year, province, unit, then stage in the order of the process.
+SORT_COLUMNS = ["年度", "省", "单位", "阶段"]
+
+
+def _number(value) -> float:
+    return float("nan") if value is None else float(value)
+
+
+def targets_frame(result: CountyResult | ProvinceResult) -> pd.DataFrame:
+    """一、工作目标: one line per target, indexed by target id."""
+    import pandas as pd
+
+    rows = [
+        {
+            "编号": t.target.id,
+            "总体目标": t.target.name,
+            "类别": Category.VETO.value,
+            "目标": t.bound_text,
+            "目标值": _number(t.target.bound),
+            "实际值": _number(t.value),
+            "实际": t.value_text,
+            "评估结果": t.outcome.value,
+            "是否完成": t.met,
+            "说明": t.explanation,
+            "提示": t.flag,
+        }
+        for t in result.targets
+    ]
+    return pd.DataFrame(rows).set_index("编号")
+
+
+def items_frame(result: CountyResult) -> pd.DataFrame:
+    """二、重点工作任务: one line per row of the form, indexed by row id."""
+    import pandas as pd
+
+    rows = [
+        {
+            "编号": i.row.id,
+            "部分": i.row.section,
+            "部分名称": i.row.section_name,
+            "重点任务": i.row.task_name,
+            "类别": i.row.category.value,
+            "任务分解": i.row.requirement,
+            "评估结果": i.outcome.value,
+            "分值": _number(i.row.points if i.row.category is Category.SCORED else None),
+            "得分": _number(i.earned),
+            "判定方式": "评估认定" if i.source == "explicit" else "由填报数量判定",
+            "依据": i.evidence,
+            "说明": i.note,
+        }
+        for i in result.items
+    ]
+    return pd.DataFrame(rows).set_index("编号")
+
+
+def _failed_ids(entries: Mapping[str, Mapping[str, Any]], category: str | None = None) -> list[str]:
+    return [
+        key
+        for key, e in entries.items()
+        if e.get("result") == Outcome.FAILED.value and (category is None or e.get("category") == category)
+    ]
+
+
+def result_row(data: Mapping[str, Any], file: str) -> dict[str, Any]:
+    """One line of :func:`results_frame` from a result mapping (``result.json``, ``--json``)."""
+    unit_key = next((k for k in UNIT_KINDS if k in data), None)
+    failed_targets = _failed_ids(data.get("targets", {}))
+    failed_veto = failed_targets + _failed_ids(data.get("items", {}), Category.VETO.key)
+    failed_points = _failed_ids(data.get("items", {}), Category.SCORED.key)
+    score, pass_score = data.get("score"), data.get("pass_score")
+    reasons = []
+    if failed_targets:
+        reasons.append("工作目标 " + "、".join(failed_targets) + " 未完成")
+    if len(failed_veto) > len(failed_targets):
+        reasons.append("否决项 " + "、".join(failed_veto[len(failed_targets) :]) + " 未完成")
+    if score is not None and pass_score is not None and score < pass_score:
+        reasons.append(f"得分 {format_decimal(score)} 分，低于 {format_decimal(pass_score)} 分")
+    failed_counties = [name for name, c in data.get("counties", {}).items() if not c.get("passed")]
+    if failed_counties:
+        reasons.append("重点县 " + "、".join(failed_counties) + " 不合格")
+    return {
+        "年度": data["year"],
+        "省": data["province"],
+        "单位": data[unit_key] if unit_key else data["province"],
+        "单位类型": UNIT_KINDS[unit_key] if unit_key else PROVINCE_KIND,
+        "阶段": data.get("stage", ""),
+        "结论": data["verdict"],
+        "是否合格": bool(data["passed"]),
+        "得分": _number(score),
+        "合格分数线": _number(pass_score),
+        "否决项未完成数": len(failed_veto),
+        "未完成的否决项": "、".join(failed_veto),
+        "失分的评分项": "、".join(failed_points),
+        "不合格原因": "；".join(reasons),
+        "示例数据": bool(data.get("demo")),
+        "评估表": data["rubric"],
+        "文件": file,
+    }
+
+
+def results_frame(results: Iterable[tuple[Mapping[str, Any], str]]) -> pd.DataFrame:
+    """One line per unit and stage from (result mapping, file) pairs, sorted by year, province, unit."""
+    import pandas as pd
+
+    frame = pd.DataFrame([result_row(data, file) for data, file in results], columns=list(RESULT_COLUMNS))
+    frame = frame.astype({"年度": "int64", "是否合格": "bool", "示例数据": "bool", "否决项未完成数": "int64"})
+    frame = frame.astype({"得分": "float64", "合格分数线": "float64"})
+
+    def order(column: pd.Series) -> pd.Series:
+        return column.map(lambda s: STAGES.index(s) if s in STAGES else len(STAGES)) if column.name == "阶段" else column
+
+    return frame.sort_values(SORT_COLUMNS, kind="stable", key=order).reset_index(drop=True)

@@ -1,0 +1,139 @@
+"""The public API's entry points: evaluate a submission file, and gather many results into one
+table (``load_results``) from submissions or from the ``result.json`` files of a reports folder.
+
+Files are read by the file layer (:mod:`minesafe.files`) and judged by the one engine
+(:mod:`minesafe.evaluation`); tables are built by :mod:`minesafe.frames`.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from minesafe.evaluation import CountyResult, ProvinceResult
+from minesafe.exceptions import InputError, InputErrors, Problem
+from minesafe.files import SUBMISSION_SUFFIXES, evaluate_file, read_document
+from minesafe.frames import results_frame
+from minesafe.rendering import result_to_dict
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: The file name a batch gives each unit's result.
+RESULT_FILE = "result.json"
+
+
+class FileKind(enum.Enum):
+    """What an input file of a batch or of ``load_results`` is."""
+
+    SUBMISSION = "提交文件"
+    RESULT = "评估结果"
+    RUN = "运行参数文件"
+
+
+def evaluate(path: str | Path, params: str | Path | None = None) -> CountyResult | ProvinceResult:
+    """Evaluate a county, enterprise or province submission (YAML, JSON or Excel), optionally with a
+    params file; the same engine as ``minesafe evaluate``. Bad input raises
+    :class:`~minesafe.exceptions.InputError` with every problem of the file, in Chinese."""
+    return evaluate_file(path, params)
+
+
+def classify_document(data: Any) -> FileKind | None:
+    """What a parsed file is: a result (it has a verdict), a run file (it names a notebook), a
+    submission (it names a rubric), or ``None`` for anything else."""
+    if not isinstance(data, Mapping):
+        return None
+    if "verdict" in data and "rubric" in data:
+        return FileKind.RESULT
+    if "notebook" in data:
+        return FileKind.RUN
+    if "rubric" in data:
+        return FileKind.SUBMISSION
+    return None
+
+
+def find_input_files(paths: Iterable[str | Path]) -> list[Path]:
+    """Files named directly, and below folders named every submission-like file (YAML, JSON,
+    Excel), in a stable order. Hidden files and Office lock files (``~$…``) are skipped."""
+    found: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            found += sorted(
+                p
+                for p in path.rglob("*")
+                if p.is_file()
+                and p.suffix.lower() in SUBMISSION_SUFFIXES
+                and not any(part.startswith((".", "~$")) for part in p.relative_to(path).parts)
+            )
+        else:
+            found.append(path)
+    return found
+
+
+def _neither(path: Path, data: Any) -> InputError:
+    shown = "、".join(map(str, data)) or "空映射" if isinstance(data, Mapping) else type(data).__name__
+    expected = "含 rubric 的提交文件、批量生成的 result.json，或含 notebook 的运行参数文件"
+    return InputError(str(path), [Problem((), "既不是提交文件，也不是评估结果或运行参数文件", shown, expected)])
+
+
+def raise_all(errors: list[InputError]) -> None:
+    """Raise every error at once: the one error itself, or :class:`InputErrors`."""
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise InputErrors(errors)
+
+
+def classify_files(files: Iterable[Path]) -> dict[Path, tuple[FileKind, Any]]:
+    """Read and classify every file; raise one error listing every file that cannot be read or is
+    neither a submission, a result nor a run file."""
+    kinds: dict[Path, tuple[FileKind, Any]] = {}
+    errors: list[InputError] = []
+    for path in files:
+        try:
+            data, _ = read_document(path)
+        except InputError as exc:
+            errors.append(exc)
+            continue
+        kind = classify_document(data)
+        if kind is None:
+            errors.append(_neither(path, data))
+        else:
+            kinds[path] = (kind, data)
+    raise_all(errors)
+    return kinds
+
+
+def load_results(paths_or_folder: str | Path | Iterable[str | Path], params: str | Path | None = None) -> pd.DataFrame:
+    """One DataFrame line per unit and stage, from submissions (evaluated here) and ``result.json``
+    files of a reports folder: 年度, 省, 单位, 单位类型, 阶段, 结论, 是否合格, 得分, … (see
+    :data:`minesafe.frames.RESULT_COLUMNS`). In a folder, files that are neither (reports, batch
+    summaries, run or params files) are passed over; a file named directly must be a submission or
+    a result. Every problem of every file is raised at once.
+    """
+    if isinstance(paths_or_folder, str | Path):
+        paths_or_folder = [paths_or_folder]
+    paths = [Path(p) for p in paths_or_folder]
+    named = {p for p in paths if not p.is_dir()}
+    records: list[tuple[Mapping[str, Any], str]] = []
+    errors: list[InputError] = []
+    for path in find_input_files(paths):
+        if path not in named and path.suffix.lower() == ".json" and path.name != RESULT_FILE:
+            continue  # batch-summary.json and the like
+        try:
+            data, _ = read_document(path)
+            kind = classify_document(data)
+            if kind is FileKind.RESULT:
+                records.append((data, str(path)))
+            elif kind is FileKind.SUBMISSION:
+                records.append((result_to_dict(evaluate(path, params)), str(path)))
+            elif path in named:
+                raise _neither(path, data)
+        except InputError as exc:
+            errors.append(exc)
+        except InputErrors as exc:
+            errors += exc.errors
+    raise_all(errors)
+    return results_frame(records)
