@@ -26,7 +26,7 @@ from minesafe.evaluation import CountyResult
 from minesafe.exceptions import InputError, InputErrors, MinesafeError, Problem, ProblemCollector
 from minesafe.files import evaluate_file, read_document, replace_folder, write_json, write_workbook
 from minesafe.rendering import result_to_dict
-from minesafe.report import unit_name
+from minesafe.rendering import describe_unit
 from minesafe.summary import STATUS_FAILED, STATUS_OK, UnitOutcome, build_summary_workbook, summary_to_dict
 
 #: Declared parameters that name input files: resolved against the working directory and checked.
@@ -172,7 +172,7 @@ def plan_jobs(runs: Sequence[Run], out: Path) -> tuple[list[Job], list[UnitOutco
                 ],
             )
         taken[folder] = run.source
-        title = f"{unit_name(result)} {h.year}年度综合评估报告" + ("（示例数据）" if h.demo else "")
+        title = f"{describe_unit(result)} {h.year}年度综合评估报告" + ("（示例数据）" if h.demo else "")
         jobs.append(Job(run, folder, title, result_to_dict(result)))
     return jobs, failed
 

@@ -8,31 +8,39 @@ follow as per-glyph fallbacks.
 
 from __future__ import annotations
 
+import base64
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from minesafe import palette
+from minesafe.decimals import format_decimal
 from minesafe.evaluation import CountyResult, ProvinceResult
 from minesafe.exceptions import FontError
 from minesafe.files import bundled_font_path
 from minesafe.rubric import Category, Outcome, TargetRule
+from minesafe.targets import TargetResult
 
 SYSTEM_CJK_FONTS = ("Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "SimHei", "PingFang SC")
-PASS_COLOUR, FAIL_COLOUR, NA_COLOUR, AVAILABLE_COLOUR = "#2e7d32", "#c62828", "#9e9e9e", "#cfd8dc"
 
 
 @dataclass(frozen=True)
 class Chart:
-    """A rendered chart: shows as a PNG in Jupyter and in the HTML report."""
+    """A rendered chart: a PNG with Chinese alt text, and the data it was drawn from (for tests and
+    for readers of the alt text)."""
 
     title: str
     png: bytes
+    alt: str
+    data: tuple[dict[str, Any], ...]
 
-    def _repr_png_(self) -> bytes:
-        return self.png
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+        png = base64.b64encode(self.png).decode("ascii")
+        return {"image/png": png, "text/plain": f"图表：{self.title}"}, {"image/png": {"alt": self.alt}}
 
     def __repr__(self) -> str:
-        return f"图表：{self.title}"
+        return f"Chart({self.title!r})"
 
 
 def chinese_font_families() -> list[str]:
@@ -54,7 +62,7 @@ def chinese_font_families() -> list[str]:
     return families
 
 
-def _render(title: str, draw, size: tuple[float, float]) -> Chart:
+def _render(title: str, draw, size: tuple[float, float], alt: str, data: Sequence[dict[str, Any]]) -> Chart:
     """Draw on a new figure with the CJK fonts and render it to PNG."""
     import matplotlib
     from matplotlib.figure import Figure
@@ -71,97 +79,162 @@ def _render(title: str, draw, size: tuple[float, float]) -> Chart:
         figure.suptitle(title)
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png", metadata={"Software": None})
-    return Chart(title, buffer.getvalue())
+    return Chart(title, buffer.getvalue(), f"{title}。{alt}", tuple(data))
+
+
+def _wrap(text: str, width: int) -> str:
+    """Chinese has no spaces to break at: cut a long label into lines of ``width`` characters."""
+    return "\n".join(text[i : i + width] for i in range(0, len(text), width))
+
+
+def _legend(ax, entries: Sequence[tuple[str, str, str]]) -> None:
+    """A legend above the plot area (it never covers a bar), its swatches in the bars' own colours."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    handles = [
+        Line2D([0], [0], color=colour, linestyle="--") if kind == "line" else Patch(color=colour) for kind, colour, _ in entries
+    ]
+    ax.legend(handles, [label for *_, label in entries], loc="lower left", bbox_to_anchor=(0, 1.0), ncol=len(entries),
+              frameon=False, fontsize=9)  # fmt: skip
+
+
+def section_points(result: CountyResult) -> list[dict[str, Any]]:
+    """Per section: its name, the points earned and the points available (scored rows)."""
+    rows = []
+    for s in result.rubric.sections:
+        items = [i for i in result.items if i.row.section == s.number]
+        rows.append(
+            {
+                "section": f"({s.number}) {s.name}",
+                "earned": sum((i.earned for i in items if i.earned is not None), 0),
+                "available": sum(i.row.points for i in items if i.row.category is Category.SCORED),
+            }
+        )
+    return rows
 
 
 def plot_section_points(result: CountyResult) -> Chart:
     """Points earned against points available, per section of the table."""
-    sections = result.rubric.sections
-    available = [
-        sum(i.row.points for i in result.items if i.row.section == s.number and i.row.category is Category.SCORED)
-        for s in sections
-    ]
-    earned = [float(sum(i.earned for i in result.items if i.row.section == s.number and i.earned is not None)) for s in sections]
-    labels = [f"({s.number}) {s.name[:12]}{'…' if len(s.name) > 12 else ''}" for s in sections]
+    data = section_points(result)
+    earned = [float(d["earned"]) for d in data]
+    available = [d["available"] for d in data]
+    colours = [palette.PASS if d["earned"] == d["available"] else palette.FAIL for d in data]
 
     def draw(figure):
         ax = figure.subplots()
-        positions = range(len(sections))
-        ax.barh(positions, available, color=AVAILABLE_COLOUR, label="可得分")
-        ax.barh(
-            positions,
-            earned,
-            height=0.5,
-            color=[PASS_COLOUR if e == a else FAIL_COLOUR for e, a in zip(earned, available, strict=True)],
-            label="实得分",
-        )
-        for y, (e, a) in enumerate(zip(earned, available, strict=True)):
-            ax.text(a + 0.5, y, f"{e:g} / {a}", va="center")
-        ax.set_yticks(list(positions), labels)
+        positions = range(len(data))
+        ax.barh(positions, available, color=palette.AVAILABLE)
+        ax.barh(positions, earned, height=0.5, color=colours)
+        for y, d in enumerate(data):
+            ax.text(d["available"] + 0.4, y, f"{format_decimal(d['earned'])} / {d['available']}", va="center", fontsize=9)
+        ax.set_yticks(list(positions), [_wrap(d["section"], 15) for d in data], fontsize=9)
         ax.invert_yaxis()
-        ax.set_xlim(0, max(available) * 1.25 if any(available) else 1)
+        ax.set_xlim(0, max(available) * 1.3 if any(available) else 1)
         ax.set_xlabel("分值")
-        ax.legend(loc="lower right")
+        _legend(ax, [("bar", palette.AVAILABLE, "可得分"), ("bar", palette.PASS, "实得分（满分）"), ("bar", palette.FAIL, "实得分（有失分）")])
 
-    return _render(f"{result.county} 各部分评分项得分", draw, (8, 3.6))
+    alt = "；".join(f"{d['section']} 得 {format_decimal(d['earned'])} 分，共 {d['available']} 分" for d in data)
+    return _render(f"{result.county} 各部分评分项得分", draw, (8, 0.75 * len(data) + 1.4), alt, data)
+
+
+def _target_colour(t: TargetResult) -> str:
+    return palette.OUTCOME_COLOURS[t.outcome]
+
+
+def target_values(result: CountyResult | ProvinceResult) -> list[dict[str, Any]]:
+    """Per target: id, rule, value and bound in percent (ratios) or counts (未发生 targets), result."""
+    return [
+        {
+            "id": t.target.id,
+            "events": t.target.rule is TargetRule.NONE_OCCURRED,
+            "value": None if t.value is None else t.value if t.target.rule is TargetRule.NONE_OCCURRED else t.value * 100,
+            "bound": None if t.target.bound is None else t.target.bound * 100,
+            "value_text": t.value_text or "不涉及",
+            "bound_text": t.bound_text,
+            "outcome": t.outcome.value,
+        }
+        for t in result.targets
+    ]
 
 
 def plot_targets(result: CountyResult | ProvinceResult) -> Chart:
-    """Each target's value against its bound: ratios on the left, event counts on the right."""
-    ratios = [t for t in result.targets if t.target.rule is not TargetRule.NONE_OCCURRED]
-    events = [t for t in result.targets if t.target.rule is TargetRule.NONE_OCCURRED]
+    """Ratio targets as bars against their dashed bound; 未发生 targets as bars of their counts, or,
+    when none occurred, as one line under the chart instead of an empty panel."""
+    data = target_values(result)
+    results = {t.target.id: t for t in result.targets}
+    ratios = [d for d in data if not d["events"]]
+    events = [d for d in data if d["events"]]
+    quiet = all(d["value"] == 0 for d in events)
 
-    def colour(t):
-        return NA_COLOUR if t.outcome is Outcome.NOT_APPLICABLE else PASS_COLOUR if t.met else FAIL_COLOUR
+    def ticks(group):
+        return [f"{d['id']}\n实际 {d['value_text']}\n目标 {d['bound_text']}" for d in group]
 
     def draw_ratios(ax):
-        values = [0.0 if t.value is None else float(t.value) * 100 for t in ratios]
-        ax.bar([t.target.id for t in ratios], values, color=[colour(t) for t in ratios])
-        for x, t in enumerate(ratios):
-            bound = float(t.target.bound) * 100
-            ax.hlines(bound, x - 0.4, x + 0.4, colors="black", linestyles="--")
-            ax.text(x, max(values[x], bound) + 1, t.value_text or "不涉及", ha="center", va="bottom", fontsize=9)
+        values = [0.0 if d["value"] is None else float(d["value"]) for d in ratios]
+        ax.bar(range(len(ratios)), values, color=[_target_colour(results[d["id"]]) for d in ratios], width=0.6)
+        for x, d in enumerate(ratios):
+            ax.hlines(float(d["bound"]), x - 0.4, x + 0.4, colors="black", linestyles="--")
         ax.axhline(0, color="black", linewidth=0.8)
-        top = max([*values, *(float(t.target.bound) * 100 for t in ratios)])
-        ax.set_ylim(min([*values, 0]) * 1.15, top * 1.2 + 1)
-        ax.set_ylabel("下降或提高比例（%），虚线为目标")
-        ax.set_title("比例目标", fontsize=10)
+        top = max([*values, *(float(d["bound"]) for d in ratios)])
+        ax.set_ylim(min([*values, 0]) * 1.15, top * 1.15 + 1)
+        ax.set_xticks(range(len(ratios)), ticks(ratios), fontsize=8)
+        ax.set_ylabel("下降或提高比例（%）")
 
     def draw_events(ax):
-        counts = [float(t.value or 0) for t in events]
-        ax.bar([t.target.id for t in events], counts, color=[colour(t) for t in events])
-        for x, t in enumerate(events):
-            ax.text(x, counts[x], f"{t.value_text}\n{t.outcome.value}", ha="center", va="bottom", fontsize=9, color=colour(t))
-        ax.set_ylim(0, max([*counts, 1]) * 1.5 + 0.5)
+        counts = [float(d["value"] or 0) for d in events]
+        ax.bar(range(len(events)), counts, color=[_target_colour(results[d["id"]]) for d in events], width=0.6)
+        ax.set_ylim(0, max([*counts, 1]) * 1.2)
         ax.yaxis.get_major_locator().set_params(integer=True)
-        ax.set_ylabel("起数（目标：0 起）")
-        ax.set_title("未发生类目标", fontsize=10)
+        ax.set_xticks(range(len(events)), ticks(events), fontsize=8)
+        ax.set_ylabel("起数（目标：未发生）")
 
-    panels = [(len(group), drawer) for group, drawer in ((ratios, draw_ratios), (events, draw_events)) if group]
+    panels = [(len(ratios), draw_ratios)] if ratios else []
+    if events and not quiet:
+        panels.append((len(events), draw_events))
+
+    quiet_line = f"{'、'.join(d['id'] for d in events)}（未发生类目标）：均为 0 起，完成"
 
     def draw(figure):
+        if not panels:  # only 未发生 targets, none occurred: one line, no empty axes
+            figure.text(0.5, 0.3, quiet_line, ha="center", va="center", color=palette.PASS, fontsize=11)
+            return
         axes = figure.subplots(1, len(panels), width_ratios=[w for w, _ in panels], squeeze=False)[0]
         for ax, (_, drawer) in zip(axes, panels, strict=True):
             drawer(ax)
+        entries = [("bar", palette.PASS, "完成"), ("bar", palette.FAIL, "未完成"), ("bar", palette.NOT_APPLICABLE, "不涉及")]
+        _legend(axes[0], [*entries, ("line", "black", "目标值")] if ratios else entries)
+        if events and quiet:
+            figure.supxlabel(quiet_line, fontsize=9)
 
     name = result.county if isinstance(result, CountyResult) else result.header.province
-    return _render(f"{name} 工作目标完成情况", draw, (8, 3.8))
+    alt = "；".join(f"{d['id']} 实际 {d['value_text']}，目标 {d['bound_text']}，{d['outcome']}" for d in data)
+    return _render(f"{name} 工作目标完成情况", draw, (8, 3.8) if panels else (8, 1.0), alt, data)
+
+
+def county_scores(result: ProvinceResult) -> list[dict[str, Any]]:
+    """Per key county: name, score and verdict."""
+    return [{"county": c.county, "score": c.score, "passed": c.passed, "verdict": c.verdict} for c in result.counties]
 
 
 def plot_counties(result: ProvinceResult) -> Chart:
     """Every key county's score against the pass score, coloured by verdict."""
     counties: Sequence[CountyResult] = result.counties
-    pass_score = float(counties[0].rubric.pass_score) if counties else 0.0
+    data = county_scores(result)
+    pass_score = counties[0].rubric.pass_score if counties else 0
 
     def draw(figure):
         ax = figure.subplots()
-        scores = [float(c.score) for c in counties]
-        ax.bar([c.county for c in counties], scores, color=[PASS_COLOUR if c.passed else FAIL_COLOUR for c in counties])
-        ax.axhline(pass_score, color="black", linestyle="--", label=f"合格分数线 {pass_score:g} 分")
-        for x, c in enumerate(counties):
-            ax.text(x, scores[x] + 1, f"{scores[x]:g}\n{c.verdict}", ha="center", va="bottom", fontsize=9)
-        ax.set_ylim(0, 120)
+        ax.bar(range(len(data)), [float(d["score"]) for d in data], width=0.6,
+               color=[palette.verdict_colour(d["passed"]) for d in data])  # fmt: skip
+        ax.axhline(float(pass_score), color="black", linestyle="--")
+        ax.set_xticks(range(len(data)), [f"{d['county']}\n{format_decimal(d['score'])} 分\n{d['verdict']}" for d in data], fontsize=8)
+        ax.set_ylim(0, 110)
         ax.set_ylabel("评分项得分")
-        ax.legend(loc="lower right")
+        _legend(ax, [("bar", palette.PASS, "合格"), ("bar", palette.FAIL, "不合格"),
+                     ("line", "black", f"合格分数线 {format_decimal(pass_score)} 分")])  # fmt: skip
 
-    return _render(f"{result.header.province} 重点县评估结果", draw, (8, 3.8))
+    alt = f"合格分数线 {format_decimal(pass_score)} 分；" + "；".join(
+        f"{d['county']} {format_decimal(d['score'])} 分，{d['verdict']}" for d in data
+    )
+    return _render(f"{result.header.province} 重点县评估结果", draw, (8, 3.8), alt, data)

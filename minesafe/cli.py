@@ -78,7 +78,7 @@ def _lists(args: argparse.Namespace) -> int:
 
     if args.out is not None and args.out.exists() and not args.force:
         raise InputError(str(args.out), [Problem((), "输出文件已存在，未写入", str(args.out), "另选文件名，或加 --force 覆盖")])
-    print(repr(render_list_proposal(args.history)))
+    print(render_list_proposal(args.history).text)
     if args.out is not None:
         data, locate = read_document(args.history)
         history = build_history(data, str(args.history), locate)
@@ -91,7 +91,7 @@ def _compare(args: argparse.Namespace) -> int:
     from minesafe.report import load_report, render_stage_comparison
 
     report = load_report(args.self_assessment, args.params)
-    print(repr(render_stage_comparison(report, args.verification)))
+    print(render_stage_comparison(report, args.verification).text)
     return EXIT_OK
 
 

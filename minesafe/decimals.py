@@ -45,8 +45,22 @@ def format_decimal(value: Fraction, places: int = 2) -> str:
 
 
 def format_percent(value: Fraction, places: int = 2) -> str:
-    """``Fraction(1, 5)`` -> ``"20%"``, ``Fraction(1, 3)`` -> ``"33.33%"`` (rounded down)."""
-    return format_decimal(value * 100, places) + "%"
+    """A computed share, always with ``places`` decimals so a column reads one way:
+    ``Fraction(1, 4)`` -> ``"25.00%"``, ``Fraction(1, 6)`` -> ``"16.66%"`` (rounded down)."""
+    return f"{float(floor_to(value * 100, places)):.{places}f}%"
+
+
+def format_rule_percent(value: Fraction) -> str:
+    """A bound or threshold as a rule states it: ``Fraction(1, 5)`` -> ``"20%"``."""
+    return format_decimal(value * 100) + "%"
+
+
+def format_exact(value: Fraction) -> str:
+    """A number a reader can recompute with: a decimal when two places hold it exactly (``3.60``),
+    otherwise the fraction itself (``10/3``)."""
+    if (value * 100).denominator == 1:
+        return format_decimal(value)
+    return f"{value.numerator}/{value.denominator}"
 
 
 def to_json_number(value: Fraction) -> int | float:

@@ -66,6 +66,10 @@ def locate_key_path(path: KeyPath) -> str:
 class MinesafeError(Exception):
     """Base class of every error minesafe raises deliberately."""
 
+    def _render_traceback_(self) -> list[str]:
+        # IPython shows this instead of a traceback: a notebook reader sees the Chinese message alone.
+        return str(self).splitlines()
+
 
 class RubricError(MinesafeError):
     """Raised when a rubric file, or a rubric after a params override, breaks the evaluation
@@ -131,3 +135,8 @@ class FontError(MinesafeError):
     Reinstall minesafe (it ships the font), or install a CJK font, e.g. ``apt install fonts-noto-cjk``
     on Debian/Ubuntu; on Windows 微软雅黑 or 黑体 are found automatically.
     """
+
+
+class ParameterError(MinesafeError):
+    """Raised when a report notebook is run with a parameter it does not declare (e.g. papermill
+    ``-p submision …``), so a typo never silently yields the report of the notebook's demo default."""

@@ -8,10 +8,22 @@ from typing import Any
 from minesafe import __version__
 from minesafe.decimals import format_decimal, to_json_number
 from minesafe.evaluation import CountyResult, ProvinceResult
-from minesafe.rubric import Category
+from minesafe.rubric import Category, Rubric
 from minesafe.targets import TargetResult
 
 DEMO_BANNER = "【示例数据】本结果由虚构的示例数据生成，不代表任何真实地区。"
+
+
+def describe_unit(result: CountyResult | ProvinceResult) -> str:
+    """The evaluated unit as reports, titles and the terminal name it: ``示例省 示例甲县``."""
+    if isinstance(result, CountyResult):
+        return f"{result.header.province} {result.county}"
+    return f"{result.header.province}（重点省）"
+
+
+def unit_label(rubric: Rubric) -> str:
+    """What a report calls the evaluated unit: an enterprise is 被评估企业, a county or province 被评估地区."""
+    return "被评估企业" if rubric.unit == "enterprise" else "被评估地区"
 
 
 def _target_dict(t: TargetResult) -> dict[str, Any]:
@@ -85,9 +97,8 @@ def format_result_text(result: CountyResult | ProvinceResult) -> str:
     lines = [DEMO_BANNER] if h.demo else []
     if result.rubric.provisional:
         lines.append(f"【暂行评估表】{result.rubric.provisional}")
-    unit = f"{h.province} {result.county}" if isinstance(result, CountyResult) else f"{h.province}（重点省）"
     lines += [
-        f"{unit}  {h.year}年度  {h.stage}",
+        f"{describe_unit(result)}  {h.year}年度  {h.stage}",
         f"评估表：{result.rubric.title}（{result.rubric.id} {result.rubric.version}）",
         f"考核评估结论：{result.verdict}",
     ]

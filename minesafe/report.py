@@ -1,27 +1,38 @@
 """Building blocks of the evaluation reports: everything a report notebook shows, as objects that
-render to HTML in Jupyter and in the exported HTML, and to plain text for nbval.
+render to HTML in Jupyter and in the exported HTML, and to plain text for nbval and terminals.
 
-Notebooks call these functions and hold no logic of their own.
+Every piece of HTML comes from the Jinja2 templates in ``minesafe/templates/fragments``, rendered
+with autoescaping on: a unit name, note or file name from a submission is always shown as text,
+never interpreted as markup. Notebooks call these functions and hold no logic of their own.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import html
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
+import jinja2
+
+from minesafe import palette
 from minesafe.decimals import format_decimal
-from minesafe.evaluation import FAILED, PASSED, CountyResult, ProvinceResult, describe_failure
+from minesafe.evaluation import CountyResult, ProvinceResult, describe_failure
+from minesafe.exceptions import ParameterError
 from minesafe.files import evaluate_file, read_provenance
-from minesafe.rendering import DEMO_BANNER
+from minesafe.rendering import DEMO_BANNER, describe_unit, unit_label
 from minesafe.rubric import Category, Outcome, category_label
 
-_OUTCOME_COLOURS = {Outcome.COMPLETED: "#2e7d32", Outcome.FAILED: "#c62828", Outcome.NOT_APPLICABLE: "#616161"}
-_TABLE = 'style="border-collapse:collapse;width:100%;font-size:13px"'
-_CELL = 'style="border:1px solid #ccc;padding:4px 6px;text-align:left;vertical-align:top"'
-_HEAD = 'style="border:1px solid #ccc;padding:4px 6px;background:#eef2f7;text-align:left"'
+#: The parameters a report notebook may declare; a name outside these given to papermill is a typo.
+REPORT_PARAMETERS = frozenset({"submission", "params_file", "verification", "whatif_panel", "county_report_link"})
+#: Names IPython itself puts in a kernel's namespace.
+_KERNEL_NAMES = frozenset({"In", "Out", "get_ipython", "exit", "quit", "open"})
+SIGNATURE_LABELS = ("评估人员", "审核人", "日期")
+EXACT_NOTE = "百分数与分数按两位小数向下取整显示；是否达标、是否合格均按精确值（分数）判定。"
+REASON_KINDS = {"target": "工作目标", "veto": "否决项", "points": "评分项", "score": "总分", "county": "重点县", "flag": "请核实"}
 
 
 @dataclass(frozen=True)
@@ -34,13 +45,73 @@ class Html:
     def _repr_html_(self) -> str:
         return self.html
 
-    def __repr__(self) -> str:
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(self.text)
+
+    def __str__(self) -> str:
         return self.text
+
+    def __repr__(self) -> str:
+        return f"Html({len(self.html)} characters)"
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A table cell shown as coloured bold text (a result or a verdict)."""
+
+    text: str
+    colour: str
+
+
+@dataclass(frozen=True)
+class Link:
+    """A table cell shown as a link."""
+
+    text: str
+    href: str
+
+
+def outcome_mark(outcome: Outcome) -> Mark:
+    return Mark(outcome.value, palette.OUTCOME_COLOURS[outcome])
+
+
+def verdict_mark(passed: bool, verdict: str) -> Mark:
+    return Mark(verdict, palette.verdict_colour(passed))
+
+
+@functools.cache
+def _environment() -> jinja2.Environment:
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("minesafe", "templates/fragments"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.tests["mark"] = lambda value: isinstance(value, Mark)
+    environment.tests["link"] = lambda value: isinstance(value, Link)
+    environment.globals["palette"] = palette
+    return environment
+
+
+def render_fragment(template: str, **context: Any) -> str:
+    """One of the report's HTML fragments, every value escaped."""
+    return _environment().get_template(template).render(**context)
+
+
+def _table(
+    headers: Sequence[str], rows: Iterable[Sequence[object]], widths: Sequence[str] = (), lead: str = "", note: str = ""
+) -> str:
+    return render_fragment("table.html.j2", headers=headers, rows=list(rows), widths=widths, lead=lead, note=note, caption="")
+
+
+def _lines(lines: Sequence[str], lead: str = "", ordered: bool = False, note: str = "") -> str:
+    return render_fragment("lines.html.j2", lines=lines, lead=lead, ordered=ordered, note=note)
 
 
 @dataclass(frozen=True)
 class Report:
-    """An evaluation with the provenance a report prints in its header."""
+    """An evaluation with the provenance a report prints in its appendix."""
 
     result: CountyResult | ProvinceResult
     provenance: Mapping[str, str]
@@ -49,8 +120,31 @@ class Report:
     params_file: Path | None = None
 
 
-def load_report(submission: str | Path, params_file: str | Path | None = None) -> Report:
-    """Evaluate a submission file for a report, recording where every input came from."""
+def check_parameters(namespace: Mapping[str, object]) -> None:
+    """Refuse a name a report notebook does not declare, e.g. papermill ``-p submision x``: papermill
+    would inject it unused and the report would silently show the demo data of the default."""
+    unknown = sorted(
+        name
+        for name, value in namespace.items()
+        if not (name.startswith("_") or name in _KERNEL_NAMES or name in REPORT_PARAMETERS or isinstance(value, ModuleType))
+    )
+    if unknown:
+        raise ParameterError(
+            f"报告笔记本不认识参数 {'、'.join(unknown)}（是否拼写错误？）。可用的参数：{'、'.join(sorted(REPORT_PARAMETERS))}。"
+            "未生成报告，以免误用笔记本中的示例数据。"
+        )
+
+
+def load_report(
+    submission: str | Path, params_file: str | Path | None = None, namespace: Mapping[str, object] | None = None
+) -> Report:
+    """Evaluate a submission file for a report, recording where every input came from.
+
+    ``namespace`` is the notebook's ``globals()``: a parameter name the notebook does not know is
+    refused before anything is evaluated.
+    """
+    if namespace is not None:
+        check_parameters(namespace)
     params = Path(params_file) if params_file else None
     result = evaluate_file(submission, params)
     return Report(
@@ -58,178 +152,151 @@ def load_report(submission: str | Path, params_file: str | Path | None = None) -
     )
 
 
-def _table(headers: Sequence[str], rows: Iterable[Sequence[str]], raw_columns: Iterable[int] = ()) -> str:
-    """An HTML table; cells are escaped unless their column is in ``raw_columns``."""
-    raw = set(raw_columns)
-    head = "".join(f"<th {_HEAD}>{html.escape(h)}</th>" for h in headers)
-    body = "".join(
-        "<tr>" + "".join(f"<td {_CELL}>{c if i in raw else html.escape(str(c))}</td>" for i, c in enumerate(row)) + "</tr>"
-        for row in rows
+def _notices(result: CountyResult | ProvinceResult) -> list[str]:
+    """The notices a reader must not miss, each once: demo data, a provisional (not official) form."""
+    notices = [DEMO_BANNER] if result.header.demo else []
+    if result.rubric.provisional:
+        notices.append(f"【暂行评估表】{result.rubric.provisional}")
+    return notices
+
+
+def render_verdict(report: Report) -> Html:
+    """The top of a report: notices, the unit, the verdict banner, every reason, the summary line
+    and the pass rule."""
+    r = report.result
+    decisive = [x.text for x in r.reasons if x.kind != "flag"]
+    flags = [x.text for x in r.reasons if x.kind == "flag"]
+    summary = r.summary if isinstance(r, CountyResult) else ""
+    body = render_fragment(
+        "verdict.html.j2",
+        notices=_notices(r),
+        unit_label=unit_label(r.rubric),
+        unit=describe_unit(r),
+        year=r.header.year,
+        stage=r.header.stage,
+        colour=palette.verdict_colour(r.passed),
+        verdict=r.verdict,
+        decisive=decisive,
+        flags=flags,
+        summary=summary,
+        pass_rule=r.rubric.pass_rule,
     )
-    return f"<table {_TABLE}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    lines = [*_notices(r), f"{unit_label(r.rubric)}：{describe_unit(r)}  {r.header.year}年  {r.header.stage}", f"考核评估结论：{r.verdict}"]
+    lines += [f"- {x}" for x in decisive] + [f"? {x}" for x in flags]
+    if summary:
+        lines.append(f"评估结果汇总：{summary}")
+    return Html(body, "\n".join(lines))
 
 
-def _outcome_html(outcome: Outcome) -> str:
-    return f'<span style="color:{_OUTCOME_COLOURS[outcome]};font-weight:bold">{outcome.value}</span>'
+def key_numbers(report: Report) -> list[tuple[str, str]]:
+    """The numbers a regression check must see unchanged, as (item, value) rows."""
+    r = report.result
+    rows = [("考核评估结论", r.verdict)]
+    if isinstance(r, CountyResult):
+        rows += [
+            ("评分项得分", f"{format_decimal(r.score)} 分"),
+            ("否决项", f"完成 {r.veto.completed}，未完成 {r.veto.failed}，不涉及 {r.veto.not_applicable}"),
+        ]
+    rows += [(f"工作目标 {t.target.id}", f"{t.outcome.value} {t.value_text}".strip()) for t in r.targets]
+    if isinstance(r, ProvinceResult):
+        rows += [(f"重点县 {c.county}", f"{c.verdict} {format_decimal(c.score)} 分") for c in r.counties]
+    return rows
 
 
-def _verdict_html(passed: bool) -> str:
-    colour = _OUTCOME_COLOURS[Outcome.COMPLETED if passed else Outcome.FAILED]
-    return f'<span style="color:{colour};font-weight:bold">{PASSED if passed else FAILED}</span>'
-
-
-def _demo_html(report: Report) -> str:
-    """The banners a reader must not miss: demo data, and a provisional (not official) form."""
-    banners = []
-    if report.result.header.demo:
-        banners.append(DEMO_BANNER)
-    if report.result.rubric.provisional:
-        banners.append(f"【暂行评估表】{report.result.rubric.provisional}")
-    return "".join(
-        f'<div style="border:2px dashed #e65100;color:#e65100;padding:6px 10px;margin:6px 0;font-weight:bold">{html.escape(b)}</div>'
-        for b in banners
-    )
-
-
-def unit_name(result: CountyResult | ProvinceResult) -> str:
-    """The evaluated unit as a report names it."""
-    if isinstance(result, CountyResult):
-        return f"{result.header.province} {result.county}"
-    return f"{result.header.province}（重点省）"
+def render_key_numbers(report: Report) -> Html:
+    """主要数字: the key numbers as a small table (and as lines that nbval compares)."""
+    rows = key_numbers(report)
+    body = _table(["项目", "数值"], rows, widths=("30%", "70%"), lead="主要数字（供核对）", note=EXACT_NOTE)
+    return Html(body, "\n".join(f"{k}：{v}" for k, v in rows))
 
 
 def render_thresholds(report: Report) -> Html:
     """The thresholds a form's measured rows are held to, with where each number comes from."""
     thresholds = report.result.rubric.thresholds
     if not thresholds:
-        return Html("<p>本评估表没有可调阈值。</p>", "本评估表没有可调阈值")
+        return Html(_lines([], lead="本评估表没有可调阈值。"), "本评估表没有可调阈值")
     rows = [(t.label, t.text, t.source) for t in thresholds.values()]
-    return Html(_table(["阈值", "取值", "依据"], rows), "\n".join(f"{a}：{b}" for a, b, _ in rows))
+    return Html(_table(["阈值", "取值", "依据"], rows, widths=("30%", "12%", "58%")), "\n".join(f"{a}：{b}" for a, b, _ in rows))
 
 
-def render_header(report: Report) -> Html:
-    """Title block: the unit, year and stage, demo marking, and the provenance of every input."""
+def render_provenance(report: Report) -> Html:
+    """附录: the form, its source, the parameters, and every input file with its SHA-256, the code
+    version and the generation time."""
     r = report.result
-    h = r.header
     facts = [
-        ("被评估地区", unit_name(r)),
-        ("评估年度", f"{h.year}年"),
-        ("评估阶段", h.stage),
         ("评估表", f"{r.rubric.title}（{r.rubric.id}，版本 {r.rubric.version}）"),
         ("依据", r.rubric.source),
     ]
     if r.rubric.overrides:
         facts.append(("评估参数", "；".join(f"{k}: {v}" for k, v in r.rubric.overrides.items())))
-    facts += [(label, value) for label, value in report.provenance.items()]
+    facts += list(report.provenance.items())
     facts.append(("生成时间", report.generated.strftime("%Y-%m-%d %H:%M:%S %z")))
-    text = "\n".join(f"{k}：{v}" for k, v in facts)
-    if r.rubric.provisional:
-        text = f"【暂行评估表】{r.rubric.provisional}\n" + text
-    if h.demo:
-        text = DEMO_BANNER + "\n" + text
-    return Html(_demo_html(report) + _table(["项目", "内容"], facts), text)
+    return Html(_table(["项目", "内容"], facts, widths=("18%", "82%")), "\n".join(f"{k}：{v}" for k, v in facts))
 
 
-def render_verdict(report: Report) -> Html:
-    """The verdict banner, the form's summary line and every reason."""
-    r = report.result
-    colour = "#2e7d32" if r.passed else "#c62828"
-    lines = [f"考核评估结论：{r.verdict}"]
-    parts = [
-        f'<div style="background:{colour};color:white;padding:10px 14px;font-size:20px;font-weight:bold;margin:6px 0">'
-        f"考核评估结论：{r.verdict}</div>"
-    ]
-    if isinstance(r, CountyResult):
-        lines.append(f"评估结果汇总：{r.summary}")
-        parts.append(f'<p style="font-weight:bold">评估结果汇总：{html.escape(r.summary)}</p>')
-    parts.append(f"<p>合格标准：{html.escape(r.rubric.pass_rule)}</p>")
-    decisive = [x for x in r.reasons if x.kind != "flag"]
-    flags = [x for x in r.reasons if x.kind == "flag"]
-    if decisive:
-        parts.append(
-            "<p><b>不合格或失分原因：</b></p><ul>" + "".join(f"<li>{html.escape(x.text)}</li>" for x in decisive) + "</ul>"
-        )
-        lines += [f"- {x.text}" for x in decisive]
-    if flags:
-        parts.append("<p><b>请核实：</b></p><ul>" + "".join(f"<li>{html.escape(x.text)}</li>" for x in flags) + "</ul>")
-        lines += [f"? {x.text}" for x in flags]
-    return Html(_demo_html(report) + "".join(parts), "\n".join(lines))
-
-
-def key_numbers(report: Report) -> dict[str, object]:
-    """The numbers a regression check must see unchanged, as a plain mapping."""
-    r = report.result
-    numbers: dict[str, object] = {"结论": r.verdict}
-    if isinstance(r, CountyResult):
-        numbers |= {
-            "得分": format_decimal(r.score),
-            "否决项": {"完成": r.veto.completed, "未完成": r.veto.failed, "不涉及": r.veto.not_applicable},
-        }
-    numbers["工作目标"] = {t.target.id: f"{t.outcome.value} {t.value_text}".strip() for t in r.targets}
-    if isinstance(r, ProvinceResult):
-        numbers["重点县"] = {c.county: f"{c.verdict} {format_decimal(c.score)}分" for c in r.counties}
-    return numbers
+def render_signature(report: Report) -> Html:
+    """The signature block a printed report ends with."""
+    return Html(render_fragment("signature.html.j2", labels=SIGNATURE_LABELS), "　".join(f"{x}：" for x in SIGNATURE_LABELS))
 
 
 def render_targets(report: Report) -> Html:
-    """一、工作目标完成情况: inputs, computed value, bound and result of each target."""
-    rows = [
-        (t.target.id, t.target.name, "■ 否决项", t.bound_text, t.explanation, t.value_text or "—", _outcome_html(t.outcome))
-        for t in report.result.targets
-    ]
-    text = "\n".join(f"{t.target.id} {t.outcome.value} {t.value_text}（目标 {t.bound_text}）" for t in report.result.targets)
-    return Html(_table(["序号", "总体目标", "类别", "目标", "填报数据与计算", "实际", "评估结果"], rows, raw_columns={6}), text)
+    """一、工作目标完成情况: inputs and working, computed value, bound and result of each target."""
+    targets = report.result.targets
+    rows = [(t.target.id, t.target.name, t.bound_text, t.explanation, t.value_text or "—", outcome_mark(t.outcome)) for t in targets]
+    text = "\n".join(f"{t.target.id} {t.outcome.value} {t.value_text}（目标 {t.bound_text}）" for t in targets)
+    headers = ["序号", "总体目标", "目标", "填报数据与计算", "实际", "评估结果"]
+    return Html(_table(headers, rows, widths=("5%", "20%", "9%", "48%", "9%", "9%")), text)
+
+
+def _item_row(i) -> tuple[object, ...]:
+    points = "—" if i.earned is None else f"{format_decimal(i.earned)} / {i.row.points}"
+    basis = "评估认定" if i.source == "explicit" else f"由填报数量判定：{i.evidence}"
+    notes = "；".join(x for x in (basis, i.note, f"依据原文：{i.row.citation}" if i.row.citation else "") if x)
+    return (i.row.id, f"{i.row.task}. {i.row.task_name}", category_label(i.row.category, i.row.points), i.row.requirement,
+            outcome_mark(i.outcome), points, notes)  # fmt: skip
+
+
+def _shown_in_full(i) -> bool:
+    """Rows a reader must see at once: anything not completed, and every scored row."""
+    return i.outcome is not Outcome.COMPLETED or i.row.category is Category.SCORED
 
 
 def render_items(report: Report) -> Html:
-    """二、重点工作任务完成情况: every row, grouped by section, with result, points and notes."""
+    """二、重点工作任务完成情况: every row by section. Failed, 不涉及 and scored rows are shown; the
+    completed veto and reference rows of a section are folded under one line, nothing is left out."""
     r = report.result
     if not isinstance(r, CountyResult):
         raise TypeError("render_items needs a county result")
-    parts, lines = [], []
+    sections, lines = [], []
     for section in r.rubric.sections:
         items = [i for i in r.items if i.row.section == section.number]
         earned = sum((i.earned for i in items if i.earned is not None), 0)
         available = sum(i.row.points for i in items if i.row.category is Category.SCORED)
         title = f"（{section.number}）{section.name}：评分项得分 {format_decimal(earned)} / {available}"
+        folded = [_item_row(i) for i in items if not _shown_in_full(i)]
+        sections.append(
+            {
+                "title": title,
+                "shown": [_item_row(i) for i in items if _shown_in_full(i)],
+                "folded": folded,
+                "folded_label": f"已完成的否决项、参考项 {len(folded)} 项（点击展开；打印时全部列出）",
+            }
+        )
         lines.append(title)
-        rows = []
-        for i in items:
-            points = "—" if i.earned is None else f"{format_decimal(i.earned)} / {i.row.points}"
-            basis = "评估认定" if i.source == "explicit" else f"由填报数量判定：{i.evidence}"
-            rows.append(
-                (
-                    i.row.id,
-                    f"{i.row.task}. {i.row.task_name}",
-                    category_label(i.row.category, i.row.points),
-                    i.row.requirement,
-                    _outcome_html(i.outcome),
-                    points,
-                    "；".join(x for x in (basis, i.note, f"依据原文：{i.row.citation}" if i.row.citation else "") if x),
-                )
-            )
-            lines.append(f"{i.row.id} {i.outcome.value} {points}")
-        table = _table(["编号", "重点任务", "类别", "任务分解", "评估结果", "得分", "依据与说明"], rows, raw_columns={4})
-        parts.append(f"<h4>{html.escape(title)}</h4>{table}")
-    return Html("".join(parts), "\n".join(lines))
+        lines += [f"{row[0]} {row[4].text} {row[5]}" for row in map(_item_row, items)]
+    headers = ["编号", "重点任务", "类别", "任务分解", "评估结果", "得分", "依据与说明"]
+    widths = ("6%", "14%", "9%", "30%", "7%", "7%", "27%")
+    return Html(render_fragment("items.html.j2", sections=sections, headers=headers, widths=widths), "\n".join(lines))
 
 
 def render_failures(report: Report) -> Html:
     """Everything that failed, as a checklist for rectification."""
-    r = report.result
-    failed = [x for x in r.reasons if x.kind != "flag"]
+    failed = [x for x in report.result.reasons if x.kind != "flag"]
     if not failed:
-        return Html("<p>无未完成的工作目标、否决项或失分项。</p>", "无未完成事项")
-    rows = [
-        (
-            n,
-            {"target": "工作目标", "veto": "否决项", "points": "评分项", "score": "总分", "county": "重点县"}[x.kind],
-            x.id,
-            x.text,
-        )
-        for n, x in enumerate(failed, 1)
-    ]
-    return Html(_table(["序号", "类型", "编号", "情况"], rows), "\n".join(f"{n}. {x.text}" for n, x in enumerate(failed, 1)))
+        return Html(_lines([], lead="无未完成的工作目标、否决项或失分项。"), "无未完成事项")
+    rows = [(n, REASON_KINDS[x.kind], REASON_KINDS[x.kind] if x.kind == "score" else x.id, x.text) for n, x in enumerate(failed, 1)]
+    body = _table(["序号", "类型", "编号", "情况"], rows, widths=("6%", "10%", "10%", "74%"))
+    return Html(body, "\n".join(f"{n}. {x.text}" for n, x in enumerate(failed, 1)))
 
 
 def render_counties(report: Report, link_template: str = "") -> Html:
@@ -239,13 +306,12 @@ def render_counties(report: Report, link_template: str = "") -> Html:
         raise TypeError("render_counties needs a province result")
     rows, lines = [], []
     for c in r.counties:
-        name = html.escape(c.county)
-        if link_template:
-            name = f'<a href="{html.escape(link_template.format(county=c.county))}">{name}</a>'
+        name: object = Link(c.county, link_template.format(county=c.county)) if link_template else c.county
         veto = f"完成 {c.veto.completed}，未完成 {c.veto.failed}，不涉及 {c.veto.not_applicable}"
-        rows.append((name, format_decimal(c.score), veto, _verdict_html(c.passed), describe_failure(c) or "—"))
+        rows.append((name, format_decimal(c.score), veto, verdict_mark(c.passed, c.verdict), describe_failure(c) or "—"))
         lines.append(f"{c.county} {c.verdict} {format_decimal(c.score)}分")
-    return Html(_table(["重点县", "得分", "否决项", "结论", "不合格原因"], rows, raw_columns={0, 3}), "\n".join(lines))
+    body = _table(["重点县", "得分", "否决项", "结论", "不合格原因"], rows, widths=("14%", "8%", "26%", "9%", "43%"))
+    return Html(body, "\n".join(lines))
 
 
 def render_gap(report: Report) -> Html:
@@ -255,8 +321,32 @@ def render_gap(report: Report) -> Html:
     if not isinstance(report.result, CountyResult):
         raise TypeError("render_gap needs a county result")
     lines = describe_gap(compute_gap(report.result))
-    body = f"<p><b>{html.escape(lines[0])}</b></p><ol>" + "".join(f"<li>{html.escape(x)}</li>" for x in lines[1:]) + "</ol>"
-    return Html(body, "\n".join(lines))
+    return Html(_lines(lines[1:], lead=lines[0], ordered=True), "\n".join(lines))
+
+
+def render_province_gap(report: Report) -> Html:
+    """四、距合格的差距 of a province: its own targets' gaps, then, for every key county that is not
+    合格, that county's gap to pass, so the province sees in one place what stands before 合格."""
+    from minesafe.gap import compute_gap, describe_gap
+    from minesafe.targets import target_gap
+
+    r = report.result
+    if not isinstance(r, ProvinceResult):
+        raise TypeError("render_province_gap needs a province result")
+    lead = f"结论为{r.verdict}。" + ("要达到合格，须同时做到以下各项。" if not r.passed else "以下为各项余量。")
+    parts, lines = [_lines([], lead=lead)], [lead]
+    target_lines = [target_gap(t).text for t in r.targets]
+    parts.append(_lines(target_lines, lead="本省工作目标：", ordered=True))
+    lines += ["本省工作目标：", *target_lines]
+    failing = [c for c in r.counties if not c.passed]
+    if not failing:
+        parts.append(_lines([], lead="重点县：全部合格。"))
+        lines.append("重点县：全部合格。")
+    for c in failing:
+        gap = describe_gap(compute_gap(c))
+        parts.append(_lines(gap[1:], lead=f"重点县 {c.county}（{c.verdict}，{format_decimal(c.score)} 分）：{gap[0]}", ordered=True))
+        lines += [f"重点县 {c.county}：{gap[0]}", *gap[1:]]
+    return Html("".join(parts), "\n".join(lines))
 
 
 def render_stage_comparison(report: Report, verification: str | Path = "") -> Html:
@@ -266,13 +356,13 @@ def render_stage_comparison(report: Report, verification: str | Path = "") -> Ht
 
     if not str(verification).strip():
         note = "未提供核查（省级现场抽查核实）数据。提供后，此处并列显示自评与核查的结论，并逐项列出两者的差异及其是否改变结论。"
-        return Html(f"<p>{html.escape(note)}</p>", note)
+        return Html(_lines([], note=note), note)
     mine, _ = read_document(report.submission)
     theirs, _ = read_document(Path(verification))
     c = compare_stages(mine, theirs, report.result.rubric, (str(report.submission), str(verification)))
     a, b = c.self_assessed, c.verified
     rows = [
-        ("考核评估结论", a.verdict, b.verdict, "—"),
+        ("考核评估结论", verdict_mark(a.passed, a.verdict), verdict_mark(b.passed, b.verdict), "—"),
         ("评分项得分", format_decimal(a.score), format_decimal(b.score), "—"),
         *((d.place, d.self_assessed, d.verified, "是" if d.changes_verdict else "否") for d in c.differences),
     ]
@@ -283,8 +373,10 @@ def render_stage_comparison(report: Report, verification: str | Path = "") -> Ht
         f"{d.place}：自评 {d.self_assessed}，核查 {d.verified}{'（改变结论）' if d.changes_verdict else ''}"
         for d in c.differences
     ]
-    summary = f"<p><b>{html.escape(lines[0])}{'，核查改变了结论' if c.verdicts_differ else ''}。</b>“是否改变结论”指只把这一处改为核查值时，自评结论是否随之改变。</p>"
-    return Html(summary + _table(["项目", "自评", "核查", "是否改变结论"], rows), "\n".join(lines))
+    lead = f"{lines[0]}{'，核查改变了结论' if c.verdicts_differ else ''}。"
+    note = "“是否改变结论”指只把这一处改为核查值时，自评结论是否随之改变。"
+    body = _table(["项目", "自评", "核查", "是否改变结论"], rows, widths=("40%", "22%", "22%", "16%"), lead=lead, note=note)
+    return Html(body, "\n".join(lines))
 
 
 def render_list_proposal(history_file: str | Path) -> Html:
@@ -313,5 +405,6 @@ def render_list_proposal(history_file: str | Path) -> Html:
         f"{KINDS[history.kind][0]} {history.year + 1}年名单建议：{exit_word} {exits} 个，保留 {stays} 个，增补 {adds} 个；"
         f"名单共 {stays + adds} 个（{exit_word}的单位不计入），其中驻点式督导帮扶 {sum(p.stationed_supervision for p in proposals)} 个"
     )
-    table = _table(["单位", "本年度在名单内", "评估结果", "建议", "理由", "连续列入年数", "驻点式督导帮扶"], rows)
-    return Html(f"<p><b>{html.escape(head)}</b></p>{table}", "\n".join([head, *(f"{r[0]} {r[3]} {r[6]}".strip() for r in rows)]))
+    headers = ["单位", "本年度在名单内", "评估结果", "建议", "理由", "连续列入年数", "驻点式督导帮扶"]
+    body = _table(headers, rows, widths=("14%", "9%", "9%", "8%", "42%", "9%", "9%"), lead=head)
+    return Html(body, "\n".join([head, *(f"{r[0]} {r[3]} {r[6]}".strip() for r in rows)]))

@@ -134,9 +134,9 @@ class Threshold:
 
     @property
     def text(self) -> str:
-        from minesafe.decimals import format_decimal, format_percent
+        from minesafe.decimals import format_decimal, format_rule_percent
 
-        return format_percent(self.value) if self.percent else format_decimal(self.value)
+        return format_rule_percent(self.value) if self.percent else format_decimal(self.value)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
-from minesafe.decimals import format_decimal, format_percent
+from minesafe.decimals import format_decimal, format_exact, format_percent, format_rule_percent
 from minesafe.rubric import Outcome, ShareMode, Target, TargetRule
 from minesafe.submission import CountPair, DeathHistory, Occurrences, TargetInput
 
@@ -39,7 +39,7 @@ class TargetResult:
         if t.rule is TargetRule.NONE_OCCURRED:
             return f"{format_decimal(self.value)} 起"
         if t.mode is ShareMode.POINTS:
-            return f"{format_decimal(self.value * 100)} 个百分点"
+            return f"{format_percent(self.value).removesuffix('%')} 个百分点"
         return format_percent(self.value)
 
     @property
@@ -50,7 +50,7 @@ class TargetResult:
             return "未发生"
         if t.mode is ShareMode.POINTS:
             return f"≥ {format_decimal(t.bound * 100)} 个百分点"
-        return f"≥ {format_percent(t.bound)}"
+        return f"≥ {format_rule_percent(t.bound)}"
 
 
 def evaluate_target(target: Target, inputs: Mapping[str, TargetInput], baseline_year: int, year: int) -> TargetResult:
@@ -99,10 +99,12 @@ def _judge_share(target: Target, part: CountPair, whole: CountPair, baseline_yea
         f"{baseline_year}年{part_label} {part.baseline} 座／{whole_label} {whole.baseline} 座，占比 {format_percent(s0)}；"
         f"{year}年末 {part.current} 座／{whole.current} 座，占比 {format_percent(s1)}"
     )
+    # The working uses the counts themselves, so it recomputes exactly to the value shown.
+    q0, q1 = f"{part.baseline}/{whole.baseline}", f"{part.current}/{whole.current}"
     if target.mode is ShareMode.POINTS:
         value = s1 - s0
         explanation = (
-            f"{counts}；提高 {format_percent(s1)} − {format_percent(s0)} = {format_percent(value).removesuffix('%')} 个百分点"
+            f"{counts}；提高 {q1} − {q0} = {format_percent(value).removesuffix('%')} 个百分点"
         )
         return TargetResult(target, _outcome(value >= target.bound), value, explanation)
     if s0 == 0:
@@ -115,7 +117,7 @@ def _judge_share(target: Target, part: CountPair, whole: CountPair, baseline_yea
         )
     value = (s1 - s0) / s0
     explanation = (
-        f"{counts}；提高比例 =（{format_percent(s1)} − {format_percent(s0)}）÷ {format_percent(s0)} = {format_percent(value)}"
+        f"{counts}；提高比例 =（{q1} − {q0}）÷（{q0}）= {format_percent(value)}"
     )
     return TargetResult(target, _outcome(value >= target.bound), value, explanation)
 
@@ -125,7 +127,7 @@ def _judge_average(target: Target, history: DeathHistory, year: int) -> TargetRe
     average = Fraction(sum(history.previous), years)
     counts = (
         f"前{years}年（{year - years}～{year - 1}年）死亡人数 {'、'.join(map(str, history.previous))}，"
-        f"平均 {format_decimal(average)} 人；{year}年 {history.current} 人"
+        f"平均 {format_exact(average)} 人；{year}年 {history.current} 人"
     )
     if average == 0:
         return TargetResult(
@@ -136,7 +138,7 @@ def _judge_average(target: Target, history: DeathHistory, year: int) -> TargetRe
             flag=f"{target.id} {target.name}：前{years}年平均死亡人数为0，无法计算下降比例；按“{year}年死亡人数为0即完成”判定。",
         )
     value = (average - history.current) / average
-    explanation = f"{counts}；下降比例 =（{format_decimal(average)} − {history.current}）÷ {format_decimal(average)} = {format_percent(value)}"
+    explanation = f"{counts}；下降比例 =（{format_exact(average)} − {history.current}）÷ {format_exact(average)} = {format_percent(value)}"
     return TargetResult(target, _outcome(value >= target.bound), value, explanation)
 
 

@@ -39,6 +39,11 @@ def refresh(path: Path) -> None:
     for cell in notebook.cells:
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)
+        if "nbval-ignore-output" in cell.metadata.get("tags", []):
+            # Not compared (times, versions): stored empty, so a notebook opened before running
+            # shows no stale or placeholder values.
+            cell.outputs = []
+            cell.execution_count = None
         for output in cell.get("outputs", []):
             data = output.get("data", {})
             for mime in UNCOMPARED:

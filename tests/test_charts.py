@@ -29,6 +29,38 @@ def test_county_charts_render(county):
         assert "示例丁县" in repr(chart)
 
 
+def test_section_chart_data(county):
+    """The series drawn, written out by hand for the 丁县 demo (80 points)."""
+    data = charts.plot_section_points(county).data
+    assert [(d["earned"], d["available"]) for d in data] == [(12, 20), (14, 14), (27, 39), (18, 18), (9, 9)]
+    assert data[3]["section"].startswith("(4) 全面淘汰国家明令禁止使用的设备和工艺")  # whole, not cut off
+
+
+def test_target_chart_data_and_alt_text(county):
+    chart = charts.plot_targets(county)
+    first = chart.data[0]
+    assert (first["id"], first["value"], first["bound"], first["outcome"]) == ("T1", 20, 20, "完成")
+    assert [d["id"] for d in chart.data if d["events"]] == ["T5", "T6", "T7"]
+    bundle, metadata = chart._repr_mimebundle_()
+    assert bundle["text/plain"] == "图表：示例丁县 工作目标完成情况"
+    assert metadata["image/png"]["alt"].startswith("示例丁县 工作目标完成情况。T1 实际 20.00%，目标 ≥ 20%，完成")
+
+
+def test_county_scores_chart_data(province):
+    data = charts.plot_counties(province).data
+    assert [(d["county"], d["score"], d["verdict"]) for d in data] == [
+        ("示例甲县", 100, "合格"), ("示例乙县", 100, "不合格"), ("示例丙县", 78, "不合格"),
+        ("示例丁县", 80, "合格"), ("示例戊县", 100, "不合格"), ("示例己县", 100, "合格"),
+    ]  # fmt: skip
+
+
+def test_only_quiet_event_targets_draw_no_empty_panel():
+    coal = evaluate_file(DEMO / "coal" / "enterprise.yaml")
+    chart = charts.plot_targets(coal)
+    assert all(d["events"] and d["value"] == 0 for d in chart.data)
+    assert chart.png.startswith(PNG_MAGIC)
+
+
 def test_province_charts_render(province):
     assert charts.plot_counties(province).png.startswith(PNG_MAGIC)
     assert charts.plot_targets(province).png.startswith(PNG_MAGIC)

@@ -2,7 +2,7 @@ from fractions import Fraction
 
 import pytest
 
-from minesafe.decimals import format_decimal, format_percent, parse_percent, to_json_number
+from minesafe.decimals import format_decimal, format_exact, format_percent, format_rule_percent, parse_percent, to_json_number
 
 
 @pytest.mark.parametrize(("text", "value"), [("20%", Fraction(1, 5)), (" 12.5 % ", Fraction(1, 8)), ("0.1%", Fraction(1, 1000))])
@@ -25,6 +25,16 @@ def test_display_never_rounds_up_to_a_bound():
 
 def test_whole_numbers_show_without_decimals():
     assert format_decimal(Fraction(80)) == "80"
-    assert format_percent(Fraction(1, 5)) == "20%"
+    assert format_rule_percent(Fraction(1, 5)) == "20%"
+
+
+def test_computed_percentages_always_show_two_decimals():
+    assert format_percent(Fraction(1, 4)) == "25.00%"
+    assert format_percent(Fraction(1, 6)) == "16.66%"
+
+
+def test_exact_shows_a_fraction_when_two_decimals_would_round():
+    assert format_exact(Fraction(18, 5)) == "3.60"
+    assert format_exact(Fraction(10, 3)) == "10/3"
     assert to_json_number(Fraction(80)) == 80 and isinstance(to_json_number(Fraction(80)), int)
     assert to_json_number(Fraction(2, 3)) == 0.6666

@@ -1,5 +1,6 @@
 """HTML reports: code hidden, Chinese readable offline, nothing loaded from elsewhere."""
 
+import base64
 import re
 
 import nbformat
@@ -29,7 +30,8 @@ def test_html_loads_nothing_from_the_internet(county_html):
 
 
 def test_html_hides_code_and_keeps_results(county_html):
-    assert "report.render_header" not in county_html
+    assert "report.render_verdict" not in county_html
+    assert "使用方法" not in county_html  # how to use the notebook is for JupyterLab, not for the report
     assert "考核评估结论：合格" in county_html
     assert "评估结果汇总：否决项完成的有" in county_html
     assert "【示例数据】" in county_html
@@ -39,8 +41,21 @@ def test_html_hides_code_and_keeps_results(county_html):
 
 def test_html_embeds_a_chinese_font_and_the_charts(county_html):
     assert f'font-family: "{FONT_FAMILY}"' in county_html
-    assert "data:font/woff;base64," in county_html
-    assert len(re.findall(r'<img [^>]*src="data:image/png;base64,', county_html)) == 2
+    font = base64.b64decode(re.search(r"data:font/woff2;base64,([A-Za-z0-9+/=]+)", county_html).group(1))
+    assert font[:4] == b"wOF2"  # really WOFF2, not a TTF under another name
+    images = re.findall(r'<img [^>]*src="data:image/png;base64,[^"]*"[^>]*>', county_html)
+    assert len(images) == 2
+    assert all(re.search(r'alt="示例甲县 [^"]+。T1|alt="示例甲县 各部分评分项得分。\(1\)', img) for img in images)
+
+
+def test_html_is_small(county_html):
+    """Only the CSS the report uses and a WOFF2 subset of the font: well under 350 KB."""
+    assert len(county_html.encode("utf-8")) <= 350_000
+    assert "jp-Notebook-cell {" not in county_html and "--jp-layout-color0" not in county_html  # no JupyterLab theme
+
+
+def test_folded_rows_print_whole(county_html):
+    assert "details.ms-folded::details-content" in county_html and "@page { size: A4" in county_html
 
 
 def test_the_check_would_catch_an_external_script():

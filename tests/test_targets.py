@@ -53,7 +53,7 @@ def test_an_increase_in_mines_fails(county_rubric):
     result = _judge(county_rubric, "T1", underground_mines=CountPair(10, 12))
     assert result.outcome is Outcome.FAILED
     assert result.value == Fraction(-1, 5)
-    assert "-20%" in result.explanation
+    assert "-20.00%" in result.explanation
 
 
 def _share_inputs(part0, whole0, part1, whole1):

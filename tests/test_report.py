@@ -1,0 +1,136 @@
+"""Report pieces: escaping of everything a submission supplies, the reading order's contents,
+the folded rows, the province's gap to pass and the notebook parameter check."""
+
+import dataclasses
+import re
+
+import pytest
+
+from minesafe import report
+from minesafe.evaluation import Reason
+from minesafe.exceptions import ParameterError
+from minesafe.rubric import Category, Outcome
+
+from .conftest import DEMO
+
+EVIL = '<script>alert("x")</script><img src=x onerror=alert(1)>&'
+
+
+@pytest.fixture(scope="module")
+def ding():
+    return report.load_report(DEMO / "counties" / "ding.yaml")
+
+
+@pytest.fixture(scope="module")
+def province():
+    return report.load_report(DEMO / "province.yaml")
+
+
+def _hostile(rep):
+    """Every text a submission can supply set to markup: unit and province names, notes, reasons,
+    file names in the provenance."""
+    r = rep.result
+    header = dataclasses.replace(r.header, province=EVIL)
+    changes = {"header": header, "reasons": (*r.reasons, Reason("veto", EVIL, EVIL), Reason("flag", "x", EVIL))}
+    if hasattr(r, "items"):
+        changes |= {"county": EVIL, "items": tuple(dataclasses.replace(i, note=EVIL) for i in r.items)}
+    else:
+        changes["counties"] = tuple(dataclasses.replace(c, county=EVIL) for c in r.counties)
+    return dataclasses.replace(rep, result=dataclasses.replace(r, **changes), provenance={"提交文件": EVIL})
+
+
+def _county_pieces(rep):
+    return [report.render_verdict(rep), report.render_items(rep), report.render_failures(rep), report.render_provenance(rep)]
+
+
+def _assert_escaped(piece):
+    assert "<script" not in piece.html and "<img" not in piece.html, piece.html[:300]
+    assert "&lt;script&gt;" in piece.html
+
+
+def test_every_county_piece_escapes_submitted_text(ding):
+    hostile = _hostile(ding)
+    for piece in _county_pieces(hostile):
+        _assert_escaped(piece)
+    for piece in (report.render_key_numbers(hostile), report.render_targets(hostile)):  # no submitted text shown
+        assert "<script" not in piece.html
+
+
+def test_every_province_piece_escapes_submitted_text(province):
+    rep = _hostile(province)
+    for piece in (report.render_verdict(rep), report.render_counties(rep, "../{county}/report.html"),
+                  report.render_failures(rep), report.render_provenance(rep)):  # fmt: skip
+        _assert_escaped(piece)
+    linked = report.render_counties(rep, "../{county}/report.html").html
+    assert 'href="../&lt;script&gt;' in linked  # the link target is escaped as well
+
+
+def test_verdict_comes_first_with_one_notice_each(ding):
+    text = report.render_verdict(ding).text
+    lines = text.splitlines()
+    assert lines[0].startswith("【示例数据】") and text.count("【示例数据】") == 1
+    assert lines[1] == "被评估地区：示例省 示例丁县  2022年  自评"
+    assert lines[2] == "考核评估结论：合格"
+    html = report.render_verdict(ding).html
+    assert html.count(ding.result.rubric.pass_rule) == 1 and html.count("ms-notice") == 1
+    assert "SHA-256" not in html  # provenance lives in the appendix
+
+
+def test_an_enterprise_is_named_as_one():
+    rep = report.load_report(DEMO / "coal" / "enterprise.yaml")
+    assert "被评估企业：" in report.render_verdict(rep).text
+    assert "被评估地区" not in report.render_verdict(rep).html
+
+
+def test_key_numbers_are_a_table_not_a_dict(ding):
+    piece = report.render_key_numbers(ding)
+    assert "{" not in piece.text and "{" not in piece.html
+    assert piece.text.splitlines()[:3] == ["考核评估结论：合格", "评分项得分：80 分", "否决项：完成 28，未完成 0，不涉及 1"]
+    assert "工作目标 T1：完成 20.00%" in piece.text
+
+
+def test_folded_rows_keep_every_row(ding):
+    """Completed veto and reference rows are folded, never dropped: all 65 rows are in the page."""
+    piece = report.render_items(ding)
+    rows = ding.result.items
+    ids = re.findall(r"<tr><td[^>]*>(\d-\d[a-z])</td>", piece.html)
+    assert sorted(ids) == sorted(i.row.id for i in rows)
+    folded = re.findall(r"<details.*?</details>", piece.html, re.S)
+    folded_ids = {i for block in folded for i in re.findall(r"<tr><td[^>]*>(\d-\d[a-z])</td>", block)}
+    assert folded_ids == {i.row.id for i in rows if i.outcome is Outcome.COMPLETED and i.row.category is not Category.SCORED}
+
+
+def test_the_score_reason_reads_in_chinese():
+    rep = report.load_report(DEMO / "counties" / "bing.yaml")  # 78 points: fails on its score
+    piece = report.render_failures(rep)
+    assert ">score<" not in piece.html and "总分" in piece.html
+
+
+def test_province_gap_lists_each_failing_county(province):
+    text = report.render_province_gap(province).text
+    failing = [c.county for c in province.result.counties if not c.passed]
+    assert failing == ["示例乙县", "示例丙县", "示例戊县"]
+    for county in failing:
+        assert f"重点县 {county}：结论为不合格。要达到合格，须同时做到：" in text
+    assert "示例甲县" not in text  # a passing county has no gap to show
+    assert "本省工作目标：" in text
+
+
+def test_signature_block(ding):
+    assert report.render_signature(ding).text == "评估人员：　审核人：　日期："
+
+
+def test_a_misspelled_parameter_is_refused():
+    namespace = {"submission": "x.yaml", "submision": "mine.yaml", "In": [], "_": None, "report": report}
+    with pytest.raises(ParameterError, match="submision"):
+        report.load_report(DEMO / "counties" / "ding.yaml", namespace=namespace)
+
+
+def test_errors_show_without_a_traceback_in_notebooks():
+    error = ParameterError("参数有误")
+    assert error._render_traceback_() == ["参数有误"]
+
+
+def test_html_repr_is_not_prose(ding):
+    piece = report.render_verdict(ding)
+    assert repr(piece).startswith("Html(") and str(piece) == piece.text
