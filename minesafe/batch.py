@@ -25,8 +25,7 @@ from typing import Any
 from minesafe.evaluation import CountyResult
 from minesafe.exceptions import InputError, InputErrors, MinesafeError, Problem, ProblemCollector
 from minesafe.files import evaluate_file, read_document, replace_folder, write_json, write_workbook
-from minesafe.rendering import result_to_dict
-from minesafe.rendering import describe_unit
+from minesafe.rendering import describe_unit, result_to_dict
 from minesafe.summary import STATUS_FAILED, STATUS_OK, UnitOutcome, build_summary_workbook, summary_to_dict
 
 #: Declared parameters that name input files: resolved against the working directory and checked.

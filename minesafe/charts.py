@@ -19,7 +19,7 @@ from minesafe.decimals import format_decimal
 from minesafe.evaluation import CountyResult, ProvinceResult
 from minesafe.exceptions import FontError
 from minesafe.files import bundled_font_path
-from minesafe.rubric import Category, Outcome, TargetRule
+from minesafe.rubric import Category, TargetRule
 from minesafe.targets import TargetResult
 
 SYSTEM_CJK_FONTS = ("Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "SimHei", "PingFang SC")
@@ -132,7 +132,14 @@ def plot_section_points(result: CountyResult) -> Chart:
         ax.invert_yaxis()
         ax.set_xlim(0, max(available) * 1.3 if any(available) else 1)
         ax.set_xlabel("分值")
-        _legend(ax, [("bar", palette.AVAILABLE, "可得分"), ("bar", palette.PASS, "实得分（满分）"), ("bar", palette.FAIL, "实得分（有失分）")])
+        _legend(
+            ax,
+            [
+                ("bar", palette.AVAILABLE, "可得分"),
+                ("bar", palette.PASS, "实得分（满分）"),
+                ("bar", palette.FAIL, "实得分（有失分）"),
+            ],
+        )
 
     alt = "；".join(f"{d['section']} 得 {format_decimal(d['earned'])} 分，共 {d['available']} 分" for d in data)
     return _render(f"{result.county} 各部分评分项得分", draw, (8, 0.75 * len(data) + 1.4), alt, data)
@@ -228,7 +235,9 @@ def plot_counties(result: ProvinceResult) -> Chart:
         ax.bar(range(len(data)), [float(d["score"]) for d in data], width=0.6,
                color=[palette.verdict_colour(d["passed"]) for d in data])  # fmt: skip
         ax.axhline(float(pass_score), color="black", linestyle="--")
-        ax.set_xticks(range(len(data)), [f"{d['county']}\n{format_decimal(d['score'])} 分\n{d['verdict']}" for d in data], fontsize=8)
+        ax.set_xticks(
+            range(len(data)), [f"{d['county']}\n{format_decimal(d['score'])} 分\n{d['verdict']}" for d in data], fontsize=8
+        )
         ax.set_ylim(0, 110)
         ax.set_ylabel("评分项得分")
         _legend(ax, [("bar", palette.PASS, "合格"), ("bar", palette.FAIL, "不合格"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from minesafe import __version__
+from minesafe import __version__, palette
 from minesafe.decimals import format_decimal, to_json_number
 from minesafe.evaluation import CountyResult, ProvinceResult
 from minesafe.rubric import Category, Rubric
@@ -122,12 +122,12 @@ def format_result_html(result: CountyResult | ProvinceResult) -> str:
     """A result as Jupyter shows it: the verdict banner, the summary line and the key numbers
     (the full tables are in ``targets_frame()``, ``items_frame()`` and the report)."""
     h = result.header
-    colour = "#2e7d32" if result.passed else "#c62828"
-    unit = f"{h.province} {result.county}" if isinstance(result, CountyResult) else f"{h.province}（重点省）"
+    colour = palette.verdict_colour(result.passed)
+    unit = describe_unit(result)
     notes = ([DEMO_BANNER] if h.demo else []) + (
         [f"【暂行评估表】{result.rubric.provisional}"] if result.rubric.provisional else []
     )
-    parts = [f'<div style="color:#e65100;font-weight:bold">{html.escape(n)}</div>' for n in notes]
+    parts = [f'<div style="color:{palette.NOTICE};font-weight:bold">{html.escape(n)}</div>' for n in notes]
     parts.append(
         f'<div style="background:{colour};color:white;padding:6px 10px;font-weight:bold">'
         f"{html.escape(unit)} {h.year}年度 {html.escape(h.stage)}：{result.verdict}</div>"

@@ -181,7 +181,11 @@ def render_verdict(report: Report) -> Html:
         summary=summary,
         pass_rule=r.rubric.pass_rule,
     )
-    lines = [*_notices(r), f"{unit_label(r.rubric)}：{describe_unit(r)}  {r.header.year}年  {r.header.stage}", f"考核评估结论：{r.verdict}"]
+    lines = [
+        *_notices(r),
+        f"{unit_label(r.rubric)}：{describe_unit(r)}  {r.header.year}年  {r.header.stage}",
+        f"考核评估结论：{r.verdict}",
+    ]
     lines += [f"- {x}" for x in decisive] + [f"? {x}" for x in flags]
     if summary:
         lines.append(f"评估结果汇总：{summary}")
@@ -242,7 +246,9 @@ def render_signature(report: Report) -> Html:
 def render_targets(report: Report) -> Html:
     """一、工作目标完成情况: inputs and working, computed value, bound and result of each target."""
     targets = report.result.targets
-    rows = [(t.target.id, t.target.name, t.bound_text, t.explanation, t.value_text or "—", outcome_mark(t.outcome)) for t in targets]
+    rows = [
+        (t.target.id, t.target.name, t.bound_text, t.explanation, t.value_text or "—", outcome_mark(t.outcome)) for t in targets
+    ]
     text = "\n".join(f"{t.target.id} {t.outcome.value} {t.value_text}（目标 {t.bound_text}）" for t in targets)
     headers = ["序号", "总体目标", "目标", "填报数据与计算", "实际", "评估结果"]
     return Html(_table(headers, rows, widths=("5%", "20%", "9%", "48%", "9%", "9%")), text)
@@ -294,7 +300,9 @@ def render_failures(report: Report) -> Html:
     failed = [x for x in report.result.reasons if x.kind != "flag"]
     if not failed:
         return Html(_lines([], lead="无未完成的工作目标、否决项或失分项。"), "无未完成事项")
-    rows = [(n, REASON_KINDS[x.kind], REASON_KINDS[x.kind] if x.kind == "score" else x.id, x.text) for n, x in enumerate(failed, 1)]
+    rows = [
+        (n, REASON_KINDS[x.kind], REASON_KINDS[x.kind] if x.kind == "score" else x.id, x.text) for n, x in enumerate(failed, 1)
+    ]
     body = _table(["序号", "类型", "编号", "情况"], rows, widths=("6%", "10%", "10%", "74%"))
     return Html(body, "\n".join(f"{n}. {x.text}" for n, x in enumerate(failed, 1)))
 
@@ -344,7 +352,9 @@ def render_province_gap(report: Report) -> Html:
         lines.append("重点县：全部合格。")
     for c in failing:
         gap = describe_gap(compute_gap(c))
-        parts.append(_lines(gap[1:], lead=f"重点县 {c.county}（{c.verdict}，{format_decimal(c.score)} 分）：{gap[0]}", ordered=True))
+        parts.append(
+            _lines(gap[1:], lead=f"重点县 {c.county}（{c.verdict}，{format_decimal(c.score)} 分）：{gap[0]}", ordered=True)
+        )
         lines += [f"重点县 {c.county}：{gap[0]}", *gap[1:]]
     return Html("".join(parts), "\n".join(lines))
 

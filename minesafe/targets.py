@@ -103,9 +103,7 @@ def _judge_share(target: Target, part: CountPair, whole: CountPair, baseline_yea
     q0, q1 = f"{part.baseline}/{whole.baseline}", f"{part.current}/{whole.current}"
     if target.mode is ShareMode.POINTS:
         value = s1 - s0
-        explanation = (
-            f"{counts}；提高 {q1} − {q0} = {format_percent(value).removesuffix('%')} 个百分点"
-        )
+        explanation = f"{counts}；提高 {q1} − {q0} = {format_percent(value).removesuffix('%')} 个百分点"
         return TargetResult(target, _outcome(value >= target.bound), value, explanation)
     if s0 == 0:
         return TargetResult(
@@ -116,9 +114,7 @@ def _judge_share(target: Target, part: CountPair, whole: CountPair, baseline_yea
             flag=f"{target.id} {target.name}：{baseline_year}年占比为0，无法计算相对提高比例；按“{year}年末占比大于0即完成”判定，请核实。",
         )
     value = (s1 - s0) / s0
-    explanation = (
-        f"{counts}；提高比例 =（{q1} − {q0}）÷（{q0}）= {format_percent(value)}"
-    )
+    explanation = f"{counts}；提高比例 =（{q1} − {q0}）÷（{q0}）= {format_percent(value)}"
     return TargetResult(target, _outcome(value >= target.bound), value, explanation)
 
 
@@ -138,7 +134,9 @@ def _judge_average(target: Target, history: DeathHistory, year: int) -> TargetRe
             flag=f"{target.id} {target.name}：前{years}年平均死亡人数为0，无法计算下降比例；按“{year}年死亡人数为0即完成”判定。",
         )
     value = (average - history.current) / average
-    explanation = f"{counts}；下降比例 =（{format_exact(average)} − {history.current}）÷ {format_exact(average)} = {format_percent(value)}"
+    explanation = (
+        f"{counts}；下降比例 =（{format_exact(average)} − {history.current}）÷ {format_exact(average)} = {format_percent(value)}"
+    )
     return TargetResult(target, _outcome(value >= target.bound), value, explanation)
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from minesafe import palette
 from minesafe.decimals import format_decimal
 from minesafe.evaluation import CountyResult, evaluate_county
 from minesafe.exceptions import InputError
@@ -136,9 +137,9 @@ def render_outlook(outlook: Outlook, changes: list[Change]) -> str:
     """The live read-out: verdict, summary line, veto counts, gap to pass and the changes made."""
     if outlook.result is None:
         items = "".join(f"<li>{html.escape(p)}</li>" for p in outlook.problems)
-        return f'<div class="ms-verdict ms-invalid" style="color:#c62828;font-weight:bold">当前输入有误，无法评估：</div><ul>{items}</ul>'
+        return f'<div class="ms-verdict ms-invalid" style="color:{palette.FAIL};font-weight:bold">当前输入有误，无法评估：</div><ul>{items}</ul>'
     r = outlook.result
-    colour = "#2e7d32" if r.passed else "#c62828"
+    colour = palette.verdict_colour(r.passed)
     parts = [
         f'<div class="ms-verdict" style="background:{colour};color:white;padding:8px 12px;font-size:18px;font-weight:bold">考核评估结论：{r.verdict}</div>',
         f'<p class="ms-summary"><b>评估结果汇总：</b>{html.escape(r.summary)}</p>',
@@ -299,14 +300,16 @@ class WhatIfPanel(StaticNote):
         path = Path(self.export_path.value.strip())
         if path.exists():
             self.status.value = (
-                f"<span style='color:#c62828'>文件已存在，未导出：{html.escape(str(path))}。请换一个文件名。</span>"
+                f"<span style='color:{palette.FAIL}'>文件已存在，未导出：{html.escape(str(path))}。请换一个文件名。</span>"
             )
             return None
         if self.scenario.evaluate().result is None:
-            self.status.value = "<span style='color:#c62828'>当前输入有误，不能导出。</span>"
+            self.status.value = f"<span style='color:{palette.FAIL}'>当前输入有误，不能导出。</span>"
             return None
         write_yaml(self.scenario.export_mapping(self.note.value.strip()), path)
-        self.status.value = f"<span style='color:#2e7d32'>已导出：{html.escape(str(path))}（可用 minesafe evaluate 评估）</span>"
+        self.status.value = (
+            f"<span style='color:{palette.PASS}'>已导出：{html.escape(str(path))}（可用 minesafe evaluate 评估）</span>"
+        )
         return path
 
     def _repr_mimebundle_(self, include=None, exclude=None):
