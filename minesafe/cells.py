@@ -3,7 +3,7 @@
 Every writer (the fill-in template and ``template --from``, the batch summary, the list
 proposals) appends rows with :func:`append_row`, so a submitted name or note such as
 ``=HYPERLINK(...)`` or ``@SUM(A1)`` can never become a live formula in Excel or WPS, and minesafe
-reads back exactly the text that was written.
+reads back exactly the text that was written (line ends as LF: XML turns every CR into one).
 """
 
 from __future__ import annotations
@@ -24,11 +24,14 @@ def write_value(cell, value: Any) -> None:
     """Put ``value`` in ``cell``; text is always stored as text (never as a formula), and text
     that starts like a formula is also marked with Excel's quote prefix (the leading apostrophe),
     so editing the cell later does not turn it into one either."""
-    cell.value = value
     if isinstance(value, str):
+        # XML reads every CR back as LF: write what will be read, so the text round-trips exactly
+        cell.value = value.replace("\r\n", "\n").replace("\r", "\n")
         cell.data_type = "s"  # openpyxl would store "=…" as a formula
         if value.startswith(FORMULA_STARTS):
             cell.quotePrefix = True
+    else:
+        cell.value = value
 
 
 def append_row(ws, values: Sequence[Any]) -> int:

@@ -139,7 +139,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _template(args: argparse.Namespace) -> int:
-    from minesafe.files import read_document, read_rubric, write_workbook
+    from minesafe.files import read_prefill, read_rubric, write_workbook
     from minesafe.workbook import build_workbook
 
     out: Path = args.out
@@ -150,11 +150,10 @@ def _template(args: argparse.Namespace) -> int:
             str(out), [Problem((), "输出文件已存在，为免覆盖已填写的内容未写入", str(out), "另选文件名，或加 --force 覆盖")]
         )
     data = None
-    rubric_name = args.rubric
     if args.source is not None:
-        data, _ = read_document(args.source)
-        rubric_name = data.get("rubric", rubric_name) if isinstance(data, dict) else rubric_name
-    rubric = read_rubric(rubric_name)
+        data, rubric = read_prefill(args.source)
+    else:
+        rubric = read_rubric(args.rubric)
     write_workbook(build_workbook(rubric, data), out)
     print(f"已生成填报模板：{out}")
     return EXIT_OK

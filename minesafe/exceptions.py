@@ -45,12 +45,16 @@ class Problem:
         return text
 
 
+_SHOWN_CHARACTERS = 80  # a pasted essay or a 5000-digit number is not repeated in full
+
+
 def _show(value: object) -> str:
     if value is None or (isinstance(value, str) and not value.strip()):
         return "（空）"
-    if isinstance(value, str):
-        return f"“{value}”"
-    return str(value)
+    text = value if isinstance(value, str) else str(value)
+    if len(text) > _SHOWN_CHARACTERS:
+        text = f"{text[:_SHOWN_CHARACTERS]}…（共 {len(text)} 个字符）"
+    return f"“{text}”" if isinstance(value, str) else text
 
 
 def locate_key_path(path: KeyPath) -> str:

@@ -24,7 +24,15 @@ import yaml
 
 from minesafe import __version__
 from minesafe.evaluation import CountyResult, ProvinceResult, evaluate_county, evaluate_province
-from minesafe.exceptions import InputError, InputErrors, KeyPath, Problem, ProblemCollector, locate_key_path
+from minesafe.exceptions import (
+    InputError,
+    InputErrors,
+    KeyPath,
+    Problem,
+    ProblemCollector,
+    RubricError,
+    locate_key_path,
+)
 from minesafe.params import apply_params
 from minesafe.rubric import Rubric, build_rubric
 from minesafe.submission import CountySubmission, build_county_submission, build_province_submission
@@ -74,7 +82,15 @@ def read_rubric(name: str, targets_from: Rubric | None = None) -> Rubric:
         data, source = _parse_shipped_rubric(name), f"minesafe/rubrics/{name}.yaml"
     else:
         source = str(Path(name))
+        if not Path(name).is_file():
+            known = "、".join(list_rubrics())
+            raise InputError(
+                source,
+                [Problem((), "不是已知的评估表编号，也不是已存在的评估表文件", name, f"{known}，或评估表 YAML 文件的路径")],
+            )
         data, _ = parse_yaml(_read_text(Path(name)), source)
+        if not isinstance(data, Mapping):
+            raise RubricError(source, [f"文件内容应为评估表的键值映射（当前为 {type(data).__name__}）"])
     if isinstance(data, Mapping) and "targets_from" in data and targets_from is None:
         targets_from = read_rubric(str(data["targets_from"]))
     return build_rubric(data, source, targets_from)
@@ -109,8 +125,9 @@ def _read_text(path: Path) -> str:
                     Problem(
                         (),
                         "文件过大",
-                        f"超过 {MAX_TEXT_BYTES // 1024 // 1024} MB",
-                        f"不超过 {MAX_TEXT_BYTES // 1024 // 1024} MB 的文件",
+                        f"超过 {MAX_TEXT_BYTES // 2**20} MB",
+                        f"不超过 {MAX_TEXT_BYTES // 2**20} MB 的文件",
+                        "整个文件",
                     )
                 ],
             )
@@ -159,35 +176,50 @@ class _Yaml12Resolver(yaml.resolver.BaseResolver):
     keys, no dates. YAML 1.1 (PyYAML's default) would silently read 8, 90 and True."""
 
 
-for _tag, _pattern, _first in (
-    ("bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
-    ("int", r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", "-+0123456789"),
-    (
-        "float",
-        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+_CORE_SCALARS = {  # tag: (pattern, first characters, what it is called in messages)
+    "bool": (r"true|True|TRUE|false|False|FALSE", "tTfF", "true 或 false"),
+    "int": (r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+", "-+0123456789", "整数"),
+    "float": (
+        r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)",
         "-+.0123456789",
+        "数",
     ),
-    ("null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
-):
-    _Yaml12Resolver.add_implicit_resolver(f"tag:yaml.org,2002:{_tag}", re.compile(_pattern), list(_first))
+    "null": (r"~|null|Null|NULL|", "~nN", "空值"),
+}
+for _tag, (_pattern, _first, _) in _CORE_SCALARS.items():
+    _Yaml12Resolver.add_implicit_resolver(
+        f"tag:yaml.org,2002:{_tag}", re.compile(f"^(?:{_pattern})$"), [*_first, *([""] if _tag == "null" else [])]
+    )
 
 
 class _Yaml12Constructor(yaml.constructor.SafeConstructor):
     """Safe construction with YAML 1.2 scalars, bounded integers, and duplicate keys refused
     (YAML would silently keep the last one and lose the first)."""
 
+    def _core_scalar(self, node, tag: str) -> str:
+        """The scalar's text, checked against its tag (``!!int "abc"`` is refused, not guessed)."""
+        text = self.construct_scalar(node)
+        pattern, _, name = _CORE_SCALARS[tag]
+        if not re.fullmatch(pattern, text):
+            raise yaml.constructor.ConstructorError(None, None, f"标签 !!{tag} 与内容“{text}”不符，应为{name}", node.start_mark)
+        return text
+
+    def construct_yaml_null(self, node):
+        self._core_scalar(node, "null")
+
     def construct_yaml_bool(self, node):
-        return self.construct_scalar(node).lower() == "true"
+        return self._core_scalar(node, "bool").lower() == "true"
 
     def construct_yaml_int(self, node):
-        text = self.construct_scalar(node)
+        text = self._core_scalar(node, "int")
         if text.startswith(("0o", "0x")):
             return _checked_int(text[2:], 8 if text[1] == "o" else 16)
         return _checked_int(text)
 
     def construct_yaml_float(self, node):
-        text = self.construct_scalar(node).lower()
-        return {".inf": math.inf, "+.inf": math.inf, "-.inf": -math.inf, ".nan": math.nan}.get(text) or float(text)
+        text = self._core_scalar(node, "float").lower()
+        special = {".inf": math.inf, "+.inf": math.inf, "-.inf": -math.inf, ".nan": math.nan}
+        return special[text] if text in special else float(text)
 
     def construct_mapping(self, node, deep=False):
         seen: dict[Any, int] = {}
@@ -204,11 +236,14 @@ class _Yaml12Constructor(yaml.constructor.SafeConstructor):
 
 
 for _tag, _method in (
+    ("null", _Yaml12Constructor.construct_yaml_null),
     ("bool", _Yaml12Constructor.construct_yaml_bool),
     ("int", _Yaml12Constructor.construct_yaml_int),
     ("float", _Yaml12Constructor.construct_yaml_float),
 ):
     _Yaml12Constructor.add_constructor(f"tag:yaml.org,2002:{_tag}", _method)
+for _tag in ("binary", "timestamp", "omap", "pairs", "set"):  # YAML 1.1 types no input needs
+    del _Yaml12Constructor.yaml_constructors[f"tag:yaml.org,2002:{_tag}"]
 
 
 class PythonYamlLoader(
@@ -311,18 +346,60 @@ def parse_yaml(text: str, source: str, loader: type | None = None) -> tuple[Any,
             problem = _too_deep(exc.problem_mark)
         elif "重复" in str(exc.problem) or "键不能" in str(exc.problem):
             problem = Problem((), str(exc.problem), expected="每个键只写一次，键为文字", where=where)
+        elif "标签 !!" in str(exc.problem):
+            problem = Problem((), str(exc.problem), expected="去掉标签，直接写值", where=where)
         else:
             context = exc.context_mark
             if context is not None and exc.problem_mark is not None and context.line != exc.problem_mark.line:
                 where = f"{_line_of(context)}开始的内容（在{where}发现）"
-            problem = Problem((), f"YAML 格式错误：{exc.problem}", expected="合法的 YAML/JSON，见提交格式说明", where=where)
+            problem = Problem(
+                (), f"YAML 格式错误：{_in_chinese(str(exc.problem))}", expected="合法的 YAML/JSON，见提交格式说明", where=where
+            )
+        raise InputError(source, [problem]) from None
+    except yaml.reader.ReaderError as exc:
+        problem = Problem(
+            (),
+            f"含有不可见的控制字符 U+{exc.character:04X}" if isinstance(exc.character, int) else "含有无法读取的字符",
+            expected="删除该字符后重新保存",
+            where=f"第 {exc.position + 1} 个字符处",
+        )
         raise InputError(source, [problem]) from None
     except yaml.YAMLError as exc:
-        raise InputError(source, [Problem((), f"YAML 格式错误：{exc}", expected="合法的 YAML/JSON")]) from None
+        raise InputError(source, [Problem((), f"YAML 格式错误：{_in_chinese(str(exc))}", expected="合法的 YAML/JSON")]) from None
     problems = _check_tree(data)
     if problems:
         raise InputError(source, problems)
     return data, locate_key_path
+
+
+#: The parsers' usual complaints, in the words an evaluator reads (others keep the original text).
+_PARSER_PROBLEMS = {
+    "could not determine a constructor for the tag": "不支持的 YAML 标签（! 或 !! 开头的写法）",
+    "cannot start any token": "含有不能作为内容开头的字符（常见原因：用了 Tab 缩进，YAML 只能用空格）",
+    "but found another document": "文件中只能有一个 YAML 文档（不要用 --- 分隔多个）",
+    "expected a single document": "文件中只能有一个 YAML 文档（不要用 --- 分隔多个）",
+    "expected ',' or '}'": "花括号 { } 内的内容没有正确结束（缺少逗号或右花括号）",
+    "expected ',' or ']'": "方括号 [ ] 内的内容没有正确结束（缺少逗号或右方括号）",
+    "mapping values are not allowed here": "此处不能出现“键: 值”（常见原因：值里有冒号加空格，请给值加引号）",
+    "could not find expected ':'": "缺少冒号“:”",
+    "found unexpected end of stream": "文件意外结束（引号或括号没有闭合）",
+    "did not find expected key": "缩进不一致或缺少键",
+    "did not find expected <document start>": "内容不是 YAML 映射",
+    "did not find expected '-' indicator": "列表的缩进不一致",
+    "found unknown escape character": "双引号内的转义字符有误（反斜杠 \\ 请写成 \\\\，或改用单引号）",
+    "Expecting property name enclosed in double quotes": "此处应为用双引号括起的键（常见原因：多余的逗号）",
+    "Expecting value": "此处缺少值",
+    "Expecting ',' delimiter": "缺少逗号",
+    "Expecting ':' delimiter": "缺少冒号",
+    "Extra data": "JSON 内容结束后还有多余的内容",
+    "Unterminated string starting at": "字符串的引号没有闭合",
+    "Invalid control character at": "字符串中含有控制字符",
+    "Invalid \\escape": "字符串中的转义字符有误",
+}
+
+
+def _in_chinese(problem: str) -> str:
+    return next((chinese for english, chinese in _PARSER_PROBLEMS.items() if english in problem), problem)
 
 
 def _too_deep(mark) -> Problem:
@@ -347,7 +424,14 @@ def parse_json(text: str, source: str) -> tuple[Any, Locator]:
     except json.JSONDecodeError as exc:
         raise InputError(
             source,
-            [Problem((), f"JSON 格式错误：{exc.msg}", expected="合法的 JSON", where=f"第 {exc.lineno} 行第 {exc.colno} 列")],
+            [
+                Problem(
+                    (),
+                    f"JSON 格式错误：{_in_chinese(exc.msg)}",
+                    expected="合法的 JSON",
+                    where=f"第 {exc.lineno} 行第 {exc.colno} 列",
+                )
+            ],
         ) from None
     problems = _check_tree(data, duplicates)
     if problems:
@@ -470,6 +554,19 @@ def _rubric_id(data: Any, source: str, locate: Locator) -> str:
     if rubric_id not in known:
         raise InputError(source, [Problem(("rubric",), "缺少或写错了评估表编号", rubric_id, "、".join(known))], locate)
     return rubric_id
+
+
+def read_prefill(path: Path) -> tuple[Mapping[str, Any], Rubric]:
+    """A submission to pre-fill a workbook from (``template --from``) and its rubric; values of
+    the wrong shape are refused, missing ones are left blank."""
+    from minesafe.workbook import check_prefill
+
+    data, locate = read_document(path)
+    rubric = read_rubric(_rubric_id(data, str(path), locate))
+    problems = check_prefill(data, rubric)
+    if problems:
+        raise InputError(str(path), problems, locate)
+    return data, rubric
 
 
 def read_county_submission(path: Path, rubric: Rubric | None = None, params_path=None) -> tuple[CountySubmission, Rubric]:

@@ -41,6 +41,8 @@ KINDS = {
     "noncoal-province": ("非煤矿山安全生产重点省(区)", False),
 }
 EXIT_PROPOSED, EXIT, STAY, ADD = "可调出", "调出", "保留", "增补"
+#: The earliest year a key-unit list can have been drawn up (a guard against typos such as 0 or -5).
+FIRST_LIST_YEAR = 2000
 STATIONED_YEARS = 3  # 对连续3年被国家矿山安全监察局列入重点县(市、区)、重点企业名单的
 
 #: The coal plan's exit condition, 二(四), word for word.
@@ -104,8 +106,9 @@ def build_history(data: Any, source: str = "（名单数据）", locate=locate_k
         problems.add((), "文件内容应为映射", type(data).__name__, "kind、year、units")
         problems.raise_if_any(source, locate)
     kind = data.get("kind")
-    if kind not in KINDS:
+    if not isinstance(kind, str) or kind not in KINDS:
         problems.add(("kind",), "名单类型写法有误", kind, "、".join(KINDS))
+        kind = None
     year = data.get("year")
     if not (isinstance(year, int) and not isinstance(year, bool) and 2021 <= year <= 2100):
         problems.add(("year",), "评估年度写法有误", year, "2021～2100 的整数年份")
@@ -128,8 +131,15 @@ def build_history(data: Any, source: str = "（名单数据）", locate=locate_k
             if key not in allowed:
                 problems.add((*where, key), _unknown_key_message(kind, key), key, "、".join(sorted(allowed)))
         listed = record.get("listed", [])
-        if not isinstance(listed, list) or not all(isinstance(y, int) and not isinstance(y, bool) and y <= year for y in listed):
-            problems.add((*where, "listed"), "列入名单的年份写法有误", listed, f"不晚于 {year} 年的年份列表，如 [2023, 2024]")
+        if not isinstance(listed, list) or not all(
+            isinstance(y, int) and not isinstance(y, bool) and FIRST_LIST_YEAR <= y <= year for y in listed
+        ):
+            problems.add(
+                (*where, "listed"),
+                "列入名单的年份写法有误",
+                listed,
+                f"{FIRST_LIST_YEAR}～{year} 年之间的年份列表，如 [2023, 2024]",
+            )
             listed = []
         result = record.get("result")
         if result not in (None, "合格", "不合格"):
@@ -139,7 +149,7 @@ def build_history(data: Any, source: str = "（名单数据）", locate=locate_k
             problems.add((*where, "larger_accidents"), "较大及以上事故起数应为非负整数", accidents, "如 0")
             accidents = 0
         principles = record.get("principles", [])
-        if not isinstance(principles, list) or not all(p in NONCOAL_COUNTY_PRINCIPLES for p in principles):
+        if not isinstance(principles, list) or not all(isinstance(p, int) and p in NONCOAL_COUNTY_PRINCIPLES for p in principles):
             problems.add(
                 (*where, "principles"),
                 "重点县确定原则的编号写法有误",
@@ -147,6 +157,9 @@ def build_history(data: Any, source: str = "（名单数据）", locate=locate_k
                 "1～3 的列表：" + "；".join(f"{n}. {text}" for n, text in NONCOAL_COUNTY_PRINCIPLES.items()),
             )
             principles = []
+        for key in ("province_flag", "nomination", "finding"):
+            if isinstance(record.get(key), (Mapping, list)):
+                problems.add((*where, key), "应为一段文字", record[key], "文字说明")
         units.append(
             UnitRecord(
                 str(name),

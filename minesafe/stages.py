@@ -14,7 +14,7 @@ from typing import Any
 from minesafe.evaluation import CountyResult, evaluate_county
 from minesafe.exceptions import InputError, Problem
 from minesafe.rubric import Rubric
-from minesafe.submission import build_county_submission, target_fields, value_at
+from minesafe.submission import CountySubmission, ItemEntry, build_county_submission, target_fields, value_at
 
 
 @dataclass(frozen=True)
@@ -36,15 +36,53 @@ class StageComparison:
         return self.self_assessed.passed != self.verified.passed
 
 
+def _read(data: Mapping[str, Any], rubric: Rubric, source: str) -> tuple[CountySubmission, CountyResult]:
+    submission = build_county_submission(data, rubric, source)
+    return submission, evaluate_county(submission, rubric)
+
+
 def _evaluate(data: Mapping[str, Any], rubric: Rubric, source: str) -> CountyResult:
-    return evaluate_county(build_county_submission(data, rubric, source), rubric)
+    return _read(data, rubric, source)[1]
+
+
+def _target_number(submission: CountySubmission, path: tuple) -> Any:
+    """The validated number at a :class:`TargetField` path (``60`` and ``"60"`` are both 60)."""
+    node: Any = submission.targets[path[0]]
+    node = getattr(node, "previous" if path[1] == "previous_5_years" else path[1])
+    return node[path[2]] if len(path) > 2 else node
+
+
+def _meaning(entry: ItemEntry) -> tuple:
+    """What a row's entry means for the evaluation: ``完成`` and ``{result: 完成}`` are the same;
+    a note is an explanation, not a difference."""
+    return entry.result, dict(entry.values)
 
 
 def compare_stages(
     self_data: Mapping[str, Any], verified_data: Mapping[str, Any], rubric: Rubric, sources: tuple[str, str] = ("自评", "核查")
 ) -> StageComparison:
-    """Compare the two stages of one unit's submission; both must name the same unit and year."""
-    mine, theirs = _evaluate(self_data, rubric, sources[0]), _evaluate(verified_data, rubric, sources[1])
+    """Compare the two stages of one unit's submission; both must name the same unit and year.
+
+    Values are compared by what they mean once validated, not by how they were written.
+    """
+    if rubric.unit == "province":
+        raise InputError(
+            sources[0],
+            [
+                Problem(
+                    ("rubric",),
+                    "自评与核查的比较只适用于重点县或重点企业的提交文件，这是重点省（区）的文件",
+                    rubric.id,
+                    "重点县或重点企业的提交文件；省的结论由各重点县得出，请逐县比较",
+                )
+            ],
+        )
+    if isinstance(verified_data, Mapping) and verified_data.get("rubric") != rubric.id:
+        raise InputError(
+            sources[1], [Problem(("rubric",), "核查文件与自评文件所用的评估表不同", verified_data.get("rubric"), rubric.id)]
+        )
+    own, mine = _read(self_data, rubric, sources[0])
+    other, theirs = _read(verified_data, rubric, sources[1])
     problems = [
         Problem(
             (key,),
@@ -61,16 +99,16 @@ def compare_stages(
         raise InputError(sources[1], problems)
     differences = []
     for field in target_fields(rubric):
-        a, b = value_at(self_data["targets"], field.path), value_at(verified_data["targets"], field.path)
+        a, b = _target_number(own, field.path), _target_number(other, field.path)
         if a != b:
             changed = copy.deepcopy(dict(self_data))
             value_at(changed["targets"], field.path[:-1])[field.path[-1]] = b
             flips = _evaluate(changed, rubric, sources[0]).passed != mine.passed
             differences.append(Difference(f"{field.target.id} {field.label}", str(a), str(b), flips))
-    own = {i.row.id: i for i in mine.items}
+    results = {i.row.id: i for i in mine.items}
     for item in theirs.items:
-        before = own[item.row.id]
-        if before.outcome is not item.outcome or self_data["items"][item.row.id] != verified_data["items"][item.row.id]:
+        before = results[item.row.id]
+        if before.outcome is not item.outcome or _meaning(own.items[item.row.id]) != _meaning(other.items[item.row.id]):
             changed = copy.deepcopy(dict(self_data))
             changed["items"][item.row.id] = copy.deepcopy(verified_data["items"][item.row.id])
             flips = _evaluate(changed, rubric, sources[0]).passed != mine.passed

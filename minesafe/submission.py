@@ -381,7 +381,7 @@ def _build_items(raw: Any, rubric: Rubric, problems: ProblemCollector) -> dict[s
                 )
         note = entry.get("note", "")
         if isinstance(note, (Mapping, list)):
-            problems.add((*where, "note"), "说明应为一段文字", type(note).__name__, "文字，如 note: 已于6月完成整改")
+            problems.add((*where, "note"), "说明应为一段文字", note, "文字，如 note: 已于6月完成整改")
             note = ""
         items[row.id] = ItemEntry(row.id, result, "" if note is None else str(note).strip(), values)
     return items

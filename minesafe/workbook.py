@@ -77,6 +77,52 @@ def _dropdown(ws, options: list[str], cells: list[str], prompt: str) -> None:
         dv.add(cell)
 
 
+def _is_scalar(value: Any) -> bool:
+    return not isinstance(value, (Mapping, list))
+
+
+def check_prefill(data: Any, rubric: Rubric) -> list[Problem]:
+    """What keeps ``data`` (a submission mapping) from pre-filling a workbook for ``rubric``:
+    values of the wrong shape, unknown rows. Missing values are fine: they stay blank to fill in."""
+    if not isinstance(data, Mapping):
+        return [Problem((), "文件内容应为键值映射", type(data).__name__, "YAML/JSON 映射，见提交格式说明")]
+    problems = []
+    for key in ("province", "county", "enterprise", "group", "year", "stage", "demo"):
+        if not _is_scalar(data.get(key)):
+            problems.append(Problem((key,), "应为单个值", data[key], "文字或数字"))
+    targets = data.get("targets")
+    if targets is not None and not isinstance(targets, Mapping):
+        problems.append(Problem(("targets",), "工作目标数据应为映射", targets, "映射，见提交格式说明"))
+    elif targets:
+        for key, value in targets.items():
+            if not isinstance(value, Mapping):
+                problems.append(Problem(("targets", key), "应为映射", value, "如 {baseline: 60, current: 45}"))
+                continue
+            for part, number in value.items():
+                numbers = number if isinstance(number, list) else [number]
+                if not all(_is_scalar(n) for n in numbers):
+                    problems.append(Problem(("targets", key, part), "应为数字或数字的列表", number, "数字"))
+    items = data.get("items")
+    if items is not None and not isinstance(items, Mapping):
+        problems.append(Problem(("items",), "重点任务评估结果应为映射", items, "如 1-1a: {result: 完成}"))
+    elif items:
+        for row_id, entry in items.items():
+            if rubric.row_by_id(str(row_id)) is None:
+                problems.append(Problem(("items", row_id), "评估表中没有这一行", row_id, f"{rubric.id} 的行编号，如 1-1a"))
+            elif not (isinstance(entry, str) or entry is None or isinstance(entry, Mapping)):
+                problems.append(Problem(("items", row_id), "写法有误", entry, "映射，如 {result: 完成, note: 说明}"))
+            elif isinstance(entry, Mapping):
+                problems += [
+                    Problem(("items", row_id, key), "应为单个值", value, "文字或数字")
+                    for key, value in entry.items()
+                    if not _is_scalar(value)
+                ]
+    counties = data.get("counties")
+    if counties is not None and not (isinstance(counties, list) and all(isinstance(c, str) for c in counties)):
+        problems.append(Problem(("counties",), "重点县文件列表写法有误", counties, "文件路径文字的列表"))
+    return problems
+
+
 def build_workbook(rubric: Rubric, data: Mapping[str, Any] | None = None) -> Workbook:
     """A fill-in workbook for ``rubric``; ``data`` (a submission mapping) pre-fills it."""
     data = data or {}
@@ -211,10 +257,13 @@ MAX_ROWS = 5000
 MAX_LIST_INDEX = 99
 
 
-def _clean(value: Any) -> Any:
+def _clean(value: Any, strip: bool = True) -> Any:
+    """A cell's value, None when blank; text is stripped unless it is free text (notes) that must
+    read back exactly as written."""
     if isinstance(value, str):
-        value = value.strip()
-        return value or None
+        if not value.strip():
+            return None
+        return value.strip() if strip else value
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
@@ -264,7 +313,7 @@ class _SheetReader:
                 self.problems.append(
                     Problem(
                         (),
-                        f"{what}重复出现，与{_cell_name(title, first[key])}相同",
+                        f"{what}重复出现，与{_cell_name(title, first[key])} 相同",
                         key if not isinstance(key, tuple) else " ".join(map(str, key)),
                         f"每个{what}只填一行",
                         _cell_name(title, cell),
@@ -368,7 +417,7 @@ def read_workbook(wb: Workbook, source: str) -> tuple[dict[str, Any], Callable[[
             problems.append(
                 Problem(
                     (),
-                    f"键重复出现，与{_cell_name(TARGETS, keyed[path])}相同",
+                    f"键重复出现，与{_cell_name(TARGETS, keyed[path])} 相同",
                     dotted,
                     "每个键只填一行",
                     _cell_name(TARGETS, f"A{r}"),
@@ -380,7 +429,7 @@ def read_workbook(wb: Workbook, source: str) -> tuple[dict[str, Any], Callable[[
             problems.append(
                 Problem(
                     (),
-                    f"键与{_cell_name(TARGETS, conflict)}的键相互冲突",
+                    f"键与{_cell_name(TARGETS, conflict)} 的键相互冲突",
                     dotted,
                     "模板中的键，每个只填一行",
                     _cell_name(TARGETS, f"A{r}"),
@@ -416,7 +465,7 @@ def read_workbook(wb: Workbook, source: str) -> tuple[dict[str, Any], Callable[[
             note(("items", row_id), ITEMS, f"G{r}")
             note(("items", row_id, "result"), ITEMS, f"G{r}")
             note(("items", row_id, "note"), ITEMS, f"H{r}")
-            for key, value in (("result", _clean(row[6])), ("note", _clean(row[7]))):
+            for key, value in (("result", _clean(row[6])), ("note", _clean(row[7], strip=False))):
                 if value is not None:
                     entry[key] = value
                     filled = filled or key == "result"

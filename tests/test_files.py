@@ -3,16 +3,20 @@
 import json
 
 import pytest
+import yaml
 
 from minesafe.cli import main
 from minesafe.exceptions import InputError, InputErrors
-from minesafe.files import atomic_write, evaluate_file
+from minesafe.files import PythonYamlLoader, YamlLoader, atomic_write, evaluate_file, parse_yaml, read_rubric
 
-from .conftest import DATA, DEMO
+from .conftest import DATA, DEMO, ROOT
+from .hostile_files import write_hostile_files
 
 INVALID = DATA / "invalid"
 
-# file -> fragments its message must contain (place, bad value, expectation)
+# file -> fragments its message must contain (place, bad value, expectation). The prefix of the
+# name says which command reads it (see _command); every one must exit with status 2, print the
+# file's name and no traceback, and write nothing to standard output.
 CATALOGUE = {
     "county_negative_count.yaml": ["键 targets.underground_mines.current", "当前值：-3", "大于或等于0的整数"],
     "county_non_integer_count.yaml": [
@@ -27,7 +31,7 @@ CATALOGUE = {
     "county_missing_target.yaml": ["键 targets.deaths", "T4", "previous_5_years"],
     "county_wrong_year.yaml": ["键 year", "当前值：2019", "2021～2100"],
     "county_duplicate_key.yaml": ["第 20 行第 3 列：键 1-1a 重复出现（第 18 行已有）"],
-    "county_yaml_syntax.yaml": ["第 9 行", "YAML 格式错误"],
+    "county_yaml_syntax.yaml": ["第 9 行", "YAML 格式错误", "花括号 { } 内的内容没有正确结束"],
     "county_half_filled_counts.yaml": ["键 items.4-4a.result", "缺少 not_monitored"],
     "county_large_exceeds_all.yaml": ["键 targets.large_medium_mines.current", "当前值：95", "不大于 90"],
     "county_deaths_without_accident.yaml": ["键 targets.larger_accidents.deaths", "当前值：3"],
@@ -40,19 +44,160 @@ CATALOGUE = {
     "county_empty.yaml": ["缺少或写错了评估表编号"],
     "county_list_not_mapping.yaml": ["缺少或写错了评估表编号"],
     "no_such_file.yaml": ["文件不存在"],
+    # resource bombs: refused at once, in bounded memory
+    "county_yaml_billion_laughs.yaml": ["第 18 行第 6 列", "不支持 YAML 锚点", "“&a”", "不用 & 与 *"],
+    "county_yaml_alias.yaml": ["第 22 行第 9 列", "不支持 YAML 别名", "“*done”"],
+    "county_yaml_merge_key.yaml": ["键 targets.underground_mines.<<", "不支持 YAML 合并键"],
+    "county_yaml_nesting_20000_levels.yaml": ["第 18 行", "嵌套超过 32 层"],
+    "county_yaml_nesting_40_levels.yaml": ["键 items.1-1a.note[0][0]", "嵌套超过 32 层"],
+    "county_yaml_5000_digit_count.yaml": [
+        "键 targets.underground_mines.current",
+        "数字位数过多",
+        "共 5000 位数字",
+        "不超过 15 位",
+    ],
+    "county_yaml_16_digit_negative_count.yaml": ["键 targets.underground_mines.current", "数字位数过多", "共 16 位数字"],
+    "county_yaml_too_large.yaml": ["整个文件", "文件过大", "不超过 5 MB"],
+    "county_yaml_ratio_1e999999999.yaml": ["键 items.1-1a.not_realized_share", "当前值：“1e999999999”", "0～100 的百分比"],
+    "county_yaml_ratio_1e-999999999.yaml": ["键 items.1-1a.not_realized_share", "“1e-999999999%”", "0～100 的百分比"],
+    "county_yaml_ratio_5000_digits.yaml": ["键 items.1-1a.not_realized_share", "共 5002 个字符", "0～100 的百分比"],
+    "county_json_nesting_100000_levels.json": ["嵌套超过 32 层"],
+    "county_json_5000_digit_number.json": ["键 targets.underground_mines.current", "数字位数过多"],
+    "county_json_ratio_1e999999999.json": ["键 items.1-1a.not_realized_share", "“1e999999999”"],
+    "county_xlsx_stray_cell_in_last_row.xlsx": ["工作表「重点任务」单元格 A1048576", "数据超出可读取的范围", "“1-1a”"],
+    "county_xlsx_zip_bomb.xlsx": ["整个文件", "解压后过大", "解压后不超过 100 MB"],
+    "county_xlsx_too_large.xlsx": ["整个文件", "文件过大", "不超过 20 MB"],
+    "county_xlsx_list_index_300000000.xlsx": ["工作表「工作目标」单元格 A24", "键列写法有误", "300000000", "序号不超过 99"],
+    "county_xlsx_conflicting_keys.xlsx": ["工作表「工作目标」单元格 A24", "单元格 A10 的键相互冲突", "deaths.previous_5_years.x"],
+    "county_xlsx_value_and_group_same_key.xlsx": ["工作表「工作目标」单元格 A24", "相互冲突", "当前值：“deaths”"],
+    "county_xlsx_bad_key_text.xlsx": ["工作表「工作目标」单元格 A24", "键列写法有误", "“死亡.当年”"],
+    # silent changes: errors, or the YAML 1.2 meaning
+    "county_yaml_sexagesimal_count.yaml": ["键 targets.underground_mines.current", "当前值：“1:30”", "大于或等于0的整数"],
+    "county_yaml_yes_as_demo.yaml": ["键 demo", "当前值：“yes”", "true 或 false"],
+    "county_yaml_on_as_flag.yaml": ["键 items.1-1b.eliminated", "当前值：“on”", "是 或 否"],
+    "county_yaml_date_as_year.yaml": ["键 year", "当前值：“2022-12-31”", "四位整数年份"],
+    "county_yaml_superscript_year.yaml": ["键 year", "当前值：“202²”", "四位整数年份"],
+    "county_yaml_full_width_count.yaml": ["键 targets.underground_mines.current", "当前值：“４５”"],
+    "county_yaml_count_1e300.yaml": ["键 targets.underground_mines.current", "当前值：1e+300"],
+    "county_yaml_count_infinite.yaml": ["键 targets.underground_mines.current", "当前值：inf"],
+    "county_yaml_count_nan.yaml": ["键 targets.underground_mines.current", "当前值：nan"],
+    "county_yaml_note_mapping.yaml": ["键 items.1-1a.note", "说明应为一段文字", "{'说明': '已完成'}"],
+    "county_yaml_note_list.yaml": ["键 items.1-1a.note", "说明应为一段文字", "['已完成', '已验收']"],
+    "county_json_note_mapping.json": ["键 items.1-1a.note", "说明应为一段文字"],
+    "county_json_duplicate_key.json": ["键 year", "键 year 重复出现", "每个键只写一次"],
+    "county_json_nan_count.json": ["键 targets.underground_mines.current", "当前值：nan"],
+    "county_json_count_1e999.json": ["键 targets.underground_mines.current", "当前值：inf"],
+    "county_xlsx_duplicate_row_id.xlsx": [
+        "工作表「重点任务」单元格 A67",
+        "行编号重复出现，与工作表「重点任务」单元格 A2 相同",
+        "“1-1a”",
+    ],
+    "county_xlsx_duplicate_target_key.xlsx": [
+        "工作表「工作目标」单元格 A24",
+        "与工作表「工作目标」单元格 A15 相同",
+        "deaths.current",
+    ],
+    "county_xlsx_duplicate_info_key.xlsx": ["工作表「基本信息」单元格 A8", "与工作表「基本信息」单元格 A5 相同", "“year”"],
+    "county_xlsx_duplicate_field.xlsx": ["工作表「填报数量」单元格 A145", "单元格 A10 相同", "1-1c single_system_licences"],
+    "county_xlsx_superscript_year.xlsx": ["工作表「基本信息」单元格 C5", "当前值：“202²”"],
+    "county_xlsx_full_width_count.xlsx": ["工作表「工作目标」单元格 F15", "当前值：“２”"],
+    "county_xlsx_ratio_1e999999999.xlsx": ["工作表「填报数量」", "“1e999999999”", "0～100 的百分比"],
+    "county_xlsx_bad_result.xlsx": ["工作表「重点任务」单元格 G2", "当前值：“完成了”"],
+    "county_xlsx_missing_sheet.xlsx": ["缺少工作表「填报数量」"],
+    "county_xlsx_blank_template.xlsx": ["工作簿尚未填写"],
+    # syntax the parsers reject, explained in Chinese
+    "county_yaml_list_as_key.yaml": ["第 18 行第 3 列", "键不能是列表或映射"],
+    "county_yaml_python_tag.yaml": ["第 3 行第 11 列", "不支持的 YAML 标签"],
+    "county_yaml_int_tag_on_text.yaml": ["第 9 行", "标签 !!int 与内容“四十五”不符", "去掉标签"],
+    "county_yaml_two_documents.yaml": ["第 84 行第 1 列", "只能有一个 YAML 文档"],
+    "county_yaml_tab_indent.yaml": ["第 9 行第 1 列", "Tab 缩进"],
+    "county_yaml_control_character.yaml": ["第 124 个字符处", "控制字符 U+0007"],
+    "county_yaml_rubric_is_list.yaml": ["键 rubric", "缺少或写错了评估表编号", "['noncoal-county']"],
+    "county_yaml_items_is_list.yaml": ["键 items", "缺少重点任务评估结果", "['完成', '完成']"],
+    "county_json_trailing_comma.json": ["第 5 行第 15 列", "JSON 格式错误", "多余的逗号"],
+    "county_json_top_level_list.json": ["键 rubric", "缺少或写错了评估表编号"],
+    # province files
+    "province_yaml_counties_not_list.yaml": ["键 counties", "缺少重点县文件列表", "“counties/jia.yaml”"],
+    "province_yaml_duplicate_county.yaml": ["键 counties", "同一个重点县文件列了两次"],
+    "province_yaml_alias_in_counties.yaml": ["第 19 行第 5 列", "不支持 YAML 别名", "“*jia”"],
+    "province_yaml_lists_itself_as_county.yaml": ["键 rubric", "当前值：“noncoal-province”", "应为：noncoal-county"],
+    "province_yaml_county_path_is_number.yaml": ["键 counties[0]", "当前值：12", "文件路径文字"],
+    "province_yaml_nesting_20000_levels.yaml": ["第 17 行", "嵌套超过 32 层"],
+    # params files (evaluate --params)
+    "params_yaml_pass_score_1e999999999.yaml": ["键 evaluation.pass_score", "“1e999999999”", "0 到 100 之间的数"],
+    "params_yaml_bound_1e999999999_percent.yaml": ["键 evaluation.targets.T1.bound", "“1e999999999%”", "带百分号的数"],
+    "params_yaml_alias.yaml": ["第 2 行第 13 列", "不支持 YAML 别名"],
+    "params_yaml_not_mapping.yaml": ["参数文件内容应为键值映射"],
+    # list-management files (minesafe lists)
+    "lists_yaml_year_minus_5.yaml": ["键 units.示例县甲.listed", "当前值：[-5, 2025]", "2000～2025 年之间"],
+    "lists_yaml_year_0.yaml": ["键 units.示例县甲.listed", "当前值：[0, 2025]", "2000～2025 年之间"],
+    "lists_yaml_year_1.yaml": ["键 units.示例县甲.listed", "当前值：[1, 2025]", "2000～2025 年之间"],
+    "lists_yaml_kind_is_list.yaml": ["键 kind", "名单类型写法有误", "['coal-county']", "coal-county、coal-enterprise"],
+    "lists_yaml_kind_is_number.yaml": ["键 kind", "名单类型写法有误", "当前值：2025"],
+    "lists_yaml_flag_is_mapping.yaml": ["键 units.示例县乙.nomination", "应为一段文字", "{'理由': '事故多'}"],
+    "lists_yaml_principle_is_list.yaml": ["键 units.示例县乙.principles", "当前值：[[1]]"],
+    # run files (minesafe batch): refused before any kernel starts
+    "run_yaml_alias.yaml": ["第 1 行第 11 列", "不支持 YAML 锚点", "“&n”"],
+    "run_yaml_unknown_notebook.yaml": ["键 notebook", "没有这个报告笔记本", "noncoal_county_report"],
+    "run_yaml_parameters_is_list.yaml": ["键 parameters", "parameters 应为映射"],
+    "run_yaml_missing_submission.yaml": ["键 parameters.submission", "文件不存在", "no_such_county.yaml"],
+    "run_yaml_nesting_20000_levels.yaml": ["第 2 行", "嵌套超过 32 层"],
+    "run_yaml_duplicate_key.yaml": ["第 2 行第 1 列", "键 notebook 重复出现（第 1 行已有）"],
+    # template --from: a submission of the wrong shape cannot pre-fill a workbook
+    "template_yaml_rubric_is_list.yaml": ["键 rubric", "缺少或写错了评估表编号"],
+    "template_yaml_items_is_list.yaml": ["键 items", "重点任务评估结果应为映射", "['完成', '完成']"],
+    "template_yaml_province_is_mapping.yaml": ["键 province", "应为单个值", "{'name': '示例省'}"],
+    "template_yaml_unknown_row.yaml": ["键 items.9-9z", "评估表中没有这一行"],
+    "template_yaml_note_is_list.yaml": ["键 items.1-1a.note", "应为单个值"],
+    # template --rubric PATH: only a file that validates as a rubric
+    "rubric_yaml_is_a_submission.yaml": ["评估表文件", "缺少或写错了 id"],
+    "rubric_yaml_is_a_list.yaml": ["评估表文件", "文件内容应为评估表的键值映射"],
 }
 
 
+def _command(path, tmp_path) -> list[str]:
+    """The command line that reads a catalogue file, chosen by the prefix of its name."""
+    kind = path.name.split("_")[0]
+    out = str(tmp_path / "out.xlsx")
+    return {
+        "params": ["evaluate", "--params", str(path), str(DEMO / "counties" / "jia.yaml")],
+        "lists": ["lists", str(path), "--out", out],
+        "run": ["batch", str(path), "--out", str(tmp_path / "reports")],
+        "template": ["template", "--from", str(path), "--out", out],
+        "rubric": ["template", "--rubric", str(path), "--out", out],
+    }.get(kind, ["evaluate", str(path)])
+
+
+@pytest.fixture(scope="session")
+def generated(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("hostile")
+    write_hostile_files(folder)
+    return folder
+
+
+def test_the_catalogue_covers_every_hostile_file(generated):
+    committed = {p.name for p in INVALID.iterdir()} - {
+        "README.md",
+        "county_many_problems.yaml",
+        "province_bad_counties.yaml",
+        "county_other_year.yaml",
+    }
+    assert committed | {p.name for p in generated.iterdir()} == set(CATALOGUE) - {"no_such_file.yaml"}
+    assert len(CATALOGUE) >= 60
+
+
 @pytest.mark.parametrize(("name", "fragments"), CATALOGUE.items())
-def test_bad_input_is_explained(name, fragments, capsys):
-    path = INVALID / name
-    assert main(["evaluate", str(path)]) == 2
+def test_bad_input_is_explained(name, fragments, generated, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)  # run files name their submissions relative to the repository
+    path = generated / name if (generated / name).exists() else INVALID / name
+    assert main(_command(path, tmp_path)) == 2
     out, err = capsys.readouterr()
     assert out == ""
     assert str(path) in err
     for fragment in fragments:
         assert fragment in err
     assert "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []  # nothing written
 
 
 def test_every_problem_in_a_file_is_reported_at_once():
@@ -121,3 +266,61 @@ def test_params_that_break_the_totals_are_refused(tmp_path, capsys):
     params.write_text("evaluation:\n  categories: {3-7a: veto}\n", encoding="utf-8")
     assert main(["evaluate", "--params", str(params), str(DEMO / "counties" / "jia.yaml")]) == 2
     assert "与表注规定的 29 不符" in capsys.readouterr().err
+
+
+YAML_FILES = sorted(
+    p
+    for folder in (INVALID, ROOT / "data", ROOT / "params", ROOT / "minesafe" / "rubrics")
+    for p in folder.rglob("*")
+    if p.suffix in (".yaml", ".yml")
+)
+
+
+def _parse_with(loader, path):
+    """What a loader makes of a file: its data, or the problems it reports."""
+    try:
+        return parse_yaml(path.read_bytes().decode("utf-8-sig", errors="replace"), str(path), loader)[0]
+    except InputError as exc:
+        return [(p.path, p.message, p.expected) for p in exc.problems]
+
+
+@pytest.mark.parametrize("path", YAML_FILES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_the_libyaml_and_python_loaders_agree(path):
+    assert _parse_with(YamlLoader, path) == _parse_with(PythonYamlLoader, path)
+
+
+def test_the_libyaml_loader_is_used():
+    assert yaml.__with_libyaml__ and YamlLoader is not PythonYamlLoader
+
+
+@pytest.mark.parametrize("loader", [YamlLoader, PythonYamlLoader], ids=["libyaml", "python"])
+def test_yaml_1_2_meaning_never_yaml_1_1(loader):
+    text = "a: 010\nb: 0o10\nc: 1:30\nd: yes\ne: on\nf: true\ng: ~\nh: 2022-12-31\ni: 1e3\nj: 0x1F\nk: 1_000\nl: .5\n"
+    data, _ = parse_yaml(text, "x.yaml", loader)
+    assert data == {
+        "a": 10, "b": 8, "c": "1:30", "d": "yes", "e": "on", "f": True, "g": None,
+        "h": "2022-12-31", "i": 1000.0, "j": 31, "k": "1_000", "l": 0.5,
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("loader", [YamlLoader, PythonYamlLoader], ids=["libyaml", "python"])
+def test_anchors_are_refused_before_anything_is_expanded(loader):
+    laughs = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{k}: &{k} [{', '.join([f'*{p}'] * 10)}]\n" for p, k in zip("abcdefgh", "bcdefghi", strict=True)
+    )  # 10**9 strings if expanded
+    with pytest.raises(InputError, match="不支持 YAML 锚点") as info:
+        parse_yaml(laughs, "laughs.yaml", loader)
+    assert len(info.value.problems) == 10  # the first places, not one per alias
+
+
+def test_shipped_rubrics_are_parsed_once_per_process():
+    assert read_rubric("noncoal-county") is read_rubric("noncoal-county")
+    province = read_rubric("noncoal-province")
+    assert province.targets == read_rubric("noncoal-county").targets
+
+
+def test_an_unknown_rubric_id_names_the_known_ones(tmp_path, capsys):
+    assert main(["template", "--rubric", "noncoal-countyy", "--out", str(tmp_path / "x.xlsx")]) == 2
+    err = capsys.readouterr().err
+    assert "不是已知的评估表编号" in err and "noncoal-county" in err and "“noncoal-countyy”" in err
+    assert list(tmp_path.iterdir()) == []
