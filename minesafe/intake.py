@@ -1,0 +1,137 @@
+"""What a batch is given: run files, and submissions straight from the evaluators.
+
+A folder (or a list of files) may hold both. Each submission's rubric picks its report notebook
+(``noncoal-county`` → ``noncoal_county_report``); the stages of one unit (自评, 核查, …) become one
+report; a province file makes the province report, links its counties' reports and brings in the
+county files it names; and one overview report covers every result in the batch's output folder. Each of these
+becomes the same mapping a run file holds (``notebook`` and ``parameters``), so the batch validates
+all of them alike. A file that is neither a submission nor a run file is refused here, before any
+kernel starts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from minesafe.exceptions import InputError, Problem
+from minesafe.files import list_rubrics, read_rubric
+from minesafe.results import FileKind, classify_files, find_input_files, raise_all
+from minesafe.submission import STAGES
+
+#: The notebook of the report across every unit of a batch.
+OVERVIEW_NOTEBOOK = "overview_report"
+#: Where a province report finds its counties' reports in a batch's output (see minesafe.batch).
+COUNTY_REPORT_LINK = "../{county}/report.html"
+
+RunDocument = tuple[Path, Mapping[str, Any]]
+
+
+def report_notebook(rubric_id: str) -> str:
+    """The report notebook of a rubric: ``noncoal-county`` → ``noncoal_county_report``."""
+    return rubric_id.replace("-", "_") + "_report"
+
+
+def _unit_key(data: Mapping[str, Any]) -> tuple[str, ...] | None:
+    """Which unit and year a submission is for, or None when its rubric is unknown (its own
+    evaluation reports that)."""
+    rubric_id = data.get("rubric")
+    if rubric_id not in list_rubrics():
+        return None
+    rubric = read_rubric(rubric_id)
+    unit = "" if rubric.unit == "province" else str(data.get(rubric.unit_key, ""))
+    return (rubric_id, str(data.get("province", "")), unit, str(data.get("year", "")))
+
+
+def _stage_order(item: tuple[Path, Mapping[str, Any]]) -> int:
+    stage = item[1].get("stage", STAGES[0])
+    return STAGES.index(stage) if stage in STAGES else len(STAGES)
+
+
+def _named_counties(path: Path, data: Mapping[str, Any]) -> list[Path]:
+    counties = data.get("counties")
+    if not isinstance(counties, list):
+        return []
+    return [path.parent / name for name in counties if isinstance(name, str) and (path.parent / name).is_file()]
+
+
+def _unit_runs(submissions: Mapping[Path, Mapping[str, Any]]) -> list[RunDocument]:
+    """One run per unit: its first stage is the submission, its last the verification."""
+    units: dict[tuple[str, ...], list[tuple[Path, Mapping[str, Any]]]] = {}
+    loose: list[RunDocument] = []
+    for path, data in submissions.items():
+        key = _unit_key(data)
+        if key is None:
+            loose.append((path, {"notebook": report_notebook(str(data.get("rubric"))), "parameters": {"submission": str(path)}}))
+        else:
+            units.setdefault(key, []).append((path, data))
+    runs: list[RunDocument] = []
+    problems: list[InputError] = []
+    for (rubric_id, *_), stages in units.items():
+        stages.sort(key=_stage_order)
+        names = [str(d.get("stage", STAGES[0])) for _, d in stages]
+        twice = sorted({s for s in names if names.count(s) > 1})
+        if twice:
+            files = "、".join(str(p) for p, d in stages if str(d.get("stage", STAGES[0])) in twice)
+            problems.append(
+                InputError(
+                    str(stages[0][0]),
+                    [Problem(("stage",), "同一单位同一年度的同一阶段有多个提交文件", files, "每个阶段只交一个文件")],
+                )
+            )
+            continue
+        if rubric_id == "noncoal-province" or read_rubric(rubric_id).unit == "province":
+            runs += [
+                (
+                    path,
+                    {
+                        "notebook": report_notebook(rubric_id),
+                        "parameters": {"submission": str(path), "county_report_link": COUNTY_REPORT_LINK},
+                    },
+                )
+                for path, _ in stages
+            ]
+            continue
+        parameters = {"submission": str(stages[0][0])}
+        if len(stages) > 1:
+            parameters["verification"] = str(stages[-1][0])
+        runs.append((stages[0][0], {"notebook": report_notebook(rubric_id), "parameters": parameters}))
+    raise_all(problems)
+    return loose + runs
+
+
+def collect_run_documents(paths: Sequence[Path], out: Path) -> list[RunDocument]:
+    """Every run a batch of ``paths`` makes, as (source file, run mapping) pairs: run files as
+    written, one run per unit of the submissions, and last the overview of every result in ``out``
+    (the batch's output folder, which is not searched for inputs). Raises every problem of every
+    file at once."""
+    files = [f for f in find_input_files(paths) if not f.resolve().is_relative_to(out.resolve())]
+    if not files:
+        raise InputError(
+            "（批量评估）",
+            [
+                Problem(
+                    (), "没有找到提交文件或运行参数文件", "、".join(map(str, paths)), "含 YAML、JSON 或 Excel 提交文件的文件夹"
+                )
+            ],
+        )
+    kinds = classify_files(files)
+    raise_all(
+        [
+            InputError(str(path), [Problem((), "这是评估结果，不是提交文件或运行参数文件", str(path), "提交文件或运行参数文件")])
+            for path, (kind, _) in kinds.items()
+            if kind is FileKind.RESULT
+        ]
+    )
+    runs = [(path, data) for path, (kind, data) in kinds.items() if kind is FileKind.RUN]
+    submissions = {path: data for path, (kind, data) in kinds.items() if kind is FileKind.SUBMISSION}
+    known = {p.resolve() for p in kinds}
+    for path, data in list(submissions.items()):
+        for county in _named_counties(path, data):
+            if county.resolve() not in known:  # a province brings in the county files it names
+                known.add(county.resolve())
+                submissions |= {p: d for p, (k, d) in classify_files([county]).items() if k is FileKind.SUBMISSION}
+    runs += _unit_runs(submissions)
+    runs.append((out, {"notebook": OVERVIEW_NOTEBOOK, "parameters": {"results": str(out.resolve())}}))
+    return runs
