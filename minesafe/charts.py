@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import base64
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from minesafe import palette
 from minesafe.decimals import format_decimal
@@ -21,6 +21,9 @@ from minesafe.exceptions import FontError
 from minesafe.files import bundled_font_path
 from minesafe.rubric import Category, TargetRule
 from minesafe.targets import TargetResult
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SYSTEM_CJK_FONTS = ("Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "SimHei", "PingFang SC")
 
@@ -247,3 +250,98 @@ def plot_counties(result: ProvinceResult) -> Chart:
         f"{d['county']} {format_decimal(d['score'])} 分，{d['verdict']}" for d in data
     )
     return _render(f"{result.header.province} 重点县评估结果", draw, (8, 3.8), alt, data)
+
+
+def _short(label: str, width: int = 12) -> str:
+    return label[:width] + ("…" if len(label) > width else "")
+
+
+def plot_section_losses(losses: Mapping[str, pd.DataFrame]) -> Chart:
+    """Units × sections heatmaps of points lost, one panel per rubric, each cell also counting its
+    failed veto rows (``losses`` as :func:`minesafe.overview.tabulate_all_section_losses` gives it)."""
+    heights = [max(len(frame), 1) for frame in losses.values()] or [1]
+
+    def draw(figure):
+        if not losses:
+            figure.text(0.5, 0.5, "没有县级或企业评估结果", ha="center")
+            return
+        axes = figure.subplots(len(losses), 1, height_ratios=heights, squeeze=False)[:, 0]
+        for ax, (title, frame) in zip(axes, losses.items(), strict=True):
+            lost, vetoes = frame["失分"], frame["否决项未完成"]
+            image = ax.imshow(lost.to_numpy(), cmap="Reds", aspect="auto", vmin=0, vmax=max(float(lost.to_numpy().max()), 1.0))
+            for y in range(lost.shape[0]):
+                for x in range(lost.shape[1]):
+                    points, veto = lost.iat[y, x], vetoes.iat[y, x]
+                    text = "\n".join(t for t in (f"-{points:g}分" if points else "", f"否决项{veto}" if veto else "") if t)
+                    ax.text(x, y, text or "·", ha="center", va="center", fontsize=8, color=palette.FAIL if veto else "black")
+            ax.set_xticks(range(lost.shape[1]), [_short(c) for c in lost.columns], rotation=20, ha="right", fontsize=8)
+            ax.set_yticks(range(lost.shape[0]), list(lost.index), fontsize=8)
+            ax.set_title(title, fontsize=10)
+            figure.colorbar(image, ax=ax, label="失分")
+
+    data = [
+        {"rubric": title, "unit": unit, "section": section, "lost": float(frame.at[unit, ("失分", section)]),
+         "failed_veto": int(frame.at[unit, ("否决项未完成", section)])}
+        for title, frame in losses.items() for unit in frame.index for section in frame["失分"].columns
+    ]  # fmt: skip
+    worst = sorted((d for d in data if d["lost"] or d["failed_veto"]), key=lambda d: (-d["failed_veto"], -d["lost"]))
+    alt = (
+        "；".join(f"{d['unit']} {d['section']} 失 {d['lost']:g} 分，未完成否决项 {d['failed_veto']} 项" for d in worst)
+        or "无失分"
+    )
+    return _render("各单位各部分失分与未完成否决项", draw, (9, 1.2 + 1.3 * len(heights) + 0.4 * sum(heights)), alt, data)
+
+
+def plot_score_distribution(units: pd.DataFrame) -> Chart:
+    """Units' scores against the pass line, coloured by verdict (``units`` has 得分, 合格分数线, 是否合格)."""
+    scored = units.dropna(subset=["得分"])
+    pass_lines = sorted(set(scored["合格分数线"]))
+
+    def draw(figure):
+        ax = figure.subplots()
+        groups = [scored.loc[scored["是否合格"] == passed, "得分"] for passed in (True, False)]
+        ax.hist(groups, bins=range(0, 105, 5), stacked=True, color=[palette.PASS, palette.FAIL])
+        for line in pass_lines:
+            ax.axvline(line, color="black", linestyle="--")
+        ax.set_xlim(0, 105)
+        ax.yaxis.get_major_locator().set_params(integer=True)
+        ax.set_xlabel("评分项得分")
+        ax.set_ylabel("单位数")
+        lines = [("line", "black", f"合格分数线 {line:g} 分") for line in pass_lines]
+        _legend(ax, [("bar", palette.PASS, "合格"), ("bar", palette.FAIL, "不合格"), *lines])
+
+    data = scored[["单位名称", "年度", "得分", "结论"]].to_dict("records")
+    alt = "；".join(f"{d['年度']}年 {d['单位名称']} {d['得分']:g} 分，{d['结论']}" for d in data)
+    return _render(f"得分分布（{len(scored)} 个单位·年度）", draw, (8, 3.4), alt, data)
+
+
+def plot_score_trends(units: pd.DataFrame) -> Chart:
+    """Each unit's score year by year, for units evaluated in more than one year."""
+    scored = units.dropna(subset=["得分"])
+    names = scored.groupby("单位名称")["年度"].nunique()
+    several = scored[scored["单位名称"].isin(names[names > 1].index)]
+
+    def draw(figure):
+        ax = figure.subplots()
+        if several.empty:
+            ax.text(0.5, 0.5, "各单位均只有一个年度的评估结果，暂无趋势", ha="center", va="center", transform=ax.transAxes)
+        for name, history in several.groupby("单位名称"):
+            history = history.sort_values("年度")
+            ax.plot(history["年度"], history["得分"], marker="o", label=name)
+            for year, score, passed in zip(history["年度"], history["得分"], history["是否合格"], strict=True):
+                ax.annotate(f"{score:g}", (year, score), textcoords="offset points", xytext=(0, 6), ha="center",
+                            color=palette.PASS if passed else palette.FAIL)  # fmt: skip
+        for line in sorted(set(several["合格分数线"])):
+            ax.axhline(line, color="black", linestyle="--", linewidth=0.8)
+        ax.set_xticks(sorted(set(several["年度"])))
+        ax.set_ylim(0, 110)
+        ax.set_ylabel("评分项得分（虚线为合格分数线）")
+        if len(several):
+            ax.legend(loc="lower right")
+
+    data = several[["单位名称", "年度", "得分", "结论"]].to_dict("records")
+    alt = (
+        "；".join(f"{d['单位名称']} {d['年度']}年 {d['得分']:g} 分，{d['结论']}" for d in data)
+        or "各单位均只有一个年度的评估结果"
+    )
+    return _render("多年度得分趋势", draw, (8, 3.4), alt, data)

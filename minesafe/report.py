@@ -27,7 +27,7 @@ from minesafe.rendering import DEMO_BANNER, describe_unit, unit_label
 from minesafe.rubric import Category, Outcome, category_label
 
 #: The parameters a report notebook may declare; a name outside these given to papermill is a typo.
-REPORT_PARAMETERS = frozenset({"submission", "params_file", "verification", "whatif_panel", "county_report_link"})
+REPORT_PARAMETERS = frozenset({"submission", "params_file", "verification", "whatif_panel", "county_report_link", "results"})
 #: Names IPython itself puts in a kernel's namespace.
 _KERNEL_NAMES = frozenset({"In", "Out", "get_ipython", "exit", "quit", "open"})
 SIGNATURE_LABELS = ("评估人员", "审核人", "日期")

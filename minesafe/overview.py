@@ -1,0 +1,181 @@
+"""The overview across units and years: computed on the table of results that
+``minesafe.load_results`` gives (one line per unit and stage), for the overview report.
+
+A unit's verdict in a year is that of its last stage (自评, then 核查, …): the rows of the table are
+already in that order. Row ids and their sections and points come from each unit's rubric; the
+units that would be listed a third consecutive year come from :mod:`minesafe.lists`'s own rule.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING
+
+from minesafe.files import read_rubric
+from minesafe.lists import KINDS, build_history, propose_next_list
+from minesafe.rendering import DEMO_BANNER
+from minesafe.report import Html
+from minesafe.rubric import Category
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+UNIT = ["年度", "省", "单位"]
+#: The separator ``load_results`` joins row ids with.
+ID_SEPARATOR = "、"
+
+
+def unit_name(frame: pd.DataFrame) -> pd.Series:
+    """A unit as the overview names it: 省 单位 (the province alone for a province)."""
+    return frame["省"].where(frame["省"] == frame["单位"], frame["省"] + " " + frame["单位"])
+
+
+def decide_units(results: pd.DataFrame) -> pd.DataFrame:
+    """One line per unit and year: its last stage's line (the stage that decides), with 单位名称."""
+    units = results.groupby(UNIT, sort=False).tail(1).reset_index(drop=True)
+    return units.assign(单位名称=unit_name(units))
+
+
+def describe_results(results: pd.DataFrame) -> Html:
+    """The overview's opening line: how many units, which years, how many passed."""
+    units = decide_units(results)
+    if units.empty:
+        text = "没有找到评估结果。"
+    else:
+        years = sorted(set(units["年度"]))
+        span = f"{years[0]}年" if len(years) == 1 else f"{years[0]}—{years[-1]}年（{len(years)} 个年度）"
+        passed = int(units["是否合格"].sum())
+        text = f"{span}共 {len(units)} 个单位·年度的评估结果：合格 {passed} 个，不合格 {len(units) - passed} 个。"
+        if units["示例数据"].any():
+            text = DEMO_BANNER + text
+    return Html(f"<p><b>{html.escape(text)}</b></p>", text)
+
+
+def summarize_units(results: pd.DataFrame) -> pd.DataFrame:
+    """Each unit's verdict and score per year, failing units first within a year."""
+    table = decide_units(results)
+    columns = ["年度", "单位名称", "单位类型", "阶段", "结论", "得分", "否决项未完成数", "不合格原因", "评估表"]
+    return table.sort_values(["年度", "是否合格", "单位名称"], kind="stable")[columns].reset_index(drop=True)
+
+
+def count_verdicts(results: pd.DataFrame) -> pd.DataFrame:
+    """How many units passed and failed, per year and kind of unit."""
+    units = decide_units(results)
+    table = units.pivot_table(index=["年度", "单位类型"], columns="结论", values="单位", aggfunc="count", fill_value=0)
+    table.columns.name = None
+    return table
+
+
+def _failed_rows(units: pd.DataFrame) -> pd.DataFrame:
+    """One line per unit and failed row: its rubric's section, category and points."""
+    import pandas as pd
+
+    lines = []
+    for unit in units.itertuples(index=False):
+        if unit.单位类型 == "重点省":
+            continue
+        rows = {r.id: r for r in read_rubric(unit.评估表).rows}
+        failed = [i for column in ("未完成的否决项", "失分的评分项") for i in str(getattr(unit, column)).split(ID_SEPARATOR) if i]
+        for row_id in failed:
+            row = rows.get(row_id)
+            if row is None:  # a target id (T1 …): targets are not rows of a section
+                continue
+            lines.append(
+                {
+                    "年度": unit.年度,
+                    "单位名称": f"{unit.省} {unit.单位}",
+                    "评估表": unit.评估表,
+                    "编号": row.id,
+                    "部分": f"({row.section}) {row.section_name}",
+                    "类别": row.category.value,
+                    "任务分解": row.requirement,
+                    "失分": float(row.points) if row.category is Category.SCORED else 0.0,
+                    "否决项未完成": int(row.category is Category.VETO),
+                }
+            )
+    columns = ["年度", "单位名称", "评估表", "编号", "部分", "类别", "任务分解", "失分", "否决项未完成"]
+    return pd.DataFrame(lines, columns=columns).astype({"失分": "float64", "否决项未完成": "int64"})
+
+
+def rank_failed_rows(results: pd.DataFrame) -> pd.DataFrame:
+    """The rows that fail most across units (the unit's deciding stage), most frequent first."""
+    failed = _failed_rows(decide_units(results))
+    table = failed.groupby(["评估表", "编号", "类别", "任务分解"], sort=False).agg(
+        未完成次数=("单位名称", "count"), 失分合计=("失分", "sum"), 单位=("单位名称", lambda s: "、".join(sorted(set(s))))
+    )
+    return table.sort_values(["未完成次数", "失分合计"], ascending=False, kind="stable").reset_index()
+
+
+def tabulate_all_section_losses(results: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """:func:`tabulate_section_losses` for every rubric with rows among the results, by rubric title."""
+    rubrics = sorted(set(results.loc[results["单位类型"] != "重点省", "评估表"]))
+    return {read_rubric(r).title: tabulate_section_losses(results, r) for r in rubrics}
+
+
+def tabulate_section_losses(results: pd.DataFrame, rubric_id: str) -> pd.DataFrame:
+    """Units × sections of one rubric: points lost and failed veto rows (the heatmap's numbers),
+    for every unit judged by that rubric (a unit that lost nothing has a line of zeros)."""
+    import pandas as pd
+
+    units = decide_units(results)
+    units = units[units["评估表"] == rubric_id]
+    names = (units["年度"].astype(str) + " " + units["省"] + " " + units["单位"]).tolist()
+    sections = [f"({s.number}) {s.name}" for s in read_rubric(rubric_id).sections]
+    failed = _failed_rows(units).assign(行=lambda f: f["年度"].astype(str) + " " + f["单位名称"])
+    lost = failed.pivot_table(index="行", columns="部分", values="失分", aggfunc="sum", fill_value=0.0)
+    vetoes = failed.pivot_table(index="行", columns="部分", values="否决项未完成", aggfunc="sum", fill_value=0)
+    index = pd.Index(names, name="单位")
+    columns = pd.Index(sections, name="部分")
+    return pd.concat(
+        {
+            "失分": lost.reindex(index=index, columns=columns, fill_value=0.0).astype("float64"),
+            "否决项未完成": vetoes.reindex(index=index, columns=columns, fill_value=0).astype("int64"),
+        },
+        axis=1,
+    )
+
+
+def trace_trends(results: pd.DataFrame) -> pd.DataFrame:
+    """Each unit's score and verdict year by year (units × years), for units seen in several years."""
+    units = decide_units(results)
+    units = units.assign(年度结果=units["结论"] + units["得分"].map(lambda s: "" if s != s else f" {s:g}分"))
+    table = units.pivot_table(index=["单位类型", "单位名称"], columns="年度", values="年度结果", aggfunc="first")
+    table.columns.name = "年度"
+    return table.fillna("—")
+
+
+def propose_stationed_supervision(results: pd.DataFrame) -> pd.DataFrame:
+    """For each kind of unit, its latest year's list proposal by :func:`minesafe.lists.propose_next_list`,
+    taking the years a unit was evaluated as the years it was listed: the units that would be on
+    the list a third consecutive year are flagged for 驻点式督导帮扶 (coal units, as the rule says)."""
+    import pandas as pd
+
+    units = decide_units(results)
+    lines = []
+    for rubric_id, group in units.groupby("评估表", sort=True):
+        if rubric_id not in KINDS:
+            continue
+        year = int(group["年度"].max())
+        latest = group[group["年度"] == year].set_index("单位名称")["结论"]
+        records = {
+            name: {"listed": sorted(int(y) for y in history["年度"]), "result": latest[name]}
+            for name, history in group[group["单位名称"].isin(latest.index)].groupby("单位名称", sort=True)
+        }
+        history = build_history({"kind": rubric_id, "year": year, "units": records}, "（评估结果）")
+        for p in propose_next_list(history):
+            lines.append(
+                {
+                    "评估表": rubric_id,
+                    "单位名称": p.unit,
+                    "最近评估年度": year,
+                    "结论": p.result,
+                    "下一年度名单建议": p.action or "不列入",
+                    "连续列入年数": p.consecutive_years,
+                    "驻点式督导帮扶": "是" if p.stationed_supervision else "",
+                    "理由": "；".join(p.reasons),
+                }
+            )
+    return pd.DataFrame(
+        lines,
+        columns=["评估表", "单位名称", "最近评估年度", "结论", "下一年度名单建议", "连续列入年数", "驻点式督导帮扶", "理由"],
+    )
