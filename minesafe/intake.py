@@ -59,15 +59,15 @@ def _named_counties(path: Path, data: Mapping[str, Any]) -> list[Path]:
 def _unit_runs(submissions: Mapping[Path, Mapping[str, Any]]) -> list[RunDocument]:
     """One run per unit: its first stage is the submission, its last the verification."""
     units: dict[tuple[str, ...], list[tuple[Path, Mapping[str, Any]]]] = {}
-    loose: list[RunDocument] = []
+    problems: list[InputError] = []
     for path, data in submissions.items():
         key = _unit_key(data)
         if key is None:
-            loose.append((path, {"notebook": report_notebook(str(data.get("rubric"))), "parameters": {"submission": str(path)}}))
+            known = "、".join(list_rubrics())
+            problems.append(InputError(str(path), [Problem(("rubric",), "缺少或写错了评估表编号", data.get("rubric"), known)]))
         else:
             units.setdefault(key, []).append((path, data))
     runs: list[RunDocument] = []
-    problems: list[InputError] = []
     for (rubric_id, *_), stages in units.items():
         stages.sort(key=_stage_order)
         names = [str(d.get("stage", STAGES[0])) for _, d in stages]
@@ -81,7 +81,7 @@ def _unit_runs(submissions: Mapping[Path, Mapping[str, Any]]) -> list[RunDocumen
                 )
             )
             continue
-        if rubric_id == "noncoal-province" or read_rubric(rubric_id).unit == "province":
+        if read_rubric(rubric_id).unit == "province":
             runs += [
                 (
                     path,
@@ -98,7 +98,7 @@ def _unit_runs(submissions: Mapping[Path, Mapping[str, Any]]) -> list[RunDocumen
             parameters["verification"] = str(stages[-1][0])
         runs.append((stages[0][0], {"notebook": report_notebook(rubric_id), "parameters": parameters}))
     raise_all(problems)
-    return loose + runs
+    return runs
 
 
 def collect_run_documents(paths: Sequence[Path], out: Path) -> list[RunDocument]:
@@ -116,14 +116,7 @@ def collect_run_documents(paths: Sequence[Path], out: Path) -> list[RunDocument]
                 )
             ],
         )
-    kinds = classify_files(files)
-    raise_all(
-        [
-            InputError(str(path), [Problem((), "这是评估结果，不是提交文件或运行参数文件", str(path), "提交文件或运行参数文件")])
-            for path, (kind, _) in kinds.items()
-            if kind is FileKind.RESULT
-        ]
-    )
+    kinds = classify_files(files, accepted=(FileKind.SUBMISSION, FileKind.RUN))
     runs = [(path, data) for path, (kind, data) in kinds.items() if kind is FileKind.RUN]
     submissions = {path: data for path, (kind, data) in kinds.items() if kind is FileKind.SUBMISSION}
     known = {p.resolve() for p in kinds}

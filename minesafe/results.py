@@ -86,9 +86,10 @@ def raise_all(errors: list[InputError]) -> None:
         raise InputErrors(errors)
 
 
-def classify_files(files: Iterable[Path]) -> dict[Path, tuple[FileKind, Any]]:
-    """Read and classify every file; raise one error listing every file that cannot be read or is
-    neither a submission, a result nor a run file."""
+def classify_files(files: Iterable[Path], accepted: Iterable[FileKind] = tuple(FileKind)) -> dict[Path, tuple[FileKind, Any]]:
+    """Read and classify every file; raise one error listing every file that cannot be read, is
+    neither a submission, a result nor a run file, or is of a kind not ``accepted``."""
+    accepted = set(accepted)
     kinds: dict[Path, tuple[FileKind, Any]] = {}
     errors: list[InputError] = []
     for path in files:
@@ -100,6 +101,9 @@ def classify_files(files: Iterable[Path]) -> dict[Path, tuple[FileKind, Any]]:
         kind = classify_document(data)
         if kind is None:
             errors.append(_neither(path, data))
+        elif kind not in accepted:
+            expected = "、".join(k.value for k in FileKind if k in accepted)
+            errors.append(InputError(str(path), [Problem((), f"这是{kind.value}，此处不能使用", str(path), expected)]))
         else:
             kinds[path] = (kind, data)
     raise_all(errors)

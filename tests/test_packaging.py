@@ -43,3 +43,12 @@ def test_wheel_ships_both_licences_and_the_typing_marker(wheel):
     licences = {name.split("/licenses/", 1)[1] for name in wheel if "/licenses/" in name}
     assert licences == set(PYPROJECT["project"]["license-files"])
     assert "minesafe/py.typed" in wheel
+
+
+def test_wheel_ships_the_report_notebooks_and_the_demo_data(wheel):
+    """`minesafe batch` and `minesafe app` work after a plain `pip install`, from any folder."""
+    assert {f"minesafe/notebooks/{p.name}" for p in (ROOT / "notebooks").glob("*.ipynb")} <= wheel
+    assert {
+        f"minesafe/data/demo/{p.relative_to(ROOT / 'data' / 'demo')}" for p in (ROOT / "data" / "demo").rglob("*.yaml")
+    } <= wheel
+    assert "minesafe/apps/whatif_app.ipynb" in wheel

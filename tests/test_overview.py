@@ -1,0 +1,87 @@
+"""The overview across units and years, on the demo results (see each demo file's first line for
+its expected outcome): 示例煤矿县乙 fails in 2023 and 2024, 示例煤矿县甲's 核查 overturns its 自评."""
+
+import pandas as pd
+import pytest
+
+import minesafe
+from minesafe import charts, overview
+
+
+@pytest.fixture(scope="module")
+def table():
+    return minesafe.load_results(minesafe.demo_folder())
+
+
+def test_the_last_stage_decides_a_unit(table):
+    units = overview.summarize_units(table).set_index(["年度", "单位名称"])
+    jia = units.loc[(2023, "示例省 示例煤矿县甲")]
+    assert (jia["阶段"], jia["结论"]) == ("核查", "不合格")
+    assert not units.index.duplicated().any()
+    assert len(units) == len(table) - 1  # 甲's 自评 is the only line that does not decide
+
+
+def test_count_verdicts_per_year_and_kind(table):
+    counts = overview.count_verdicts(table)
+    assert counts.loc[(2022, "重点县"), "合格"] == 3 and counts.loc[(2022, "重点县"), "不合格"] == 3
+    assert counts.loc[(2024, "重点县"), "不合格"] == 1
+
+
+def test_rows_that_fail_most_come_first(table):
+    ranked = overview.rank_failed_rows(table)
+    first = ranked.iloc[0]
+    assert (first["评估表"], first["编号"], first["未完成次数"]) == ("coal-county", "4-1a", 2)  # 乙, two years
+    assert list(ranked["未完成次数"]) == sorted(ranked["未完成次数"], reverse=True)
+
+
+def test_section_losses_of_units_by_section(table):
+    losses = overview.tabulate_section_losses(table, "noncoal-county")
+    rubric = minesafe.evaluate(minesafe.demo_folder() / "counties" / "bing.yaml").rubric
+    assert list(losses["失分"].columns) == [f"({s.number}) {s.name}" for s in rubric.sections]
+    bing = losses.loc["2022 示例省 示例丙县"]
+    assert bing["失分"].sum() == 100 - 78  # every lost point lands in a section
+    yi = losses.loc["2022 示例省 示例乙县"]
+    assert yi["否决项未完成"].sum() == 1 and yi["失分"].sum() == 0  # 4-2c, a veto row
+    assert losses.loc["2022 示例省 示例甲县"].sum() == 0  # a unit that lost nothing has its line of zeros
+    assert losses["失分"].dtypes.eq("float64").all() and losses["否决项未完成"].dtypes.eq("int64").all()
+
+
+def test_trends_show_each_year(table):
+    trends = overview.trace_trends(table)
+    yi = trends.loc[("重点县", "示例省 示例煤矿县乙")]
+    assert (yi[2023], yi[2024], yi[2022]) == ("不合格 75分", "不合格 75分", "—")
+
+
+def test_third_consecutive_year_flags_stationed_supervision(table):
+    proposals = overview.propose_stationed_supervision(table).set_index("单位名称")
+    assert proposals.loc["示例省 示例煤矿县乙", "驻点式督导帮扶"] == "是"
+    assert proposals.loc["示例省 示例煤矿县乙", "连续列入年数"] == 3
+    assert "示例省 示例煤矿县甲" not in proposals.index  # no 2024 result: not proposed on the 2024 list
+    assert not proposals.loc[proposals["评估表"].str.startswith("noncoal"), "驻点式督导帮扶"].any()  # a coal measure
+
+
+def test_units_listed_once_or_twice_are_not_stationed(table):
+    for years in ([2024], [2023]):
+        proposals = overview.propose_stationed_supervision(table[table["年度"].isin(years)])
+        assert proposals["驻点式督导帮扶"].eq("").all() and proposals["连续列入年数"].max() <= 2
+
+
+def test_describe_results_names_years_and_counts(table):
+    text = str(overview.describe_results(table))
+    assert "2022—2024年（3 个年度）" in text and "示例数据" in text
+    assert str(overview.describe_results(table.iloc[0:0])) == "没有找到评估结果。"
+
+
+def test_overview_charts_carry_their_data(table):
+    units = overview.decide_units(table)
+    distribution = charts.plot_score_distribution(units)
+    assert len(distribution.data) == units["得分"].notna().sum()
+    heatmap = charts.plot_section_losses(overview.tabulate_all_section_losses(table))
+    assert {d["rubric"] for d in heatmap.data} == {
+        minesafe.evaluate(minesafe.demo_folder() / f).rubric.title
+        for f in ("counties/jia.yaml", "coal/county-yi.yaml", "coal/enterprise.yaml")
+    }
+    trends = charts.plot_score_trends(units)
+    assert {d["单位名称"] for d in trends.data} == {"示例省 示例煤矿县乙"}
+    assert charts.plot_score_trends(units[units["年度"] == 2022]).data == ()
+    assert isinstance(units, pd.DataFrame)
