@@ -493,7 +493,7 @@ def open_workbook(path: Path):
                 ],
             )
         return openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError, EOFError) as exc:
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError, EOFError, SyntaxError) as exc:
         raise InputError(
             str(path),
             [

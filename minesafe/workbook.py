@@ -285,7 +285,21 @@ class _SheetReader:
     def rows(self, title: str, width: int) -> list[tuple[int, tuple]]:
         """``(row number, values)`` of every row below the header with something in its first
         ``width`` columns."""
-        found = []
+        found: list[tuple[int, tuple]] = []
+        try:
+            self._read(title, width, found)
+        except (ValueError, KeyError, IndexError, TypeError, SyntaxError):  # cells openpyxl cannot parse
+            self.problems.append(
+                Problem(
+                    (),
+                    "工作表中有无法读取的单元格（如位数过多的数字或损坏的内容）",
+                    expected="用 Excel 或 WPS 重新保存，数字不超过 15 位",
+                    where=f"工作表「{title}」",
+                )
+            )
+        return found
+
+    def _read(self, title: str, width: int, found: list[tuple[int, tuple]]) -> None:
         for r, row in enumerate(self.wb[title].iter_rows(min_row=2, max_col=width, values_only=True), start=2):
             if all(v is None for v in row):
                 continue  # a stray formatted cell far below yields empty rows: skipped cheaply
@@ -302,7 +316,6 @@ class _SheetReader:
                 )
                 break
             found.append((r, tuple(row) + (None,) * (width - len(row))))
-        return found
 
     def refuse_duplicates(self, title: str, keyed: list[tuple[Any, str]], what: str) -> set[int]:
         """Report every key entered twice, naming both cells; the indexes of the repeats."""

@@ -58,6 +58,18 @@ def _set(sheet: str, key: str, column: int, value, key_column: int = 1):
     return change
 
 
+def _rewrite_part(source: Path, target: Path, part: str, old: str, new: str) -> None:
+    """Copy a workbook, replacing the first ``old`` in one of its XML parts (what openpyxl cannot
+    write: a 5000-digit number, broken XML)."""
+    with zipfile.ZipFile(source) as src, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            content = src.read(info)
+            if info.filename == part:
+                assert old.encode() in content
+                content = content.replace(old.encode(), new.encode(), 1)
+            dst.writestr(info, content)
+
+
 def write_hostile_files(folder: Path) -> None:
     """Write every generated hostile file of the catalogue into ``folder``."""
     filled = _filled(folder)
@@ -91,6 +103,14 @@ def write_hostile_files(folder: Path) -> None:
             chunk = b"\0" * 2**20
             for _ in range(MAX_WORKBOOK_UNCOMPRESSED // 2**20 + 1):
                 bomb.write(chunk)
+    _rewrite_part(
+        filled,
+        folder / "county_xlsx_5000_digit_number.xlsx",
+        "xl/worksheets/sheet3.xml",
+        "<v>60</v>",
+        "<v>" + "9" * 5000 + "</v>",
+    )
+    _rewrite_part(filled, folder / "county_xlsx_broken_sheet_xml.xlsx", "xl/worksheets/sheet3.xml", "</sheetData>", "")
     with (folder / "county_xlsx_too_large.xlsx").open("wb") as big:
         big.truncate(MAX_WORKBOOK_BYTES + 1)  # sparse: no disk is used
     filled.unlink()

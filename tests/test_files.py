@@ -70,6 +70,8 @@ CATALOGUE = {
     "county_xlsx_list_index_300000000.xlsx": ["工作表「工作目标」单元格 A24", "键列写法有误", "300000000", "序号不超过 99"],
     "county_xlsx_conflicting_keys.xlsx": ["工作表「工作目标」单元格 A24", "单元格 A10 的键相互冲突", "deaths.previous_5_years.x"],
     "county_xlsx_value_and_group_same_key.xlsx": ["工作表「工作目标」单元格 A24", "相互冲突", "当前值：“deaths”"],
+    "county_xlsx_5000_digit_number.xlsx": ["工作表「工作目标」", "无法读取的单元格", "数字不超过 15 位"],
+    "county_xlsx_broken_sheet_xml.xlsx": ["无法读取的单元格"],
     "county_xlsx_bad_key_text.xlsx": ["工作表「工作目标」单元格 A24", "键列写法有误", "“死亡.当年”"],
     # silent changes: errors, or the YAML 1.2 meaning
     "county_yaml_sexagesimal_count.yaml": ["键 targets.underground_mines.current", "当前值：“1:30”", "大于或等于0的整数"],
