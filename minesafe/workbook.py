@@ -301,7 +301,7 @@ class _SheetReader:
 
     def _read(self, title: str, width: int, found: list[tuple[int, tuple]]) -> None:
         for r, row in enumerate(self.wb[title].iter_rows(min_row=2, max_col=width, values_only=True), start=2):
-            if all(v is None for v in row):
+            if row.count(None) == len(row):
                 continue  # a stray formatted cell far below yields empty rows: skipped cheaply
             if r > MAX_ROWS:
                 column = next(i for i, v in enumerate(row, start=1) if v is not None)
