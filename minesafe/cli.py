@@ -1,25 +1,123 @@
 """The ``minesafe`` command.
 
-Exit status: 0 when every evaluation was made (whatever the verdicts), 2 when an input had
-problems (all of them are printed, in Chinese, and nothing is written), 1 when a batch ran but
-some unit failed (see its summary).
+Exit status, the same for every command (README, "Exit status"):
+
+- 0: every evaluation was made (whatever the verdicts), or the app was stopped;
+- 2: an input had problems (all of them are printed, in Chinese, and nothing is written), including
+  a wrong command line;
+- 1: a failure that is not the input's fault: a batch unit failed (see its summary), the app's server
+  could not start, the output could not be written (stdout closed early, e.g. ``| head -1``);
+- 130: interrupted by Ctrl-C (SIGINT) or SIGTERM.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import re
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from minesafe import __version__
 from minesafe.exceptions import InputError, MinesafeError, Problem
 
-EXIT_OK, EXIT_FAILED, EXIT_INPUT = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+#: argparse's own texts (its gettext message ids) in Chinese.
+_ARGPARSE_CHINESE = {
+    "usage: ": "用法：",
+    "positional arguments": "位置参数",
+    "options": "选项",
+    "show this help message and exit": "显示本帮助并退出",
+    "show program's version number and exit": "显示版本号并退出",
+    "%(prog)s: error: %(message)s\n": "%(prog)s：错误：%(message)s\n",
+    "argument %(argument_name)s: %(message)s": "参数 %(argument_name)s：%(message)s",
+    "unrecognized arguments: %s": "无法识别的参数：%s",
+    "the following arguments are required: %s": "缺少必需的参数：%s",
+    "one of the arguments %s is required": "参数 %s 须给出其中之一",
+    "not allowed with argument %s": "不能与参数 %s 同时使用",
+    "ignored explicit argument %r": "此选项不接受取值 %r",
+    "expected one argument": "需要一个取值",
+    "expected at most one argument": "至多需要一个取值",
+    "expected at least one argument": "至少需要一个取值",
+    "expected %s argument": "需要 %s 个取值",
+    "expected %s arguments": "需要 %s 个取值",
+    "ambiguous option: %(option)s could match %(matches)s": "选项 %(option)s 有歧义，可能是：%(matches)s",
+    "unexpected option string: %s": "意外的选项：%s",
+    "invalid %(type)s value: %(value)r": "取值 %(value)r 无效（应为 %(type)s）",
+    "invalid choice: %(value)r (choose from %(choices)s)": "无效的选择：%(value)r（可选：%(choices)s）",
+    "can't open '%(filename)s': %(error)s": "无法打开 %(filename)s：%(error)s",
+}
+
+
+@contextlib.contextmanager
+def _argparse_in_chinese() -> Iterator[None]:
+    """Let argparse look its messages up in the Chinese catalogue while it runs for us.
+
+    argparse translates every text it prints through its module-level gettext functions; they are
+    swapped for the catalogue and restored afterwards, so other parsers in the process are unaffected.
+    """
+    saved = argparse._, argparse.ngettext  # type: ignore[attr-defined]
+    argparse._ = lambda text: _ARGPARSE_CHINESE.get(text, text)  # type: ignore[attr-defined]
+    argparse.ngettext = lambda one, many, n: _ARGPARSE_CHINESE.get(one if n == 1 else many, one if n == 1 else many)
+    try:
+        yield
+    finally:
+        argparse._, argparse.ngettext = saved  # type: ignore[attr-defined]
+
+
+def _in_chinese(method: Callable) -> Callable:
+    def wrapper(*args, **kwargs):
+        with _argparse_in_chinese():
+            return method(*args, **kwargs)
+
+    return wrapper
+
+
+class ChineseHelpFormatter(argparse.HelpFormatter):
+    """Help with Chinese punctuation: section headings end in a full-width colon."""
+
+    def format_help(self) -> str:
+        return re.sub(r"^(\S.*):$", r"\1：", super().format_help(), flags=re.MULTILINE)
+
+
+class ChineseParser(argparse.ArgumentParser):
+    """An ArgumentParser that speaks Chinese: headings, help, usage and every usage error (exit 2)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", ChineseHelpFormatter)
+        with _argparse_in_chinese():
+            super().__init__(*args, **kwargs)
+
+    parse_args = _in_chinese(argparse.ArgumentParser.parse_args)
+    parse_known_args = _in_chinese(argparse.ArgumentParser.parse_known_args)
+    format_usage = _in_chinese(argparse.ArgumentParser.format_usage)
+    format_help = _in_chinese(argparse.ArgumentParser.format_help)
+    error = _in_chinese(argparse.ArgumentParser.error)
+
+
+def _whole_number(low: int, high: int | None = None) -> Callable[[str], int]:
+    """An argparse type: a whole number in a range, refused in Chinese otherwise."""
+
+    def parse(text: str) -> int:
+        expected = f"{low}～{high} 之间的整数" if high is not None else f"不小于 {low} 的整数"
+        try:
+            number = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"“{text}”不是整数，应为{expected}") from None
+        if number < low or (high is not None and number > high):
+            raise argparse.ArgumentTypeError(f"{number} 超出范围，应为{expected}")
+        return number
+
+    return parse
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="minesafe", description="矿山安全重点地区综合评估工具")
+    parser = ChineseParser(prog="minesafe", description="矿山安全重点地区综合评估工具")
+    parser.add_argument("--version", action="version", version=f"minesafe {__version__}", help="显示版本号并退出")
     commands = parser.add_subparsers(dest="command", required=True, metavar="命令")
 
     evaluate = commands.add_parser(
@@ -38,7 +136,9 @@ def _parser() -> argparse.ArgumentParser:
         "batch", help="批量生成评估报告（HTML、笔记本、结果 JSON 和汇总表）", description="按运行参数文件批量生成评估报告"
     )
     batch.add_argument("runs", nargs="*", type=Path, metavar="参数文件或文件夹", help="运行参数文件（默认 params/runs/ 下全部）")
-    batch.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N", help="并行进程数（默认为 CPU 核数）")
+    batch.add_argument(
+        "--jobs", type=_whole_number(1), default=os.cpu_count() or 1, metavar="N", help="并行进程数（默认为 CPU 核数）"
+    )
     batch.add_argument("--out", type=Path, default=Path("reports"), metavar="文件夹", help="报告输出文件夹（默认 reports/）")
     batch.add_argument(
         "--notebooks", type=Path, default=Path("notebooks"), metavar="文件夹", help="报告笔记本所在文件夹（默认 notebooks/）"
@@ -55,8 +155,13 @@ def _parser() -> argparse.ArgumentParser:
         help="县级提交文件（默认示例丙县）",
     )
     app.add_argument("--params", type=Path, metavar="参数文件", help="评估参数文件")
-    app.add_argument("--port", type=int, default=8866, help="端口（默认 8866）")
-    app.add_argument("--idle-minutes", type=int, default=30, metavar="分钟", help="空闲多久后关闭计算内核（默认 30）")
+    app.add_argument("--port", type=_whole_number(1, 65535), default=8866, metavar="端口", help="端口（默认 8866）")
+    app.add_argument(
+        "--idle-minutes", type=_whole_number(1), default=30, metavar="分钟", help="空闲多久后关闭计算内核（默认 30）"
+    )
+    app.add_argument(
+        "--max-pages", type=_whole_number(1, 50), default=4, metavar="N", help="同时打开的页面（计算内核）上限（默认 4）"
+    )
     lists = commands.add_parser(
         "lists", help="按评估结果和事故情况测算下一年度重点名单", description="动态管理：测算下一年度重点名单"
     )
@@ -98,14 +203,12 @@ def _compare(args: argparse.Namespace) -> int:
 def _app(args: argparse.Namespace) -> int:
     from minesafe.app import serve_whatif_app
 
-    return serve_whatif_app(args.submission, args.params, args.port, args.idle_minutes * 60)
+    return serve_whatif_app(args.submission, args.params, args.port, args.idle_minutes * 60, args.max_pages)
 
 
 def _batch(args: argparse.Namespace) -> int:
     from minesafe.batch import find_run_files, load_runs, run_batch
 
-    if args.jobs < 1:
-        raise InputError("--jobs", [Problem((), "并行进程数应至少为 1", args.jobs, "正整数")])
     runs = load_runs(find_run_files(args.runs or [Path("params") / "runs"]), args.notebooks)
     outcomes = run_batch(runs, args.out, args.jobs, progress=sys.stderr.isatty())
     for o in outcomes:
@@ -159,18 +262,31 @@ def _template(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "evaluate": _evaluate,
+    "template": _template,
+    "batch": _batch,
+    "app": _app,
+    "lists": _lists,
+    "compare": _compare,
+}
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
     try:
-        commands = {
-            "evaluate": _evaluate,
-            "template": _template,
-            "batch": _batch,
-            "app": _app,
-            "lists": _lists,
-            "compare": _compare,
-        }
-        return commands[args.command](args)
+        args = _parser().parse_args(argv)
+        status = _COMMANDS[args.command](args)
+        sys.stdout.flush()  # a closed pipe shows here, inside the handlers, not at interpreter exit
+        return status
     except MinesafeError as exc:
         print(exc, file=sys.stderr)
         return EXIT_INPUT
+    except KeyboardInterrupt:
+        print("\n已中断（Ctrl-C 或终止信号）。", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # Whoever read the output stopped early (``| head -1``): say so once, and point stdout at
+        # nothing so the interpreter's final flush does not fail again with a traceback.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        print("输出管道已被关闭（例如接到了 head），其余输出未写出。", file=sys.stderr)
+        return EXIT_FAILED

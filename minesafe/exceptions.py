@@ -144,3 +144,12 @@ class FontError(MinesafeError):
 class ParameterError(MinesafeError):
     """Raised when a report notebook is run with a parameter it does not declare (e.g. papermill
     ``-p submision …``), so a typo never silently yields the report of the notebook's demo default."""
+
+
+class OptionError(MinesafeError):
+    """Raised when a command-line option is well-formed but cannot be used as given, e.g. the
+    port asked of ``minesafe app`` is taken. Nothing has started or been written; exit status 2."""
+
+    def __init__(self, option: str, message: str):
+        self.option = option
+        super().__init__(f"参数 {option}：{message}")

@@ -1,8 +1,17 @@
 from __future__ import annotations
 
 import copy
+import os
+import re
+import selectors
+import signal
+import subprocess
+import sys
+import time
+import uuid
 from pathlib import Path
 
+import psutil
 import pytest
 import yaml
 
@@ -34,3 +43,85 @@ def _passing_county_data() -> dict:
 def county_data(_passing_county_data) -> dict:
     """A fresh copy of a submission that passes on every count, for tests to alter."""
     return copy.deepcopy(_passing_county_data)
+
+
+#: Every process this test session starts inherits this mark in its environment, even ones that
+#: outlive their parent and are adopted by init, so the session can find what it leaves behind.
+SESSION_MARK = "MINESAFE_TEST_SESSION"
+_LEFTOVER = re.compile(r"ipykernel|voila|jupyter|minesafe|papermill")
+
+
+def _marked_processes(mark: str) -> list[psutil.Process]:
+    found = []
+    for process in psutil.process_iter():
+        if process.pid == os.getpid():
+            continue
+        try:
+            if process.environ().get(SESSION_MARK) == mark and process.status() != psutil.STATUS_ZOMBIE:
+                found.append(process)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return found
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_server_or_kernel_left_behind():
+    """After the last test: no kernel, Voilà server or minesafe process that the suite started is
+    still running (each gets a few seconds to finish exiting). Leftovers fail the session and are
+    then stopped."""
+    mark = os.environ[SESSION_MARK] = uuid.uuid4().hex
+    yield
+    processes = [p for p in _marked_processes(mark) if _LEFTOVER.search(" ".join(_cmdline(p)))]
+    _, alive = psutil.wait_procs(processes, timeout=15)
+    left = [f"{p.pid}: {' '.join(_cmdline(p))[:200]}" for p in alive]
+    for p in alive:
+        p.kill()
+    assert not left, "the test suite left processes running:\n" + "\n".join(left)
+
+
+def _cmdline(process: psutil.Process) -> list[str]:
+    try:
+        return process.cmdline()
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return []
+
+
+def minesafe_exe() -> str:
+    """The installed console script beside this Python."""
+    return str(Path(sys.executable).parent / "minesafe")
+
+
+def start_app(*args: str, env: dict[str, str] | None = None, timeout: float = 180) -> tuple[subprocess.Popen, str]:
+    """Start ``minesafe app`` with ``args`` and return it with the address it prints once serving.
+    Fails (stopping it) if it ends or prints no address in time."""
+    server = subprocess.Popen(
+        [minesafe_exe(), "app", *args], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    selector = selectors.DefaultSelector()
+    selector.register(server.stdout, selectors.EVENT_READ)
+    deadline = time.monotonic() + timeout
+    printed = []
+    while time.monotonic() < deadline:
+        if selector.select(timeout=1):
+            line = server.stdout.readline()
+            if not line:
+                break
+            printed.append(line)
+            found = re.search(r"http://127\.0\.0\.1:\d+/\?token=\S+", line)
+            if found:
+                return server, found.group(0)
+    server.terminate()
+    _, errors = server.communicate(timeout=60)
+    pytest.fail(f"minesafe app printed no address: {''.join(printed)}{errors}")
+
+
+def stop_app(server: subprocess.Popen, stop: int = signal.SIGTERM) -> tuple[int, str]:
+    """Send ``stop`` to a started app; its exit status and what it wrote on stderr."""
+    if server.poll() is None:
+        server.send_signal(stop)
+    try:
+        _, errors = server.communicate(timeout=90)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        _, errors = server.communicate()
+    return server.returncode, errors

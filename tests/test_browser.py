@@ -11,14 +11,10 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
-from .conftest import DEMO, ROOT
+from .conftest import DEMO, start_app, stop_app
 
 CHROMIUM_FLAGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -48,39 +44,16 @@ def chromium():
     return path
 
 
-def _free_port() -> int:
+@pytest.fixture(scope="module")
+def app_url():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory):
-    port = _free_port()
-    log = (tmp_path_factory.mktemp("app") / "app.log").open("w")
-    exe = str(Path(sys.executable).parent / "minesafe")
-    server = subprocess.Popen(
-        [exe, "app", str(DEMO / "counties" / "ding.yaml"), "--port", str(port)], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
-    )
-    url = f"http://127.0.0.1:{port}/"
+        port = s.getsockname()[1]
+    server, url = start_app(str(DEMO / "counties" / "ding.yaml"), "--port", str(port))
     try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(url, timeout=5).close()
-                break
-            except OSError:
-                if server.poll() is not None:
-                    pytest.fail(f"minesafe app exited: {Path(log.name).read_text(encoding='utf-8')}")
-                time.sleep(0.5)
         yield url
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
+        stop_app(server)
 
 
 def test_verdict_flips_in_the_browser_and_nothing_is_fetched_from_elsewhere(chromium, app_url, tmp_path):
@@ -109,5 +82,6 @@ def test_verdict_flips_in_the_browser_and_nothing_is_fetched_from_elsewhere(chro
             expect(page.locator(".ms-changes")).to_have_text("尚未改动，显示的是提交数据的评估结果。")
         finally:
             browser.close()
-    outside = [u for u in requested if not u.startswith((app_url, app_url.replace("127.0.0.1", "localhost"), "data:", "blob:"))]
+    server = app_url.split("?")[0]
+    outside = [u for u in requested if not u.startswith((server, server.replace("127.0.0.1", "localhost"), "data:", "blob:"))]
     assert not outside, outside

@@ -1,6 +1,7 @@
 """The minesafe command: JSON contract, readable text, exit status, the installed console script."""
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -108,3 +109,70 @@ def test_console_script_runs_and_exits_2_on_bad_input(tmp_path):
     bad.write_text("rubric: noncoal-county\nyear: 1999\n", encoding="utf-8")
     failed = subprocess.run([exe, "evaluate", str(bad)], capture_output=True, text=True, check=False)
     assert failed.returncode == 2 and "键 year" in failed.stderr and failed.stdout == ""
+
+
+def test_help_and_usage_errors_are_in_chinese(capsys):
+    with pytest.raises(SystemExit) as done:
+        main(["evaluate", "--help"])
+    assert done.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("用法：minesafe evaluate")
+    assert "位置参数：" in out and "选项：" in out and "显示本帮助并退出" in out
+    for argv, fragment in [
+        ([], "缺少必需的参数：命令"),
+        (["evaluate"], "缺少必需的参数：文件"),
+        (["evalute", "x.yaml"], "无效的选择：'evalute'"),
+        (["evaluate", "--jsn", "x.yaml"], "无法识别的参数：--jsn"),
+        (["app", "--port", "http"], "参数 --port：“http”不是整数"),
+        (["app", "--port", "70000"], "70000 超出范围，应为1～65535 之间的整数"),
+        (["batch", "--jobs", "0"], "参数 --jobs：0 超出范围"),
+        (["template", "--out"], "参数 --out：需要一个取值"),
+    ]:
+        with pytest.raises(SystemExit) as done:
+            main(argv)
+        assert done.value.code == 2, argv
+        err = capsys.readouterr().err
+        assert err.startswith("用法：minesafe") and fragment in err, (argv, err)
+        assert not re.search(r"usage|error|argument|invalid|expected|required", err), (argv, err)
+
+
+def test_other_parsers_keep_argparse_english(capsys):
+    """The Chinese catalogue is installed only while minesafe's own parser runs."""
+    import argparse
+
+    with pytest.raises(SystemExit):
+        main(["--nope"])
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        argparse.ArgumentParser(prog="other").parse_args(["--nope"])
+    assert "unrecognized arguments" in capsys.readouterr().err
+
+
+def test_version(capsys):
+    from minesafe import __version__
+
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out == f"minesafe {__version__}\n"
+
+
+def test_ctrl_c_gives_a_chinese_message_and_status_130(monkeypatch, capsys):
+    def interrupted(path, params=None):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("minesafe.files.evaluate_file", interrupted)
+    assert main(["evaluate", str(DEMO / "counties" / "jia.yaml")]) == 130
+    assert "已中断" in capsys.readouterr().err
+
+
+def test_stdout_closed_early_is_no_traceback():
+    """``minesafe evaluate … | head -1``: the reader is gone before the output is written."""
+    read, write = os.pipe()
+    os.close(read)
+    exe = shutil.which("minesafe", path=str(Path(sys.executable).parent))
+    with subprocess.Popen([exe, "evaluate", *map(str, COUNTIES)], stdout=write, stderr=subprocess.PIPE, text=True) as run:
+        os.close(write)
+        errors = run.stderr.read()
+    assert run.returncode == 1
+    assert "输出管道已被关闭" in errors and "Traceback" not in errors and "BrokenPipe" not in errors

@@ -1,0 +1,49 @@
+"""What ``minesafe app`` plugs into Voilà (they run in the Voilà process; see minesafe/app.py and
+docs/whatif.md): a cap on kernels, and a page that only the printed address with its token opens."""
+
+from __future__ import annotations
+
+from jupyter_server.auth.identity import PasswordIdentityProvider
+from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
+from tornado.web import HTTPError, RequestHandler
+from traitlets import Integer
+
+
+class PageLimitedKernelManager(AsyncMappingKernelManager):
+    """Voilà's kernel manager with a cap: every page load starts a kernel, so without one, reloads
+    and scripted requests pile kernels up until the machine runs out of memory."""
+
+    max_kernels = Integer(4, config=True, help="How many kernels (open pages) may run at once.")
+
+    async def start_kernel(self, *args, **kwargs):
+        if len(self.list_kernel_ids()) >= self.max_kernels:
+            raise HTTPError(
+                503,
+                f"已打开的假设分析页面达到上限（{self.max_kernels} 个）。请关闭不用的页面后刷新；空闲的页面到时会自动关闭。",
+            )
+        return await super().start_kernel(*args, **kwargs)
+
+
+_REFUSED_PAGE = """<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><title>假设分析页面：需要完整地址</title></head>
+<body style="font-family:sans-serif;margin:3em"><div style="border:2px solid #c62828;padding:12px 18px;max-width:760px">
+<h2>需要完整地址</h2><p>本页面只对持有 minesafe app 启动时显示的完整地址（含 token=…）的人开放。
+请从启动它的终端复制完整地址，在浏览器中打开。</p></div></body></html>"""
+
+
+class _RefusedLoginHandler(RequestHandler):
+    """Where a request without the token is sent: a Chinese refusal instead of a login form."""
+
+    def get(self) -> None:
+        self.set_status(403)
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.finish(_REFUSED_PAGE)
+
+    post = get
+
+
+class TokenOnlyIdentityProvider(PasswordIdentityProvider):
+    """Only the printed address, with its token, opens the page (the token sets a cookie, so the
+    page's own requests follow); no password form."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**(kwargs | {"login_handler_class": _RefusedLoginHandler}))
