@@ -14,7 +14,7 @@ from typing import Any
 from minesafe.evaluation import CountyResult, evaluate_county
 from minesafe.exceptions import InputError, Problem
 from minesafe.rubric import Rubric
-from minesafe.submission import CountySubmission, ItemEntry, build_county_submission, target_fields, value_at
+from minesafe.submission import CountySubmission, ItemEntry, build_county_submission, put_value, target_fields
 
 
 @dataclass(frozen=True)
@@ -102,7 +102,7 @@ def compare_stages(
         a, b = _target_number(own, field.path), _target_number(other, field.path)
         if a != b:
             changed = copy.deepcopy(dict(self_data))
-            value_at(changed["targets"], field.path[:-1])[field.path[-1]] = b
+            put_value(changed["targets"], field.path, b)
             flips = _evaluate(changed, rubric, sources[0]).passed != mine.passed
             differences.append(Difference(f"{field.target.id} {field.label}", str(a), str(b), flips))
     results = {i.row.id: i for i in mine.items}

@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
+from itertools import pairwise
 from typing import Any
 
 from minesafe.decimals import parse_decimal
@@ -117,11 +118,41 @@ def target_fields(rubric: Rubric) -> list[TargetField]:
     return fields
 
 
-def value_at(node: Any, path: tuple) -> Any:
-    """The value at a path of keys and list indexes, e.g. a :class:`TargetField`'s in ``targets``."""
+_REQUIRED = object()
+
+
+def value_at(node: Any, path: tuple, default: Any = _REQUIRED) -> Any:
+    """The value at a path of keys and list indexes, e.g. a :class:`TargetField`'s in ``targets``.
+
+    Without ``default`` a missing step raises ``KeyError``; with it, ``default`` is returned.
+    """
     for part in path:
-        node = node[part]
+        if (isinstance(node, Mapping) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        ):
+            node = node[part]
+        elif default is _REQUIRED:
+            raise KeyError(part)
+        else:
+            return default
     return node
+
+
+def put_value(tree: dict, path: tuple, value: Any) -> None:
+    """Set the value at a path of keys and list indexes, creating mappings and lists on the way
+    (a list is padded with None up to the index)."""
+    node: Any = tree
+    for here, after in pairwise(path):
+        blank: Any = [] if isinstance(after, int) else {}
+        if isinstance(node, list):
+            node.extend([None] * (here + 1 - len(node)))
+            node[here] = node[here] if node[here] is not None else blank
+            node = node[here]
+        else:
+            node = node.setdefault(here, blank)
+    if isinstance(node, list):
+        node.extend([None] * (path[-1] + 1 - len(node)))
+    node[path[-1]] = value
 
 
 _HEADER_KEYS = {"rubric", "province", "year", "stage", "demo", "scenario"}

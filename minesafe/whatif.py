@@ -23,7 +23,7 @@ from minesafe.files import file_sha256, read_county_rubric, read_document, write
 from minesafe.gap import GapToPass, compute_gap, describe_gap
 from minesafe.report import Report
 from minesafe.rubric import Outcome, Rubric, category_label, parse_outcome
-from minesafe.submission import TargetField, build_county_submission, target_fields, value_at
+from minesafe.submission import TargetField, build_county_submission, put_value, target_fields, value_at
 
 STATIC_NOTE = (
     "假设分析面板需要在运行中的 Jupyter 内核里使用，本页为静态报告，不能交互。"
@@ -84,7 +84,7 @@ class Scenario:
         return value_at((self.original if original else self.data)["targets"], field.path)
 
     def set_target(self, field: TargetField, value: int) -> None:
-        value_at(self.data["targets"], field.path[:-1])[field.path[-1]] = value
+        put_value(self.data["targets"], field.path, value)
 
     def submitted_outcome(self, row_id: str) -> Outcome:
         return next(i.outcome for i in self.submitted.items if i.row.id == row_id)

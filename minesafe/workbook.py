@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from itertools import pairwise
 from typing import Any
 
 from openpyxl import Workbook
@@ -21,7 +20,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from minesafe.cells import append_row, style_header
 from minesafe.exceptions import InputError, KeyPath, Problem
 from minesafe.rubric import FieldKind, Outcome, Rubric, category_label
-from minesafe.submission import STAGES, target_fields
+from minesafe.submission import STAGES, put_value, target_fields, value_at
 
 INSTRUCTIONS = "填表说明"
 INFO = "基本信息"
@@ -33,17 +32,6 @@ COUNTIES = "重点县文件"
 _SHADE = PatternFill("solid", fgColor="EEEEEE")
 _WRAP = Alignment(wrap_text=True, vertical="top")
 _KIND_NAMES = {FieldKind.COUNT: "数量", FieldKind.FLAG: "是/否", FieldKind.RATIO: "比例(%)", FieldKind.TEXT: "文字"}
-
-
-def _dig(data: Any, dotted: str) -> Any:
-    for part in dotted.split("."):
-        if isinstance(data, Mapping):
-            data = data.get(part)
-        elif isinstance(data, list) and part.isdigit() and int(part) < len(data):
-            data = data[int(part)]
-        else:
-            return None
-    return data
 
 
 def _cell_value(value: Any) -> Any:
@@ -163,7 +151,14 @@ def build_workbook(rubric: Rubric, data: Mapping[str, Any] | None = None) -> Wor
         dotted = ".".join(map(str, field.path))
         append_row(
             targets,
-            [dotted, field.target.id, field.target.name, field.target.goal, field.label, _dig(data.get("targets"), dotted)],
+            [
+                dotted,
+                field.target.id,
+                field.target.name,
+                field.target.goal,
+                field.label,
+                value_at(data.get("targets"), field.path, None),
+            ],
         )
         _shade_row(targets, targets.max_row, {6})
 
@@ -453,7 +448,7 @@ def read_workbook(wb: Workbook, source: str) -> tuple[dict[str, Any], Callable[[
         note(("targets", *path), TARGETS, f"F{r}")
         if value is not None:
             filled = True
-            _put(targets, path, value)
+            put_value(targets, path, value)
     if targets:
         data["targets"] = targets
 
@@ -503,23 +498,3 @@ def read_workbook(wb: Workbook, source: str) -> tuple[dict[str, Any], Callable[[
             source, [Problem((), "工作簿尚未填写", expected=f"在「{INFO}」「{TARGETS}」等工作表的白色单元格中填写数据后再评估")]
         )
     return data, locate
-
-
-def _put(tree: dict, path: tuple, value: Any) -> None:
-    """Set a value at a path of keys and list indexes, creating mappings and lists on the way
-    (the paths were checked not to conflict, and list indexes are at most MAX_LIST_INDEX)."""
-    node: Any = tree
-    for here, after in pairwise(path):
-        blank: Any = [] if isinstance(after, int) else {}
-        if isinstance(node, list):
-            while len(node) <= here:
-                node.append(None)
-            node[here] = node[here] if node[here] is not None else blank
-            node = node[here]
-        else:
-            node = node.setdefault(here, blank)
-    last = path[-1]
-    if isinstance(node, list):
-        while len(node) <= last:
-            node.append(None)
-    node[last] = value

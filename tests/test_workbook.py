@@ -8,6 +8,7 @@ from minesafe.cli import main
 from minesafe.exceptions import InputError
 from minesafe.files import evaluate_file, write_workbook
 from minesafe.rendering import result_to_dict
+from minesafe.submission import target_fields
 from minesafe.workbook import FIELDS, INFO, INSTRUCTIONS, ITEMS, TARGETS, build_workbook
 
 from .conftest import DEMO
@@ -145,3 +146,17 @@ def test_build_workbook_is_pure(county_rubric, tmp_path):
     path = tmp_path / "a.xlsx"
     write_workbook(wb, path)
     assert path.exists() and not list(tmp_path.glob(".*.tmp"))
+
+
+def test_values_are_put_and_found_by_the_same_paths(county_rubric):
+    from minesafe.submission import put_value, value_at
+
+    tree: dict = {}
+    for i, field in enumerate(target_fields(county_rubric)):
+        put_value(tree, field.path, i)
+    assert [value_at(tree, f.path) for f in target_fields(county_rubric)] == list(range(len(target_fields(county_rubric))))
+    put_value(tree, ("x", 2), "z")
+    assert tree["x"] == [None, None, "z"]
+    assert value_at(tree, ("x", 5), None) is None and value_at({"d": "12345"}, ("d", 0), None) is None
+    with pytest.raises(KeyError):
+        value_at(tree, ("nope",))
