@@ -21,7 +21,7 @@ from minesafe.rubric import Rubric
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 DEMO = ROOT / "data" / "demo"
-REFERENCE = ROOT.parent / "shared" / "reference" / "000_8494597fe47c3bfa.txt"
+REFERENCE = ROOT / "docs" / "reference" / "矿安〔2023〕9号.txt"  # the public notice, kept in the repository
 
 
 @pytest.fixture(scope="session")
