@@ -25,6 +25,10 @@ class TargetResult:
     explanation: str  # how the value was computed, with the inputs
     flag: str = ""  # a caveat for the reasons (baseline 0 and the like)
     inputs: Mapping[str, TargetInput] = field(default_factory=dict)  # the submission's numbers, by input key
+    baseline_year: int | None = None  # the year the counts are compared with (T1–T3)
+    # what the current value is measured against, computed once for judging and for the gap:
+    # the baseline share (share targets) or the previous years' average (average targets)
+    base: Fraction | None = None
 
     @property
     def met(self) -> bool:
@@ -54,14 +58,18 @@ class TargetResult:
 
 
 def evaluate_target(target: Target, inputs: Mapping[str, TargetInput], baseline_year: int, year: int) -> TargetResult:
-    """Judge one target from the submission's target inputs."""
+    """Judge one target from the submission's target inputs.
+
+    ``baseline_year`` is the year the counts of T1–T3 are compared with (see
+    :meth:`minesafe.rubric.Rubric.baseline_for`); ``year`` is the evaluated year.
+    """
     own = {key: inputs[key] for key in target.inputs}
     if target.rule is TargetRule.DECREASE:
         (pair,) = own.values()
-        result = _judge_decrease(target, pair, baseline_year, year)
+        result = replace(_judge_decrease(target, pair, baseline_year, year), baseline_year=baseline_year)
     elif target.rule is TargetRule.SHARE_INCREASE:
         part, whole = own.values()
-        result = _judge_share(target, part, whole, baseline_year, year)
+        result = replace(_judge_share(target, part, whole, baseline_year, year), baseline_year=baseline_year)
     elif target.rule is TargetRule.AVERAGE_DECREASE:
         (history,) = own.values()
         result = _judge_average(target, history, year)
@@ -70,24 +78,28 @@ def evaluate_target(target: Target, inputs: Mapping[str, TargetInput], baseline_
     return replace(result, inputs=own)
 
 
-def _outcome(met: bool) -> Outcome:
+def _completed_if(met: bool) -> Outcome:
     return Outcome.COMPLETED if met else Outcome.FAILED
 
 
 def _judge_decrease(target: Target, pair: CountPair, baseline_year: int, year: int) -> TargetResult:
     (label,) = target.inputs.values()
     counts = f"{baseline_year}年{label} {pair.baseline} 座，{year}年末 {pair.current} 座"
-    if pair.baseline == 0:
+    if pair.baseline == 0 and pair.current == 0:
         return TargetResult(
             target,
             Outcome.NOT_APPLICABLE,
             None,
             counts,
-            flag=f"{target.id} {target.name}：{baseline_year}年{label}为0，无法计算下降比例，本目标按不涉及处理，请核实。",
+            flag=f"{target.id} {target.name}：{baseline_year}年与{year}年末{label}均为0，无可下降的数量，本目标按不涉及处理，请核实。",
         )
+    if pair.baseline == 0:
+        # a count that rose from zero has not fallen by any share: the target is not met
+        explanation = f"{counts}；{label}由0座增至 {pair.current} 座，数量不降反增，未实现下降"
+        return TargetResult(target, Outcome.FAILED, None, explanation)
     value = Fraction(pair.baseline - pair.current, pair.baseline)
     explanation = f"{counts}；下降比例 =（{pair.baseline} − {pair.current}）÷ {pair.baseline} = {format_percent(value)}"
-    return TargetResult(target, _outcome(value >= target.bound), value, explanation)
+    return TargetResult(target, _completed_if(value >= target.bound), value, explanation)
 
 
 def _judge_share(target: Target, part: CountPair, whole: CountPair, baseline_year: int, year: int) -> TargetResult:
@@ -101,21 +113,31 @@ def _judge_share(target: Target, part: CountPair, whole: CountPair, baseline_yea
     )
     # The working uses the counts themselves, so it recomputes exactly to the value shown.
     q0, q1 = f"{part.baseline}/{whole.baseline}", f"{part.current}/{whole.current}"
+    if whole.baseline == 0 and whole.current == 0:
+        return TargetResult(
+            target,
+            Outcome.NOT_APPLICABLE,
+            None,
+            counts,
+            flag=f"{target.id} {target.name}：{baseline_year}年与{year}年末{whole_label}均为0，无占比可言，本目标按不涉及处理，请核实。",
+            base=s0,
+        )
     if target.mode is ShareMode.POINTS:
         value = s1 - s0
         explanation = f"{counts}；提高 {q1} − {q0} = {format_percent(value).removesuffix('%')} 个百分点"
-        return TargetResult(target, _outcome(value >= target.bound), value, explanation)
+        return TargetResult(target, _completed_if(value >= target.bound), value, explanation, base=s0)
     if s0 == 0:
         return TargetResult(
             target,
-            _outcome(s1 > 0),
+            _completed_if(s1 > 0),
             None,
             counts,
             flag=f"{target.id} {target.name}：{baseline_year}年占比为0，无法计算相对提高比例；按“{year}年末占比大于0即完成”判定，请核实。",
+            base=s0,
         )
     value = (s1 - s0) / s0
     explanation = f"{counts}；提高比例 =（{q1} − {q0}）÷（{q0}）= {format_percent(value)}"
-    return TargetResult(target, _outcome(value >= target.bound), value, explanation)
+    return TargetResult(target, _completed_if(value >= target.bound), value, explanation, base=s0)
 
 
 def _judge_average(target: Target, history: DeathHistory, year: int) -> TargetResult:
@@ -125,25 +147,29 @@ def _judge_average(target: Target, history: DeathHistory, year: int) -> TargetRe
         f"前{years}年（{year - years}～{year - 1}年）死亡人数 {'、'.join(map(str, history.previous))}，"
         f"平均 {format_exact(average)} 人；{year}年 {history.current} 人"
     )
-    if average == 0:
+    if average == 0 and history.current == 0:
         return TargetResult(
             target,
-            _outcome(history.current == 0),
+            Outcome.COMPLETED,
             None,
             counts,
-            flag=f"{target.id} {target.name}：前{years}年平均死亡人数为0，无法计算下降比例；按“{year}年死亡人数为0即完成”判定。",
+            flag=f"{target.id} {target.name}：前{years}年与{year}年死亡人数均为0，无法计算下降比例；按“{year}年死亡人数为0即完成”判定。",
+            base=average,
         )
+    if average == 0:
+        explanation = f"{counts}；死亡人数由前{years}年的0人增至 {history.current} 人，不降反增，未实现下降"
+        return TargetResult(target, Outcome.FAILED, None, explanation, base=average)
     value = (average - history.current) / average
     explanation = (
         f"{counts}；下降比例 =（{format_exact(average)} − {history.current}）÷ {format_exact(average)} = {format_percent(value)}"
     )
-    return TargetResult(target, _outcome(value >= target.bound), value, explanation)
+    return TargetResult(target, _completed_if(value >= target.bound), value, explanation, base=average)
 
 
 def _judge_none(target: Target, events: Mapping[str, Occurrences]) -> TargetResult:
     total = sum(e.count for e in events.values())
     explanation = "；".join(f"{label} {e.count} 起、死亡 {e.deaths} 人" for label, e in events.items())
-    return TargetResult(target, _outcome(total == 0), Fraction(total), explanation)
+    return TargetResult(target, _completed_if(total == 0), Fraction(total), explanation)
 
 
 @dataclass(frozen=True)
@@ -200,7 +226,7 @@ def _share_gap(result: TargetResult) -> TargetGap:
     t = result.target
     (part_key, part), (whole_key, whole) = result.inputs.items()
     part_label, whole_label = t.inputs[part_key], t.inputs[whole_key]
-    s0 = Fraction(part.baseline, whole.baseline) if whole.baseline else Fraction(0)
+    s0 = result.base
     share = s0 + t.bound if t.mode is ShareMode.POINTS else s0 * (1 + t.bound)
     # the smallest current count of large and medium mines that meets the bound, all mines unchanged
     needed = max(math.ceil(share * whole.current), 1) if share else 1
@@ -232,7 +258,7 @@ def _average_gap(result: TargetResult) -> TargetGap:
     t = result.target
     ((key, history),) = result.inputs.items()
     label = t.inputs[key]
-    average = Fraction(sum(history.previous), len(history.previous))
+    average = result.base
     allowed = math.floor(average * (1 - t.bound))  # (avg − c) / avg ≥ bound  ⇔  c ≤ avg(1 − bound)
     change = {(key, "current"): allowed}
     if history.current <= allowed:

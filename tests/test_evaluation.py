@@ -69,6 +69,31 @@ def test_score_one_point_below_pass_score_fails(county_data, county_rubric):
     assert len([r for r in result.reasons if r.kind == "points"]) == len(_scored_rows_worth(county_rubric, lost))
 
 
+@pytest.mark.parametrize("scoring", ["full", "rescale"])
+@pytest.mark.parametrize("below", [False, True])
+def test_the_below_the_pass_score_reason_at_exactly_the_pass_score(county_data, county_rubric, scoring, below):
+    """No score reason at exactly the pass score; the exact reason just below it (80 − ε)."""
+    rubric = apply_params(county_rubric, {"not_applicable_scoring": scoring})
+    pass_share = rubric.pass_score / rubric.total_points
+    na = _scored_rows_worth(rubric, 10 if scoring == "rescale" else 0)  # 90 applicable points: 80 % is whole
+    for row_id in na:
+        county_data["items"][row_id] = "不涉及"
+    rest = [r for r in rubric.rows_of(Category.SCORED) if r.id not in na]
+    applicable = sum(r.points for r in rest)
+    lose = int(applicable * (1 - pass_share)) + below  # one point more is below the line
+    result = _evaluate(_fail_rows(county_data, _rows_worth(rest, lose)), rubric)
+    expected_score = Fraction(applicable - lose, applicable) * rubric.total_points
+    assert result.score == expected_score
+    assert result.score < rubric.pass_score if below else result.score == rubric.pass_score
+    reasons = [r.text for r in result.reasons if r.kind == "score"]
+    if below:
+        shown = "79" if scoring == "full" else "78.88"  # 79 of 100; 71 of 90 applicable points is 78.888… (rounded down)
+        assert reasons == [f"评分项共计得分 {shown} 分，低于合格分数线 80 分。"]
+    else:
+        assert reasons == []
+    assert result.passed is not below
+
+
 def test_one_failed_veto_row_fails_despite_full_score(county_data, county_rubric):
     result = _evaluate(_fail_rows(county_data, ["5-5a"]), county_rubric)
     assert result.score == county_rubric.total_points

@@ -41,12 +41,48 @@ def test_decrease_exactly_at_bound_with_awkward_numbers(county_rubric):
     assert result.outcome is Outcome.COMPLETED
 
 
-def test_decrease_with_zero_baseline_is_not_applicable_and_flagged(county_rubric):
-    result = _judge(county_rubric, "T2", tailings_ponds=CountPair(0, 0))
+@pytest.mark.parametrize("target_id", ["T1", "T2"])
+def test_decrease_from_zero_to_zero_is_not_applicable_and_flagged(county_rubric, target_id):
+    target = _target(county_rubric, target_id)
+    ((key, label),) = target.inputs.items()
+    result = _judge(county_rubric, target_id, **{key: CountPair(0, 0)})
     assert result.outcome is Outcome.NOT_APPLICABLE
     assert result.met
     assert result.value is None
-    assert "为0" in result.flag and "不涉及" in result.flag
+    assert result.flag == (
+        f"{target_id} {target.name}：2020年与2022年末{label}均为0，无可下降的数量，本目标按不涉及处理，请核实。"
+    )
+
+
+@pytest.mark.parametrize("target_id", ["T1", "T2"])
+@pytest.mark.parametrize("current", [1, 3])
+def test_decrease_from_zero_to_more_fails_saying_it_rose(county_rubric, target_id, current):
+    """0 → 3 tailings ponds has not fallen by 20 %: 未完成, never 不涉及."""
+    target = _target(county_rubric, target_id)
+    ((key, label),) = target.inputs.items()
+    result = _judge(county_rubric, target_id, **{key: CountPair(0, current)})
+    assert result.outcome is Outcome.FAILED
+    assert not result.met
+    assert result.value is None
+    assert result.flag == ""
+    assert result.explanation == (
+        f"2020年{label} 0 座，2022年末 {current} 座；{label}由0座增至 {current} 座，数量不降反增，未实现下降"
+    )
+
+
+def test_a_county_whose_tailings_ponds_rose_from_zero_fails(county_data, county_rubric):
+    from minesafe.evaluation import evaluate_county
+    from minesafe.submission import build_county_submission
+
+    county_data["targets"]["tailings_ponds"] = {"baseline": 0, "current": 3}
+    result = evaluate_county(build_county_submission(county_data, county_rubric), county_rubric)
+    assert not result.passed
+    (reason,) = [r for r in result.reasons if r.kind == "target"]
+    assert reason.id == "T2"
+    assert reason.text == (
+        "工作目标 T2“尾矿库数量比2020年下降比例”未完成：目标 ≥ 20%。"
+        "2020年尾矿库数量 0 座，2022年末 3 座；尾矿库数量由0座增至 3 座，数量不降反增，未实现下降"
+    )
 
 
 def test_an_increase_in_mines_fails(county_rubric):
@@ -74,7 +110,20 @@ def test_share_increase_from_zero_share(county_rubric, part1, outcome):
     result = _judge(county_rubric, "T3", **_share_inputs(0, 50, part1, 40))
     assert result.outcome is outcome
     assert result.value is None
-    assert "占比为0" in result.flag
+    assert "2020年占比为0" in result.flag
+
+
+def test_share_without_any_mine_in_either_year_is_not_applicable(county_rubric):
+    result = _judge(county_rubric, "T3", **_share_inputs(0, 0, 0, 0))
+    assert result.outcome is Outcome.NOT_APPLICABLE
+    assert result.flag.endswith("2020年与2022年末全部非煤矿山数量均为0，无占比可言，本目标按不涉及处理，请核实。")
+
+
+@pytest.mark.parametrize(("part1", "outcome"), [(0, Outcome.FAILED), (1, Outcome.COMPLETED)])
+def test_share_from_no_mines_at_all_to_some(county_rubric, part1, outcome):
+    """No mine at the baseline is a share of 0: judged like any zero baseline share."""
+    result = _judge(county_rubric, "T3", **_share_inputs(0, 0, part1, 10))
+    assert result.outcome is outcome
 
 
 def test_share_uses_the_share_not_the_count(county_rubric):
@@ -105,12 +154,21 @@ def test_average_decrease_at_its_bound(county_rubric, offset, outcome):
     assert result.outcome is outcome
 
 
-@pytest.mark.parametrize(("current", "outcome"), [(0, Outcome.COMPLETED), (1, Outcome.FAILED)])
-def test_average_decrease_from_a_zero_average(county_rubric, current, outcome):
+def test_average_decrease_from_zero_to_zero_is_completed_and_flagged(county_rubric):
     target = _target(county_rubric, "T4")
-    result = _judge(county_rubric, "T4", deaths=DeathHistory((0,) * target.years, current))
-    assert result.outcome is outcome
-    assert "平均死亡人数为0" in result.flag
+    result = _judge(county_rubric, "T4", deaths=DeathHistory((0,) * target.years, 0))
+    assert result.outcome is Outcome.COMPLETED
+    assert result.flag == (
+        f"T4 {target.name}：前{target.years}年与2022年死亡人数均为0，无法计算下降比例；按“2022年死亡人数为0即完成”判定。"
+    )
+
+
+def test_average_decrease_from_zero_to_one_fails_saying_it_rose(county_rubric):
+    target = _target(county_rubric, "T4")
+    result = _judge(county_rubric, "T4", deaths=DeathHistory((0,) * target.years, 1))
+    assert result.outcome is Outcome.FAILED
+    assert result.flag == ""
+    assert result.explanation.endswith(f"；死亡人数由前{target.years}年的0人增至 1 人，不降反增，未实现下降")
 
 
 def test_average_is_exact(county_rubric):
