@@ -24,7 +24,7 @@ from typing import Any
 
 from minesafe.evaluation import CountyResult
 from minesafe.exceptions import InputError, InputErrors, MinesafeError, Problem, ProblemCollector
-from minesafe.files import evaluate_file, read_document, replace_folder, write_json, write_workbook
+from minesafe.files import evaluate_unit, read_document, read_provenance, replace_folder, write_json, write_workbook
 from minesafe.rendering import describe_unit, result_to_dict
 from minesafe.summary import STATUS_FAILED, STATUS_OK, UnitOutcome, build_summary_workbook, summary_to_dict
 
@@ -150,11 +150,15 @@ def plan_jobs(runs: Sequence[Run], out: Path) -> tuple[list[Job], list[UnitOutco
     for run in runs:
         started = time.perf_counter()
         submission = run.parameters.get("submission")
+        params = run.parameters.get("params_file") or None
+        stage_files = [submission] + ([run.parameters["verification"]] if run.parameters.get("verification") else [])
         try:
-            result = evaluate_file(submission, run.parameters.get("params_file") or None)
+            unit = evaluate_unit(stage_files, params)  # the latest stage decides, as in the report
+            provenance = read_provenance(unit, params)
         except MinesafeError as exc:
             failed.append(_failure(run, str(exc), time.perf_counter() - started))
             continue
+        result = unit.deciding
         h = result.header
         leaf = result.county if isinstance(result, CountyResult) else "省级评估"
         folder = out / str(h.year) / _folder_name(h.province) / _folder_name(leaf)
@@ -172,7 +176,7 @@ def plan_jobs(runs: Sequence[Run], out: Path) -> tuple[list[Job], list[UnitOutco
             )
         taken[folder] = run.source
         title = f"{describe_unit(result)} {h.year}年度综合评估报告" + ("（示例数据）" if h.demo else "")
-        jobs.append(Job(run, folder, title, result_to_dict(result)))
+        jobs.append(Job(run, folder, title, result_to_dict(unit, provenance)))
     return jobs, failed
 
 
@@ -229,6 +233,7 @@ def _start_worker(log: str, jupyter_data: str) -> None:
     the batch's kernel spec, and import the heavy libraries once per worker rather than per report."""
     import os
 
+    os.environ.setdefault("MINESAFE_RUN_FOLDER", os.getcwd())  # report kernels run elsewhere: paths stay relative to here
     os.environ["JUPYTER_PATH"] = os.pathsep.join(p for p in (jupyter_data, os.environ.get("JUPYTER_PATH", "")) if p)
     fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     os.dup2(fd, 2)

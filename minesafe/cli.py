@@ -123,7 +123,13 @@ def _parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser(
         "evaluate", help="评估一个或多个提交文件（YAML、JSON 或 Excel）", description="评估提交文件并输出结论"
     )
-    evaluate.add_argument("files", nargs="+", type=Path, metavar="文件", help="县或省的提交文件")
+    evaluate.add_argument(
+        "files",
+        nargs="+",
+        type=Path,
+        metavar="文件",
+        help="县或省的提交文件；同一单位不同阶段（自评、核查、认定）的文件以最后阶段为准",
+    )
     evaluate.add_argument("--json", action="store_true", help="输出 JSON（每个文件一个对象，一行一个）")
     evaluate.add_argument("--params", type=Path, metavar="参数文件", help="评估参数（阈值、类别读法等）的 YAML 文件")
 
@@ -223,21 +229,31 @@ def _batch(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from minesafe.files import evaluate_file
+    from minesafe.evaluation import group_stages
+    from minesafe.files import evaluate_file, read_provenance
     from minesafe.rendering import format_result_text, result_to_dict
 
     status = EXIT_OK
-    for i, path in enumerate(args.files):
+    results, sources = [], []
+    for path in args.files:
         try:
-            result = evaluate_file(path, args.params)
+            results.append(evaluate_file(path, args.params))
+            sources.append(str(path))
         except MinesafeError as exc:
             print(exc, file=sys.stderr)
             status = EXIT_INPUT
-            continue
+    try:
+        units = group_stages(results, sources)  # one unit's stages side by side: the latest decides
+    except MinesafeError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_INPUT
+    source_of = {id(r): source for r, source in zip(results, sources, strict=True)}
+    for i, unit in enumerate(units):
         if args.json:
-            print(json.dumps(result_to_dict(result), ensure_ascii=False))
+            print(json.dumps(result_to_dict(unit, read_provenance(unit, args.params)), ensure_ascii=False))
         else:
-            print(("\n" if i else "") + f"== {path} ==\n" + format_result_text(result))
+            files = "、".join(source_of[id(r)] for r in unit.stages)
+            print(("\n" if i else "") + f"== {files} ==\n" + format_result_text(unit))
     return status
 
 

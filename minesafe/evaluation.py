@@ -1,13 +1,18 @@
 """The one engine: county and province evaluations from validated submissions.
 
 Batch runs, reports and what-if widgets all call :func:`evaluate_county` and
-:func:`evaluate_province`; no rule is implemented anywhere else.
+:func:`evaluate_province`; no rule is implemented anywhere else. When a unit is given at several
+stages (自评, 核查, 认定), :func:`decide_stages` (one unit) or :func:`group_stages` (many) make
+the :class:`UnitResult` whose latest stage decides its verdict.
 
 Pass rules (矿安〔2023〕9号, 三(三) and the table's footnote):
 
 * county 合格 iff every target is met (or 不涉及), no veto row is 未完成, and the score is at
   least the pass score (80, "以上" includes the bound);
-* province 合格 iff its own targets are met and every one of its key counties is 合格.
+* province 合格 iff its own targets are met and every one of the key counties it names
+  (``key_counties``) has a result and is 合格;
+* a unit given at several stages has the verdict of its latest stage (三(三)/(四): the
+  provincial review checks the self-assessment on site, the national determination reviews both).
 """
 
 from __future__ import annotations
@@ -18,7 +23,8 @@ from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from minesafe.decimals import format_decimal, format_percent
-from minesafe.rubric import Category, FieldKind, FieldRole, MeasureRule, Outcome, Row, Rubric, Threshold
+from minesafe.exceptions import InputError, Problem
+from minesafe.rubric import STAGES, Category, FieldKind, FieldRole, MeasureRule, Outcome, Row, Rubric, Threshold
 from minesafe.submission import CountySubmission, Header, ItemEntry, ProvinceSubmission, TargetInput, Value
 from minesafe.targets import TargetResult, evaluate_target
 
@@ -111,7 +117,8 @@ class ProvinceResult(_Shown):
     rubric: Rubric
     header: Header
     targets: tuple[TargetResult, ...]
-    counties: tuple[CountyResult, ...]
+    units: tuple[UnitResult, ...]  # the key counties with a result, each over its stages
+    missing: tuple[str, ...]  # key counties named by the province without any result
     passed: bool
     reasons: tuple[Reason, ...]
 
@@ -133,6 +140,126 @@ class ProvinceResult(_Shown):
         from minesafe.rendering import result_to_dict
 
         return results_frame((result_to_dict(c), "") for c in self.counties)
+
+    @property
+    def counties(self) -> tuple[CountyResult, ...]:
+        """Each key county's deciding (latest-stage) result."""
+        return tuple(u.deciding for u in self.units)
+
+
+Result = CountyResult | ProvinceResult
+
+
+@dataclass(frozen=True)
+class UnitResult:
+    """One unit's evaluation over the stages given for it; the latest stage decides.
+
+    ``stages`` holds one result per stage, earliest first (自评, 核查, 认定: see
+    :data:`minesafe.rubric.STAGES`). ``deciding`` is the latest; its verdict is the unit's verdict
+    in every output (report banner, ``result.json``, batch summary, province roll-up, ``minesafe
+    evaluate``). Build with :func:`decide_stages` or :func:`group_stages`.
+    """
+
+    stages: tuple[Result, ...]
+    sources: tuple[str, ...] = ()  # the file of each stage, when read from files
+
+    def _repr_html_(self) -> str:
+        from minesafe.rendering import format_result_html
+
+        return format_result_html(self)
+
+    def __repr__(self) -> str:
+        stages = "、".join(f"{r.header.stage} {r.verdict}" for r in self.stages)
+        return (
+            f"<{type(self).__name__} {self.name} {self.deciding.header.year}年：{self.verdict}（以{self.stage}为准；{stages}）>"
+        )
+
+    @property
+    def deciding(self) -> Result:
+        return self.stages[-1]
+
+    @property
+    def passed(self) -> bool:
+        return self.deciding.passed
+
+    @property
+    def verdict(self) -> str:
+        return self.deciding.verdict
+
+    @property
+    def name(self) -> str:
+        return self.deciding.name
+
+    @property
+    def stage(self) -> str:
+        """The deciding stage's token (自评, 核查 or 认定)."""
+        return self.deciding.header.stage
+
+    @property
+    def stage_change(self) -> str:
+        """Says plainly when the deciding stage's verdict differs from an earlier stage's, e.g.
+        ``核查结论不合格，与自评（合格）不同``; empty when all stages agree."""
+        differing = [r for r in self.stages[:-1] if r.passed != self.passed]
+        if not differing:
+            return ""
+        earlier = "、".join(f"{r.header.stage}（{r.verdict}）" for r in differing)
+        return f"{self.stage}结论{self.verdict}，与{earlier}不同"
+
+
+def _unit_identity(result: Result) -> tuple[str, str, str, int]:
+    return (result.rubric.id, result.header.province, result.name, result.header.year)
+
+
+def decide_stages(results: Sequence[Result], sources: Sequence[str] = ()) -> UnitResult:
+    """The :class:`UnitResult` of one unit's results at different stages (any order).
+
+    Raises :class:`InputError` when the results are not of one unit (form, province, unit name and
+    year must agree) or when one stage is given twice; ``sources`` (file names, in the order of
+    ``results``) name the files in the message.
+    """
+    if not results:
+        raise ValueError("decide_stages needs at least one result")
+    names = list(sources) or [f"第 {i + 1} 份结果" for i in range(len(results))]
+    first = _unit_identity(results[0])
+    problems = [
+        Problem(
+            ("stage",),
+            f"{names[i]} 与 {names[0]} 不是同一单位同一年度的评估（评估表、省、单位名称、年度须一致）",
+            " ".join(map(str, _unit_identity(r))),
+            " ".join(map(str, first)),
+        )
+        for i, r in enumerate(results)
+        if _unit_identity(r) != first
+    ]
+    seen: dict[str, int] = {}
+    for i, r in enumerate(results):
+        stage = r.header.stage
+        if stage in seen:
+            problems.append(
+                Problem(
+                    ("stage",),
+                    f"{r.name} 的“{stage}”阶段提交了两份：{names[seen[stage]]} 与 {names[i]}",
+                    stage,
+                    "每个单位每个评估阶段只提交一份（" + "、".join(STAGES) + "）",
+                )
+            )
+        seen.setdefault(stage, i)
+    if problems:
+        raise InputError("、".join(dict.fromkeys(names)), problems)
+    order = sorted(range(len(results)), key=lambda i: STAGES.index(results[i].header.stage))
+    return UnitResult(tuple(results[i] for i in order), tuple(names[i] for i in order) if sources else ())
+
+
+def group_stages(results: Sequence[Result], sources: Sequence[str] = ()) -> list[UnitResult]:
+    """Results of several units, possibly at several stages each, as one :class:`UnitResult`
+    per unit, in the order units first appear."""
+    groups: dict[tuple, list[int]] = {}
+    for i, r in enumerate(results):
+        groups.setdefault(_unit_identity(r), []).append(i)
+    return [
+        decide_stages([results[i] for i in indexes], [sources[i] for i in indexes] if sources else ())
+        for indexes in groups.values()
+    ]
 
 
 def evaluate_targets(rubric: Rubric, inputs: Mapping[str, TargetInput], year: int) -> tuple[TargetResult, ...]:
@@ -351,12 +478,68 @@ def veto_rows_passed(items: Sequence[ItemResult]) -> bool:
     return not any(i.row.category is Category.VETO and i.outcome is Outcome.FAILED for i in items)
 
 
-def evaluate_province(submission: ProvinceSubmission, rubric: Rubric, counties: Sequence[CountyResult]) -> ProvinceResult:
-    """Evaluate a key province from its own targets and its key counties' results."""
+def evaluate_province(
+    submission: ProvinceSubmission,
+    rubric: Rubric,
+    counties: Sequence[CountyResult | UnitResult],
+    key_provinces: Sequence[str] | None = None,
+) -> ProvinceResult:
+    """Evaluate a key province from its own targets and its key counties' results.
+
+    ``counties`` may hold a county's results at several stages side by side (or ready
+    :class:`UnitResult` objects): the latest stage of each county counts. Every county named in
+    ``submission.key_counties`` must have a result for the province to pass; a result for a county
+    the province does not name is an :class:`InputError`. A province not on ``key_provinces``
+    (the national list, when given) gets a notice to check, not an error: lists change.
+    """
+    flat: list[Result] = []
+    sources: list[str] = []
+    for c in counties:
+        stages = c.stages if isinstance(c, UnitResult) else (c,)
+        flat += stages
+        sources += c.sources if isinstance(c, UnitResult) and c.sources else [""] * len(stages)
+    units = group_stages(flat, sources if all(sources) else ())
+    unnamed = [u.name for u in units if u.name not in submission.key_counties]
+    if unnamed:
+        raise InputError(
+            f"{submission.header.province}的重点县结果",
+            [
+                Problem(
+                    ("key_counties",), "有评估结果的县不在本省 key_counties 所列重点县之中", n, "、".join(submission.key_counties)
+                )
+                for n in unnamed
+            ],
+        )
+    have = {u.name for u in units}
+    missing = tuple(k for k in submission.key_counties if k not in have)
     targets = evaluate_targets(rubric, submission.targets, submission.header.year)
     reasons = _target_reasons(targets)
-    for c in counties:
-        if not c.passed:
-            reasons.append(Reason("county", c.county, f"重点县 {c.county} 评估结果为不合格：{describe_failure(c)}。"))
-    passed = all(t.met for t in targets) and all(c.passed for c in counties)
-    return ProvinceResult(rubric, submission.header, targets, tuple(counties), passed, tuple(reasons))
+    for name in missing:
+        reasons.append(Reason("county", name, f"重点县 {name} 没有评估结果（未提交其评估文件），本省不能评为合格。"))
+    for u in units:
+        if not u.passed:
+            reasons.append(
+                Reason("county", u.name, f"重点县 {u.name} 评估结果为不合格（{u.stage}）：{describe_failure(u.deciding)}。")
+            )
+        if u.stage_change:
+            reasons.append(Reason("flag", u.name, f"重点县 {u.name}：{u.stage_change}，以{u.stage}结论为准。"))
+    province = submission.header.province
+    if key_provinces is not None and not _on_list(province, key_provinces):
+        reasons.append(
+            Reason(
+                "flag",
+                "province",
+                f"{province}不在2021年确定的非煤矿山重点省（区）名单（{'、'.join(key_provinces)}）中，请核实（名单可能已调整）。",
+            )
+        )
+    passed = all(t.met for t in targets) and not missing and all(u.passed for u in units)
+    return ProvinceResult(rubric, submission.header, targets, tuple(units), missing, passed, tuple(reasons))
+
+
+_PROVINCE_SUFFIXES = ("壮族自治区", "回族自治区", "维吾尔自治区", "自治区", "省", "市")
+
+
+def _on_list(province: str, names: Sequence[str]) -> bool:
+    """Whether a province is on a list that names provinces briefly (河北 for 河北省)."""
+    short = next((province.removesuffix(x) for x in _PROVINCE_SUFFIXES if province.endswith(x)), province)
+    return province in names or short in names

@@ -4,6 +4,8 @@ atomic writes. The rest of the package takes and returns plain values.
 
 from __future__ import annotations
 
+import csv
+import dataclasses
 import hashlib
 import json
 import math
@@ -13,7 +15,7 @@ import shutil
 import subprocess
 import tempfile
 import zipfile
-from collections.abc import Callable, Hashable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import cache, lru_cache
 from importlib import resources
@@ -23,7 +25,15 @@ from typing import Any
 import yaml
 
 from minesafe import __version__
-from minesafe.evaluation import CountyResult, ProvinceResult, evaluate_county, evaluate_province
+from minesafe.evaluation import (
+    CountyResult,
+    ProvinceResult,
+    UnitResult,
+    decide_stages,
+    evaluate_county,
+    evaluate_province,
+    group_stages,
+)
 from minesafe.exceptions import (
     InputError,
     InputErrors,
@@ -55,11 +65,14 @@ def _shipped_rubric_ids() -> tuple[str, ...]:
     return tuple(sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml")))
 
 
+def _shipped_rubric_bytes(name: str) -> bytes:
+    return (resources.files("minesafe") / "rubrics" / f"{name}.yaml").read_bytes()
+
+
 @cache
 def _parse_shipped_rubric(name: str) -> Any:
     """A shipped rubric's YAML, parsed once per process (build_rubric only reads it)."""
-    text = (resources.files("minesafe") / "rubrics" / f"{name}.yaml").read_text(encoding="utf-8")
-    return parse_yaml(text, f"minesafe/rubrics/{name}.yaml")[0]
+    return parse_yaml(_shipped_rubric_bytes(name).decode("utf-8"), f"minesafe/rubrics/{name}.yaml")[0]
 
 
 @cache
@@ -67,7 +80,8 @@ def _read_shipped_rubric(name: str) -> Rubric:
     """A shipped rubric, built once per process (rubrics are immutable; params make new ones)."""
     data = _parse_shipped_rubric(name)
     targets_from = _read_shipped_rubric(str(data["targets_from"])) if "targets_from" in data else None
-    return build_rubric(data, f"minesafe/rubrics/{name}.yaml", targets_from)
+    rubric = build_rubric(data, f"minesafe/rubrics/{name}.yaml", targets_from)
+    return dataclasses.replace(rubric, source_sha256=hashlib.sha256(_shipped_rubric_bytes(name)).hexdigest())
 
 
 def read_rubric(name: str, targets_from: Rubric | None = None) -> Rubric:
@@ -80,6 +94,7 @@ def read_rubric(name: str, targets_from: Rubric | None = None) -> Rubric:
         if targets_from is None:
             return _read_shipped_rubric(name)
         data, source = _parse_shipped_rubric(name), f"minesafe/rubrics/{name}.yaml"
+        raw = _shipped_rubric_bytes(name)
     else:
         source = str(Path(name))
         if not Path(name).is_file():
@@ -91,9 +106,10 @@ def read_rubric(name: str, targets_from: Rubric | None = None) -> Rubric:
         data, _ = parse_yaml(_read_text(Path(name)), source)
         if not isinstance(data, Mapping):
             raise RubricError(source, [f"文件内容应为评估表的键值映射（当前为 {type(data).__name__}）"])
+        raw = Path(name).read_bytes()
     if isinstance(data, Mapping) and "targets_from" in data and targets_from is None:
         targets_from = read_rubric(str(data["targets_from"]))
-    return build_rubric(data, source, targets_from)
+    return dataclasses.replace(build_rubric(data, source, targets_from), source_sha256=hashlib.sha256(raw).hexdigest())
 
 
 def package_folder(name: str) -> Path:
@@ -578,7 +594,12 @@ def read_county_submission(path: Path, rubric: Rubric | None = None, params_path
 
 
 def evaluate_file(path: str | Path, params_path: str | Path | None = None) -> CountyResult | ProvinceResult:
-    """Read, validate and evaluate a county or province submission file."""
+    """Read, validate and evaluate one county or province submission file (one stage).
+
+    A province's key counties are read from the files it lists; a county listed with several
+    stages (its 自评 and 核查 files, say) counts with its latest stage. See :func:`evaluate_unit`
+    for one unit given at several stages.
+    """
     path = Path(path)
     data, locate = read_document(path)
     rubric_id = _rubric_id(data, str(path), locate)
@@ -590,12 +611,26 @@ def evaluate_file(path: str | Path, params_path: str | Path | None = None) -> Co
     rubric = read_rubric(rubric_id, targets_from=county_rubric)
     province = build_province_submission(data, rubric, str(path), locate)
     errors: list[InputError] = []
-    counties = []
+    counties: list[UnitResult] = []
     membership = ProblemCollector()
+    files: dict[Path, int] = {}  # each listed file by its real path: the same file twice is refused
+    stages: dict[tuple[str, str], int] = {}  # (county, stage) -> list index
+
+    def listed_before(seen: dict, key: Any, i: int, same: str, expected: str) -> bool:
+        """Whether entry ``i`` repeats an earlier one (recorded as a problem); records it if not."""
+        if key not in seen:
+            seen[key] = i
+            return False
+        j = seen[key]
+        membership.add(("counties", i), f"与第 {j + 1} 项（{province.counties[j]}）{same}", province.counties[i], expected)
+        return True
+
     for i, name in enumerate(province.counties):
         county_path = path.parent / name
         if not county_path.is_file():
             membership.add(("counties", i), "找不到重点县文件", name, f"相对于 {path.parent} 的已存在文件路径")
+            continue
+        if listed_before(files, county_path.resolve(), i, "是同一个文件（路径写法不同或为符号链接）", "每个重点县文件只列一次"):
             continue
         try:
             county, _ = read_county_submission(county_path, county_rubric)
@@ -606,14 +641,68 @@ def evaluate_file(path: str | Path, params_path: str | Path | None = None) -> Co
             mine, theirs = getattr(province.header, key), getattr(county.header, key)
             if mine != theirs:
                 membership.add(("counties", i), f"重点县文件的{label}与本省文件不一致", theirs, str(mine))
-        counties.append(evaluate_county(county, county_rubric))
+        if county.county not in province.key_counties:
+            membership.add(
+                ("counties", i),
+                f"文件中的重点县“{county.county}”不在本省 key_counties 所列重点县之中",
+                name,
+                "key_counties 所列县之一：" + "、".join(province.key_counties),
+            )
+            continue
+        if listed_before(
+            stages,
+            (county.county, county.header.stage),
+            i,
+            f"是同一重点县“{county.county}”的同一评估阶段（{county.header.stage}）",
+            "每个重点县每个评估阶段只列一个文件",
+        ):
+            continue
+        counties.append(UnitResult((evaluate_county(county, county_rubric),), (str(county_path),)))
     if membership.problems:
         errors.insert(0, InputError(str(path), membership.problems, locate))
     if len(errors) == 1:
         raise errors[0]
     if errors:
         raise InputErrors(errors)
-    return evaluate_province(province, rubric, counties)
+    return evaluate_province(province, rubric, counties, read_key_provinces())
+
+
+def evaluate_unit(paths: Sequence[str | Path], params_path: str | Path | None = None) -> UnitResult:
+    """One unit's submission files at different stages (自评, 核查, 认定), evaluated and combined:
+    the latest stage decides. Raises :class:`InputError` when the files are not of one unit or
+    give one stage twice."""
+    results = [evaluate_file(p, params_path) for p in paths]
+    return decide_stages(results, [str(p) for p in paths])
+
+
+def evaluate_files(paths: Sequence[str | Path], params_path: str | Path | None = None) -> list[UnitResult]:
+    """Submission files of any units, each unit's stages side by side: one :class:`UnitResult` per
+    unit, in the order units first appear. Every file's problems are raised together."""
+    results, errors = [], []
+    for p in paths:
+        try:
+            results.append(evaluate_file(p, params_path))
+        except InputError as exc:
+            errors.append(exc)
+        except InputErrors as exc:
+            errors.extend(exc.errors)
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise InputErrors(errors)
+    return group_stages(results, [str(p) for p in paths])
+
+
+KEY_PROVINCES_FILE = Path(__file__).resolve().parent.parent / "data" / "lists" / "noncoal-key-provinces-2021.csv"
+
+
+def read_key_provinces(path: Path = KEY_PROVINCES_FILE) -> tuple[str, ...] | None:
+    """The non-coal key provinces of the 2021 list, or None when the list is not installed."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError:
+        return None
+    return tuple(row["province"].strip() for row in csv.DictReader(text.splitlines()) if row.get("province"))
 
 
 def file_sha256(path: Path) -> str:
@@ -636,20 +725,59 @@ def read_code_revision() -> str:
     return done.stdout.strip() if done.returncode == 0 and done.stdout.strip() else "未知"
 
 
-def read_provenance(result: CountyResult | ProvinceResult, submission: Path, params: Path | None) -> dict[str, str]:
-    """Where a result came from: every input file with its SHA-256, the rubric and the code."""
-    facts = {"提交文件": f"{submission}（SHA-256 {file_sha256(submission)}）"}
-    if isinstance(result, ProvinceResult):
-        data, _ = read_document(submission)
-        for name in data.get("counties", []):
-            facts[f"重点县文件 {name}"] = f"SHA-256 {file_sha256(submission.parent / name)}"
-    if params is not None:
-        facts["参数文件"] = f"{params}（SHA-256 {file_sha256(params)}）"
-    rubric_text = (resources.files("minesafe") / "rubrics" / f"{result.rubric.id}.yaml").read_bytes()
-    facts["评估表数据"] = f"{result.rubric.id} {result.rubric.version}（SHA-256 {hashlib.sha256(rubric_text).hexdigest()}）"
-    facts["minesafe 版本"] = __version__
-    facts["代码版本"] = read_code_revision()
-    return facts
+def run_folder() -> Path:
+    """The folder a run started in, which every path shown to a reader is relative to.
+
+    A batch's report kernels run elsewhere; the batch passes its folder in ``MINESAFE_RUN_FOLDER``.
+    """
+    return Path(os.environ.get("MINESAFE_RUN_FOLDER") or Path.cwd())
+
+
+def shown_path(path: str | Path) -> str:
+    """A path as reports show it: relative to :func:`run_folder`, never absolute."""
+    path = Path(path)
+    if not path.is_absolute():
+        return path.as_posix()
+    try:
+        return Path(os.path.relpath(path, run_folder().resolve())).as_posix()
+    except ValueError:  # another drive: no relative path exists
+        return path.name
+
+
+def _file_facts(path: str | Path) -> dict[str, str]:
+    return {"path": shown_path(path), "sha256": file_sha256(Path(path))}
+
+
+def read_provenance(unit: UnitResult, params: str | Path | None) -> dict[str, Any]:
+    """Where a unit's result came from (the ``provenance`` key of the JSON outputs): every input
+    file with its SHA-256 — each stage's submission and, for a province, each key county's files —
+    the rubric files actually used (after any ``rubric_file`` swap), the params file and the code.
+    Paths are relative to the folder the run started in."""
+    inputs: list[dict[str, str]] = []
+    rubrics: dict[str, Rubric] = {}
+    for result, source in zip(unit.stages, unit.sources, strict=True):
+        inputs.append({"role": "提交文件", "unit": result.name, "stage": result.header.stage} | _file_facts(source))
+        rubrics.setdefault(result.rubric.source_file, result.rubric)
+        if isinstance(result, ProvinceResult):
+            for county in result.units:
+                for r, county_source in zip(county.stages, county.sources, strict=True):
+                    inputs.append({"role": "重点县文件", "unit": r.name, "stage": r.header.stage} | _file_facts(county_source))
+                    rubrics.setdefault(r.rubric.source_file, r.rubric)
+    return {
+        "inputs": inputs,
+        "rubrics": [
+            {
+                "id": r.id,
+                "version": r.version,
+                "path": r.source_file if r.source_file.startswith("minesafe/") else shown_path(r.source_file),
+                "sha256": r.source_sha256,
+            }
+            for r in rubrics.values()
+        ],
+        "params": None if params is None else _file_facts(params),
+        "minesafe_version": __version__,
+        "code_revision": read_code_revision(),
+    }
 
 
 @contextmanager

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
 from typing import Any
 
 from minesafe import __version__, palette
 from minesafe.decimals import format_decimal, to_json_number
-from minesafe.evaluation import CountyResult, ProvinceResult
+from minesafe.evaluation import CountyResult, ProvinceResult, UnitResult
 from minesafe.rubric import Category, Rubric
 from minesafe.targets import TargetResult
 
@@ -40,8 +41,25 @@ def _target_dict(t: TargetResult) -> dict[str, Any]:
     }
 
 
-def result_to_dict(result: CountyResult | ProvinceResult) -> dict[str, Any]:
-    """The documented JSON object of an evaluation (see docs/submission.md)."""
+def _stages_dict(unit: UnitResult) -> dict[str, Any]:
+    return {
+        r.header.stage: {"passed": r.passed, "verdict": r.verdict}
+        | ({"score": to_json_number(r.score)} if isinstance(r, CountyResult) else {})
+        for r in unit.stages
+    }
+
+
+def result_to_dict(
+    evaluation: CountyResult | ProvinceResult | UnitResult, provenance: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The documented JSON object of an evaluation (see docs/submission.md).
+
+    For a :class:`UnitResult` the object is that of its deciding (latest) stage, with every stage's
+    verdict under ``stages`` and ``stage_change`` saying when the latest stage changed the verdict.
+    ``provenance`` (from :func:`minesafe.files.read_provenance`) is added under its own key.
+    """
+    unit = evaluation if isinstance(evaluation, UnitResult) else UnitResult((evaluation,))
+    result = unit.deciding
     header = result.header
     out: dict[str, Any] = {
         "rubric": result.rubric.id,
@@ -57,6 +75,8 @@ def result_to_dict(result: CountyResult | ProvinceResult) -> dict[str, Any]:
         "provisional": bool(result.rubric.provisional),
         "passed": result.passed,
         "verdict": result.verdict,
+        "stages": _stages_dict(unit),
+        "stage_change": unit.stage_change or None,
     }
     if isinstance(result, CountyResult):
         out |= {
@@ -84,24 +104,42 @@ def result_to_dict(result: CountyResult | ProvinceResult) -> dict[str, Any]:
         out["summary"] = result.summary
     else:
         out["counties"] = {
-            c.county: {"passed": c.passed, "verdict": c.verdict, "score": to_json_number(c.score)} for c in result.counties
+            u.name: {
+                "passed": u.passed,
+                "verdict": u.verdict,
+                "score": to_json_number(u.deciding.score),
+                "stage": u.stage,
+                "stages": _stages_dict(u),
+                "stage_change": u.stage_change or None,
+            }
+            for u in result.units
         }
+        out["missing_counties"] = list(result.missing)
     out["reasons"] = [{"kind": r.kind, "id": r.id, "text": r.text} for r in result.reasons]
     out["minesafe_version"] = __version__
+    if provenance is not None:
+        out["provenance"] = dict(provenance)
     return out
 
 
-def format_result_text(result: CountyResult | ProvinceResult) -> str:
-    """A readable Chinese verdict for the terminal."""
+def format_result_text(evaluation: CountyResult | ProvinceResult | UnitResult) -> str:
+    """A readable Chinese verdict for the terminal; a unit given at several stages shows its
+    latest stage's verdict and says when it differs from an earlier stage's."""
+    unit = evaluation if isinstance(evaluation, UnitResult) else UnitResult((evaluation,))
+    result = unit.deciding
     h = result.header
     lines = [DEMO_BANNER] if h.demo else []
     if result.rubric.provisional:
         lines.append(f"【暂行评估表】{result.rubric.provisional}")
     lines += [
-        f"{describe_unit(result)}  {h.year}年度  {h.stage}",
+        f"{describe_unit(result)}  {h.year}年度  {result.rubric.stage_label(h.stage)}",
         f"评估表：{result.rubric.title}（{result.rubric.id} {result.rubric.version}）",
-        f"考核评估结论：{result.verdict}",
+        f"考核评估结论：{result.verdict}" + (f"（以{h.stage}结论为准）" if len(unit.stages) > 1 else ""),
     ]
+    if unit.stage_change:
+        lines.append(f"【结论变化】{unit.stage_change}。")
+    if len(unit.stages) > 1:
+        lines.append("各阶段结论：" + "；".join(f"{r.header.stage} {r.verdict}" for r in unit.stages))
     if isinstance(result, CountyResult):
         lines.append(f"评估结果汇总：{result.summary}")
     lines.append("工作目标：")
@@ -110,17 +148,21 @@ def format_result_text(result: CountyResult | ProvinceResult) -> str:
         lines.append(f"  {t.target.id} {t.target.name}：{t.outcome.value}（目标 {t.bound_text}{value}）")
     if isinstance(result, ProvinceResult):
         lines.append("重点县：")
-        for c in result.counties:
-            lines.append(f"  {c.county}：{c.verdict}（得分 {format_decimal(c.score)} 分）")
+        for u in result.units:
+            lines.append(f"  {u.name}：{u.verdict}（{u.stage}，得分 {format_decimal(u.deciding.score)} 分）")
+        lines += [f"  {name}：无评估结果（未提交）" for name in result.missing]
     if result.reasons:
         lines.append("原因与提示：")
         lines += [f"  - {r.text}" for r in result.reasons]
     return "\n".join(lines)
 
 
-def format_result_html(result: CountyResult | ProvinceResult) -> str:
+def format_result_html(evaluation: CountyResult | ProvinceResult | UnitResult) -> str:
     """A result as Jupyter shows it: the verdict banner, the summary line and the key numbers
-    (the full tables are in ``targets_frame()``, ``items_frame()`` and the report)."""
+    (the full tables are in ``targets_frame()``, ``items_frame()`` and the report). A unit given at
+    several stages shows its latest stage, saying when that stage changed the verdict."""
+    staged = evaluation if isinstance(evaluation, UnitResult) else UnitResult((evaluation,))
+    result = staged.deciding
     h = result.header
     colour = palette.verdict_colour(result.passed)
     unit = describe_unit(result)
@@ -132,6 +174,8 @@ def format_result_html(result: CountyResult | ProvinceResult) -> str:
         f'<div style="background:{colour};color:white;padding:6px 10px;font-weight:bold">'
         f"{html.escape(unit)} {h.year}年度 {html.escape(h.stage)}：{result.verdict}</div>"
     )
+    if staged.stage_change:
+        parts.append(f'<div style="color:{colour};font-weight:bold">{html.escape(staged.stage_change)}。</div>')
     failed_targets = "、".join(t.target.id for t in result.targets if not t.met) or "无"
     if isinstance(result, CountyResult):
         parts.append(f"<p><b>评估结果汇总：</b>{html.escape(result.summary)}</p>")
@@ -147,6 +191,8 @@ def format_result_html(result: CountyResult | ProvinceResult) -> str:
             ("重点县", f"{len(result.counties)} 个，不合格 {len(failed)} 个"),
             ("不合格的重点县", "、".join(c.county for c in failed) or "无"),
         ]
+        if result.missing:
+            numbers.append(("无评估结果的重点县", "、".join(result.missing)))
     numbers.append(("评估表", f"{result.rubric.title}（{result.rubric.id} {result.rubric.version}）"))
     cell = 'style="text-align:left;padding:2px 8px"'
     rows = "".join(f"<tr><th {cell}>{k}</th><td {cell}>{html.escape(v)}</td></tr>" for k, v in numbers)

@@ -20,9 +20,9 @@ import jinja2
 
 from minesafe import palette
 from minesafe.decimals import format_decimal
-from minesafe.evaluation import CountyResult, ProvinceResult, describe_failure
+from minesafe.evaluation import CountyResult, ProvinceResult, UnitResult, describe_failure
 from minesafe.exceptions import ParameterError
-from minesafe.files import evaluate_file, read_provenance
+from minesafe.files import evaluate_unit, read_provenance
 from minesafe.rendering import DEMO_BANNER, describe_unit, unit_label
 from minesafe.rubric import Category, Outcome, category_label
 
@@ -111,13 +111,25 @@ def _lines(lines: Sequence[str], lead: str = "", ordered: bool = False, note: st
 
 @dataclass(frozen=True)
 class Report:
-    """An evaluation with the provenance a report prints in its appendix."""
+    """An evaluation with the provenance a report prints in its appendix.
 
-    result: CountyResult | ProvinceResult
-    provenance: Mapping[str, str]
+    ``unit`` holds every stage given for the unit; the report shows its deciding (latest) stage:
+    ``result`` and ``submission`` are that stage's result and file.
+    """
+
+    unit: UnitResult
+    provenance: Mapping[str, Any]  # see minesafe.files.read_provenance
     generated: dt.datetime
-    submission: Path
+    stage_files: Mapping[str, Path]  # each stage's submission file, earliest stage first
     params_file: Path | None = None
+
+    @property
+    def result(self) -> CountyResult | ProvinceResult:
+        return self.unit.deciding
+
+    @property
+    def submission(self) -> Path:
+        return self.stage_files[self.unit.stage]
 
 
 def check_parameters(namespace: Mapping[str, object]) -> None:
@@ -136,20 +148,24 @@ def check_parameters(namespace: Mapping[str, object]) -> None:
 
 
 def load_report(
-    submission: str | Path, params_file: str | Path | None = None, namespace: Mapping[str, object] | None = None
+    submission: str | Path,
+    params_file: str | Path | None = None,
+    namespace: Mapping[str, object] | None = None,
+    verification: str | Path = "",
 ) -> Report:
     """Evaluate a submission file for a report, recording where every input came from.
 
     ``namespace`` is the notebook's ``globals()``: a parameter name the notebook does not know is
-    refused before anything is evaluated.
+    refused before anything is evaluated. ``verification`` is the same unit's file at another stage
+    (its 核查, say): the latest of the stages decides the verdict the report shows.
     """
     if namespace is not None:
         check_parameters(namespace)
     params = Path(params_file) if params_file else None
-    result = evaluate_file(submission, params)
-    return Report(
-        result, read_provenance(result, Path(submission), params), dt.datetime.now().astimezone(), Path(submission), params
-    )
+    files = [Path(submission)] + ([Path(verification)] if str(verification).strip() else [])
+    unit = evaluate_unit(files, params)
+    stage_files = {r.header.stage: Path(f) for r, f in zip(unit.stages, unit.sources, strict=True)}
+    return Report(unit, read_provenance(unit, params), dt.datetime.now().astimezone(), stage_files, params)
 
 
 def _notices(result: CountyResult | ProvinceResult) -> list[str]:
@@ -164,18 +180,23 @@ def render_verdict(report: Report) -> Html:
     """The top of a report: notices, the unit, the verdict banner, every reason, the summary line
     and the pass rule."""
     r = report.result
+    unit = report.unit
     decisive = [x.text for x in r.reasons if x.kind != "flag"]
     flags = [x.text for x in r.reasons if x.kind == "flag"]
     summary = r.summary if isinstance(r, CountyResult) else ""
+    # the deciding stage's verdict, naming the stage when several were given
+    verdict = unit.verdict + (f"（{unit.stage}）" if len(unit.stages) > 1 else "")
+    stage_change = f"{unit.stage_change}。" if unit.stage_change else ""
     body = render_fragment(
         "verdict.html.j2",
         notices=_notices(r),
         unit_label=unit_label(r.rubric),
         unit=describe_unit(r),
         year=r.header.year,
-        stage=r.header.stage,
-        colour=palette.verdict_colour(r.passed),
-        verdict=r.verdict,
+        stage=r.rubric.stage_label(r.header.stage),
+        colour=palette.verdict_colour(unit.passed),
+        verdict=verdict,
+        stage_change=stage_change,
         decisive=decisive,
         flags=flags,
         summary=summary,
@@ -183,8 +204,9 @@ def render_verdict(report: Report) -> Html:
     )
     lines = [
         *_notices(r),
-        f"{unit_label(r.rubric)}：{describe_unit(r)}  {r.header.year}年  {r.header.stage}",
-        f"考核评估结论：{r.verdict}",
+        f"{unit_label(r.rubric)}：{describe_unit(r)}  {r.header.year}年  {r.rubric.stage_label(r.header.stage)}",
+        f"考核评估结论：{verdict}",
+        *([stage_change] if stage_change else []),
     ]
     lines += [f"- {x}" for x in decisive] + [f"? {x}" for x in flags]
     if summary:
@@ -204,6 +226,7 @@ def key_numbers(report: Report) -> list[tuple[str, str]]:
     rows += [(f"工作目标 {t.target.id}", f"{t.outcome.value} {t.value_text}".strip()) for t in r.targets]
     if isinstance(r, ProvinceResult):
         rows += [(f"重点县 {c.county}", f"{c.verdict} {format_decimal(c.score)} 分") for c in r.counties]
+        rows += [(f"重点县 {name}", "无评估结果") for name in r.missing]
     return rows
 
 
@@ -233,9 +256,19 @@ def render_provenance(report: Report) -> Html:
     ]
     if r.rubric.overrides:
         facts.append(("评估参数", "；".join(f"{k}: {v}" for k, v in r.rubric.overrides.items())))
-    facts += list(report.provenance.items())
+    facts += provenance_facts(report.provenance)
     facts.append(("生成时间", report.generated.strftime("%Y-%m-%d %H:%M:%S %z")))
     return Html(_table(["项目", "内容"], facts, widths=("18%", "82%")), "\n".join(f"{k}：{v}" for k, v in facts))
+
+
+def provenance_facts(provenance: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The provenance of :func:`minesafe.files.read_provenance` as a report's label-value rows."""
+    facts = [(f"{i['role']}（{i['unit']}，{i['stage']}）", f"{i['path']}（SHA-256 {i['sha256']}）") for i in provenance["inputs"]]
+    facts += [("评估表数据", f"{r['id']} {r['version']}：{r['path']}（SHA-256 {r['sha256']}）") for r in provenance["rubrics"]]
+    if provenance["params"]:
+        facts.append(("参数文件", f"{provenance['params']['path']}（SHA-256 {provenance['params']['sha256']}）"))
+    facts += [("minesafe 版本", provenance["minesafe_version"]), ("代码版本", provenance["code_revision"])]
+    return facts
 
 
 def render_signature(report: Report) -> Html:
@@ -313,11 +346,16 @@ def render_counties(report: Report, link_template: str = "") -> Html:
     if not isinstance(r, ProvinceResult):
         raise TypeError("render_counties needs a province result")
     rows, lines = [], []
-    for c in r.counties:
+    for u in r.units:
+        c = u.deciding
         name: object = Link(c.county, link_template.format(county=c.county)) if link_template else c.county
         veto = f"完成 {c.veto.completed}，未完成 {c.veto.failed}，不涉及 {c.veto.not_applicable}"
-        rows.append((name, format_decimal(c.score), veto, verdict_mark(c.passed, c.verdict), describe_failure(c) or "—"))
-        lines.append(f"{c.county} {c.verdict} {format_decimal(c.score)}分")
+        note = "；".join(x for x in (describe_failure(c), u.stage_change) if x) or "—"
+        rows.append((name, format_decimal(c.score), veto, verdict_mark(c.passed, f"{c.verdict}（{u.stage}）"), note))
+        lines.append(f"{c.county} {c.verdict}（{u.stage}） {format_decimal(c.score)}分")
+    for missing in r.missing:
+        rows.append((missing, "—", "—", verdict_mark(False, "无评估结果"), "未提交该重点县的评估文件"))
+        lines.append(f"{missing} 无评估结果")
     body = _table(["重点县", "得分", "否决项", "结论", "不合格原因"], rows, widths=("14%", "8%", "26%", "9%", "43%"))
     return Html(body, "\n".join(lines))
 
@@ -347,7 +385,11 @@ def render_province_gap(report: Report) -> Html:
     parts.append(_lines(target_lines, lead="本省工作目标：", ordered=True))
     lines += ["本省工作目标：", *target_lines]
     failing = [c for c in r.counties if not c.passed]
-    if not failing:
+    missing = [f"重点县 {name}：无评估结果，须提交其评估文件" for name in r.missing]
+    if missing:
+        parts.append(_lines(missing))
+        lines += missing
+    if not failing and not missing:
         parts.append(_lines([], lead="重点县：全部合格。"))
         lines.append("重点县：全部合格。")
     for c in failing:
@@ -360,32 +402,40 @@ def render_province_gap(report: Report) -> Html:
 
 
 def render_stage_comparison(report: Report, verification: str | Path = "") -> Html:
-    """自评 beside 核查: both verdicts and every difference, marking those that change the verdict."""
+    """The earliest stage beside the deciding one (自评 beside 核查, say) — or beside the file
+    ``verification`` when given — both verdicts and every difference, marking those that change
+    the verdict."""
     from minesafe.files import read_document
     from minesafe.stages import compare_stages
 
-    if not str(verification).strip():
+    earliest = report.stage_files[report.unit.stages[0].header.stage]
+    if str(verification).strip():
+        files = (earliest, Path(verification))
+    elif len(report.unit.stages) > 1:
+        files = (earliest, report.submission)
+    else:
         note = "未提供核查（省级现场抽查核实）数据。提供后，此处并列显示自评与核查的结论，并逐项列出两者的差异及其是否改变结论。"
         return Html(_lines([], note=note), note)
-    mine, _ = read_document(report.submission)
-    theirs, _ = read_document(Path(verification))
-    c = compare_stages(mine, theirs, report.result.rubric, (str(report.submission), str(verification)))
+    mine, _ = read_document(files[0])
+    theirs, _ = read_document(files[1])
+    c = compare_stages(mine, theirs, report.result.rubric, (str(files[0]), str(files[1])))
     a, b = c.self_assessed, c.verified
+    first, last = a.header.stage, b.header.stage
     rows = [
         ("考核评估结论", verdict_mark(a.passed, a.verdict), verdict_mark(b.passed, b.verdict), "—"),
         ("评分项得分", format_decimal(a.score), format_decimal(b.score), "—"),
         *((d.place, d.self_assessed, d.verified, "是" if d.changes_verdict else "否") for d in c.differences),
     ]
     lines = [
-        f"自评 {a.verdict} {format_decimal(a.score)}分；核查 {b.verdict} {format_decimal(b.score)}分；差异 {len(c.differences)} 处"
+        f"{first} {a.verdict} {format_decimal(a.score)}分；{last} {b.verdict} {format_decimal(b.score)}分；差异 {len(c.differences)} 处"
     ]
     lines += [
-        f"{d.place}：自评 {d.self_assessed}，核查 {d.verified}{'（改变结论）' if d.changes_verdict else ''}"
+        f"{d.place}：{first} {d.self_assessed}，{last} {d.verified}{'（改变结论）' if d.changes_verdict else ''}"
         for d in c.differences
     ]
-    lead = f"{lines[0]}{'，核查改变了结论' if c.verdicts_differ else ''}。"
-    note = "“是否改变结论”指只把这一处改为核查值时，自评结论是否随之改变。"
-    body = _table(["项目", "自评", "核查", "是否改变结论"], rows, widths=("40%", "22%", "22%", "16%"), lead=lead, note=note)
+    lead = f"{lines[0]}{f'，{last}改变了结论，以{last}结论为准' if c.verdicts_differ else ''}。"
+    note = f"“是否改变结论”指只把这一处改为{last}值时，{first}结论是否随之改变。"
+    body = _table(["项目", first, last, "是否改变结论"], rows, widths=("40%", "22%", "22%", "16%"), lead=lead, note=note)
     return Html(body, "\n".join(lines))
 
 

@@ -189,6 +189,22 @@ class Target:
     years: int | None = None
 
 
+#: The stages of an evaluation, earliest first: 自评 (the unit's self-assessment), 核查 (the
+#: province's review with on-site checks), 认定 (the national determination). A later stage's
+#: verdict supersedes an earlier one's; each rubric names the stages its units go through, in the
+#: reference's own words.
+STAGES = ("自评", "核查", "认定")
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage of an evaluation as the reference words it for this form."""
+
+    token: str  # one of STAGES: what a submission's ``stage:`` says
+    label: str  # the reference's name for it, e.g. 自行评估
+    citation: str = ""  # the reference sentence that sets the stage up
+
+
 @dataclass(frozen=True)
 class Section:
     number: int
@@ -227,7 +243,14 @@ class Rubric:
     overrides: Mapping[str, Any] = field(default_factory=dict)
     thresholds: Mapping[str, Threshold] = field(default_factory=dict)
     provisional: str = ""  # why the form is provisional; empty for an official form
-    source_file: str = ""
+    source_file: str = ""  # where the rubric was read from: a package path or the file as given
+    source_sha256: str = ""  # SHA-256 of the rubric file's bytes as read
+    stages: Mapping[str, Stage] = field(default_factory=lambda: {t: Stage(t, t) for t in STAGES})
+
+    def stage_label(self, token: str) -> str:
+        """A stage as the report names it: ``核查（实施评估）``."""
+        stage = self.stages.get(token)
+        return token if stage is None or stage.label == token else f"{token}（{stage.label}）"
 
     @property
     def unit_key(self) -> str:
@@ -305,6 +328,7 @@ def build_rubric(data: Mapping[str, Any], source: str, targets_from: Rubric | No
         thresholds=thresholds,
         provisional=str(data.get("provisional", "")).strip(),
         source_file=source,
+        stages=_build_stages(data.get("stages"), problems),
     )
     if not problems:  # totals of a half-read table would only repeat the problems above
         problems.extend(check_rubric(rubric))
@@ -340,6 +364,28 @@ def _build_targets(raw: Any, problems: list[str]) -> Iterator[Target]:
             )
         except (KeyError, ValueError, TypeError) as exc:
             problems.append(f"{where}（{t.get('id', '?') if isinstance(t, dict) else t}）写法有误：{exc}")
+
+
+def _build_stages(raw: Any, problems: list[str]) -> dict[str, Stage]:
+    """The stages a form's units go through (``stages:``), in the order of :data:`STAGES`."""
+    if raw is None:
+        return {t: Stage(t, t) for t in STAGES}
+    if not isinstance(raw, Mapping) or not raw:
+        problems.append(f"stages 应为映射，键为 {'、'.join(STAGES)} 之一，如 自评: {{label: 自行评估, citation: 原文}}")
+        return {}
+    stages = {}
+    for token in STAGES:
+        entry = raw.get(token)
+        if entry is None:
+            continue
+        if not isinstance(entry, Mapping) or not isinstance(entry.get("label"), str):
+            problems.append(f"stages.{token} 应为映射，含 label（原文中的名称）和 citation（依据原文）")
+            continue
+        stages[token] = Stage(token, entry["label"].strip(), str(entry.get("citation", "")).strip())
+    for token in raw:
+        if token not in STAGES:
+            problems.append(f"stages 中的 {token} 不是评估阶段（应为 {'、'.join(STAGES)} 之一）")
+    return stages
 
 
 def _build_thresholds(raw: Any, problems: list[str]) -> dict[str, Threshold]:

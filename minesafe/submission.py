@@ -18,9 +18,8 @@ from typing import Any
 
 from minesafe.decimals import parse_decimal
 from minesafe.exceptions import KeyPath, ProblemCollector, locate_key_path
-from minesafe.rubric import OUTCOME_TOKENS, FieldKind, Outcome, Rubric, Target, TargetRule, parse_outcome
+from minesafe.rubric import OUTCOME_TOKENS, STAGES, FieldKind, Outcome, Rubric, Target, TargetRule, parse_outcome
 
-STAGES = ("自评", "核查")
 FLAG_TOKENS = {"是": True, "否": False, "true": True, "false": False, "yes": True, "no": False}
 
 Value = int | bool | Fraction | str
@@ -68,7 +67,7 @@ class Header:
     rubric: str
     province: str
     year: int
-    stage: str = "自评"
+    stage: str = STAGES[0]  # see minesafe.rubric.STAGES
     demo: bool = False
     scenario: Mapping[str, Any] | None = None  # set when the file is an exported what-if scenario
 
@@ -86,6 +85,7 @@ class ProvinceSubmission:
     header: Header
     targets: Mapping[str, TargetInput]
     counties: tuple[str, ...]  # paths as written, relative to the province file
+    key_counties: tuple[str, ...] = ()  # the key counties the nation set for the province, by name
 
 
 @dataclass(frozen=True)
@@ -187,8 +187,9 @@ def build_province_submission(
     problems = ProblemCollector()
     data = _require_mapping(data, problems)
     header = _build_header(data, rubric, problems)
-    _reject_unknown(data, (), _HEADER_KEYS | {"targets", "counties"}, problems)
+    _reject_unknown(data, (), _HEADER_KEYS | {"targets", "counties", "key_counties"}, problems)
     targets = _build_targets(data.get("targets"), rubric, problems)
+    key_counties = _build_names(data.get("key_counties"), ("key_counties",), problems)
     counties = data.get("counties")
     paths: list[str] = []
     if not isinstance(counties, list) or not counties:
@@ -202,7 +203,28 @@ def build_province_submission(
         for dup in sorted({p for p in paths if paths.count(p) > 1}):
             problems.add(("counties",), "同一个重点县文件列了两次", dup, "每个文件只列一次")
     problems.raise_if_any(source, locate)
-    return ProvinceSubmission(header, targets, tuple(paths))
+    return ProvinceSubmission(header, targets, tuple(paths), key_counties)
+
+
+def _build_names(raw: Any, path: KeyPath, problems: ProblemCollector) -> tuple[str, ...]:
+    """The key counties a province names: a non-empty list of distinct names."""
+    if not isinstance(raw, list) or not raw:
+        problems.add(
+            path,
+            "缺少本省重点县名单",
+            raw,
+            "国家确定的本省全部重点县名称的列表（与重点县文件中的 county 一致），如 [宽城县, 平泉市]",
+        )
+        return ()
+    names: list[str] = []
+    for i, name in enumerate(raw):
+        if not (isinstance(name, str) and name.strip()):
+            problems.add((*path, i), "重点县名称写法有误", name, "县（市、区）名称文字")
+        elif name.strip() in names:
+            problems.add((*path, i), "重点县名称重复", name, "每个重点县只列一次")
+        else:
+            names.append(name.strip())
+    return tuple(names)
 
 
 def _require_mapping(data: Any, problems: ProblemCollector) -> Mapping[str, Any]:
@@ -234,9 +256,9 @@ def _build_header(data: Mapping[str, Any], rubric: Rubric, problems: ProblemColl
             ("year",), "评估年度写法有误", year, f"{earliest}～2100 之间的四位整数年份（基准年为 {rubric.baseline_year} 年）"
         )
         year = 0
-    stage = data.get("stage", "自评")
-    if stage not in STAGES:
-        problems.add(("stage",), "评估阶段写法有误", stage, "、".join(STAGES))
+    stage = data.get("stage", STAGES[0])
+    if stage not in rubric.stages:
+        problems.add(("stage",), "评估阶段写法有误", stage, "、".join(rubric.stage_label(t) for t in rubric.stages) + " 之一")
     demo = data.get("demo", False)
     if not isinstance(demo, bool):
         problems.add(("demo",), "示例数据标记写法有误", demo, "true 或 false")

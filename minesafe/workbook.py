@@ -19,8 +19,8 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from minesafe.cells import append_row, style_header
 from minesafe.exceptions import InputError, KeyPath, Problem
-from minesafe.rubric import FieldKind, Outcome, Rubric, category_label
-from minesafe.submission import STAGES, put_value, target_fields, value_at
+from minesafe.rubric import STAGES, FieldKind, Outcome, Rubric, category_label
+from minesafe.submission import put_value, target_fields, value_at
 
 INSTRUCTIONS = "填表说明"
 INFO = "基本信息"
@@ -28,6 +28,7 @@ TARGETS = "工作目标"
 ITEMS = "重点任务"
 FIELDS = "填报数量"
 COUNTIES = "重点县文件"
+KEY_COUNTIES = "重点县名单"
 
 _SHADE = PatternFill("solid", fgColor="EEEEEE")
 _WRAP = Alignment(wrap_text=True, vertical="top")
@@ -136,14 +137,14 @@ def build_workbook(rubric: Rubric, data: Mapping[str, Any] | None = None) -> Wor
         )
     rows += [
         ("year", "评估年度", data.get("year"), f"四位年份，如 2022（基准年为 {rubric.baseline_year} 年）"),
-        ("stage", "评估阶段", data.get("stage", STAGES[0]), "自评（自行评估）或 核查（省级现场抽查核实）"),
+        ("stage", "评估阶段", data.get("stage", STAGES[0]), "、".join(rubric.stage_label(t) for t in rubric.stages)),
         ("demo", "示例数据", _cell_value(data.get("demo", False)), "正式填报请选“否”"),
     ]
     for key, label, value, hint in rows:
         append_row(info, [key, label, value, hint])
         _shade_row(info, info.max_row, {3} if key != "rubric" else set())
     stage_row = next(r for r in range(2, info.max_row + 1) if info.cell(r, 1).value == "stage")
-    _dropdown(info, list(STAGES), [f"C{stage_row}"], "选择评估阶段")
+    _dropdown(info, list(rubric.stages), [f"C{stage_row}"], "选择评估阶段")
     _dropdown(info, ["是", "否"], [f"C{stage_row + 1}"], "是否为示例数据")
 
     targets = _sheet(wb, TARGETS, ["键", "编号", "总体目标", "目标", "填报项", "数值"], [30, 6, 30, 10, 44, 12])
@@ -165,6 +166,9 @@ def build_workbook(rubric: Rubric, data: Mapping[str, Any] | None = None) -> Wor
     if rubric.rows:
         _write_items(wb, rubric, data.get("items") or {})
     if rubric.unit == "province":
+        names = _sheet(wb, KEY_COUNTIES, ["序号", "国家确定的本省重点县名称（与名单和重点县文件中的县名一致）"], [8, 60])
+        for i, name in enumerate(data.get("key_counties") or [], start=1):
+            names.append([i, name])
         counties = _sheet(wb, COUNTIES, ["序号", "重点县提交文件（相对于本工作簿所在文件夹的路径）"], [8, 60])
         for i, path in enumerate(data.get("counties") or [], start=1):
             append_row(counties, [i, path])
@@ -230,8 +234,9 @@ def _write_instructions(wb: Workbook, rubric: Rubric) -> None:
         ]
     else:
         lines += [
-            f"3. 在「{COUNTIES}」表逐行填写本省每个国家确定的重点县的提交文件路径（相对于本工作簿所在文件夹）。",
-            f"4. 合格标准：{rubric.pass_rule}",
+            f"3. 在「{KEY_COUNTIES}」表逐行填写国家确定的本省全部重点县名称；没有评估结果的重点县使本省不合格。",
+            f"4. 在「{COUNTIES}」表逐行填写各重点县的提交文件路径（相对于本工作簿所在文件夹）；同一县的自评、核查文件可并列，以最后阶段为准。",
+            f"5. 合格标准：{rubric.pass_rule}",
         ]
     lines += [
         "",
@@ -453,14 +458,17 @@ def read_workbook(wb: Workbook, source: str) -> tuple[dict[str, Any], Callable[[
         data["targets"] = targets
 
     if province:
-        paths = []
-        for r, row in reader.rows(COUNTIES, 2):
-            if _clean(row[1]) is not None:
-                note(("counties", len(paths)), COUNTIES, f"B{r}")
-                paths.append(_clean(row[1]))
-        note(("counties",), COUNTIES, "B2")
-        data["counties"] = paths
-        filled = filled or bool(paths)
+        for key, sheet in (("counties", COUNTIES), ("key_counties", KEY_COUNTIES)):
+            if sheet not in wb.sheetnames:
+                continue
+            values = []
+            for r, row in reader.rows(sheet, 2):
+                if _clean(row[1]) is not None:
+                    note((key, len(values)), sheet, f"B{r}")
+                    values.append(_clean(row[1]))
+            note((key,), sheet, "B2")
+            data[key] = values
+            filled = filled or bool(values)
     else:
         items: dict[str, dict[str, Any]] = {}
         item_rows = [(r, row) for r, row in reader.rows(ITEMS, 8) if _clean(row[0]) is not None]

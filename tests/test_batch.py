@@ -1,8 +1,10 @@
 """minesafe batch: run files checked before any kernel starts, reports written all or nothing,
 one failing unit never stops the others."""
 
+import hashlib
 import json
 import shutil
+from pathlib import Path
 
 import nbformat
 import openpyxl
@@ -135,7 +137,12 @@ def test_batch_writes_notebook_html_and_result_per_unit(batch):
     folder = out / "2022" / "示例省" / "示例丁县"
     assert sorted(p.name for p in folder.iterdir()) == ["report.html", "report.ipynb", "result.json"]
     result = json.loads((folder / "result.json").read_text(encoding="utf-8"))
+    provenance = result.pop("provenance")
     assert result == result_to_dict(evaluate_file(DEMO / "counties" / "ding.yaml"))
+    ((submission,),) = [[i for i in provenance["inputs"] if i["role"] == "提交文件"]]
+    assert submission["sha256"] == hashlib.sha256((DEMO / "counties" / "ding.yaml").read_bytes()).hexdigest()
+    assert not Path(submission["path"]).is_absolute()  # relative to the folder the batch started in
+    assert (Path.cwd() / submission["path"]).resolve() == (DEMO / "counties" / "ding.yaml").resolve()
     page = (folder / "report.html").read_text(encoding="utf-8")
     assert "考核评估结论：合格" in page and not EXTERNAL_LOAD.findall(page)
     executed = nbformat.read(folder / "report.ipynb", as_version=4)

@@ -75,7 +75,8 @@ def test_province_json_lists_counties(capsys):
     result = json.loads(capsys.readouterr().out)
     assert "county" not in result
     assert len(result["counties"]) == len(COUNTIES)
-    assert set(next(iter(result["counties"].values()))) == {"passed", "verdict", "score"}
+    assert set(next(iter(result["counties"].values()))) == {"passed", "verdict", "score", "stage", "stages", "stage_change"}
+    assert result["missing_counties"] == []
 
 
 def test_readable_text_shows_verdict_summary_and_reasons(capsys):

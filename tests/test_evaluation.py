@@ -5,6 +5,7 @@ from fractions import Fraction
 import pytest
 
 from minesafe.evaluation import derive_row_outcome, evaluate_county, evaluate_province
+from minesafe.exceptions import InputError
 from minesafe.params import apply_params
 from minesafe.rubric import Category, Outcome
 from minesafe.submission import build_county_submission, build_province_submission
@@ -213,7 +214,7 @@ def test_derive_row_outcome(county_rubric, row_id, values, outcome):
     assert derive_row_outcome(county_rubric.row_by_id(row_id), values, county_rubric)[0] is outcome
 
 
-def _province(county_rubric, province_rubric, county_results, **target_changes):
+def _province(county_rubric, province_rubric, county_results, key_counties=None, **target_changes):
     data = {
         "rubric": "noncoal-province",
         "province": "示例省",
@@ -231,18 +232,61 @@ def _province(county_rubric, province_rubric, county_results, **target_changes):
         }
         | target_changes,
         "counties": ["a.yaml"],
+        "key_counties": key_counties or list(dict.fromkeys(c.county for c in county_results)),
     }
     return evaluate_province(build_province_submission(data, province_rubric), province_rubric, county_results)
 
 
+def _named(data, county, **changes):
+    return dict(data, county=county, items=dict(data["items"])) | changes
+
+
 def test_province_passes_when_targets_met_and_every_county_passes(county_data, county_rubric, province_rubric):
-    county = _evaluate(county_data, county_rubric)
-    assert _province(county_rubric, province_rubric, [county, county]).passed
+    counties = [_evaluate(_named(county_data, name), county_rubric) for name in ("甲县", "乙县")]
+    result = _province(county_rubric, province_rubric, counties)
+    assert result.passed and result.missing == ()
+
+
+def test_province_with_a_key_county_without_result_fails_naming_it(county_data, county_rubric, province_rubric):
+    county = _evaluate(_named(county_data, "甲县"), county_rubric)
+    result = _province(county_rubric, province_rubric, [county], key_counties=["甲县", "乙县", "丙县"])
+    assert not result.passed
+    assert result.missing == ("乙县", "丙县")
+    assert [r.text for r in result.reasons if r.kind == "county"] == [
+        "重点县 乙县 没有评估结果（未提交其评估文件），本省不能评为合格。",
+        "重点县 丙县 没有评估结果（未提交其评估文件），本省不能评为合格。",
+    ]
+
+
+def test_province_refuses_a_result_for_a_county_it_does_not_name(county_data, county_rubric, province_rubric):
+    counties = [_evaluate(_named(county_data, name), county_rubric) for name in ("甲县", "外县")]
+    with pytest.raises(InputError, match="外县"):
+        _province(county_rubric, province_rubric, counties, key_counties=["甲县"])
+
+
+def test_province_refuses_the_same_county_twice_at_one_stage(county_data, county_rubric, province_rubric):
+    county = _evaluate(_named(county_data, "甲县"), county_rubric)
+    with pytest.raises(InputError, match="“自评”阶段提交了两份"):
+        _province(county_rubric, province_rubric, [county, county])
+
+
+def test_province_counts_each_countys_latest_stage(county_data, county_rubric, province_rubric):
+    """自评 合格 + 核查 不合格 is a 不合格 county: the province fails, whatever order they come in."""
+    passing = _evaluate(_named(county_data, "甲县"), county_rubric)
+    verified = _evaluate(_fail_rows(_named(county_data, "甲县", stage="核查"), ["1-1a"]), county_rubric)
+    for order in ([passing, verified], [verified, passing]):
+        result = _province(county_rubric, province_rubric, order)
+        assert not result.passed
+        (unit,) = result.units
+        assert unit.stage == "核查" and unit.verdict == "不合格"
+        assert [c.header.stage for c in result.counties] == ["核查"]
+        assert "重点县 甲县 评估结果为不合格（核查）" in next(r.text for r in result.reasons if r.kind == "county")
+        assert "重点县 甲县：核查结论不合格，与自评（合格）不同，以核查结论为准。" in [r.text for r in result.reasons]
 
 
 def test_province_fails_with_one_failed_county(county_data, county_rubric, province_rubric):
     good = _evaluate(county_data, county_rubric)
-    bad = _evaluate(_fail_rows(dict(county_data, county="坏县", items=dict(county_data["items"])), ["1-1a"]), county_rubric)
+    bad = _evaluate(_fail_rows(_named(county_data, "坏县"), ["1-1a"]), county_rubric)
     result = _province(county_rubric, province_rubric, [good, bad])
     assert not result.passed
     (reason,) = result.reasons

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from minesafe import report
-from minesafe.evaluation import Reason
+from minesafe.evaluation import Reason, UnitResult
 from minesafe.exceptions import ParameterError
 from minesafe.rubric import Category, Outcome
 
@@ -35,8 +35,10 @@ def _hostile(rep):
     if hasattr(r, "items"):
         changes |= {"county": EVIL, "items": tuple(dataclasses.replace(i, note=EVIL) for i in r.items)}
     else:
-        changes["counties"] = tuple(dataclasses.replace(c, county=EVIL) for c in r.counties)
-    return dataclasses.replace(rep, result=dataclasses.replace(r, **changes), provenance={"提交文件": EVIL})
+        changes["units"] = tuple(UnitResult((dataclasses.replace(u.deciding, county=EVIL),)) for u in r.units)
+    provenance = rep.provenance | {"inputs": [{"role": EVIL, "unit": EVIL, "stage": "自评", "path": EVIL, "sha256": "0"}]}
+    unit = UnitResult((dataclasses.replace(r, **changes),), rep.unit.sources)
+    return dataclasses.replace(rep, unit=unit, provenance=provenance)
 
 
 def _county_pieces(rep):
@@ -69,7 +71,7 @@ def test_verdict_comes_first_with_one_notice_each(ding):
     text = report.render_verdict(ding).text
     lines = text.splitlines()
     assert lines[0].startswith("【示例数据】") and text.count("【示例数据】") == 1
-    assert lines[1] == "被评估地区：示例省 示例丁县  2022年  自评"
+    assert lines[1] == "被评估地区：示例省 示例丁县  2022年  自评（自评估）"
     assert lines[2] == "考核评估结论：合格"
     html = report.render_verdict(ding).html
     assert html.count(ding.result.rubric.pass_rule) == 1 and html.count("ms-notice") == 1

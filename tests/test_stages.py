@@ -1,17 +1,23 @@
 """自评 beside 核查: every difference, and whether it alone changes the verdict."""
 
 import copy
+import json
 
 import pytest
+import yaml
 
 from minesafe.cli import main
+from minesafe.evaluation import decide_stages, evaluate_county
 from minesafe.exceptions import InputError
 from minesafe.files import read_county_rubric, read_document
+from minesafe.report import load_report, render_stage_comparison, render_verdict
 from minesafe.stages import compare_stages
+from minesafe.submission import build_county_submission
 
-from .conftest import DEMO
+from .conftest import DEMO, ROOT
 
 COAL = DEMO / "coal"
+PROFILE = ROOT / "params" / "profiles" / "wuhai-2023.yaml"
 
 
 def _data(name):
@@ -71,3 +77,111 @@ def test_a_province_file_as_the_verification_is_refused(capsys):
     assert main(["compare", str(DEMO / "counties" / "jia.yaml"), str(DEMO / "province.yaml")]) == 2
     err = capsys.readouterr().err
     assert "核查文件与自评文件所用的评估表不同" in err and "当前值：“noncoal-province”" in err
+
+
+# --- the latest stage decides, everywhere -------------------------------------------------------
+
+JIA, JIA_VERIFIED = COAL / "county-jia.yaml", COAL / "county-jia-verified.yaml"
+OVERTURNED = "核查结论不合格，与自评（合格）不同"
+
+
+def _stage_copy(tmp_path, data, stage, name):
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(dict(data, stage=stage), allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def test_decide_stages_takes_the_latest_whatever_the_order(county_data, county_rubric):
+    self_assessed = evaluate_county(build_county_submission(county_data, county_rubric), county_rubric)
+    failing = dict(county_data, stage="核查", items=dict(county_data["items"], **{"1-1a": "未完成"}))
+    verified = evaluate_county(build_county_submission(failing, county_rubric), county_rubric)
+    confirmed = evaluate_county(build_county_submission(dict(county_data, stage="认定"), county_rubric), county_rubric)
+    for results in ([self_assessed, verified], [verified, self_assessed]):
+        unit = decide_stages(results)
+        assert [r.header.stage for r in unit.stages] == ["自评", "核查"]
+        assert (unit.stage, unit.verdict, unit.passed) == ("核查", "不合格", False)
+        assert unit.stage_change == OVERTURNED
+    final = decide_stages([verified, confirmed, self_assessed])
+    assert (final.stage, final.verdict) == ("认定", "合格")
+    assert final.stage_change == "认定结论合格，与核查（不合格）不同"
+    assert decide_stages([self_assessed]).stage_change == ""
+
+
+def test_decide_stages_refuses_one_stage_twice_and_other_units(county_data, county_rubric):
+    one = evaluate_county(build_county_submission(county_data, county_rubric), county_rubric)
+    with pytest.raises(InputError, match="“自评”阶段提交了两份"):
+        decide_stages([one, one], ["a.yaml", "b.yaml"])
+    other = evaluate_county(build_county_submission(dict(county_data, county="别县", stage="核查"), county_rubric), county_rubric)
+    with pytest.raises(InputError, match="不是同一单位同一年度"):
+        decide_stages([one, other], ["a.yaml", "b.yaml"])
+
+
+@pytest.mark.parametrize("order", [(JIA, JIA_VERIFIED), (JIA_VERIFIED, JIA)])
+def test_evaluate_text_shows_the_verified_verdict(order, capsys):
+    assert main(["evaluate", *map(str, order), "--params", str(PROFILE)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("== ") == 1  # one unit, one verdict
+    assert "考核评估结论：不合格（以核查结论为准）" in out
+    assert f"【结论变化】{OVERTURNED}。" in out
+    assert "考核评估结论：合格" not in out
+
+
+def test_evaluate_json_shows_the_verified_verdict(capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    assert main(["evaluate", "--json", str(JIA), str(JIA_VERIFIED), "--params", str(PROFILE)]) == 0
+    (line,) = capsys.readouterr().out.splitlines()
+    result = json.loads(line)
+    assert (result["passed"], result["verdict"], result["stage"]) == (False, "不合格", "核查")
+    assert result["stage_change"] == OVERTURNED
+    assert {k: v["verdict"] for k, v in result["stages"].items()} == {"自评": "合格", "核查": "不合格"}
+    assert [(i["stage"], i["path"]) for i in result["provenance"]["inputs"]] == [
+        ("自评", "data/demo/coal/county-jia.yaml"),  # absolute paths were given: shown relative to the run folder
+        ("核查", "data/demo/coal/county-jia-verified.yaml"),
+    ]
+
+
+def test_the_same_stage_twice_is_an_input_error(tmp_path, capsys):
+    copy_ = _stage_copy(tmp_path, read_document(JIA)[0], "自评", "again.yaml")
+    assert main(["evaluate", str(JIA), str(copy_)]) == 2
+    assert "“自评”阶段提交了两份" in capsys.readouterr().err
+
+
+def test_a_later_stage_that_passes_says_so(tmp_path, capsys):
+    confirmed = _stage_copy(tmp_path, read_document(JIA)[0], "认定", "confirmed.yaml")
+    assert main(["evaluate", str(JIA), str(JIA_VERIFIED), str(confirmed), "--params", str(PROFILE)]) == 0
+    out = capsys.readouterr().out
+    assert "考核评估结论：合格（以认定结论为准）" in out and "认定结论合格，与核查（不合格）不同" in out
+
+
+def test_report_headline_shows_the_verified_verdict():
+    evaluation = load_report(JIA, PROFILE, verification=JIA_VERIFIED)
+    assert evaluation.submission == JIA_VERIFIED
+    verdict = render_verdict(evaluation)
+    lines = verdict.text.splitlines()
+    assert lines[lines.index("考核评估结论：不合格（核查）") + 1] == f"{OVERTURNED}。"
+    assert "考核评估结论：不合格（核查）" in verdict.html and "#c62828" in verdict.html
+    comparison = render_stage_comparison(evaluation).text
+    assert comparison.startswith("自评 合格 100分；核查 不合格 90分；差异 2 处")
+
+
+@pytest.fixture(scope="module")
+def coal_batch(tmp_path_factory):
+    """The shipped demo run of county 甲 (自评 with its 核查), run as `minesafe batch` runs it."""
+    out = tmp_path_factory.mktemp("reports")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(ROOT)
+        assert main(["batch", "params/runs/demo/coal-county-jia.yaml", "--out", str(out), "--jobs", "1"]) == 0
+    return out
+
+
+def test_batch_result_summary_and_report_show_the_verified_verdict(coal_batch):
+    summary = json.loads((coal_batch / "batch-summary.json").read_text(encoding="utf-8"))
+    (unit,) = summary["units"]
+    assert unit["verdict"] == "不合格"
+    folder = coal_batch / "2023" / "示例省" / "示例煤矿县甲"
+    result = json.loads((folder / "result.json").read_text(encoding="utf-8"))
+    assert (result["verdict"], result["stage"], result["stage_change"]) == ("不合格", "核查", OVERTURNED)
+    page = (folder / "report.html").read_text(encoding="utf-8")
+    assert "考核评估结论：不合格（核查）" in page and f"{OVERTURNED}。" in page
+    assert "考核评估结论：合格" not in page
+    assert str(ROOT) not in page and str(ROOT) not in json.dumps(result, ensure_ascii=False)  # no absolute path
