@@ -13,9 +13,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles import Alignment, Font, PatternFill, Protection
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.page import PageMargins
 
 from minesafe.cells import append_row, style_header
 from minesafe.exceptions import InputError, KeyPath, Problem
@@ -49,12 +50,79 @@ def _sheet(wb: Workbook, title: str, headers: list[str], widths: list[int]):
     return ws
 
 
+_UNLOCKED = Protection(locked=False)
+#: Rows left open for input on sheets whose length the evaluator decides (the province's county files).
+OPEN_ROWS = 200
+#: Points per line of wrapped text; LibreOffice and WPS do not grow rows to fit, so heights are set.
+_LINE_HEIGHT = 15
+
+
 def _shade_row(ws, row: int, input_columns: set[int]) -> None:
+    """Input cells white and unlocked; every other cell gray and locked by the sheet protection."""
     for col in range(1, ws.max_column + 1):
         cell = ws.cell(row, col)
         cell.alignment = _WRAP
-        if col not in input_columns:
+        if col in input_columns:
+            cell.protection = _UNLOCKED
+        else:
             cell.fill = _SHADE
+
+
+def _text_width(text: str) -> int:
+    """Width in Excel character units: a Chinese character takes two."""
+    return sum(2 if ord(c) > 0x2E7F else 1 for c in text)
+
+
+def _fit_row_heights(ws) -> None:
+    """Make each row tall enough for its wrapped text, from the column widths."""
+    for row in ws.iter_rows(min_row=1, max_row=ws.max_row):
+        lines = 1
+        for cell in row:
+            column = ws.column_dimensions[get_column_letter(cell.column)]
+            if cell.value is None or column.hidden:
+                continue
+            width = column.width or 10
+            per_line = max(int(width), 1)
+            wrapped = sum(max(1, -(-_text_width(part) // per_line)) for part in str(cell.value).split("\n"))
+            lines = max(lines, wrapped)
+        ws.row_dimensions[row[0].row].height = _LINE_HEIGHT * lines + 3
+
+
+def _finish_sheet(ws, rubric: Rubric, unit: str, key_column: str | None) -> None:
+    """Print and protection set-up of every sheet: A4 landscape one page wide, the header row on
+    every page, a header naming the form and the unit and a footer with page numbers; rows tall
+    enough for their text; the machine key column hidden; the sheet protected without a password
+    so the rule texts and keys cannot be changed by accident (input cells are unlocked)."""
+    if key_column:
+        ws.column_dimensions[key_column].hidden = True
+    _fit_row_heights(ws)
+    setup = ws.page_setup
+    setup.orientation, setup.paperSize = "landscape", ws.PAPERSIZE_A4
+    setup.fitToWidth, setup.fitToHeight = 1, 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_margins = PageMargins(left=0.5, right=0.5, top=0.75, bottom=0.75, header=0.3, footer=0.3)
+    if ws.title != INSTRUCTIONS:
+        ws.print_title_rows = "1:1"
+    ws.oddHeader.left.text = "&A"
+    ws.oddHeader.center.text = rubric.title
+    ws.oddHeader.right.text = unit
+    ws.oddFooter.center.text = "第 &P 页，共 &N 页"
+    ws.protection.sheet = True
+    ws.protection.formatColumns = ws.protection.formatRows = False  # resizing stays allowed
+    ws.protection.autoFilter = ws.protection.sort = False
+
+
+def _whole_numbers(ws, cells: list[str]) -> None:
+    """Counts are whole numbers from 0: Excel, WPS and LibreOffice refuse anything else on entry."""
+    if not cells:
+        return
+    dv = DataValidation(type="whole", operator="greaterThanOrEqual", formula1="0", allow_blank=True)
+    dv.error, dv.errorTitle = "请填写大于或等于 0 的整数（如 0、3、12），不要填写小数、文字或单位。", "输入有误"
+    dv.prompt, dv.promptTitle = "填写整数", "数量"
+    dv.showErrorMessage = dv.showInputMessage = True
+    ws.add_data_validation(dv)
+    for cell in cells:
+        dv.add(cell)
 
 
 def _dropdown(ws, options: list[str], cells: list[str], prompt: str) -> None:
@@ -162,6 +230,7 @@ def build_workbook(rubric: Rubric, data: Mapping[str, Any] | None = None) -> Wor
             ],
         )
         _shade_row(targets, targets.max_row, {6})
+    _whole_numbers(targets, [f"F2:F{targets.max_row}"] if targets.max_row > 1 else [])
 
     if rubric.rows:
         _write_items(wb, rubric, data.get("items") or {})
@@ -172,6 +241,13 @@ def build_workbook(rubric: Rubric, data: Mapping[str, Any] | None = None) -> Wor
         counties = _sheet(wb, COUNTIES, ["序号", "重点县提交文件（相对于本工作簿所在文件夹的路径）"], [8, 60])
         for i, path in enumerate(data.get("counties") or [], start=1):
             append_row(counties, [i, path])
+        for row in counties.iter_rows(min_row=2, max_row=OPEN_ROWS, max_col=2):
+            for cell in row:
+                cell.protection = _UNLOCKED
+    unit = str(data.get(rubric.unit_key) or data.get("province") or f"{rubric.unit_label}：")
+    keys = {INFO: "A", TARGETS: "A", FIELDS: "B"}
+    for ws in wb.worksheets:
+        _finish_sheet(ws, rubric, unit, keys.get(ws.title))
     return wb
 
 
@@ -180,10 +256,10 @@ def _write_items(wb: Workbook, rubric: Rubric, items: Mapping[str, Any]) -> None
         wb,
         ITEMS,
         ["编号", "部分", "重点任务", "类别", "任务分解", "完成情况（填报内容）", "评估结果", "说明"],
-        [7, 14, 16, 11, 40, 60, 10, 30],
+        [6, 12, 14, 9, 34, 42, 9, 24],
     )
     fields = _sheet(wb, FIELDS, ["编号", "键", "填报项", "类型", "数值"], [7, 26, 56, 8, 14])
-    flag_cells = []
+    flag_cells, count_cells = [], []
     for row in rubric.rows:
         entry = items.get(row.id) or {}
         if isinstance(entry, str):
@@ -207,9 +283,12 @@ def _write_items(wb: Workbook, rubric: Rubric, items: Mapping[str, Any]) -> None
             _shade_row(fields, fields.max_row, {5})
             if f.kind is FieldKind.FLAG:
                 flag_cells.append(f"E{fields.max_row}")
+            elif f.kind is FieldKind.COUNT:
+                count_cells.append(f"E{fields.max_row}")
     _dropdown(sheet, [o.value for o in Outcome], [f"G2:G{sheet.max_row}"], "完成、未完成或不涉及；填写后以此为准")
     if flag_cells:
         _dropdown(fields, ["是", "否"], flag_cells, "是 或 否")
+    _whole_numbers(fields, count_cells)
 
 
 def _write_instructions(wb: Workbook, rubric: Rubric) -> None:

@@ -1,0 +1,78 @@
+"""Regenerate the pictures in docs/images/: a full-page screenshot of each report type made by
+``minesafe batch`` from the demo data, the first printed pages of a county report (Chromium's
+print to PDF on A4), and the printed fill-in workbook (LibreOffice's PDF conversion).
+
+    python scripts/make_doc_images.py        # needs chromium and soffice on PATH
+
+Look at every picture after regenerating: they are how the project shows what it makes.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+IMAGES = ROOT / "docs" / "images"
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+#: report folder (under the batch output) -> picture name
+REPORTS = {
+    "2022/示例省/示例乙县": "report-county",
+    "2022/示例省/省级评估": "report-province",
+    "2023/示例省/示例煤矿县甲": "report-coal-county",
+    "2023/示例省/示例矿业有限公司": "report-enterprise",
+}
+OVERVIEW = "overview"  # the batch's overview report, when the batch makes one
+
+
+def _render_pdf_pages(pdf: bytes, stem: str, pages: int, scale: float = 1.2) -> list[Path]:
+    import pypdfium2
+
+    document = pypdfium2.PdfDocument(pdf)
+    written = []
+    for i in range(min(pages, len(document))):
+        path = IMAGES / f"{stem}-page{i + 1}.png"
+        document[i].render(scale=scale).to_pil().save(path)
+        written.append(path)
+    document.close()
+    return written
+
+
+def main() -> int:
+    from playwright.sync_api import sync_playwright
+
+    IMAGES.mkdir(parents=True, exist_ok=True)
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "reports"
+        subprocess.run([sys.executable, "-m", "minesafe", "batch", "params/runs/demo", "--out", str(out)], cwd=ROOT, check=False)
+        pages = {name: out / folder / "report.html" for folder, name in REPORTS.items()}
+        overview = sorted(out.rglob(f"*{OVERVIEW}*.html"))
+        if overview:
+            pages["report-overview"] = overview[0]
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            for name, html in pages.items():
+                page.goto(html.as_uri())
+                page.screenshot(path=str(IMAGES / f"{name}.png"), full_page=True)
+                print(f"wrote docs/images/{name}.png")
+            page.goto(pages["report-county"].as_uri())
+            pdf = page.pdf(format="A4", print_background=True, prefer_css_page_size=True)
+            for path in _render_pdf_pages(pdf, "print-county", 2):
+                print(f"wrote {path.relative_to(ROOT)}")
+            browser.close()
+        template = Path(tmp) / "template.xlsx"
+        subprocess.run([sys.executable, "-m", "minesafe", "template", "--out", str(template)], cwd=ROOT, check=True)
+        subprocess.run(["soffice", "--headless", "--convert-to", "pdf", "--outdir", tmp, str(template)], check=True,
+                       capture_output=True, timeout=300)  # fmt: skip
+        for path in _render_pdf_pages((Path(tmp) / "template.pdf").read_bytes(), "print-template", 2):
+            print(f"wrote {path.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
