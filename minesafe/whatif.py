@@ -27,9 +27,14 @@ from minesafe.submission import TargetField, build_county_submission, put_value,
 
 STATIC_NOTE = (
     "假设分析面板需要在运行中的 Jupyter 内核里使用，本页为静态报告，不能交互。"
-    "请在 JupyterLab 中打开 notebooks/noncoal_county_report.ipynb 并运行全部单元格，"
+    "请在 JupyterLab 中打开 notebooks/{notebook}.ipynb 并运行全部单元格，"
     "或在命令行运行 minesafe app 提交文件.yaml，再用浏览器打开它显示的本机地址。"
 )
+
+
+def report_notebook(rubric_id: str) -> str:
+    """The report notebook of a form: ``coal-enterprise`` -> ``coal_enterprise_report``."""
+    return f"{rubric_id.replace('-', '_')}_report"
 
 
 @dataclass(frozen=True)
@@ -161,13 +166,16 @@ def render_outlook(outlook: Outlook, changes: list[Change]) -> str:
 
 
 class StaticNote:
-    """What stands in the panel's place where no kernel runs: how to open it live."""
+    """What stands in the panel's place where no kernel runs: how to open it live, naming the
+    report notebook of the unit's form."""
+
+    notebook = report_notebook("noncoal-county")
 
     def _repr_html_(self) -> str:
-        return f'<div class="ms-static-note" style="border:1px solid #90a4ae;background:#eceff1;padding:8px 12px">{html.escape(STATIC_NOTE)}</div>'
+        return f'<div class="ms-static-note" style="border:1px solid #90a4ae;background:#eceff1;padding:8px 12px">{html.escape(repr(self))}</div>'
 
     def __repr__(self) -> str:
-        return STATIC_NOTE
+        return STATIC_NOTE.format(notebook=self.notebook)
 
 
 _HIGHLIGHT_CSS = (
@@ -322,7 +330,11 @@ def build_whatif_panel(source: Report | str | Path, params_file: str | Path | No
     """The what-if panel for a county report (or submission file); only the static note when
     ``enabled`` is false, as in batch reports, which nobody edits."""
     if not enabled:
-        return StaticNote()
+        panel = StaticNote()
+    elif isinstance(source, Report):
+        panel = WhatIfPanel(Scenario.from_file(source.submission, source.params_file))
+    else:
+        panel = WhatIfPanel(Scenario.from_file(source, params_file))
     if isinstance(source, Report):
-        return WhatIfPanel(Scenario.from_file(source.submission, source.params_file))
-    return WhatIfPanel(Scenario.from_file(source, params_file))
+        panel.notebook = report_notebook(source.result.rubric.id)
+    return panel

@@ -104,11 +104,18 @@ def test_exported_scenario_round_trips_through_evaluate(panel, tmp_path, capsys)
 
 
 def test_disabled_panel_and_static_fallback(panel):
-    assert repr(build_whatif_panel(DING, enabled=False)) == STATIC_NOTE
+    assert repr(build_whatif_panel(DING, enabled=False)) == STATIC_NOTE.format(notebook="noncoal_county_report")
     assert isinstance(build_whatif_panel(DING, enabled=False), StaticNote)
     bundle = panel._repr_mimebundle_()
     assert WIDGET_VIEW in bundle
-    assert STATIC_NOTE in bundle["text/plain"] and "minesafe app" in bundle["text/html"]
+    assert STATIC_NOTE.format(notebook="noncoal_county_report") in bundle["text/plain"] and "minesafe app" in bundle["text/html"]
+
+
+def test_the_static_note_names_the_units_notebook():
+    from minesafe.report import load_report
+
+    enterprise = load_report(ROOT / "data" / "demo" / "coal" / "enterprise.yaml")
+    assert "notebooks/coal_enterprise_report.ipynb" in repr(build_whatif_panel(enterprise, enabled=False))
 
 
 def test_html_of_a_live_notebook_shows_the_note_not_a_blank(tmp_path):
