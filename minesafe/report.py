@@ -284,7 +284,7 @@ def render_targets(report: Report) -> Html:
     ]
     text = "\n".join(f"{t.target.id} {t.outcome.value} {t.value_text}（目标 {t.bound_text}）" for t in targets)
     headers = ["序号", "总体目标", "目标", "填报数据与计算", "实际", "评估结果"]
-    return Html(_table(headers, rows, widths=("5%", "20%", "9%", "48%", "9%", "9%")), text)
+    return Html(_table(headers, rows, widths=("6%", "19%", "9%", "46%", "10%", "10%")), text)
 
 
 def _item_row(i) -> tuple[object, ...]:
@@ -379,7 +379,9 @@ def render_province_gap(report: Report) -> Html:
     r = report.result
     if not isinstance(r, ProvinceResult):
         raise TypeError("render_province_gap needs a province result")
-    lead = f"结论为{r.verdict}。" + ("要达到合格，须同时做到以下各项。" if not r.passed else "以下为各项余量。")
+    lead = f"结论为{r.verdict}。以下为本省工作目标的余量或差距" + (
+        "，以及每个不合格重点县达到合格须做到的事项。" if not r.passed else "。"
+    )
     parts, lines = [_lines([], lead=lead)], [lead]
     target_lines = [target_gap(t).text for t in r.targets]
     parts.append(_lines(target_lines, lead="本省工作目标：", ordered=True))

@@ -16,6 +16,9 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from tests.office import convert  # noqa: E402  (LibreOffice with the bundled font, as the tests run it)
+
 IMAGES = ROOT / "docs" / "images"
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 #: report folder (under the batch output) -> picture name
@@ -28,14 +31,15 @@ REPORTS = {
 OVERVIEW = "overview"  # the batch's overview report, when the batch makes one
 
 
-def _render_pdf_pages(pdf: bytes, stem: str, pages: int, scale: float = 1.2) -> list[Path]:
+def _render_pdf_pages(pdf: bytes, stem: str, pages: dict[int, str], scale: float = 1.2) -> list[Path]:
+    """Pages (numbered from 1) of a PDF as PNG files named ``{stem}-{name}.png``."""
     import pypdfium2
 
     document = pypdfium2.PdfDocument(pdf)
     written = []
-    for i in range(min(pages, len(document))):
-        path = IMAGES / f"{stem}-page{i + 1}.png"
-        document[i].render(scale=scale).to_pil().save(path)
+    for number, name in pages.items():
+        path = IMAGES / f"{stem}-{name}.png"
+        document[number - 1].render(scale=scale).to_pil().save(path)
         written.append(path)
     document.close()
     return written
@@ -58,18 +62,17 @@ def main() -> int:
             page = browser.new_page(viewport={"width": 1200, "height": 900})
             for name, html in pages.items():
                 page.goto(html.as_uri())
-                page.screenshot(path=str(IMAGES / f"{name}.png"), full_page=True)
-                print(f"wrote docs/images/{name}.png")
+                page.screenshot(path=str(IMAGES / f"{name}.jpg"), full_page=True, type="jpeg", quality=70)
+                print(f"wrote docs/images/{name}.jpg")
             page.goto(pages["report-county"].as_uri())
             pdf = page.pdf(format="A4", print_background=True, prefer_css_page_size=True)
-            for path in _render_pdf_pages(pdf, "print-county", 2):
+            for path in _render_pdf_pages(pdf, "print-county", {1: "page1", 2: "page2"}):
                 print(f"wrote {path.relative_to(ROOT)}")
             browser.close()
         template = Path(tmp) / "template.xlsx"
         subprocess.run([sys.executable, "-m", "minesafe", "template", "--out", str(template)], cwd=ROOT, check=True)
-        subprocess.run(["soffice", "--headless", "--convert-to", "pdf", "--outdir", tmp, str(template)], check=True,
-                       capture_output=True, timeout=300)  # fmt: skip
-        for path in _render_pdf_pages((Path(tmp) / "template.pdf").read_bytes(), "print-template", 2):
+        printed = convert(template, "pdf", Path(tmp))
+        for path in _render_pdf_pages(printed.read_bytes(), "print-template", {1: "instructions", 5: "tasks"}):
             print(f"wrote {path.relative_to(ROOT)}")
     return 0
 

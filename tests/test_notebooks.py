@@ -111,3 +111,25 @@ def test_the_unit_notebooks_do_not_drift_apart():
     noncoal, coal_county, enterprise = map(_code_and_words, UNIT_NOTEBOOKS)
     assert coal_county == enterprise
     assert [c for c in coal_county if "量化阈值" not in c and "render_thresholds" not in c] == noncoal
+
+
+def _run_county_notebook(tmp_path, **parameters):
+    import papermill
+
+    notebooks = ROOT / "notebooks"
+    with pytest.raises(papermill.PapermillExecutionError) as caught:
+        papermill.execute_notebook(str(notebooks / "noncoal_county_report.ipynb"), str(tmp_path / "out.ipynb"),
+                                   parameters=parameters, cwd=str(notebooks), kernel_name="python3", progress_bar=False)  # fmt: skip
+    return caught.value
+
+
+def test_a_missing_file_shows_the_chinese_message_alone(tmp_path):
+    error = _run_county_notebook(tmp_path, submission="../data/没有这个文件.yaml")
+    assert error.ename == "InputError" and "文件不存在" in error.evalue
+    assert error.traceback == str(error.evalue).splitlines()  # the message, no Python traceback
+
+
+def test_a_misspelled_papermill_parameter_is_refused(tmp_path):
+    """papermill -p submision …: refused, never the demo county's report."""
+    error = _run_county_notebook(tmp_path, submision="../data/demo/counties/bing.yaml")
+    assert error.ename == "ParameterError" and "submision" in error.evalue
