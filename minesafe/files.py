@@ -262,6 +262,17 @@ for _tag in ("binary", "timestamp", "omap", "pairs", "set"):  # YAML 1.1 types n
     del _Yaml12Constructor.yaml_constructors[f"tag:yaml.org,2002:{_tag}"]
 
 
+class _YamlDumper(yaml.SafeDumper):
+    """Quotes every text that YAML 1.1 *or* 1.2 would read as something else (``"0o10"``,
+    ``"1e3"`` as well as ``"yes"``), so what minesafe writes reads back as written."""
+
+
+for _tag, (_pattern, _first, _) in _CORE_SCALARS.items():
+    _YamlDumper.add_implicit_resolver(
+        f"tag:yaml.org,2002:{_tag}", re.compile(f"^(?:{_pattern})$"), [*_first, *([""] if _tag == "null" else [])]
+    )
+
+
 class PythonYamlLoader(
     yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser, yaml.composer.Composer, _Yaml12Constructor, _Yaml12Resolver
 ):
@@ -814,7 +825,7 @@ _UMASK = _read_umask()
 def write_yaml(data: Any, path: Path) -> None:
     """Write YAML (UTF-8, Chinese readable, keys in the given order) atomically."""
     with atomic_write(path, "w") as handle:
-        yaml.safe_dump(data, handle, allow_unicode=True, sort_keys=False, default_flow_style=None, width=120)
+        yaml.dump(data, handle, Dumper=_YamlDumper, allow_unicode=True, sort_keys=False, default_flow_style=None, width=120)
 
 
 def replace_folder(folder: Path, files: Mapping[str, bytes]) -> None:

@@ -9,7 +9,16 @@ import yaml
 
 from minesafe.cli import main
 from minesafe.exceptions import InputError, InputErrors
-from minesafe.files import PythonYamlLoader, YamlLoader, atomic_write, evaluate_file, parse_yaml, read_rubric
+from minesafe.files import (
+    PythonYamlLoader,
+    YamlLoader,
+    atomic_write,
+    evaluate_file,
+    parse_yaml,
+    read_document,
+    read_rubric,
+    write_yaml,
+)
 
 from .conftest import DATA, DEMO, ROOT
 from .hostile_files import write_hostile_files
@@ -403,3 +412,10 @@ def test_a_province_off_the_key_list_gets_a_notice_not_an_error(tmp_path):
 def test_the_demo_province_names_all_its_key_counties():
     result = evaluate_file(DEMO / "province.yaml")
     assert result.missing == () and len(result.counties) == 6
+
+
+def test_written_yaml_reads_back_as_written(tmp_path):
+    data = {"a": "0o10", "b": "1e3", "c": "yes", "d": "010", "e": "1:30", "f": "~", "g": "null", "h": ".5", "i": 7, "j": True}
+    write_yaml(data, tmp_path / "x.yaml")
+    assert read_document(tmp_path / "x.yaml")[0] == data
+    assert yaml.safe_load((tmp_path / "x.yaml").read_text(encoding="utf-8")) == data  # YAML 1.1 readers too
