@@ -131,6 +131,8 @@ def bundled_font_path() -> Path | None:
 
 
 def _read_text(path: Path) -> str:
+    if path.exists() and not path.is_file() and not path.is_dir():  # a FIFO would block forever
+        raise InputError(str(path), [Problem((), "不是普通文件（可能是管道或设备）", str(path), "普通的文本文件")])
     try:
         with path.open("rb") as handle:  # bounded read: a huge file or /dev/zero cannot fill memory
             raw = handle.read(MAX_TEXT_BYTES + 1)
@@ -500,8 +502,10 @@ def open_workbook(path: Path):
 
     if not path.exists():
         raise InputError(str(path), [Problem((), "文件不存在", str(path), "已存在的文件路径")])
+    if not path.is_file():  # a folder, or a FIFO that would block forever
+        raise InputError(str(path), [Problem((), "不是普通文件（可能是文件夹、管道或设备）", str(path), "Excel 工作簿文件")])
     limit = MAX_WORKBOOK_BYTES // 2**20
-    if path.is_file() and path.stat().st_size > MAX_WORKBOOK_BYTES:
+    if path.stat().st_size > MAX_WORKBOOK_BYTES:
         raise InputError(str(path), [Problem((), "文件过大", f"超过 {limit} MB", f"不超过 {limit} MB 的工作簿", "整个文件")])
     try:
         with zipfile.ZipFile(path) as archive:

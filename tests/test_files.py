@@ -1,6 +1,7 @@
 """Bad input: a clear Chinese message naming file, place, value and what is expected; exit 2."""
 
 import json
+import os
 import re
 import shutil
 
@@ -419,3 +420,11 @@ def test_written_yaml_reads_back_as_written(tmp_path):
     write_yaml(data, tmp_path / "x.yaml")
     assert read_document(tmp_path / "x.yaml")[0] == data
     assert yaml.safe_load((tmp_path / "x.yaml").read_text(encoding="utf-8")) == data  # YAML 1.1 readers too
+
+
+def test_a_pipe_or_device_is_refused_without_blocking(tmp_path, capsys):
+    for name in ("county.yaml", "county.xlsx"):
+        fifo = tmp_path / name
+        os.mkfifo(fifo)
+        assert main(["evaluate", str(fifo)]) == 2
+        assert "不是普通文件" in capsys.readouterr().err
