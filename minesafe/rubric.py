@@ -188,6 +188,13 @@ class Target:
     mode: ShareMode | None = None
     years: int | None = None
 
+    @property
+    def ratio_bound(self) -> Fraction:
+        """The bound of a ratio target; every rule but "none occurred" has one (check_rubric ensures it)."""
+        if self.bound is None:
+            raise ValueError(f"target {self.id} ({self.rule.value}) has no bound")
+        return self.bound
+
 
 #: The stages of an evaluation, earliest first: 自评 (the unit's self-assessment), 核查 (the
 #: province's review with on-site checks), 认定 (the national determination). A later stage's
@@ -497,6 +504,8 @@ def check_rubric(rubric: Rubric) -> list[str]:
 
 def _check_measure(rubric: Rubric, row: Row) -> list[str]:
     m = row.measure
+    if m is None:
+        return []
     problems = [f"第 {row.id} 行：计量项 {key} 不在填报项中" for key in m.fields if row.field_by_key(key) is None]
     threshold = rubric.thresholds.get(m.threshold)
     if threshold is None:

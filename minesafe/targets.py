@@ -11,6 +11,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
+from typing import TypeVar
 
 from minesafe.decimals import format_decimal, format_exact, format_percent, format_rule_percent
 from minesafe.rubric import Outcome, ShareMode, Target, TargetRule
@@ -53,8 +54,8 @@ class TargetResult:
         if t.rule is TargetRule.NONE_OCCURRED:
             return "未发生"
         if t.mode is ShareMode.POINTS:
-            return f"≥ {format_decimal(t.bound * 100)} 个百分点"
-        return f"≥ {format_rule_percent(t.bound)}"
+            return f"≥ {format_decimal(t.ratio_bound * 100)} 个百分点"
+        return f"≥ {format_rule_percent(t.ratio_bound)}"
 
 
 def evaluate_target(target: Target, inputs: Mapping[str, TargetInput], baseline_year: int, year: int) -> TargetResult:
@@ -65,17 +66,35 @@ def evaluate_target(target: Target, inputs: Mapping[str, TargetInput], baseline_
     """
     own = {key: inputs[key] for key in target.inputs}
     if target.rule is TargetRule.DECREASE:
-        (pair,) = own.values()
+        ((_, pair),) = _inputs_as(own, CountPair)
         result = replace(_judge_decrease(target, pair, baseline_year, year), baseline_year=baseline_year)
     elif target.rule is TargetRule.SHARE_INCREASE:
-        part, whole = own.values()
+        (_, part), (_, whole) = _inputs_as(own, CountPair)
         result = replace(_judge_share(target, part, whole, baseline_year, year), baseline_year=baseline_year)
     elif target.rule is TargetRule.AVERAGE_DECREASE:
-        (history,) = own.values()
+        ((_, history),) = _inputs_as(own, DeathHistory)
         result = _judge_average(target, history, year)
     else:
-        result = _judge_none(target, {target.inputs[key]: value for key, value in own.items()})
+        result = _judge_none(target, {target.inputs[key]: value for key, value in _inputs_as(own, Occurrences)})
     return replace(result, inputs=own)
+
+
+_Input = TypeVar("_Input", CountPair, DeathHistory, Occurrences)
+
+
+def _inputs_as(inputs: Mapping[str, TargetInput], kind: type[_Input]) -> list[tuple[str, _Input]]:
+    """A target's inputs as the one kind its rule takes (submission validation builds them so)."""
+    found = [(key, value) for key, value in inputs.items() if isinstance(value, kind)]
+    if len(found) != len(inputs):
+        raise TypeError(f"expected only {kind.__name__} inputs, got {inputs!r}")
+    return found
+
+
+def _base_of(result: TargetResult) -> Fraction:
+    """The baseline share or previous average that a judged share or average target was measured against."""
+    if result.base is None:
+        raise ValueError(f"target {result.target.id} was judged without a base")
+    return result.base
 
 
 def _completed_if(met: bool) -> Outcome:
@@ -99,7 +118,7 @@ def _judge_decrease(target: Target, pair: CountPair, baseline_year: int, year: i
         return TargetResult(target, Outcome.FAILED, None, explanation)
     value = Fraction(pair.baseline - pair.current, pair.baseline)
     explanation = f"{counts}；下降比例 =（{pair.baseline} − {pair.current}）÷ {pair.baseline} = {format_percent(value)}"
-    return TargetResult(target, _completed_if(value >= target.bound), value, explanation)
+    return TargetResult(target, _completed_if(value >= target.ratio_bound), value, explanation)
 
 
 def _judge_share(target: Target, part: CountPair, whole: CountPair, baseline_year: int, year: int) -> TargetResult:
@@ -125,7 +144,7 @@ def _judge_share(target: Target, part: CountPair, whole: CountPair, baseline_yea
     if target.mode is ShareMode.POINTS:
         value = s1 - s0
         explanation = f"{counts}；提高 {q1} − {q0} = {format_percent(value).removesuffix('%')} 个百分点"
-        return TargetResult(target, _completed_if(value >= target.bound), value, explanation, base=s0)
+        return TargetResult(target, _completed_if(value >= target.ratio_bound), value, explanation, base=s0)
     if s0 == 0:
         return TargetResult(
             target,
@@ -137,7 +156,7 @@ def _judge_share(target: Target, part: CountPair, whole: CountPair, baseline_yea
         )
     value = (s1 - s0) / s0
     explanation = f"{counts}；提高比例 =（{q1} − {q0}）÷（{q0}）= {format_percent(value)}"
-    return TargetResult(target, _completed_if(value >= target.bound), value, explanation, base=s0)
+    return TargetResult(target, _completed_if(value >= target.ratio_bound), value, explanation, base=s0)
 
 
 def _judge_average(target: Target, history: DeathHistory, year: int) -> TargetResult:
@@ -163,7 +182,7 @@ def _judge_average(target: Target, history: DeathHistory, year: int) -> TargetRe
     explanation = (
         f"{counts}；下降比例 =（{format_exact(average)} − {history.current}）÷ {format_exact(average)} = {format_percent(value)}"
     )
-    return TargetResult(target, _completed_if(value >= target.bound), value, explanation, base=average)
+    return TargetResult(target, _completed_if(value >= target.ratio_bound), value, explanation, base=average)
 
 
 def _judge_none(target: Target, events: Mapping[str, Occurrences]) -> TargetResult:
@@ -202,9 +221,9 @@ def target_gap(result: TargetResult) -> TargetGap:
 
 def _decrease_gap(result: TargetResult) -> TargetGap:
     t = result.target
-    ((key, pair),) = result.inputs.items()
+    ((key, pair),) = _inputs_as(result.inputs, CountPair)
     label = t.inputs[key]
-    allowed = math.floor(pair.baseline * (1 - t.bound))  # (b − c) / b ≥ bound  ⇔  c ≤ b(1 − bound)
+    allowed = math.floor(pair.baseline * (1 - t.ratio_bound))  # (b − c) / b ≥ bound  ⇔  c ≤ b(1 − bound)
     change = {(key, "current"): allowed}
     if pair.current <= allowed:
         room = allowed - pair.current
@@ -224,10 +243,10 @@ def _decrease_gap(result: TargetResult) -> TargetGap:
 
 def _share_gap(result: TargetResult) -> TargetGap:
     t = result.target
-    (part_key, part), (whole_key, whole) = result.inputs.items()
+    (part_key, part), (whole_key, whole) = _inputs_as(result.inputs, CountPair)
     part_label, whole_label = t.inputs[part_key], t.inputs[whole_key]
-    s0 = result.base
-    share = s0 + t.bound if t.mode is ShareMode.POINTS else s0 * (1 + t.bound)
+    s0 = _base_of(result)
+    share = s0 + t.ratio_bound if t.mode is ShareMode.POINTS else s0 * (1 + t.ratio_bound)
     # the smallest current count of large and medium mines that meets the bound, all mines unchanged
     needed = max(math.ceil(share * whole.current), 1) if share else 1
     change = {(part_key, "current"): needed} if needed <= whole.current else {}
@@ -256,10 +275,10 @@ def _share_gap(result: TargetResult) -> TargetGap:
 
 def _average_gap(result: TargetResult) -> TargetGap:
     t = result.target
-    ((key, history),) = result.inputs.items()
+    ((key, history),) = _inputs_as(result.inputs, DeathHistory)
     label = t.inputs[key]
-    average = result.base
-    allowed = math.floor(average * (1 - t.bound))  # (avg − c) / avg ≥ bound  ⇔  c ≤ avg(1 − bound)
+    average = _base_of(result)
+    allowed = math.floor(average * (1 - t.ratio_bound))  # (avg − c) / avg ≥ bound  ⇔  c ≤ avg(1 − bound)
     change = {(key, "current"): allowed}
     if history.current <= allowed:
         return TargetGap(t, True, f"{t.id} {t.name}：已达标，评估年度{label} {history.current} 人，上限 {allowed} 人", change)
@@ -273,7 +292,7 @@ def _average_gap(result: TargetResult) -> TargetGap:
 
 def _events_gap(result: TargetResult) -> TargetGap:
     t = result.target
-    happened = {key: e for key, e in result.inputs.items() if e.count}
+    happened = {key: e for key, e in _inputs_as(result.inputs, Occurrences) if e.count}
     if not happened:
         return TargetGap(t, True, f"{t.id} {t.name}：未发生")
     events = "、".join(f"{t.inputs[key]} {e.count} 起（死亡 {e.deaths} 人）" for key, e in happened.items())
