@@ -195,6 +195,7 @@ def render_verdict(report: Report) -> Html:
         year=r.header.year,
         stage=r.rubric.stage_label(r.header.stage),
         colour=palette.verdict_colour(unit.passed),
+        passed=unit.passed,
         verdict=verdict,
         stage_change=stage_change,
         decisive=decisive,

@@ -28,7 +28,20 @@ REPORTS = {
     "2023/示例省/示例煤矿县甲": "report-coal-county",
     "2023/示例省/示例矿业有限公司": "report-enterprise",
 }
-OVERVIEW = "overview"  # the batch's overview report, when the batch makes one
+
+
+def _overview_html(folder: Path) -> Path:
+    """The overview notebook on its demo default (every demo submission), exported as batch does."""
+    import papermill
+
+    from minesafe.export import export_html
+
+    notebooks = ROOT / "notebooks"
+    notebook = papermill.execute_notebook(str(notebooks / "overview_report.ipynb"), None, cwd=str(notebooks),
+                                          kernel_name="python3", progress_bar=False)  # fmt: skip
+    path = folder / "overview.html"
+    path.write_text(export_html(notebook, "综合评估总览（示例数据）"), encoding="utf-8")
+    return path
 
 
 def _render_pdf_pages(pdf: bytes, stem: str, pages: dict[int, str], scale: float = 1.2) -> list[Path]:
@@ -54,15 +67,13 @@ def main() -> int:
         out = Path(tmp) / "reports"
         subprocess.run([sys.executable, "-m", "minesafe", "batch", "params/runs/demo", "--out", str(out)], cwd=ROOT, check=False)
         pages = {name: out / folder / "report.html" for folder, name in REPORTS.items()}
-        overview = sorted(out.rglob(f"*{OVERVIEW}*.html"))
-        if overview:
-            pages["report-overview"] = overview[0]
+        pages["report-overview"] = _overview_html(Path(tmp))
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
             page = browser.new_page(viewport={"width": 1200, "height": 900})
             for name, html in pages.items():
                 page.goto(html.as_uri())
-                page.screenshot(path=str(IMAGES / f"{name}.jpg"), full_page=True, type="jpeg", quality=70)
+                page.screenshot(path=str(IMAGES / f"{name}.jpg"), full_page=True, type="jpeg", quality=60)
                 print(f"wrote docs/images/{name}.jpg")
             page.goto(pages["report-county"].as_uri())
             pdf = page.pdf(format="A4", print_background=True, prefer_css_page_size=True)
