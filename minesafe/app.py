@@ -37,6 +37,7 @@ import psutil
 from minesafe.evaluation import CountyResult
 from minesafe.exceptions import InputError, OptionError, Problem
 from minesafe.files import bundled_font_path, evaluate_file
+from minesafe.whatif import app_title
 
 APP_NOTEBOOK = "whatif_app.ipynb"
 #: The longest Voilà may take to answer on its port before the start counts as failed.
@@ -74,8 +75,9 @@ def prepare_app(submission: Path, params_file: Path | None, folder: Path) -> Pat
     from papermill.iorw import load_notebook_node
     from papermill.parameterize import parameterize_notebook
 
-    check_app_submission(submission, params_file)
+    result = check_app_submission(submission, params_file)
     notebook = load_notebook_node(str(app_notebook_path()))
+    notebook.metadata["title"] = app_title(result)  # the browser tab's title
     parameters = {"submission": str(submission.resolve()), "params_file": str(params_file.resolve()) if params_file else ""}
     notebook = parameterize_notebook(notebook, parameters)
     path = folder / APP_NOTEBOOK

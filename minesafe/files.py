@@ -826,10 +826,15 @@ def _read_umask() -> int:
 _UMASK = _read_umask()
 
 
+def dump_yaml(data: Any) -> str:
+    """YAML as minesafe writes it: Chinese readable, keys in the given order."""
+    return yaml.dump(data, Dumper=_YamlDumper, allow_unicode=True, sort_keys=False, default_flow_style=None, width=120)
+
+
 def write_yaml(data: Any, path: Path) -> None:
-    """Write YAML (UTF-8, Chinese readable, keys in the given order) atomically."""
-    with atomic_write(path, "w") as handle:
-        yaml.dump(data, handle, Dumper=_YamlDumper, allow_unicode=True, sort_keys=False, default_flow_style=None, width=120)
+    """Write YAML (UTF-8) atomically."""
+    with atomic_write(path) as handle:
+        handle.write(dump_yaml(data).encode("utf-8"))
 
 
 def replace_folder(folder: Path, files: Mapping[str, bytes]) -> None:

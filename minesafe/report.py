@@ -168,7 +168,7 @@ def load_report(
     return Report(unit, read_provenance(unit, params), dt.datetime.now().astimezone(), stage_files, params)
 
 
-def _notices(result: CountyResult | ProvinceResult) -> list[str]:
+def report_notices(result: CountyResult | ProvinceResult) -> list[str]:
     """The notices a reader must not miss, each once: demo data, a provisional (not official) form."""
     notices = [DEMO_BANNER] if result.header.demo else []
     if result.rubric.provisional:
@@ -189,7 +189,7 @@ def render_verdict(report: Report) -> Html:
     stage_change = f"{unit.stage_change}。" if unit.stage_change else ""
     body = render_fragment(
         "verdict.html.j2",
-        notices=_notices(r),
+        notices=report_notices(r),
         unit_label=unit_label(r.rubric),
         unit=describe_unit(r),
         year=r.header.year,
@@ -204,7 +204,7 @@ def render_verdict(report: Report) -> Html:
         pass_rule=r.rubric.pass_rule,
     )
     lines = [
-        *_notices(r),
+        *report_notices(r),
         f"{unit_label(r.rubric)}：{describe_unit(r)}  {r.header.year}年  {r.rubric.stage_label(r.header.stage)}",
         f"考核评估结论：{verdict}",
         *([stage_change] if stage_change else []),

@@ -7,9 +7,9 @@ The panel never judges anything itself: every read-out comes from
 
 from __future__ import annotations
 
+import base64
 import copy
 import datetime as dt
-import html
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,9 +19,10 @@ from minesafe import palette
 from minesafe.decimals import format_decimal
 from minesafe.evaluation import CountyResult, evaluate_county
 from minesafe.exceptions import InputError
-from minesafe.files import file_sha256, read_county_rubric, read_document, write_yaml
+from minesafe.files import atomic_write, dump_yaml, file_sha256, read_county_rubric, read_document
 from minesafe.gap import GapToPass, compute_gap, describe_gap
-from minesafe.report import Report
+from minesafe.rendering import describe_unit, unit_label
+from minesafe.report import Report, render_fragment, report_notices
 from minesafe.rubric import Outcome, Rubric, category_label, parse_outcome
 from minesafe.submission import TargetField, build_county_submission, put_value, target_fields, value_at
 
@@ -138,31 +139,28 @@ class Scenario:
         return data
 
 
-def render_outlook(outlook: Outlook, changes: list[Change]) -> str:
-    """The live read-out: verdict, summary line, veto counts, gap to pass and the changes made."""
-    if outlook.result is None:
-        items = "".join(f"<li>{html.escape(p)}</li>" for p in outlook.problems)
-        return f'<div class="ms-verdict ms-invalid" style="color:{palette.FAIL};font-weight:bold">当前输入有误，无法评估：</div><ul>{items}</ul>'
+def render_verdict_bar(outlook: Outlook) -> str:
+    """The read-out kept in view: verdict and summary line, or why the scenario cannot be judged."""
     r = outlook.result
-    colour = palette.verdict_colour(r.passed)
-    parts = [
-        f'<div class="ms-verdict" style="background:{colour};color:white;padding:8px 12px;font-size:18px;font-weight:bold">考核评估结论：{r.verdict}</div>',
-        f'<p class="ms-summary"><b>评估结果汇总：</b>{html.escape(r.summary)}</p>',
-        f'<p class="ms-veto">否决项（含工作目标）：完成 {r.veto.completed} 项，未完成 {r.veto.failed} 项，不涉及 {r.veto.not_applicable} 项；'
-        f"评分项得分 {format_decimal(r.score)} 分</p>",
-        "<p><b>整改清单（距合格的差距）：</b></p><ul class='ms-gap'>"
-        + "".join(f"<li>{html.escape(line)}</li>" for line in describe_gap(outlook.gap))
-        + "</ul>",
-    ]
-    if changes:
-        parts.append(
-            "<p><b>与提交数据相比的改动：</b></p><ul class='ms-changes'>"
-            + "".join(f"<li>{html.escape(str(c))}</li>" for c in changes)
-            + "</ul>"
-        )
-    else:
-        parts.append("<p class='ms-changes'>尚未改动，显示的是提交数据的评估结果。</p>")
-    return "".join(parts)
+    if r is None:
+        return render_fragment("whatif_verdict.html.j2", problems=outlook.problems)
+    return render_fragment(
+        "whatif_verdict.html.j2", problems=(), colour=palette.verdict_colour(r.passed), verdict=r.verdict, summary=r.summary
+    )
+
+
+def render_outlook(outlook: Outlook, changes: list[Change]) -> str:
+    """The rest of the live read-out: veto counts, score, gap to pass and the changes made."""
+    r = outlook.result
+    if r is None:
+        return ""
+    return render_fragment(
+        "whatif_details.html.j2",
+        veto=r.veto,
+        score=format_decimal(r.score),
+        gap=describe_gap(outlook.gap),
+        changes=[str(c) for c in changes],
+    )
 
 
 class StaticNote:
@@ -172,25 +170,20 @@ class StaticNote:
     notebook = report_notebook("noncoal-county")
 
     def _repr_html_(self) -> str:
-        return f'<div class="ms-static-note" style="border:1px solid #90a4ae;background:#eceff1;padding:8px 12px">{html.escape(repr(self))}</div>'
+        return render_fragment("whatif_note.html.j2", note=repr(self))
 
     def __repr__(self) -> str:
         return STATIC_NOTE.format(notebook=self.notebook)
 
 
-_HIGHLIGHT_CSS = (
-    "<style>.ms-changed input, .ms-changed select { background: #fff3cd !important; border-color: #e0a800 !important; }"
-    ".ms-changed .widget-label { color: #9a6700; font-weight: bold; }</style>"
-)
-
-
 class WhatIfPanel(StaticNote):
     """The what-if panel: inputs for every target number and row result, a live read-out."""
 
-    def __init__(self, scenario: Scenario, chart: bool = True):
+    def __init__(self, scenario: Scenario, chart: bool = True, standalone: bool = False):
         import ipywidgets as w
 
         self.scenario = scenario
+        self.notebook = report_notebook(scenario.rubric.id)
         self.show_chart = chart
         self._quiet = False
         self.target_inputs: dict[tuple, w.IntText] = {}
@@ -220,13 +213,15 @@ class WhatIfPanel(StaticNote):
                 menu.observe(self._on_row(row.id), names="value")
                 self.row_inputs[row.id] = menu
                 text = f"{category_label(row.category, row.points)}　{row.requirement}"
-                lines.append(w.HBox([menu, w.HTML(f"<span title='{html.escape(row.fill_in)}'>{html.escape(text)}</span>")]))
+                lines.append(w.HBox([menu, w.HTML(render_fragment("whatif_row.html.j2", fill_in=row.fill_in, text=text))]))
             sections.append(w.VBox(lines))
         targets_box = w.VBox(list(self.target_inputs.values()))
         inputs = w.Accordion(children=[targets_box, *sections])
         inputs.set_title(0, "一、工作目标（填报数量）")
         for i, section in enumerate(scenario.rubric.sections, start=1):
             inputs.set_title(i, f"二、（{section.number}）{section.name}")
+        self.verdict_bar = w.HTML()
+        self.verdict_bar.add_class("ms-sticky")
         self.readout = w.HTML()
         self.chart = w.Image(format="png", layout=w.Layout(width="640px"))
         self.reset_button = w.Button(description="恢复为提交数据", icon="undo")
@@ -243,7 +238,8 @@ class WhatIfPanel(StaticNote):
         self.status = w.HTML()
         self.widget = w.VBox(
             [
-                w.HTML(_HIGHLIGHT_CSS + "<h3>假设分析：改动填报数量或评估结果，结论即时重算</h3>"),
+                w.HTML(render_head(scenario.submitted, standalone)),
+                self.verdict_bar,
                 self.readout,
                 self.chart,
                 w.HBox([self.reset_button]),
@@ -253,6 +249,7 @@ class WhatIfPanel(StaticNote):
                 self.status,
             ]
         )
+        self.widget.add_class("ms-panel")
         self.refresh()
 
     def _on_target(self, field: TargetField):
@@ -275,6 +272,7 @@ class WhatIfPanel(StaticNote):
         """Re-evaluate the scenario and update every read-out and highlight."""
         outlook = self.scenario.evaluate()
         changes = self.scenario.changes()
+        self.verdict_bar.value = render_verdict_bar(outlook)
         self.readout.value = render_outlook(outlook, changes)
         if outlook.result is not None and self.show_chart:
             from minesafe.charts import plot_section_points
@@ -304,21 +302,33 @@ class WhatIfPanel(StaticNote):
         self.refresh()
 
     def export(self) -> Path | None:
-        """Write the scenario as a submission file; refuses to overwrite an existing file."""
-        path = Path(self.export_path.value.strip())
-        if path.exists():
-            self.status.value = (
-                f"<span style='color:{palette.FAIL}'>文件已存在，未导出：{html.escape(str(path))}。请换一个文件名。</span>"
+        """Write the scenario as a submission file beside the submission (never over an existing
+        file) and offer the same file as a browser download; returns the path written, if any."""
+        if self.scenario.evaluate().result is None:
+            self.status.value = render_fragment(
+                "whatif_status.html.j2", problems=["当前输入有误，不能导出。"], written="", download=""
             )
             return None
-        if self.scenario.evaluate().result is None:
-            self.status.value = f"<span style='color:{palette.FAIL}'>当前输入有误，不能导出。</span>"
-            return None
-        write_yaml(self.scenario.export_mapping(self.note.value.strip()), path)
-        self.status.value = (
-            f"<span style='color:{palette.PASS}'>已导出：{html.escape(str(path))}（可用 minesafe evaluate 评估）</span>"
+        path = Path(self.export_path.value.strip())
+        text = dump_yaml(self.scenario.export_mapping(self.note.value.strip())).encode("utf-8")
+        problems, written = [], None
+        if path.exists():
+            problems.append(f"文件已存在，未写入：{path}。请换一个文件名，或用下面的链接下载。")
+        else:
+            try:
+                with atomic_write(path) as handle:
+                    handle.write(text)
+                written = path
+            except OSError as exc:
+                problems.append(f"无法写入 {path}（{exc.strerror or exc}），请用下面的链接下载。")
+        self.status.value = render_fragment(
+            "whatif_status.html.j2",
+            problems=problems,
+            written=str(written or ""),
+            download=base64.b64encode(text).decode("ascii"),
+            filename=path.name,
         )
-        return path
+        return written
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         """The live widget where a kernel runs; the static note everywhere else (HTML, nbval)."""
@@ -326,15 +336,40 @@ class WhatIfPanel(StaticNote):
         return bundle | {"text/html": self._repr_html_(), "text/plain": repr(self)}
 
 
-def build_whatif_panel(source: Report | str | Path, params_file: str | Path | None = None, enabled: bool = True) -> StaticNote:
-    """The what-if panel for a county report (or submission file); only the static note when
-    ``enabled`` is false, as in batch reports, which nobody edits."""
+def render_head(result: CountyResult, standalone: bool) -> str:
+    """The panel's top: the heading, and standing alone (the app), the unit, year, stage, form and
+    the 示例数据 / 暂行评估表 notices, as the reports show them."""
+    return render_fragment(
+        "whatif_head.html.j2",
+        standalone=standalone,
+        title=app_title(result),
+        notices=report_notices(result),
+        unit_label=unit_label(result.rubric),
+        unit=describe_unit(result),
+        year=result.header.year,
+        stage=result.rubric.stage_label(result.header.stage),
+        form=result.rubric.title,
+    )
+
+
+def app_title(result: CountyResult) -> str:
+    """The app page's title, fitting the unit: ``假设分析：示例省 示例丁县（重点县）``."""
+    kind = "重点企业" if result.rubric.unit == "enterprise" else "重点县"
+    return f"假设分析：{describe_unit(result)}（{kind}）"
+
+
+def build_whatif_panel(
+    source: Report | str | Path, params_file: str | Path | None = None, enabled: bool = True, standalone: bool = False
+) -> StaticNote:
+    """The what-if panel for a county or enterprise report (or submission file); only the static
+    note when ``enabled`` is false, as in batch reports, which nobody edits. ``standalone`` (the
+    app) heads it with the unit and the report's notices."""
     if not enabled:
         panel = StaticNote()
     elif isinstance(source, Report):
-        panel = WhatIfPanel(Scenario.from_file(source.submission, source.params_file))
+        panel = WhatIfPanel(Scenario.from_file(source.submission, source.params_file), standalone=standalone)
     else:
-        panel = WhatIfPanel(Scenario.from_file(source, params_file))
+        panel = WhatIfPanel(Scenario.from_file(source, params_file), standalone=standalone)
     if isinstance(source, Report):
         panel.notebook = report_notebook(source.result.rubric.id)
     return panel

@@ -11,8 +11,10 @@ import os
 import shutil
 import socket
 import subprocess
+from pathlib import Path
 
 import pytest
+import yaml
 
 from .conftest import DEMO, start_app, stop_app
 
@@ -63,7 +65,7 @@ def test_verdict_flips_in_the_browser_and_nothing_is_fetched_from_elsewhere(chro
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 1600})
+            page = browser.new_page(viewport={"width": 1280, "height": 900}, accept_downloads=True)
             page.on("request", lambda r: requested.append(r.url))
             page.goto(app_url)
             verdict = page.locator(".ms-verdict")
@@ -71,17 +73,52 @@ def test_verdict_flips_in_the_browser_and_nothing_is_fetched_from_elsewhere(chro
             expect(page.locator(".ms-summary")).to_have_text(
                 "评估结果汇总：否决项完成的有 28 项，未完成的有 0 项，不涉及的有 1 项；评分项共计得分 80 分"
             )
+            # the page names the unit and carries the report's notices; its title fits the unit
+            expect(page).to_have_title("假设分析：示例省 示例丁县（重点县）")
+            expect(page.locator(".ms-unit")).to_contain_text("被评估地区：示例省 示例丁县")
+            expect(page.locator(".ms-notice")).to_contain_text("【示例数据】")
+            page.screenshot(path=str(tmp_path / "top.png"))
             page.get_by_text("二、（1）优化产业结构").click()
-            row = page.locator(".widget-dropdown").filter(has=page.locator("label", has_text="1-1a")).locator("select")
+            row = _row(page, "1-1a")
             row.select_option("未完成")
             expect(verdict).to_have_text("考核评估结论：不合格")
             expect(page.locator(".ms-changes")).to_contain_text("第 1-1a 行：完成 → 未完成")
-            page.screenshot(path=str(tmp_path / "flipped.png"), full_page=True)
+            # a row far down the page: the verdict stays in view while it is edited
+            page.get_by_text("二、（5）强化安全监管责任落实").click()
+            last = _row(page, "5-5b")
+            last.scroll_into_view_if_needed()
+            last.select_option("未完成")
+            expect(page.locator(".ms-changes")).to_contain_text("第 5-5b 行：完成 → 未完成")
+            page.screenshot(path=str(tmp_path / "sticky.png"))
+            box = verdict.bounding_box()
+            assert page.locator(".ms-title").bounding_box()["y"] < 0, "the page has scrolled past its title"
+            assert 0 <= box["y"] <= 60, box  # yet the verdict is at the top of the window
+            last.select_option("完成")
+            page.get_by_text("二、（1）优化产业结构").click()
             row.select_option("完成")
             expect(verdict).to_have_text("考核评估结论：合格")
             expect(page.locator(".ms-changes")).to_have_text("尚未改动，显示的是提交数据的评估结果。")
+            # the scenario export, beside a chosen file and as a browser download
+            row.select_option("未完成")
+            exported = tmp_path / "情景.yaml"
+            page.locator(".widget-text").filter(has=page.locator("label", has_text="导出到")).locator("input").fill(str(exported))
+            page.get_by_role("button", name="导出为提交文件").click()
+            link = page.locator("a.ms-download")
+            expect(link).to_have_text("下载此情景文件：情景.yaml")
+            with page.expect_download() as download:
+                link.click()
+            assert download.value.suggested_filename == "情景.yaml"
+            downloaded = Path(download.value.path()).read_bytes()
+            assert downloaded == exported.read_bytes()
+            assert yaml.safe_load(downloaded)["scenario"]["changes"] == ["第 1-1a 行：完成 → 未完成"]
+            page.screenshot(path=str(tmp_path / "exported.png"), full_page=True)
         finally:
             browser.close()
     server = app_url.split("?")[0]
     outside = [u for u in requested if not u.startswith((server, server.replace("127.0.0.1", "localhost"), "data:", "blob:"))]
     assert not outside, outside
+
+
+def _row(page, row_id: str):
+    """The result menu of one row of the form."""
+    return page.locator(".widget-dropdown").filter(has=page.locator("label", has_text=row_id)).locator("select")

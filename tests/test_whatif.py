@@ -1,6 +1,9 @@
 """What-if analysis headless: scenarios, the widget panel driven from Python, scenario export."""
 
+import base64
+import html
 import json
+import re
 
 import nbformat
 import papermill
@@ -11,7 +14,17 @@ from minesafe.cli import main
 from minesafe.export import WIDGET_VIEW, export_html
 from minesafe.files import file_sha256
 from minesafe.rubric import Outcome
-from minesafe.whatif import STATIC_NOTE, Scenario, StaticNote, WhatIfPanel, build_whatif_panel
+from minesafe.whatif import (
+    STATIC_NOTE,
+    Change,
+    Outlook,
+    Scenario,
+    StaticNote,
+    WhatIfPanel,
+    build_whatif_panel,
+    render_outlook,
+    render_verdict_bar,
+)
 
 from .conftest import DEMO, ROOT
 
@@ -57,10 +70,11 @@ def test_target_change_and_invalid_input(scenario):
 
 
 def test_panel_reads_out_the_engine(panel):
-    assert "考核评估结论：合格" in panel.readout.value
-    assert "否决项完成的有" in panel.readout.value
+    assert "考核评估结论：合格" in panel.verdict_bar.value
+    assert "否决项完成的有" in panel.verdict_bar.value
+    assert "ms-sticky" in panel.verdict_bar._dom_classes  # stays in view while rows below are edited
     panel.row_inputs["1-1a"].value = "未完成"  # a veto row
-    assert "考核评估结论：不合格" in panel.readout.value
+    assert "考核评估结论：不合格" in panel.verdict_bar.value
     assert "完成否决项 1-1a" in panel.readout.value
     assert "第 1-1a 行：完成 → 未完成" in panel.readout.value
     assert "ms-changed" in panel.row_inputs["1-1a"]._dom_classes
@@ -69,12 +83,12 @@ def test_panel_reads_out_the_engine(panel):
 def test_panel_target_input_and_reset(panel):
     box = panel.target_inputs[("misreported_accidents", "count")]
     box.value = 1
-    assert "考核评估结论：不合格" in panel.readout.value
+    assert "考核评估结论：不合格" in panel.verdict_bar.value
     assert "ms-changed" in box._dom_classes
     panel.row_inputs["5-5b"].value = "未完成"
     panel.reset_button.click()
     assert box.value == 0 and panel.row_inputs["5-5b"].value == "完成"
-    assert "考核评估结论：合格" in panel.readout.value
+    assert "考核评估结论：合格" in panel.verdict_bar.value
     assert not any("ms-changed" in w._dom_classes for w in [*panel.target_inputs.values(), *panel.row_inputs.values()])
 
 
@@ -96,11 +110,64 @@ def test_exported_scenario_round_trips_through_evaluate(panel, tmp_path, capsys)
     assert data["scenario"]["based_on_sha256"] == file_sha256(DING)
     assert data["scenario"]["note"] == "若尾矿库在线监测未全部建成"
     assert data["scenario"]["changes"] == ["第 4-4a 行：完成 → 未完成"]
+    assert _download(panel.status.value) == ("情景.yaml", out.read_bytes())  # the same file, for the browser
     assert main(["evaluate", "--json", str(out)]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["verdict"] == "不合格" and result["score"] == 77
-    panel.export_button.click()  # never overwrites
-    assert "文件已存在" in panel.status.value
+    written = out.read_bytes()
+    panel.export_button.click()  # never overwrites, still offers the download
+    assert "文件已存在" in panel.status.value and out.read_bytes() == written
+    assert _download(panel.status.value)[0] == "情景.yaml"
+
+
+def test_export_where_nothing_can_be_written_still_downloads(panel, tmp_path):
+    panel.export_path.value = str(tmp_path / "not-a-folder.txt" / "情景.yaml")
+    (tmp_path / "not-a-folder.txt").write_text("x", encoding="utf-8")
+    assert panel.export() is None
+    assert "无法写入" in panel.status.value
+    name, content = _download(panel.status.value)
+    assert name == "情景.yaml" and yaml.safe_load(content)["scenario"]["based_on"] == str(DING)
+
+
+def _download(status: str) -> tuple[str, bytes]:
+    """The file name and content of the download link in the export status."""
+    link = re.search(r'download="([^"]+)" href="data:application/x-yaml;charset=utf-8;base64,([^"]+)"', status)
+    return html.unescape(link.group(1)), base64.b64decode(link.group(2))
+
+
+HOSTILE = "<img src=x onerror=alert(1)> & \"引号\" '单引号'"  # no slash: it also names a file
+ESCAPED = "&lt;img src=x onerror=alert(1)&gt; &amp; &#34;引号&#34; &#39;单引号&#39;"
+
+
+def test_every_user_text_in_the_panel_is_escaped(county_data, tmp_path):
+    """Unit names, problems, changes and file names come from users; none may become markup."""
+    county_data["county"] = HOSTILE
+    source = tmp_path / "county.yaml"
+    source.write_text(yaml.safe_dump(county_data, allow_unicode=True), encoding="utf-8")
+    panel = WhatIfPanel(Scenario.from_file(source), chart=False, standalone=True)
+    panel.export_path.value = str(tmp_path / f"{HOSTILE}.yaml")
+    assert panel.export() is not None
+    outlook = Scenario.from_file(DING).evaluate()
+    shown = {
+        "head": panel.widget.children[0].value,
+        "status": panel.status.value,
+        "problems": render_verdict_bar(Outlook(None, None, (HOSTILE,))),
+        "changes": render_outlook(outlook, [Change(HOSTILE, "完成", HOSTILE)]),
+    }
+    for place, text in shown.items():
+        assert ESCAPED in text, place
+        assert "<img" not in text, place
+
+
+def test_the_app_page_names_the_unit_and_carries_the_notices():
+    county = WhatIfPanel(Scenario.from_file(DING), chart=False, standalone=True).widget.children[0].value
+    assert "假设分析：示例省 示例丁县（重点县）" in county and "被评估地区：" in county and "【示例数据】" in county
+    enterprise_file = DEMO / "coal" / "enterprise.yaml"
+    enterprise = WhatIfPanel(Scenario.from_file(enterprise_file), chart=False, standalone=True).widget.children[0].value
+    assert "（重点企业）" in enterprise and "被评估企业：" in enterprise and "被评估地区" not in enterprise
+    assert "【暂行评估表】" in enterprise and "【示例数据】" in enterprise
+    in_report = WhatIfPanel(Scenario.from_file(DING), chart=False).widget.children[0].value
+    assert "【示例数据】" not in in_report  # the report's own top carries the notices once
 
 
 def test_disabled_panel_and_static_fallback(panel):
@@ -108,14 +175,27 @@ def test_disabled_panel_and_static_fallback(panel):
     assert isinstance(build_whatif_panel(DING, enabled=False), StaticNote)
     bundle = panel._repr_mimebundle_()
     assert WIDGET_VIEW in bundle
-    assert STATIC_NOTE.format(notebook="noncoal_county_report") in bundle["text/plain"] and "minesafe app" in bundle["text/html"]
+    assert "notebooks/noncoal_county_report.ipynb" in bundle["text/plain"] and "minesafe app" in bundle["text/html"]
 
 
-def test_the_static_note_names_the_units_notebook():
+@pytest.mark.parametrize(
+    ("submission", "notebook"),
+    [
+        (DING, "noncoal_county_report"),
+        (DEMO / "coal" / "county-jia.yaml", "coal_county_report"),
+        (DEMO / "coal" / "enterprise.yaml", "coal_enterprise_report"),
+    ],
+    ids=["county", "coal-county", "enterprise"],
+)
+def test_the_static_note_names_the_units_notebook(submission, notebook):
     from minesafe.report import load_report
 
-    enterprise = load_report(ROOT / "data" / "demo" / "coal" / "enterprise.yaml")
-    assert "notebooks/coal_enterprise_report.ipynb" in repr(build_whatif_panel(enterprise, enabled=False))
+    for shown in (
+        build_whatif_panel(load_report(submission), enabled=False),
+        WhatIfPanel(Scenario.from_file(submission), chart=False),
+    ):
+        assert f"notebooks/{notebook}.ipynb" in repr(shown)
+        assert (ROOT / "notebooks" / f"{notebook}.ipynb").is_file()
 
 
 def test_html_of_a_live_notebook_shows_the_note_not_a_blank(tmp_path):
