@@ -12,6 +12,7 @@ import base64
 import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from minesafe import palette
@@ -70,7 +71,7 @@ def _render(title: str, draw, size: tuple[float, float], alt: str, data: Sequenc
     import matplotlib
     from matplotlib.figure import Figure
 
-    style = {
+    style: Any = {  # matplotlib types rc keys as literals
         "font.family": "sans-serif",
         "font.sans-serif": [*chinese_font_families(), "DejaVu Sans"],
         "axes.unicode_minus": False,
@@ -231,7 +232,7 @@ def plot_counties(result: ProvinceResult) -> Chart:
     """Every key county's score against the pass score, coloured by verdict."""
     counties: Sequence[CountyResult] = result.counties
     data = county_scores(result)
-    pass_score = counties[0].rubric.pass_score if counties else 0
+    pass_score = counties[0].rubric.pass_score if counties else Fraction(0)
 
     def draw(figure):
         ax = figure.subplots()

@@ -12,15 +12,16 @@ import datetime as dt
 import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, cast
 
 import jinja2
 
 from minesafe import palette
 from minesafe.decimals import format_decimal
-from minesafe.evaluation import CountyResult, ProvinceResult, UnitResult, describe_failure
+from minesafe.evaluation import CountyResult, ItemResult, ProvinceResult, UnitResult, describe_failure
 from minesafe.exceptions import ParameterError
 from minesafe.files import evaluate_unit, read_provenance
 from minesafe.rendering import DEMO_BANNER, describe_unit, unit_label
@@ -288,15 +289,19 @@ def render_targets(report: Report) -> Html:
     return Html(_table(headers, rows, widths=("6%", "19%", "9%", "46%", "10%", "10%")), text)
 
 
-def _item_row(i) -> tuple[object, ...]:
-    points = "—" if i.earned is None else f"{format_decimal(i.earned)} / {i.row.points}"
+def _points(i: ItemResult) -> str:
+    return "—" if i.earned is None else f"{format_decimal(i.earned)} / {i.row.points}"
+
+
+def _item_row(i: ItemResult) -> tuple[object, ...]:
+    points = _points(i)
     basis = "评估认定" if i.source == "explicit" else f"由填报数量判定：{i.evidence}"
     notes = "；".join(x for x in (basis, i.note, f"依据原文：{i.row.citation}" if i.row.citation else "") if x)
     return (i.row.id, f"{i.row.task}. {i.row.task_name}", category_label(i.row.category, i.row.points), i.row.requirement,
             outcome_mark(i.outcome), points, notes)  # fmt: skip
 
 
-def _shown_in_full(i) -> bool:
+def _shown_in_full(i: ItemResult) -> bool:
     """Rows a reader must see at once: anything not completed, and every scored row."""
     return i.outcome is not Outcome.COMPLETED or i.row.category is Category.SCORED
 
@@ -310,7 +315,7 @@ def render_items(report: Report) -> Html:
     sections, lines = [], []
     for section in r.rubric.sections:
         items = [i for i in r.items if i.row.section == section.number]
-        earned = sum((i.earned for i in items if i.earned is not None), 0)
+        earned = sum((i.earned for i in items if i.earned is not None), Fraction(0))
         available = sum(i.row.points for i in items if i.row.category is Category.SCORED)
         title = f"（{section.number}）{section.name}：评分项得分 {format_decimal(earned)} / {available}"
         folded = [_item_row(i) for i in items if not _shown_in_full(i)]
@@ -323,7 +328,7 @@ def render_items(report: Report) -> Html:
             }
         )
         lines.append(title)
-        lines += [f"{row[0]} {row[4].text} {row[5]}" for row in map(_item_row, items)]
+        lines += [f"{i.row.id} {i.outcome.value} {_points(i)}" for i in items]
     headers = ["编号", "重点任务", "类别", "任务分解", "评估结果", "得分", "依据与说明"]
     widths = ("6%", "14%", "9%", "30%", "7%", "7%", "27%")
     return Html(render_fragment("items.html.j2", sections=sections, headers=headers, widths=widths), "\n".join(lines))
@@ -348,7 +353,7 @@ def render_counties(report: Report, link_template: str = "") -> Html:
         raise TypeError("render_counties needs a province result")
     rows, lines = [], []
     for u in r.units:
-        c = u.deciding
+        c = cast(CountyResult, u.deciding)  # a province's units are its key counties
         name: object = Link(c.county, link_template.format(county=c.county)) if link_template else c.county
         veto = f"完成 {c.veto.completed}，未完成 {c.veto.failed}，不涉及 {c.veto.not_applicable}"
         note = "；".join(x for x in (describe_failure(c), u.stage_change) if x) or "—"
