@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from minesafe.decimals import format_decimal, format_percent
 from minesafe.exceptions import InputError, Problem
-from minesafe.rubric import STAGES, Category, FieldKind, FieldRole, MeasureRule, Outcome, Row, Rubric, Threshold
+from minesafe.rubric import EVALUATOR, STAGES, Category, FieldKind, FieldRole, MeasureRule, Outcome, Row, Rubric, Threshold
 from minesafe.submission import CountySubmission, Header, ItemEntry, ProvinceSubmission, TargetInput, Value
 from minesafe.targets import TargetResult, evaluate_target
 
@@ -270,15 +270,20 @@ def derive_row_outcome(row: Row, values: Mapping[str, Value], rubric: Rubric | N
     """What a row's fill-in values say, and which values said it.
 
     A measured row compares its numbers with its threshold (a share with a denominator of 0 is
-    不涉及). Otherwise any non-compliant count or ratio above 0, or a required 是/否 answered 否,
+    不涉及); a threshold without a number says nothing but why (the evaluator decides). Otherwise any non-compliant count or ratio above 0, or a required 是/否 answered 否,
     fails the row; compliant evidence (a count above 0 or a 是) completes it; with every decisive
     value at 0, a row that only counts problems is 完成 (no problem exists) and a row that also
     counts compliant cases is 不涉及 (nothing to judge). ``None`` when no decisive value was given.
     """
     if row.measure is not None:
-        if rubric is None or any(k not in values for k in row.measure.fields):
+        if rubric is None:
             return None, ""
-        return _measure_outcome(row, values, rubric.thresholds[row.measure.threshold])
+        threshold = rubric.thresholds[row.measure.threshold]
+        if threshold.value is None:
+            return None, f"阈值“{threshold.label}”：{threshold.source}，{EVALUATOR}"
+        if any(k not in values for k in row.measure.fields):
+            return None, ""
+        return _measure_outcome(row, values, threshold)
     decisive = [(f, values[f.key]) for f in row.fields if f.decisive and f.key in values]
     if not decisive:
         return None, ""
@@ -312,14 +317,17 @@ def _measure_outcome(row: Row, values: Mapping[str, Value], threshold: Threshold
         if not whole:
             return Outcome.NOT_APPLICABLE, f"{labels[1]}为0，不涉及"
         share = Fraction(part, whole)
-        evidence = f"{labels[0]} {part} ÷ {labels[1]} {whole} = {format_percent(share)}，{threshold.label}下限 {threshold.text}"
+        evidence = (
+            f"{labels[0]} {part} ÷ {labels[1]} {whole} = {format_percent(share)}，"
+            f"{threshold.label}下限 {threshold.text}（{threshold.origin}）"
+        )
         return (Outcome.COMPLETED if share >= threshold.value else Outcome.FAILED), evidence
     (count,) = (values[k] for k in m.fields)
     if m.rule is MeasureRule.COUNT_AT_LEAST:
         met, bound = count >= threshold.value, "不少于"
     else:
         met, bound = count <= threshold.value, "不超过"
-    evidence = f"{labels[0]} {count}，{threshold.label}应{bound} {threshold.text}"
+    evidence = f"{labels[0]} {count}，{threshold.label}应{bound} {threshold.text}（{threshold.origin}）"
     return (Outcome.COMPLETED if met else Outcome.FAILED), evidence
 
 
@@ -403,7 +411,10 @@ def _target_reasons(targets: Sequence[TargetResult]) -> list[Reason]:
 
 
 def _item_basis(item: ItemResult) -> str:
-    basis = f"评估认定“{item.outcome.value}”" if item.source == "explicit" else f"由填报数量判定（{item.evidence}）"
+    if item.source == "explicit":
+        basis = f"评估认定“{item.outcome.value}”" + (f"（{item.evidence}）" if item.evidence and item.derived is None else "")
+    else:
+        basis = f"由填报数量判定（{item.evidence}）"
     return basis + (f"；说明：{item.note}" if item.note else "")
 
 

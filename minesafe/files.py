@@ -547,14 +547,40 @@ def read_params(path: str | Path | None) -> tuple[Mapping[str, Any] | None, str,
     return data, str(path), locate
 
 
-def read_county_rubric(name: str, params_path: str | Path | None = None) -> Rubric:
+def profile_folder() -> Path:
+    """The params profiles shipped with minesafe (``params/profiles/``): a province's or a city's
+    own measures, added to a form (see :mod:`minesafe.params`)."""
+    return package_folder("params/profiles")
+
+
+def read_county_rubric(name: str, params_path: str | Path | None = None, profile: str = "") -> Rubric:
     """A county (or enterprise) rubric with the params file's overrides applied.
 
     ``evaluation.rubric_file`` in the params swaps in another rubric file (the official coal form
     when it arrives, say): a params change, no code change. Its id must be the one asked for.
+    ``profile`` (a submission's own ``profile:``) applies the shipped profile of that name first,
+    unless the params file is itself a profile.
     """
     params, source, locate = read_params(params_path)
     settings = params.get("evaluation", params) if isinstance(params, Mapping) else {}
+    rubric = _read_swapped_rubric(name, params, settings, source, locate)
+    if profile and not (isinstance(settings, Mapping) and "profile" in settings):
+        shipped = profile_folder() / f"{profile}.yaml"
+        if not shipped.is_file():
+            known = "、".join(sorted(p.stem for p in profile_folder().glob("*.yaml"))) or "（无）"
+            raise InputError(str(shipped), [Problem((), "提交文件的 profile 所指的参数方案不存在", profile, known)])
+        profile_params, profile_source, profile_locate = read_params(shipped)
+        rubric = apply_params(rubric, profile_params, profile_source, profile_locate)
+    return apply_params(rubric, params, source, locate)
+
+
+def profile_name(data: Any) -> str:
+    """The profile a submission says it was filled against (checked again by the validation)."""
+    profile = data.get("profile") if isinstance(data, Mapping) else None
+    return profile if isinstance(profile, str) else ""
+
+
+def _read_swapped_rubric(name: str, params: Any, settings: Any, source: str, locate: Locator) -> Rubric:
     rubric_file = settings.get("rubric_file") if isinstance(settings, Mapping) else None
     if rubric_file:
         path = Path(str(rubric_file))
@@ -576,7 +602,7 @@ def read_county_rubric(name: str, params_path: str | Path | None = None) -> Rubr
             )
     else:
         rubric = read_rubric(name)
-    return apply_params(rubric, params, source, locate)
+    return rubric
 
 
 def _rubric_id(data: Any, source: str, locate: Locator) -> str:
@@ -593,7 +619,7 @@ def read_prefill(path: Path) -> tuple[Mapping[str, Any], Rubric]:
     from minesafe.workbook import check_prefill
 
     data, locate = read_document(path)
-    rubric = read_rubric(_rubric_id(data, str(path), locate))
+    rubric = read_county_rubric(_rubric_id(data, str(path), locate), None, profile_name(data))  # with a profile's rows
     problems = check_prefill(data, rubric)
     if problems:
         raise InputError(str(path), problems, locate)
@@ -604,7 +630,7 @@ def read_county_submission(path: Path, rubric: Rubric | None = None, params_path
     """A validated county submission and the rubric it is judged by."""
     data, locate = read_document(path)
     if rubric is None:
-        rubric = read_county_rubric(_rubric_id(data, str(path), locate), params_path)
+        rubric = read_county_rubric(_rubric_id(data, str(path), locate), params_path, profile_name(data))
     return build_county_submission(data, rubric, str(path), locate), rubric
 
 
@@ -620,7 +646,7 @@ def evaluate_file(path: str | Path, params_path: str | Path | None = None) -> Co
     rubric_id = _rubric_id(data, str(path), locate)
     stub = read_rubric(rubric_id)
     if stub.unit != "province":
-        rubric = read_county_rubric(rubric_id, params_path)
+        rubric = read_county_rubric(rubric_id, params_path, profile_name(data))
         return evaluate_county(build_county_submission(data, rubric, str(path), locate), rubric)
     county_rubric = read_county_rubric(stub.county_rubric, params_path)
     rubric = read_rubric(rubric_id, targets_from=county_rubric)

@@ -14,6 +14,25 @@ A params document may hold an ``evaluation:`` mapping (or be that mapping itself
         2-3c: reference
         3-7a: veto
 
+A **profile** (``params/profiles/``) carries a province's or a city's own measures as additions to a
+form that holds only the national text::
+
+    evaluation:
+      profile: {name: wuhai-2023, level: 市, document: 乌能局发〔2023〕17号, applies_to: coal-county}
+      thresholds:                       # numbers the national text leaves to the evaluator
+        study_meetings_per_year: {value: 12, source: 工作任务1措施(3), citation: 每月至少研究1次煤矿安全生产}
+      add_thresholds:                   # new numbers, for the rows the profile adds
+        talks_per_year: {value: 1, label: 每年对话谈心活动次数, source: …, citation: …}
+      add_rows:                         # new veto or reference rows, each citing the profile's text
+        - {id: 1-1b, section: 1, task: 1, category: reference, requirement: …, citation: …, fill_in: …,
+           fields: [{key: talk_sessions, label: …}], measure: {rule: count_at_least, count: talk_sessions,
+           threshold: talks_per_year}}
+
+A profile never changes a number the national text gives (that could turn a 不合格 into a 合格),
+and never adds scored rows (they would change the 100-point scale the 80-point pass line is set on).
+Every threshold it sets or adds records the profile's name and level, so a report can say where each
+number comes from.
+
 :func:`apply_params` returns a new rubric; the result is re-checked against the footnote totals.
 """
 
@@ -21,12 +40,25 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
 from minesafe.decimals import parse_percent
 from minesafe.exceptions import ProblemCollector, RubricError, locate_key_path
-from minesafe.rubric import Category, Rubric, ShareMode, Target, TargetRule, check_rubric
+from minesafe.rubric import (
+    LEVELS,
+    Category,
+    Row,
+    Rubric,
+    ShareMode,
+    Target,
+    TargetRule,
+    Threshold,
+    build_row,
+    check_row,
+    check_rubric,
+)
 
 NOT_APPLICABLE_SCORING = {
     "full": "不涉及的评分项按满分计（表中“均…得N分”的字面读法）",
@@ -34,6 +66,19 @@ NOT_APPLICABLE_SCORING = {
 }
 
 _TARGET_KEYS = {"bound", "mode", "years"}
+_PROFILE_KEYS = ("thresholds", "add_thresholds", "add_rows")
+_PROFILE_EXAMPLE = "profile: {name: wuhai-2023, level: 市, document: 乌能局发〔2023〕17号, applies_to: coal-county}"
+_ROW_KEYS = {"id", "section", "task", "task_name", "category", "requirement", "citation", "fill_in", "fields", "measure"}
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Who a params profile speaks for: its name, level (省 or 市), document and the form it adds to."""
+
+    name: str
+    level: str
+    document: str
+    applies_to: str
 
 
 def apply_params(
@@ -58,6 +103,9 @@ def apply_params(
         problems.add(base, "参数应为映射", params, "键值对，如 pass_score: 80")
         problems.raise_if_any(source, locate)
     changes: dict[str, Any] = {}
+    profile = _read_profile(rubric, params, base, problems)
+    if profile is not None:
+        changes |= _apply_profile(rubric, profile, params, base, problems)
     for key, value in params.items():
         path = (*base, key)
         if key == "baseline_year":
@@ -83,20 +131,19 @@ def apply_params(
         elif key == "targets":
             changes["targets"] = _override_targets(rubric, value, path, problems)
         elif key == "categories":
-            changes["rows"] = _override_categories(rubric, value, path, problems)
-        elif key == "thresholds":
-            changes["thresholds"] = _override_thresholds(rubric, value, path, problems)
-        elif key == "rubric_file":
-            pass  # which rubric file to load: read by the io layer before the overrides apply
+            changes["rows"] = _override_categories(dataclasses.replace(rubric, **changes), value, path, problems)
+        elif key in ("profile", *_PROFILE_KEYS, "rubric_file"):
+            pass  # the profile's keys are applied above; rubric_file is read by the file layer first
         else:
             problems.add(
                 path,
                 "未知的参数",
                 key,
-                "baseline_year、pass_score、not_applicable_scoring、targets、categories、thresholds、rubric_file 之一",
+                "baseline_year、pass_score、not_applicable_scoring、targets、categories、rubric_file、"
+                "profile、thresholds、add_thresholds、add_rows 之一",
             )
     problems.raise_if_any(source, locate)
-    changed = dataclasses.replace(rubric, **changes, overrides={**rubric.overrides, **params})
+    changed = dataclasses.replace(rubric, **changes, overrides={**rubric.overrides, **_describe(params, profile)})
     structural = check_rubric(changed)
     if structural:
         raise RubricError(f"{rubric.id}（应用 {source} 之后）", structural)
@@ -152,26 +199,233 @@ def _override_targets(rubric: Rubric, raw: Any, path: tuple, problems: ProblemCo
     return tuple(targets.values())
 
 
-def _override_thresholds(rubric: Rubric, raw: Any, path: tuple, problems: ProblemCollector):
+def _describe(params: Mapping[str, Any], profile: Profile | None) -> dict[str, Any]:
+    """The params as a report header lists them: a profile by its name, its additions by their ids."""
+    shown = dict(params)
+    if profile is not None:
+        shown["profile"] = f"{profile.name}（{profile.level}级：{profile.document}）"
+        for key in _PROFILE_KEYS:
+            if isinstance(params.get(key), Mapping):
+                shown[key] = "、".join(map(str, params[key]))
+            elif isinstance(params.get(key), list):
+                shown[key] = "、".join(str(r.get("id", "?")) if isinstance(r, Mapping) else "?" for r in params[key])
+    return shown
+
+
+def _read_profile(rubric: Rubric, params: Mapping[str, Any], base: tuple, problems: ProblemCollector) -> Profile | None:
+    """The params' profile, or None; a profile's keys without a profile are a problem (their
+    numbers would have no source to show)."""
+    raw = params.get("profile")
+    if raw is None:
+        for key in _PROFILE_KEYS:
+            if key in params:
+                problems.add(
+                    (*base, key),
+                    "设定阈值或增补行须写明参数方案的来源（profile），报告据此注明每个阈值出自哪一级",
+                    expected=_PROFILE_EXAMPLE,
+                )
+        return None
+    path = (*base, "profile")
     if not isinstance(raw, Mapping):
-        problems.add(path, "thresholds 应为映射", raw, "如 professional_staff_share: 75%")
-        return rubric.thresholds
+        problems.add(path, "profile 应为映射", raw, _PROFILE_EXAMPLE)
+        return None
+    for key in raw:
+        if key not in ("name", "level", "document", "applies_to"):
+            problems.add((*path, key), "未知的键", key, "name、level、document、applies_to")
+    values = {}
+    for key, label in (("name", "方案名称"), ("document", "依据文件"), ("applies_to", "适用的评估表编号")):
+        values[key] = raw.get(key)
+        if not isinstance(values[key], str) or not values[key].strip():
+            problems.add((*path, key), f"缺少{label}", values[key], "文字，如 " + _PROFILE_EXAMPLE)
+    level = raw.get("level")
+    if level not in LEVELS[1:]:
+        problems.add((*path, "level"), "参数方案的层级写法有误（国家的要求在评估表本身中）", level, "、".join(LEVELS[1:]))
+    if isinstance(values["applies_to"], str) and values["applies_to"] != rubric.id:
+        problems.add(
+            (*path, "applies_to"),
+            f"本参数方案适用于 {values['applies_to']} 评估表，不能用于 {rubric.id}",
+            values["applies_to"],
+            rubric.id,
+        )
+    # Even a faulty profile header lets the additions be checked, so every problem shows at once.
+    text = {k: v.strip() if isinstance(v, str) else "" for k, v in values.items()}
+    return Profile(text["name"], str(level), text["document"], text["applies_to"])
+
+
+def _apply_profile(
+    rubric: Rubric, profile: Profile, params: Mapping[str, Any], base: tuple, problems: ProblemCollector
+) -> dict[str, Any]:
+    """The rubric changes a profile makes: thresholds set, thresholds added, rows added."""
     thresholds = dict(rubric.thresholds)
+    if "thresholds" in params:
+        _set_thresholds(thresholds, profile, params["thresholds"], (*base, "thresholds"), problems)
+    if "add_thresholds" in params:
+        _add_thresholds(thresholds, profile, params["add_thresholds"], (*base, "add_thresholds"), problems)
+    changes: dict[str, Any] = {"thresholds": thresholds, "profile": profile.name}
+    if "add_rows" in params:
+        with_thresholds = dataclasses.replace(rubric, thresholds=thresholds)
+        rows = _add_rows(with_thresholds, params["add_rows"], (*base, "add_rows"), problems)
+        changes["rows"] = tuple(sorted(rubric.rows + rows, key=lambda r: (r.section, r.task, r.id)))  # table order
+        if rubric.totals is not None:
+            added = [r.category for r in rows]
+            changes["totals"] = dataclasses.replace(
+                rubric.totals,
+                veto=rubric.totals.veto + added.count(Category.VETO),
+                reference=rubric.totals.reference + added.count(Category.REFERENCE),
+            )
+    return changes
+
+
+def _threshold_value(value: Any, percent: bool, label: str, where: tuple, problems: ProblemCollector) -> Fraction | None:
+    if percent:
+        try:
+            return parse_percent(value)
+        except ValueError:
+            problems.add(where, f"“{label}”应写成百分数", value, "如 “75%”")
+            return None
+    if _is_int(value) and value >= 0:
+        return Fraction(value)
+    problems.add(where, f"“{label}”应为非负整数", value, "如 12")
+    return None
+
+
+def _threshold_spec(raw: Any, where: tuple, problems: ProblemCollector, keys: tuple[str, ...]) -> Mapping[str, Any] | None:
+    """A threshold's mapping form, its keys checked; a bare value stands for ``{value: …}``."""
+    spec = raw if isinstance(raw, Mapping) else {"value": raw}
+    for key in spec:
+        if key not in keys:
+            problems.add((*where, key), "未知的键", key, "、".join(keys))
+    for key in keys[1:]:
+        if key in spec and (not isinstance(spec[key], str) or not spec[key].strip()):
+            problems.add((*where, key), "应为文字", spec[key], "非空的文字")
+    if spec.get("value") is None:
+        problems.add(
+            (*where, "value") if isinstance(raw, Mapping) else where, "缺少阈值的数值", spec.get("value"), "如 12 或 “75%”"
+        )
+        return None
+    return spec
+
+
+def _set_thresholds(
+    thresholds: dict[str, Threshold], profile: Profile, raw: Any, path: tuple, problems: ProblemCollector
+) -> None:
+    """Give numbers to thresholds the national text leaves open (评估人员认定)."""
+    if not isinstance(raw, Mapping):
+        problems.add(path, "thresholds 应为映射", raw, "如 professional_staff_share: {value: 75%, source: …, citation: …}")
+        return
     for name, value in raw.items():
         where = (*path, name)
         current = thresholds.get(name)
         if current is None:
-            problems.add(where, "评估表中没有这个阈值", name, "、".join(thresholds) or "（本评估表没有阈值）")
-        elif current.percent:
-            try:
-                thresholds[name] = dataclasses.replace(current, value=parse_percent(value))
-            except ValueError:
-                problems.add(where, f"“{current.label}”应写成百分数", value, "如 “75%”")
-        elif _is_int(value) and value >= 0:
-            thresholds[name] = dataclasses.replace(current, value=Fraction(value))
-        else:
-            problems.add(where, f"“{current.label}”应为非负整数", value, "如 12")
-    return thresholds
+            problems.add(where, "评估表中没有这个阈值（新的阈值写在 add_thresholds 中）", name, "、".join(thresholds) or "（无）")
+            continue
+        if current.value is not None:
+            problems.add(
+                where,
+                f"“{current.label}”由国家方案规定为 {current.text}（{current.source}），参数方案只能补充国家方案未规定的阈值，不能改动",
+                value,
+                "、".join(n for n, t in thresholds.items() if t.value is None) or "（本评估表没有未规定的阈值）",
+            )
+            continue
+        spec = _threshold_spec(value, where, problems, ("value", "source", "citation"))
+        if spec is None:
+            continue
+        number = _threshold_value(spec["value"], current.percent, current.label, where, problems)
+        if number is not None:
+            thresholds[name] = _profile_threshold(current, number, spec, profile)
+
+
+def _profile_threshold(threshold: Threshold, number: Fraction, spec: Mapping[str, Any], profile: Profile) -> Threshold:
+    """``threshold`` holding the profile's number, with the profile as its source."""
+    return dataclasses.replace(
+        threshold,
+        value=number,
+        source=str(spec.get("source", profile.document)),
+        level=profile.level,
+        citation=str(spec.get("citation", "")),
+        profile=profile.name,
+    )
+
+
+def _add_thresholds(
+    thresholds: dict[str, Threshold], profile: Profile, raw: Any, path: tuple, problems: ProblemCollector
+) -> None:
+    if not isinstance(raw, Mapping):
+        problems.add(path, "add_thresholds 应为映射", raw, "如 talks_per_year: {value: 1, label: …, source: …, citation: …}")
+        return
+    for name, value in raw.items():
+        where = (*path, name)
+        if name in thresholds:
+            problems.add(where, "评估表中已有这个阈值（设定其数值写在 thresholds 中）", name, "新的阈值名称")
+            continue
+        spec = _threshold_spec(value, where, problems, ("value", "label", "source", "citation"))
+        if spec is None:
+            continue
+        if not spec.get("label"):
+            problems.add((*where, "label"), "新增的阈值须写明名称", expected="文字，如 每年对话谈心活动次数")
+            continue
+        percent = isinstance(spec["value"], str)
+        number = _threshold_value(spec["value"], percent, spec["label"], (*where, "value"), problems)
+        if number is not None:
+            thresholds[str(name)] = _profile_threshold(Threshold(str(name), spec["label"], None, percent), number, spec, profile)
+
+
+def _add_rows(rubric: Rubric, raw: Any, path: tuple, problems: ProblemCollector) -> tuple[Row, ...]:
+    """The profile's extra rows, each checked like a row of the form itself."""
+    if not isinstance(raw, list):
+        problems.add(
+            path, "add_rows 应为列表", raw, "每项一行，含 id、section、task、category、requirement、citation、fill_in、fields"
+        )
+        return ()
+    sections = {s.number: s for s in rubric.sections}
+    tasks = {(r.section, r.task): r.task_name for r in rubric.rows}
+    taken = {r.id for r in rubric.rows}
+    rows: list[Row] = []
+    for i, spec in enumerate(raw):
+        where = (*path, i)
+        if not isinstance(spec, Mapping):
+            problems.add(where, "应为映射", spec, "含 id、section、task、category 等键")
+            continue
+        for key in spec:
+            if key not in _ROW_KEYS:
+                problems.add((*where, key), "未知的键", key, "、".join(sorted(_ROW_KEYS)))
+        section = sections.get(spec.get("section"))
+        if section is None:
+            problems.add((*where, "section"), "评估表中没有这一部分", spec.get("section"), "、".join(map(str, sections)))
+            continue
+        task = spec.get("task")
+        task_name = spec.get("task_name") or tasks.get((section.number, task))
+        if not _is_int(task) or not task_name:
+            problems.add(
+                (*where, "task"),
+                "重点任务编号有误，或新的重点任务缺少 task_name",
+                task,
+                "本部分已有的任务编号，或新编号加 task_name",
+            )
+            continue
+        if spec.get("category") not in ("veto", "reference"):
+            problems.add(
+                (*where, "category"),
+                "参数方案只能增补否决项或参考项：增补评分项会改变100分制总分和80分合格线",
+                spec.get("category"),
+                "veto（否决项）或 reference（参考项）",
+            )
+            continue
+        if not spec.get("citation"):
+            problems.add((*where, "citation"), "增补的行须注明依据的原文", expected="参数方案所依据文件中的原句")
+        if str(spec.get("id")) in taken:
+            problems.add((*where, "id"), "评估表中已有这一行", spec.get("id"), "新的行编号")
+            continue
+        try:
+            row = build_row(spec, section, task, str(task_name))
+        except (KeyError, ValueError, TypeError) as exc:
+            problems.add(where, f"写法有误：缺少或写错了 {exc}", expected="同评估表中的行：id、requirement、fill_in、fields 等")
+            continue
+        for message in check_row(rubric, row):
+            problems.add(where, message)
+        taken.add(row.id)
+        rows.append(row)
+    return tuple(rows)
 
 
 def _override_categories(rubric: Rubric, raw: Any, path: tuple, problems: ProblemCollector):

@@ -244,8 +244,11 @@ def render_thresholds(report: Report) -> Html:
     thresholds = report.result.rubric.thresholds
     if not thresholds:
         return Html(_lines([], lead="本评估表没有可调阈值。"), "本评估表没有可调阈值")
-    rows = [(t.label, t.text, t.source) for t in thresholds.values()]
-    return Html(_table(["阈值", "取值", "依据"], rows, widths=("30%", "12%", "58%")), "\n".join(f"{a}：{b}" for a, b, _ in rows))
+    rows = [(t.label, t.text, t.origin, t.source) for t in thresholds.values()]
+    return Html(
+        _table(["阈值", "取值", "来源", "依据"], rows, widths=("28%", "10%", "17%", "45%")),
+        "\n".join(f"{a}：{b}（{c}）" for a, b, c, _ in rows),
+    )
 
 
 def render_provenance(report: Report) -> Html:
@@ -296,6 +299,8 @@ def _points(i: ItemResult) -> str:
 def _item_row(i: ItemResult) -> tuple[object, ...]:
     points = _points(i)
     basis = "评估认定" if i.source == "explicit" else f"由填报数量判定：{i.evidence}"
+    if i.source == "explicit" and i.derived is None and i.evidence:  # a threshold no text gives a number for
+        basis += f"（{i.evidence}）"
     notes = "；".join(x for x in (basis, i.note, f"依据原文：{i.row.citation}" if i.row.citation else "") if x)
     return (i.row.id, f"{i.row.task}. {i.row.task_name}", category_label(i.row.category, i.row.points), i.row.requirement,
             outcome_mark(i.outcome), points, notes)  # fmt: skip

@@ -122,21 +122,43 @@ class Measure:
     threshold: str  # a name in the rubric's thresholds
 
 
+#: Who set a threshold's number: the national notice, or a province's or a city's params profile.
+LEVELS = ("国家", "省", "市")
+#: The origin of a threshold the national text leaves open and no profile sets.
+EVALUATOR = "评估人员认定"
+
+
 @dataclass(frozen=True)
 class Threshold:
-    """A number a measured row is held to; its value may be set by a params profile."""
+    """A number a measured row is held to, with where it comes from.
+
+    ``value`` is ``None`` when the national text gives no number and no profile sets one: the row
+    is then judged 完成/未完成 by the evaluator, never against an invented default.
+    """
 
     name: str
     label: str
-    value: Fraction
+    value: Fraction | None
     percent: bool  # a share (written "75%") rather than a count
-    source: str = ""
+    source: str = ""  # the document and place the number (or its absence) comes from
+    level: str = "国家"  # one of LEVELS
+    citation: str = ""  # the reference's own words that give the number
+    profile: str = ""  # the params profile that set it, if any
 
     @property
     def text(self) -> str:
         from minesafe.decimals import format_decimal, format_rule_percent
 
+        if self.value is None:
+            return "未规定"
         return format_rule_percent(self.value) if self.percent else format_decimal(self.value)
+
+    @property
+    def origin(self) -> str:
+        """Who set the number: 国家方案, 省级/市级参数方案 with its name, or 评估人员认定."""
+        if self.value is None:
+            return EVALUATOR
+        return f"{self.level}级参数方案 {self.profile}" if self.profile else f"{self.level}方案"
 
 
 @dataclass(frozen=True)
@@ -167,11 +189,6 @@ class Row:
         if self.measure is not None:
             return tuple(f for f in self.fields if f.key in self.measure.fields)
         return tuple(f for f in self.fields if f.decisive)
-
-    @property
-    def derivable(self) -> bool:
-        """Whether fill-in counts can decide this row without an explicit result."""
-        return bool(self.required_fields)
 
 
 @dataclass(frozen=True)
@@ -252,6 +269,7 @@ class Rubric:
     provisional: str = ""  # why the form is provisional; empty for an official form
     source_file: str = ""  # where the rubric was read from: a package path or the file as given
     source_sha256: str = ""  # SHA-256 of the rubric file's bytes as read
+    profile: str = ""  # the params profile applied (see minesafe.params), e.g. wuhai-2023
     stages: Mapping[str, Stage] = field(default_factory=lambda: {t: Stage(t, t) for t in STAGES})
 
     def stage_label(self, token: str) -> str:
@@ -267,6 +285,13 @@ class Rubric:
     @property
     def unit_label(self) -> str:
         return {"enterprise": "企业", "province": "省（区）"}.get(self.unit, "县（市、区）")
+
+    def derivable(self, row: Row) -> bool:
+        """Whether fill-in counts can decide ``row`` without an explicit result: it has decisive
+        values, and a measured row's threshold has a number."""
+        if row.measure is not None and self.thresholds[row.measure.threshold].value is None:
+            return False
+        return bool(row.required_fields)
 
     def row_by_id(self, row_id: str) -> Row | None:
         return next((r for r in self.rows if r.id == row_id), None)
@@ -399,18 +424,30 @@ def _build_thresholds(raw: Any, problems: list[str]) -> dict[str, Threshold]:
     thresholds = {}
     for name, spec in raw.items():
         try:
-            value = spec["value"]
-            percent = isinstance(value, str)
-            thresholds[name] = Threshold(
-                str(name),
-                str(spec["label"]),
-                parse_percent(value) if percent else Fraction(int(value)),
-                percent,
-                str(spec.get("source", "")),
-            )
+            thresholds[name] = build_threshold(str(name), spec)
         except (KeyError, ValueError, TypeError) as exc:
             problems.append(f"阈值 {name} 写法有误：{exc}")
     return thresholds
+
+
+def build_threshold(name: str, spec: Mapping[str, Any], level: str = "国家", profile: str = "") -> Threshold:
+    """A threshold from its document form: ``value`` ("75%" a share, 12 a count, or null with
+    ``kind: share|count`` when no number is given), ``label``, ``source``, ``citation``, ``level``."""
+    value = spec["value"]
+    if value is None:
+        kind = spec["kind"]
+        if kind not in ("share", "count"):
+            raise ValueError(f"kind 应为 share 或 count（当前 {kind!r}）")
+        percent, number = kind == "share", None
+    else:
+        percent = isinstance(value, str)
+        number = parse_percent(value) if percent else Fraction(int(value))
+    level = str(spec.get("level", level))
+    if level not in LEVELS:
+        raise ValueError(f"level 应为 {'、'.join(LEVELS)} 之一（当前 {level!r}）")
+    return Threshold(
+        name, str(spec["label"]), number, percent, str(spec.get("source", "")), level, str(spec.get("citation", "")), profile
+    )
 
 
 def _build_measure(raw: Any) -> Measure | None:
@@ -429,38 +466,40 @@ def _build_rows(raw: Any, problems: list[str]) -> tuple[list[Section], list[Row]
         sections.append(section)
         for t in s.get("tasks", []):
             for r in t.get("rows", []):
-                row_id = r.get("id", "?")
                 try:
-                    category = Category.from_key(r["category"])
-                    rows.append(
-                        Row(
-                            id=str(row_id),
-                            section=section.number,
-                            section_name=section.name,
-                            task=int(t["number"]),
-                            task_name=str(t["name"]),
-                            category=category,
-                            points=int(r.get("points", 0)),
-                            requirement=str(r["requirement"]),
-                            fill_in=str(r["fill_in"]),
-                            fields=tuple(
-                                FillField(
-                                    key=str(f["key"]),
-                                    label=str(f["label"]),
-                                    kind=FieldKind(f.get("kind", "count")),
-                                    role=FieldRole(f.get("role", "info")),
-                                )
-                                for f in r.get("fields", [])
-                            ),
-                            inferred=bool(r.get("inferred", False)),
-                            reconstructed=str(r.get("reconstructed", "")),
-                            measure=_build_measure(r.get("measure")),
-                            citation=str(r.get("citation", "")),
-                        )
-                    )
+                    rows.append(build_row(r, section, int(t["number"]), str(t["name"])))
                 except (KeyError, ValueError, TypeError) as exc:
-                    problems.append(f"第 {row_id} 行写法有误：缺少或写错了 {exc}")
+                    problems.append(f"第 {r.get('id', '?')} 行写法有误：缺少或写错了 {exc}")
     return sections, rows
+
+
+def build_row(r: Mapping[str, Any], section: Section, task: int, task_name: str) -> Row:
+    """One row from its document form (see ``minesafe/rubrics/``); raises KeyError, ValueError or
+    TypeError naming what is missing or wrong."""
+    return Row(
+        id=str(r["id"]),
+        section=section.number,
+        section_name=section.name,
+        task=task,
+        task_name=task_name,
+        category=Category.from_key(r["category"]),
+        points=int(r.get("points", 0)),
+        requirement=str(r["requirement"]),
+        fill_in=str(r["fill_in"]),
+        fields=tuple(
+            FillField(
+                key=str(f["key"]),
+                label=str(f["label"]),
+                kind=FieldKind(f.get("kind", "count")),
+                role=FieldRole(f.get("role", "info")),
+            )
+            for f in r.get("fields", [])
+        ),
+        inferred=bool(r.get("inferred", False)),
+        reconstructed=str(r.get("reconstructed", "")),
+        measure=_build_measure(r.get("measure")),
+        citation=str(r.get("citation", "")),
+    )
 
 
 def check_rubric(rubric: Rubric) -> list[str]:
@@ -477,28 +516,35 @@ def check_rubric(rubric: Rubric) -> list[str]:
     for target in rubric.targets:
         problems.extend(_check_target(target))
     for row in rubric.rows:
-        expected_prefix = f"{row.section}-{row.task}"
-        if not row.id.startswith(expected_prefix) or len(row.id) != len(expected_prefix) + 1:
-            problems.append(f"第 {row.id} 行：编号应为“{expected_prefix}”加一个字母")
-        if row.category is Category.SCORED and row.points <= 0:
-            problems.append(f"第 {row.id} 行：评分项必须有大于0的分值（当前 {row.points}）")
-        if row.category is not Category.SCORED and row.points:
-            problems.append(f"第 {row.id} 行：{row.category.value}不应有分值（当前 {row.points}）")
-        keys = [f.key for f in row.fields]
-        for key in {k for k in keys if keys.count(k) > 1 or k in ("result", "note")}:
-            problems.append(f"第 {row.id} 行：填报项 {key} 重复或与保留字 result/note 冲突")
-        if not row.requirement.strip() or not row.fill_in.strip():
-            problems.append(f"第 {row.id} 行：任务分解和完成情况不能为空")
-        if row.measure is not None:
-            problems.extend(_check_measure(rubric, row))
-        if rubric.provisional and not row.citation:
-            problems.append(f"第 {row.id} 行：暂行评估表的每一行都须注明依据的原文（citation）")
+        problems.extend(check_row(rubric, row))
     if rubric.totals is not None:
         problems.extend(_check_totals(rubric, rubric.totals))
     if rubric.rows and not rubric.pass_score:
         problems.append("缺少合格分数线 pass_score")
     if rubric.rows and "{score}" not in rubric.summary_template:
         problems.append("summary_template 须含 {score} 等占位符")
+    return problems
+
+
+def check_row(rubric: Rubric, row: Row) -> list[str]:
+    """Every structural problem of one row of ``rubric``, in Chinese, naming the row."""
+    problems: list[str] = []
+    expected_prefix = f"{row.section}-{row.task}"
+    if not row.id.startswith(expected_prefix) or len(row.id) != len(expected_prefix) + 1:
+        problems.append(f"第 {row.id} 行：编号应为“{expected_prefix}”加一个字母")
+    if row.category is Category.SCORED and row.points <= 0:
+        problems.append(f"第 {row.id} 行：评分项必须有大于0的分值（当前 {row.points}）")
+    if row.category is not Category.SCORED and row.points:
+        problems.append(f"第 {row.id} 行：{row.category.value}不应有分值（当前 {row.points}）")
+    keys = [f.key for f in row.fields]
+    for key in {k for k in keys if keys.count(k) > 1 or k in ("result", "note")}:
+        problems.append(f"第 {row.id} 行：填报项 {key} 重复或与保留字 result/note 冲突")
+    if not row.requirement.strip() or not row.fill_in.strip():
+        problems.append(f"第 {row.id} 行：任务分解和完成情况不能为空")
+    if row.measure is not None:
+        problems.extend(_check_measure(rubric, row))
+    if rubric.provisional and not row.citation:
+        problems.append(f"第 {row.id} 行：暂行评估表的每一行都须注明依据的原文（citation）")
     return problems
 
 

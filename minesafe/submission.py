@@ -155,7 +155,7 @@ def put_value(tree: dict, path: tuple, value: Any) -> None:
     node[path[-1]] = value
 
 
-_HEADER_KEYS = {"rubric", "province", "year", "stage", "demo", "scenario"}
+_HEADER_KEYS = {"rubric", "profile", "province", "year", "stage", "demo", "scenario"}
 
 
 def build_county_submission(
@@ -246,6 +246,14 @@ def _build_header(data: Mapping[str, Any], rubric: Rubric, problems: ProblemColl
     rubric_id = data.get("rubric")
     if rubric_id != rubric.id:
         problems.add(("rubric",), "评估表编号与所用评估表不符", rubric_id, rubric.id)
+    profile = data.get("profile")
+    if profile is not None and profile != rubric.profile:  # filled against one profile, judged by another
+        problems.add(
+            ("profile",),
+            "提交文件所按的参数方案与评估所用的不符" if rubric.profile else "提交文件按参数方案填报，但评估未使用参数方案",
+            profile,
+            rubric.profile or "与评估所用参数文件一致的参数方案名称，或删去 profile",
+        )
     province = _require_text(data, ("province",), "省（区）名称", problems)
     year = data.get("year")
     earliest = rubric.baseline_year + 1
@@ -422,7 +430,14 @@ def _build_items(raw: Any, rubric: Rubric, problems: ProblemCollector) -> dict[s
                     values[f.key] = parsed
         if not given:
             missing = [f for f in row.required_fields if f.key not in values]
-            if not row.derivable:
+            if row.measure is not None and not rubric.derivable(row):
+                threshold = rubric.thresholds[row.measure.threshold]
+                problems.add(
+                    (*where, "result"),
+                    f"本行的阈值“{threshold.label}”国家方案未规定，不能由填报数量自动判定（{threshold.source}）",
+                    expected="评估人员填写评估结果（完成、未完成或不涉及），填报数量作为说明保留；或使用规定该阈值的参数方案（如 params/profiles/）",
+                )
+            elif not rubric.derivable(row):
                 problems.add(
                     (*where, "result"), "本行的填报数量不能自动判定结果，须填写评估结果", expected="完成、未完成或不涉及"
                 )

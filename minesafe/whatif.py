@@ -19,7 +19,7 @@ from minesafe import palette
 from minesafe.decimals import format_decimal
 from minesafe.evaluation import CountyResult, evaluate_county
 from minesafe.exceptions import InputError
-from minesafe.files import atomic_write, dump_yaml, file_sha256, read_county_rubric, read_document
+from minesafe.files import atomic_write, dump_yaml, file_sha256, profile_name, read_county_rubric, read_document
 from minesafe.gap import GapToPass, compute_gap, describe_gap
 from minesafe.rendering import describe_unit, unit_label
 from minesafe.report import Report, render_fragment, report_notices
@@ -76,7 +76,9 @@ class Scenario:
     def from_file(cls, path: str | Path, params_file: str | Path | None = None) -> Scenario:
         path = Path(path)
         data, _ = read_document(path)
-        rubric = read_county_rubric(str(data.get("rubric", "")) if isinstance(data, Mapping) else "", params_file)
+        rubric = read_county_rubric(
+            str(data.get("rubric", "")) if isinstance(data, Mapping) else "", params_file, profile_name(data)
+        )
         return cls(data, rubric, str(path), file_sha256(path))
 
     def evaluate(self) -> Outlook:

@@ -190,6 +190,7 @@ def build_workbook(rubric: Rubric, data: Mapping[str, Any] | None = None) -> Wor
     info = _sheet(wb, INFO, ["键", "项目", "填写内容", "说明"], [10, 18, 30, 50])
     rows = [
         ("rubric", "评估表编号", rubric.id, "请勿修改"),
+        *([("profile", "参数方案", rubric.profile, "请勿修改：本表含该参数方案增补的行")] if rubric.profile else []),
         ("province", "省（区）", data.get("province"), "如：河北省"),
     ]
     if rubric.unit == "enterprise":
@@ -210,7 +211,7 @@ def build_workbook(rubric: Rubric, data: Mapping[str, Any] | None = None) -> Wor
     ]
     for key, label, value, hint in rows:
         append_row(info, [key, label, value, hint])
-        _shade_row(info, info.max_row, {3} if key != "rubric" else set())
+        _shade_row(info, info.max_row, {3} if key not in ("rubric", "profile") else set())
     stage_row = next(r for r in range(2, info.max_row + 1) if info.cell(r, 1).value == "stage")
     _dropdown(info, list(rubric.stages), [f"C{stage_row}"], "选择评估阶段")
     _dropdown(info, ["是", "否"], [f"C{stage_row + 1}"], "是否为示例数据")

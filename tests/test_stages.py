@@ -25,11 +25,11 @@ def _data(name):
 
 
 def test_demo_verification_differs_in_two_rows_one_decisive():
-    rubric = read_county_rubric("coal-county")
+    rubric = read_county_rubric("coal-county", profile="wuhai-2023")  # 甲 is filled against the Wuhai profile
     c = compare_stages(_data("county-jia.yaml"), _data("county-jia-verified.yaml"), rubric)
     assert (c.self_assessed.verdict, c.verified.verdict) == ("合格", "不合格")
     assert c.verdicts_differ
-    assert [(d.place[:6], d.changes_verdict) for d in c.differences] == [("第 2-1b", True), ("第 2-2a", False)]
+    assert [(d.place[:6], d.changes_verdict) for d in c.differences] == [("第 2-1c", True), ("第 2-2a", False)]
 
 
 def test_target_differences_are_listed(county_data, county_rubric):
