@@ -221,7 +221,7 @@ def test_text_output_says_the_form_is_provisional(capsys):
 
 
 def test_report_names_each_thresholds_source():
-    text = repr(render_thresholds(load_report(COAL / "county-jia.yaml")))
+    text = render_thresholds(load_report(COAL / "county-jia.yaml")).text
     assert "监管人员中专业技术人员的比例：75%（市级参数方案 wuhai-2023）" in text
     assert "重大隐患挂牌督办占比：100%（国家方案）" in text
     assert "每年发布重大安全风险预警次数：未规定（评估人员认定）" in text
