@@ -549,8 +549,9 @@ def read_params(path: str | Path | None) -> tuple[Mapping[str, Any] | None, str,
 
 def profile_folder() -> Path:
     """The params profiles shipped with minesafe (``params/profiles/``): a province's or a city's
-    own measures, added to a form (see :mod:`minesafe.params`)."""
-    return package_folder("params/profiles")
+    own measures, added to a form (see :mod:`minesafe.params`); installed as ``minesafe/data/profiles``."""
+    installed = package_folder("data/profiles")
+    return installed if installed.is_dir() else package_folder("params/profiles")
 
 
 def read_county_rubric(name: str, params_path: str | Path | None = None, profile: str = "") -> Rubric:

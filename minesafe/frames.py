@@ -40,6 +40,7 @@ RESULT_COLUMNS = (
     "不合格原因",
     "示例数据",
     "评估表",
+    "参数方案",
     "文件",
 )
 #: Sort order of a table of results: by year, province, unit, then stage in the order of the process.
@@ -138,6 +139,7 @@ def result_row(data: Mapping[str, Any], file: str) -> dict[str, Any]:
         "不合格原因": "；".join(reasons),
         "示例数据": bool(data.get("demo")),
         "评估表": data["rubric"],
+        "参数方案": data.get("profile") or "",
         "文件": file,
     }
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING
 
-from minesafe.files import read_rubric
+from minesafe.files import read_county_rubric, read_rubric
 from minesafe.lists import KINDS, build_history, propose_next_list
 from minesafe.rendering import DEMO_BANNER
 from minesafe.report import Html
@@ -74,7 +74,7 @@ def _failed_rows(units: pd.DataFrame) -> pd.DataFrame:
     for unit in units.itertuples(index=False):
         if unit.单位类型 == "重点省":
             continue
-        rows = {r.id: r for r in read_rubric(unit.评估表).rows}
+        rows = {r.id: r for r in read_county_rubric(unit.评估表, None, unit.参数方案).rows}  # a profile's rows too
         failed = [i for column in ("未完成的否决项", "失分的评分项") for i in str(getattr(unit, column)).split(ID_SEPARATOR) if i]
         for row_id in failed:
             row = rows.get(row_id)

@@ -64,6 +64,7 @@ def result_to_dict(
     out: dict[str, Any] = {
         "rubric": result.rubric.id,
         "rubric_version": result.rubric.version,
+        "profile": result.rubric.profile or None,
         "province": header.province,
     }
     if isinstance(result, CountyResult):

@@ -52,3 +52,4 @@ def test_wheel_ships_the_report_notebooks_and_the_demo_data(wheel):
         f"minesafe/data/demo/{p.relative_to(ROOT / 'data' / 'demo')}" for p in (ROOT / "data" / "demo").rglob("*.yaml")
     } <= wheel
     assert "minesafe/apps/whatif_app.ipynb" in wheel
+    assert "minesafe/data/profiles/wuhai-2023.yaml" in wheel  # named by submissions such as the demo's 甲
