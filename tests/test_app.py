@@ -60,7 +60,9 @@ def test_token_cap_and_signal_stop_everything(stop, tmp_path):
         assert len(folders) == 1
         anonymous, page = _get(url.split("?")[0])  # without the token: refused, no kernel
         assert anonymous == 403 and "需要完整地址" in page
-        assert _get(url)[0] == 200  # the printed address opens the page: one kernel
+        opened, page = _get(url)  # the printed address opens the page: one kernel
+        assert opened == 200
+        assert "<title>假设分析：示例省 示例丁县（重点县）</title>" in page and "正在打开假设分析页面" in page
         refused, page = _get(url)  # a second page at the cap of one
         assert refused == 503 and "达到上限（1 个）" in page
         family = psutil.Process(server.pid).children(recursive=True)
