@@ -93,8 +93,9 @@ def check_port(port: int) -> None:
         try:
             probe.bind(("127.0.0.1", port))
         except OSError as exc:
+            code = exc.errno or 0
             reason = {errno.EADDRINUSE: "已被占用", errno.EACCES: "无权使用（1024 以下的端口需要管理员权限）"}.get(
-                exc.errno, f"无法使用（{errno.errorcode.get(exc.errno, exc.errno)}）"
+                code, f"无法使用（{errno.errorcode.get(code, code)}）"
             )
             raise OptionError(
                 "--port", f"端口 {port} {reason}，页面服务未启动；请换一个空闲的端口，例如 --port {port + 1}"

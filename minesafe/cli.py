@@ -62,7 +62,7 @@ def _argparse_in_chinese() -> Iterator[None]:
     """
     saved = argparse._, argparse.ngettext  # type: ignore[attr-defined]
     argparse._ = lambda text: _ARGPARSE_CHINESE.get(text, text)  # type: ignore[attr-defined]
-    argparse.ngettext = lambda one, many, n: _ARGPARSE_CHINESE.get(one if n == 1 else many, one if n == 1 else many)
+    argparse.ngettext = lambda one, many, n: _ARGPARSE_CHINESE.get(one if n == 1 else many, one if n == 1 else many)  # type: ignore[attr-defined]
     try:
         yield
     finally:

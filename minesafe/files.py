@@ -259,7 +259,7 @@ for _tag, _method in (
     ("int", _Yaml12Constructor.construct_yaml_int),
     ("float", _Yaml12Constructor.construct_yaml_float),
 ):
-    _Yaml12Constructor.add_constructor(f"tag:yaml.org,2002:{_tag}", _method)
+    _Yaml12Constructor.add_constructor(f"tag:yaml.org,2002:{_tag}", _method)  # type: ignore[type-var]  # the stubs bind it to full loaders
 for _tag in ("binary", "timestamp", "omap", "pairs", "set"):  # YAML 1.1 types no input needs
     del _Yaml12Constructor.yaml_constructors[f"tag:yaml.org,2002:{_tag}"]
 
@@ -290,12 +290,13 @@ class PythonYamlLoader(
 
 
 if yaml.__with_libyaml__:
+    from yaml._yaml import CParser
 
-    class CYamlLoader(yaml.cyaml.CParser, _Yaml12Constructor, _Yaml12Resolver):
+    class CYamlLoader(CParser, _Yaml12Constructor, _Yaml12Resolver):
         """The libyaml loader (about 8× faster) with the same YAML 1.2 and duplicate-key rules."""
 
         def __init__(self, stream):
-            yaml.cyaml.CParser.__init__(self, stream)
+            CParser.__init__(self, stream)
             _Yaml12Constructor.__init__(self)
             _Yaml12Resolver.__init__(self)
 
@@ -309,7 +310,7 @@ def _refuse_anchors(text: str, loader: type) -> list[Problem]:
     for gigabytes ("billion laughs"), and a submission has no need of them."""
     if "&" not in text and "*" not in text:
         return []  # no anchor or alias can be written without these characters
-    problems = []
+    problems: list[Problem] = []
     parser = loader(text)
     try:
         while parser.check_event() and len(problems) < 10:  # ten places suffice to find them all
@@ -443,7 +444,12 @@ def parse_json(text: str, source: str) -> tuple[Any, Locator]:
         obj = dict(pairs)
         if len(obj) < len(pairs):
             seen: set[str] = set()
-            duplicates[id(obj)] = [k for k, _ in pairs if k in seen or seen.add(k)]
+            repeated = []
+            for key, _ in pairs:
+                if key in seen:
+                    repeated.append(key)
+                seen.add(key)
+            duplicates[id(obj)] = repeated
         return obj
 
     try:

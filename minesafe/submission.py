@@ -234,7 +234,7 @@ def _require_mapping(data: Any, problems: ProblemCollector) -> Mapping[str, Any]
     return {}
 
 
-def _require_text(data: Mapping[str, Any], path: KeyPath, what: str, problems: ProblemCollector) -> str:
+def _require_text(data: Mapping[Any, Any], path: KeyPath, what: str, problems: ProblemCollector) -> str:
     value = data.get(path[-1])
     if isinstance(value, str) and value.strip():
         return value.strip()
@@ -300,7 +300,7 @@ def parse_count(value: Any) -> int | None:
 _COUNT_EXPECTED = "大于或等于0的整数"
 
 
-def _count_at(data: Mapping[str, Any], path: KeyPath, what: str, problems: ProblemCollector) -> int:
+def _count_at(data: Mapping[Any, Any], path: KeyPath, what: str, problems: ProblemCollector) -> int:
     key = path[-1]
     if key not in data or data[key] is None or data[key] == "":
         problems.add(path, f"缺少{what}", expected=_COUNT_EXPECTED)

@@ -153,14 +153,14 @@ def render_verdict_bar(outlook: Outlook) -> str:
 
 def render_outlook(outlook: Outlook, changes: list[Change]) -> str:
     """The rest of the live read-out: veto counts, score, gap to pass and the changes made."""
-    r = outlook.result
-    if r is None:
+    r, gap = outlook.result, outlook.gap
+    if r is None or gap is None:
         return ""
     return render_fragment(
         "whatif_details.html.j2",
         veto=r.veto,
         score=format_decimal(r.score),
-        gap=describe_gap(outlook.gap),
+        gap=describe_gap(gap),
         changes=[str(c) for c in changes],
     )
 

@@ -541,7 +541,7 @@ def read_workbook(wb: Workbook, source: str) -> tuple[dict[str, Any], Callable[[
         for key, sheet in (("counties", COUNTIES), ("key_counties", KEY_COUNTIES)):
             if sheet not in wb.sheetnames:
                 continue
-            values = []
+            values: list[Any] = []
             for r, row in reader.rows(sheet, 2):
                 if _clean(row[1]) is not None:
                     note((key, len(values)), sheet, f"B{r}")
