@@ -25,7 +25,7 @@ from minesafe.evaluation import CountyResult, ItemResult, ProvinceResult, UnitRe
 from minesafe.exceptions import ParameterError
 from minesafe.files import evaluate_unit, read_provenance
 from minesafe.rendering import DEMO_BANNER, describe_unit, unit_label
-from minesafe.rubric import Category, Outcome, category_label
+from minesafe.rubric import Category, Outcome, Rubric, category_label
 
 #: The parameters a report notebook may declare; a name outside these given to papermill is a typo.
 REPORT_PARAMETERS = frozenset({"submission", "params_file", "verification", "whatif_panel", "county_report_link", "results"})
@@ -260,10 +260,29 @@ def render_provenance(report: Report) -> Html:
         ("依据", r.rubric.source),
     ]
     if r.rubric.overrides:
-        facts.append(("评估参数", "；".join(f"{k}: {v}" for k, v in r.rubric.overrides.items())))
+        facts.append(("评估参数", describe_overrides(r.rubric.overrides, r.rubric)))
     facts += provenance_facts(report.provenance)
     facts.append(("生成时间", report.generated.strftime("%Y-%m-%d %H:%M:%S %z")))
     return Html(_table(["项目", "内容"], facts, widths=("18%", "82%")), "\n".join(f"{k}：{v}" for k, v in facts))
+
+
+def describe_overrides(overrides: Mapping[str, Any], rubric: Rubric) -> str:
+    """A params file's overrides as readable text, not a Python mapping: one ``where = value``
+    per setting, thresholds by their Chinese label."""
+    parts = []
+
+    def walk(value: Any, path: tuple[str, ...]) -> None:
+        if isinstance(value, Mapping):
+            for key, inner in value.items():
+                walk(inner, (*path, str(key)))
+            return
+        if len(path) == 2 and path[0] == "thresholds" and path[1] in rubric.thresholds:
+            parts.append(f"{rubric.thresholds[path[1]].label} = {value}")
+        else:
+            parts.append(f"{'.'.join(path)} = {value}")
+
+    walk(overrides, ())
+    return "；".join(parts)
 
 
 def provenance_facts(provenance: Mapping[str, Any]) -> list[tuple[str, str]]:

@@ -11,7 +11,7 @@ from minesafe.evaluation import Reason, UnitResult
 from minesafe.exceptions import ParameterError
 from minesafe.rubric import Category, Outcome
 
-from .conftest import DEMO
+from .conftest import DEMO, ROOT
 
 EVIL = '<script>alert("x")</script><img src=x onerror=alert(1)>&'
 
@@ -136,3 +136,10 @@ def test_errors_show_without_a_traceback_in_notebooks():
 def test_html_repr_is_not_prose(ding):
     piece = report.render_verdict(ding)
     assert repr(piece).startswith("Html(") and str(piece) == piece.text
+
+
+def test_parameters_read_as_text_not_a_mapping():
+    rep = report.load_report(DEMO / "coal" / "county-jia.yaml", ROOT / "params" / "profiles" / "wuhai-2023.yaml")
+    shown = dict(line.split("：", 1) for line in report.render_provenance(rep).text.splitlines())["评估参数"]
+    assert "{" not in shown and "'" not in shown
+    assert "专业技术人员占监管人员比例 = 75%" in shown
