@@ -10,26 +10,47 @@ unit never stops the others.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import hashlib
 import json
 import multiprocessing
 import re
+import signal
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from minesafe.evaluation import CountyResult
-from minesafe.exceptions import InputError, InputErrors, MinesafeError, Problem, ProblemCollector
-from minesafe.files import evaluate_unit, read_document, read_provenance, replace_folder, write_json, write_workbook
+from minesafe.exceptions import BatchInterrupted, InputError, InputErrors, MinesafeError, Problem, ProblemCollector
+from minesafe.files import (
+    evaluate_unit,
+    file_sha256,
+    read_document,
+    read_provenance,
+    recording_reads,
+    replace_folder,
+    restore_retired_folders,
+    write_json,
+    write_workbook,
+)
 from minesafe.rendering import describe_unit, result_to_dict
-from minesafe.summary import STATUS_FAILED, STATUS_OK, UnitOutcome, build_summary_workbook, summary_to_dict
+from minesafe.summary import STATUS_FAILED, STATUS_INTERRUPTED, STATUS_OK, UnitOutcome, build_summary_workbook, summary_to_dict
 
 #: Declared parameters that name input files: resolved against the working directory and checked.
-FILE_PARAMETERS = ("submission", "params_file", "verification")
+FILE_PARAMETERS = ("submission", "params_file", "verification", "history_file")
+#: A batch notebook names the unit it reports on with one of these (its report folder follows from it).
+UNIT_PARAMETERS = ("submission", "history_file")
+#: Declared parameters that are link templates, with the one field they may use.
+LINK_PARAMETERS = {"county_report_link": "county"}
 #: Batch reports are static pages nobody edits: declared parameters set so unless a run file says otherwise.
 BATCH_DEFAULTS: Mapping[str, Any] = {"whatif_panel": False}
 #: A declared parameter whose help comment starts with this word must be given by every run file.
@@ -62,14 +83,34 @@ class Job:
     folder: Path
     title: str
     result: Mapping[str, Any]
+    inputs: Mapping[str, str]  # every file the report depends on -> its SHA-256
 
 
 def find_run_files(paths: Iterable[Path]) -> list[Path]:
-    """Run files named directly, and every ``*.yaml`` below folders named, in a stable order."""
+    """Run files named directly, and every ``*.yaml`` below folders named, in a stable order.
+    Raises :class:`InputError` naming every path that does not exist."""
     found: list[Path] = []
+    missing = []
     for path in paths:
+        if not path.exists():
+            missing.append(Problem((), "路径不存在", str(path), "已存在的运行参数文件或文件夹"))
+            continue
         found += sorted(path.rglob("*.yaml")) if path.is_dir() else [path]
+    if missing:
+        raise InputError("（批量评估的运行参数）", missing)
     return found
+
+
+def check_out_folder(out: Path) -> None:
+    """Refuse, before any work, an output folder that is a file or cannot be written."""
+    import os
+
+    existing = next((p for p in (out, *out.parents) if p.exists()), Path("."))
+    if existing.exists() and not existing.is_dir():
+        where = "输出位置是一个文件，不是文件夹" if existing == out else f"输出位置的上级 {existing} 是一个文件"
+        raise InputError(str(out), [Problem((), where, str(out), "一个文件夹（不存在时会自动创建）")])
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise InputError(str(out), [Problem((), f"没有写入 {existing} 的权限", str(out), "当前用户可以写入的文件夹")])
 
 
 def declared_parameters(notebook: Path) -> dict[str, dict[str, Any]]:
@@ -94,6 +135,14 @@ def build_run(data: Any, source: Path, notebooks: Path, declared: Callable[[Path
         problems.add(("notebook",), "没有这个报告笔记本", name, "、".join(available))
         problems.raise_if_any(str(source))
     spec = declared(notebook)
+    if not any(key in spec for key in UNIT_PARAMETERS):
+        problems.add(
+            ("notebook",),
+            "这个笔记本不能批量运行（它没有说明评估哪个单位的参数）",
+            name,
+            "声明了 " + " 或 ".join(UNIT_PARAMETERS) + " 参数的报告笔记本",
+        )
+        problems.raise_if_any(str(source))
     given = data.get("parameters") or {}
     if not isinstance(given, Mapping):
         problems.add(("parameters",), "parameters 应为映射", given, "如 submission: data/县.yaml")
@@ -117,6 +166,14 @@ def build_run(data: Any, source: Path, notebooks: Path, declared: Callable[[Path
         if not isinstance(value, allowed) or (isinstance(value, bool) and bool not in allowed):
             problems.add(where, "参数类型不对", value, _TYPE_NAMES[type_name])
             continue
+        if key in LINK_PARAMETERS and not _valid_link_template(value):
+            problems.add(
+                where,
+                "链接模板中有未知的占位符或花括号不成对",
+                value,
+                "只含 {county} 占位符的相对路径，如 ../{county}/report.html",
+            )
+            continue
         if key in FILE_PARAMETERS and value:
             path = Path(value)
             if not path.is_file():
@@ -136,75 +193,150 @@ def build_run(data: Any, source: Path, notebooks: Path, declared: Callable[[Path
     return Run(source, notebook, defaults | parameters)
 
 
+#: The longest file or folder name most file systems accept, in bytes of UTF-8.
+NAME_MAX = 255
+#: What one unit's evaluation may use in a worker: a pathological file fails alone, in bounded time
+#: and memory, and the batch goes on.
+EVALUATION_SECONDS = 60
+EVALUATION_MEMORY = 2 << 30  # bytes of address space beyond what the worker already holds
+#: Where a batch keeps what it needs to reuse unchanged units (beside the summary).
+CACHE_FILE = "batch-cache.json"
+
+
+def _valid_link_template(template: str) -> bool:
+    import string
+
+    try:
+        fields = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
+        template.format(county="")
+    except (ValueError, KeyError, IndexError, AttributeError):
+        return False
+    return all(f == "county" for f in fields)
+
+
 def _folder_name(text: str) -> str:
-    """A safe folder name: path separators and control characters removed."""
-    return re.sub(r'[\\/:*?"<>|\x00-\x1f]', "_", text).strip(" .") or "_"
+    """A safe folder name: path separators, control characters and leading dots removed, so a
+    unit name can never leave the report folder (``..``) nor hide its folder."""
+    return re.sub(r'[\\/:*?"<>|\x00-\x1f\x7f]', "_", text).strip(" .") or "_"
 
 
-def plan_jobs(runs: Sequence[Run], out: Path) -> tuple[list[Job], list[UnitOutcome]]:
-    """Evaluate every run's submission in this process (cheap, and the same engine the notebook
-    calls) to name its output folder; units whose input is invalid fail here, before any kernel."""
-    jobs: list[Job] = []
-    failed: list[UnitOutcome] = []
-    taken: dict[Path, Path] = {}
-    for run in runs:
-        started = time.perf_counter()
-        submission = run.parameters.get("submission")
-        params = run.parameters.get("params_file") or None
-        stage_files = [submission] + ([run.parameters["verification"]] if run.parameters.get("verification") else [])
-        try:
-            unit = evaluate_unit(stage_files, params)  # the latest stage decides, as in the report
-            provenance = read_provenance(unit, params)
-        except MinesafeError as exc:
-            failed.append(_failure(run, str(exc), time.perf_counter() - started))
-            continue
-        result = unit.deciding
-        h = result.header
-        leaf = result.county if isinstance(result, CountyResult) else "省级评估"
-        folder = out / str(h.year) / _folder_name(h.province) / _folder_name(leaf)
-        if folder in taken:
+def _check_name_length(folder: Path, out: Path) -> None:
+    for part in folder.relative_to(out).parts:
+        size = len(part.encode("utf-8"))
+        if size > NAME_MAX:
             raise InputError(
-                str(run.source),
+                "（报告位置）",
                 [
                     Problem(
-                        ("parameters", "submission"),
-                        f"与 {taken[folder]} 的报告位置相同",
-                        str(folder),
-                        "每个单位每年只写一份报告",
+                        (),
+                        f"报告文件夹名过长（{size} 字节），文件系统不接受",
+                        part,
+                        f"不超过 {NAME_MAX} 字节（约 85 个汉字）的名称",
                     )
                 ],
             )
-        taken[folder] = run.source
-        title = f"{describe_unit(result)} {h.year}年度综合评估报告" + ("（示例数据）" if h.demo else "")
-        jobs.append(Job(run, folder, title, result_to_dict(unit, provenance)))
-    return jobs, failed
 
 
-def _failure(run: Run, error: str, seconds: float) -> UnitOutcome:
-    return UnitOutcome(
-        str(run.source),
-        Path(str(run.parameters.get("submission", ""))).stem,
-        "",
-        "",
-        None,
-        "",
-        "",
-        STATUS_FAILED,
-        seconds,
-        error,
-        "",
-    )
+def evaluate_run(run: Run, out: Path) -> tuple[Path, str, dict[str, Any]]:
+    """Evaluate a run's input with the engine the notebook calls: its report folder, its title and
+    the ``result.json`` contents. Raises :class:`MinesafeError` for invalid input."""
+    if "history_file" in run.parameters:
+        from minesafe.lists import KINDS, build_history, propose_next_list
+
+        source = Path(run.parameters["history_file"])
+        data, locate = read_document(source)
+        history = build_history(data, str(source), locate)
+        label, _ = KINDS[history.kind]
+        folder = out / str(history.year + 1) / "名单管理" / _folder_name(label)
+        proposals = [dataclasses.asdict(p) for p in propose_next_list(history)]
+        result = {"kind": history.kind, "year": history.year, "proposals": proposals}
+        return folder, f"{label} {history.year + 1}年名单建议", result
+    params = run.parameters.get("params_file") or None
+    stages = [run.parameters["submission"], *([run.parameters["verification"]] if run.parameters.get("verification") else [])]
+    unit = evaluate_unit(stages, params)  # the latest stage decides, as in the report
+    result = unit.deciding
+    h = result.header
+    leaf = result.county if isinstance(result, CountyResult) else "省级评估"
+    folder = out / str(h.year) / _folder_name(h.province) / _folder_name(leaf)
+    title = f"{describe_unit(result)} {h.year}年度综合评估报告" + ("（示例数据）" if h.demo else "")
+    return folder, title, result_to_dict(unit, read_provenance(unit, params))
+
+
+class BudgetExceeded(Exception):
+    """A unit's evaluation ran past its time budget (raised inside the worker)."""
+
+
+@contextmanager
+def _budget(seconds: float, memory: int) -> Iterator[None]:
+    """Bound this process's time and address space for the block (POSIX; elsewhere unbounded)."""
+    import resource
+
+    def expire(signum, frame):
+        raise BudgetExceeded
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    used = _address_space()
+    limit = used + memory if used else resource.RLIM_INFINITY
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _address_space() -> int:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def plan_unit(run: Run, out: Path) -> Job | UnitOutcome:
+    """In a worker: evaluate one unit under its budget and find what its report depends on."""
+    started = time.perf_counter()
+    try:
+        with _budget(EVALUATION_SECONDS, EVALUATION_MEMORY), recording_reads() as reads:
+            folder, title, result = evaluate_run(run, out)
+        _check_name_length(folder, out)
+    except MinesafeError as exc:
+        return _failure(run, str(exc), time.perf_counter() - started)
+    except BudgetExceeded:
+        return _failure(
+            run, f"评估超过时间上限（{EVALUATION_SECONDS} 秒），已停止；请检查提交文件是否异常庞大", time.perf_counter() - started
+        )
+    except (MemoryError, RecursionError) as exc:
+        what = "内存上限" if isinstance(exc, MemoryError) else "嵌套层数上限"
+        return _failure(run, f"评估超过{what}，已停止；请检查提交文件是否异常庞大或嵌套过深", time.perf_counter() - started)
+    files = {run.notebook, *reads, *(Path(run.parameters[k]) for k in FILE_PARAMETERS if run.parameters.get(k))}
+    inputs = {str(path.resolve()): file_sha256(path) for path in sorted(files)}
+    return Job(run, folder, title, result, inputs)
+
+
+def _failure(run: Run, error: str, seconds: float, status: str = STATUS_FAILED) -> UnitOutcome:
+    name = run.parameters.get("submission") or run.parameters.get("history_file") or ""
+    return UnitOutcome(str(run.source), Path(str(name)).stem, "", "", None, "", "", status, seconds, error, "")
 
 
 def _outcome(job: Job, status: str, seconds: float, error: str = "") -> UnitOutcome:
     r = job.result
+    unit = r.get("county") or r.get("enterprise") or r.get("province") or job.title
+    kind = "重点县" if "county" in r else "重点企业" if "enterprise" in r else "重点省" if "province" in r else "名单管理"
     return UnitOutcome(
         run_file=str(job.run.source),
-        unit=r.get("county") or r.get("enterprise") or r["province"],
-        kind="重点县" if "county" in r else "重点企业" if "enterprise" in r else "重点省",
-        province=r["province"],
+        unit=unit,
+        kind=kind,
+        province=r.get("province", ""),
         year=r["year"],
-        verdict=r["verdict"],
+        verdict=r.get("verdict", ""),
         score=str(r["score"]) if "score" in r else "",
         status=status,
         seconds=seconds,
@@ -218,32 +350,62 @@ KERNEL_NAME = "minesafe-batch"
 
 def write_kernelspec(folder: Path) -> Path:
     """A kernel spec that runs this very interpreter, so report kernels always see this minesafe —
-    never whatever another environment registered as ``python3``. Returns the Jupyter data folder."""
+    never whatever another environment registered as ``python3``. Its launcher asks the worker's
+    warm template for a forked kernel (see :mod:`minesafe.kernels`). Returns the Jupyter data folder."""
+    from minesafe.kernels import LAUNCHER
+
     spec = folder / "kernels" / KERNEL_NAME
     spec.mkdir(parents=True)
-    argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    (spec / "launcher.py").write_text(LAUNCHER, encoding="utf-8")
+    argv = [sys.executable, "-I", "-S", str(spec / "launcher.py"), "{connection_file}"]
     (spec / "kernel.json").write_text(
         json.dumps({"argv": argv, "display_name": "minesafe", "language": "python"}), encoding="utf-8"
     )
     return folder
 
 
-def _start_worker(log: str, jupyter_data: str) -> None:
-    """Send the kernels' console chatter to the batch log instead of the evaluator's terminal, find
-    the batch's kernel spec, and import the heavy libraries once per worker rather than per report."""
-    import os
+_stop: Any = None  # the batch's stop event, in a worker
 
+
+def _start_worker(log: str, jupyter_data: str, stop: Any) -> None:
+    """Leave Ctrl-C to the batch process (it stops the workers itself), send the kernels' console
+    chatter to the batch log, find the batch's kernel spec, start this worker's warm kernel
+    template, and import the heavy libraries once per worker rather than per report."""
+    import os
+    import subprocess
+
+    from minesafe.kernels import SOCKET_VARIABLE
+
+    global _stop
+    _stop = stop
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ.setdefault("MINESAFE_RUN_FOLDER", os.getcwd())  # report kernels run elsewhere: paths stay relative to here
     os.environ["JUPYTER_PATH"] = os.pathsep.join(p for p in (jupyter_data, os.environ.get("JUPYTER_PATH", "")) if p)
-    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o666)
     os.dup2(fd, 2)
     os.close(fd)
+    path = str(Path(jupyter_data) / f"template-{os.getpid()}.sock")
+    # its standard input is this worker's pipe: when the worker ends, the template and its kernels end
+    subprocess.Popen(
+        [sys.executable, "-m", "minesafe.kernels", path], stdin=subprocess.PIPE, stdout=2, stderr=2, start_new_session=True
+    )
+    os.environ[SOCKET_VARIABLE] = path
     import nbconvert  # noqa: F401
     import papermill  # noqa: F401
 
+    from minesafe.export import warm_up_export
 
-def execute_job(job: Job) -> UnitOutcome:
-    """Run one notebook with papermill and write its three outputs, all or nothing."""
+    warm_up_export()
+
+
+def _refuse_after_stop() -> None:
+    if _stop is not None and _stop.is_set():
+        raise BatchInterrupted(signal.SIGINT)
+
+
+def execute_job(job: Job) -> tuple[UnitOutcome, dict[str, str]]:
+    """Run one notebook with papermill and write its three outputs, all or nothing. Returns the
+    outcome and the SHA-256 of each output written."""
     import nbformat
     import papermill
     from papermill.exceptions import PapermillExecutionError
@@ -265,33 +427,37 @@ def execute_job(job: Job) -> UnitOutcome:
             shutdown_kernel="immediate",  # the outputs are in hand: no need to wait for a graceful exit
         )
         html = export_html(notebook, job.title)
-        replace_folder(
-            job.folder,
-            {
-                "report.ipynb": nbformat.writes(notebook).encode("utf-8"),
-                "report.html": html.encode("utf-8"),
-                "result.json": (json.dumps(job.result, ensure_ascii=False, indent=2) + "\n").encode("utf-8"),
-            },
-        )
+        files = {
+            "report.ipynb": nbformat.writes(notebook).encode("utf-8"),
+            "report.html": html.encode("utf-8"),
+            "result.json": (json.dumps(job.result, ensure_ascii=False, indent=2) + "\n").encode("utf-8"),
+        }
+        replace_folder(job.folder, files, before_swap=_refuse_after_stop)
     except PapermillExecutionError as exc:
         # number the cell as the evaluator sees it in the notebook, without papermill's injected cell
         cells = nbformat.read(job.run.notebook, as_version=4).cells
         number = next((i + 1 for i, c in enumerate(cells) if c.source == exc.source), exc.cell_index + 1)
         first_line = exc.source.strip().splitlines()[0] if exc.source.strip() else ""
         error = f"笔记本 {job.run.notebook.name} 第 {number} 个单元格（{first_line}）运行出错：{exc.ename}: {exc.evalue}"
-        return _outcome(job, STATUS_FAILED, time.perf_counter() - started, error)
+        return _outcome(job, STATUS_FAILED, time.perf_counter() - started, error), {}
+    except BatchInterrupted:
+        return _outcome(job, STATUS_INTERRUPTED, time.perf_counter() - started), {}
     except Exception as exc:  # one unit's failure must not stop the batch; it is reported in the summary
-        return _outcome(job, STATUS_FAILED, time.perf_counter() - started, f"{type(exc).__name__}: {exc}")
-    return _outcome(job, STATUS_OK, time.perf_counter() - started)
+        return _outcome(job, STATUS_FAILED, time.perf_counter() - started, f"{type(exc).__name__}: {exc}"), {}
+    digests = {name: hashlib.sha256(content).hexdigest() for name, content in files.items()}
+    return _outcome(job, STATUS_OK, time.perf_counter() - started), digests
 
 
-def load_runs(run_files: Sequence[Path], notebooks: Path) -> list[Run]:
-    """Validate every run file; raise all their problems together."""
+def load_runs(
+    run_files: Sequence[Path], notebooks: Path, declared: Callable[[Path], Mapping[str, Any]] | None = None
+) -> list[Run]:
+    """Validate every run file; raise all their problems together. ``declared`` reads a
+    notebook's parameters (default: papermill's inspection, once per notebook)."""
     cache: dict[Path, Mapping[str, Mapping[str, Any]]] = {}
 
-    def declared(notebook: Path):
+    def declared_once(notebook: Path):
         if notebook not in cache:
-            cache[notebook] = declared_parameters(notebook)
+            cache[notebook] = (declared or declared_parameters)(notebook)
         return cache[notebook]
 
     runs, errors = [], []
@@ -300,7 +466,7 @@ def load_runs(run_files: Sequence[Path], notebooks: Path) -> list[Run]:
     for path in run_files:
         try:
             data, _ = read_document(path)
-            runs.append(build_run(data, path, notebooks, declared))
+            runs.append(build_run(data, path, notebooks, declared_once))
         except InputError as exc:
             errors.append(exc)
     if len(errors) == 1:
@@ -310,38 +476,238 @@ def load_runs(run_files: Sequence[Path], notebooks: Path) -> list[Run]:
     return runs
 
 
+# --- reusing unchanged units ------------------------------------------------------------------
+
+
+@functools.cache
+def code_fingerprint() -> str:
+    """The minesafe version, plus a hash of the package's code, templates and rubrics, so that an
+    edited installation counts as a new version and re-makes every report."""
+    from minesafe import __version__
+
+    package = Path(__file__).resolve().parent
+    digest = hashlib.sha256(__version__.encode())
+    for path in sorted(package.rglob("*")):
+        if path.suffix in (".py", ".yaml", ".j2", ".css", ".json", ".ipynb", ".tpl") and "__pycache__" not in path.parts:
+            digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())
+    return f"{__version__}+{digest.hexdigest()[:16]}"
+
+
+def unit_key(run: Run, inputs: Mapping[str, str]) -> str:
+    """What a unit's report depends on, as one hash: the notebook and every input file read (by
+    content), the parameters and the minesafe version."""
+    facts = {"code": code_fingerprint(), "parameters": dict(run.parameters), "inputs": dict(sorted(inputs.items()))}
+    return hashlib.sha256(json.dumps(facts, ensure_ascii=False, sort_keys=True, default=str).encode()).hexdigest()
+
+
+OUTPUT_NAMES = ("report.ipynb", "report.html", "result.json")
+
+
+def _current_digest(path: str) -> str | None:
+    try:
+        return file_sha256(Path(path))
+    except OSError:
+        return None
+
+
+def reuse_unit(run: Run, entry: Mapping[str, Any] | None) -> UnitOutcome | None:
+    """The recorded outcome of an unchanged unit whose three outputs are intact, else ``None``."""
+    if not isinstance(entry, Mapping) or entry.get("code") != code_fingerprint():
+        return None
+    inputs = {path: _current_digest(path) for path in entry.get("inputs", {})}
+    if None in inputs.values() or unit_key(run, inputs) != entry.get("key"):
+        return None
+    folder = Path(entry["folder"])
+    outputs = entry.get("outputs", {})
+    if sorted(outputs) != sorted(OUTPUT_NAMES) or any(_current_digest(str(folder / n)) != d for n, d in outputs.items()):
+        return None
+    try:
+        outcome = UnitOutcome(**entry["outcome"])
+    except TypeError:
+        return None
+    return dataclasses.replace(outcome, run_file=str(run.source), seconds=0.0, reused=True)
+
+
+def read_cache(out: Path) -> dict[str, Any]:
+    """The batch's record of its last outputs (empty when missing or unreadable: all re-made)."""
+    try:
+        data = json.loads((out / CACHE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data.get("units", {}) if isinstance(data, dict) and data.get("format") == 1 else {}
+
+
+# --- the batch --------------------------------------------------------------------------------
+
+
+def _kill_process_tree(pool: ProcessPoolExecutor) -> None:
+    """Stop every worker, kernel template and kernel of the pool at once (SIGKILL: a report in
+    the middle of being written must not be finished after the signal)."""
+    import psutil
+
+    workers = [psutil.Process(p.pid) for p in (pool._processes or {}).values() if p.pid]
+    victims = []
+    for worker in workers:
+        try:
+            victims += [worker, *worker.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            continue
+    for process in victims:
+        with suppress(psutil.NoSuchProcess):
+            process.kill()
+    psutil.wait_procs(victims, timeout=5)
+
+
+def _collect(
+    futures: Mapping[Any, Any], bar: Any, on_result: Callable[[Any, Any], None], on_error: Callable[[Any, BaseException], None]
+) -> None:
+    for future in as_completed(futures):
+        try:
+            on_result(futures[future], future.result())
+        except BrokenProcessPool as exc:  # a worker died (killed, out of memory)
+            on_error(futures[future], exc)
+        bar.update()
+
+
 def run_batch(
     runs: Sequence[Run],
     out: Path,
     jobs: int,
     progress: bool = True,
-    execute: Callable[[Job], UnitOutcome] = execute_job,
+    execute: Callable[[Job], tuple[UnitOutcome, dict[str, str]]] = execute_job,
+    force: bool = False,
 ) -> list[UnitOutcome]:
-    """Run every job in a pool of ``jobs`` worker processes and write the batch summary."""
+    """Run every unit in a pool of ``jobs`` worker processes and write the batch summary.
+
+    Units whose inputs, notebook and minesafe version are unchanged since the last batch into
+    ``out`` and whose three outputs are intact are reused (``force`` re-makes them). Raises
+    :class:`BatchInterrupted` after writing the summary when SIGINT or SIGTERM stopped the batch.
+    """
     from tqdm import tqdm
 
-    planned, outcomes = plan_jobs(runs, out)
-    if planned:
+    out.mkdir(parents=True, exist_ok=True)
+    restore_retired_folders(out)  # a batch killed mid-swap last time
+    cache = {} if force else read_cache(out)
+    outcomes: dict[int, UnitOutcome] = {}
+    todo: list[int] = []
+    for i, run in enumerate(runs):
+        reused = reuse_unit(run, cache.get(str(run.source)))
+        if reused is None:
+            todo.append(i)
+        else:
+            outcomes[i] = reused
+    signum = None
+    if todo:
         context = multiprocessing.get_context("spawn")  # kernels and zmq do not survive fork safely
-        out.mkdir(parents=True, exist_ok=True)
+        stop = context.Event()
         log = str((out / "batch-log.txt").resolve())
-        with tempfile.TemporaryDirectory(prefix="minesafe-kernel-") as folder:
+        with tempfile.TemporaryDirectory(prefix="minesafe-kernel-") as folder, _signals_raise() as interrupted:
             jupyter_data = str(write_kernelspec(Path(folder)))
             pool = ProcessPoolExecutor(
-                max_workers=min(jobs, len(planned)), mp_context=context, initializer=_start_worker, initargs=(log, jupyter_data)
+                max_workers=min(jobs, len(todo)),
+                mp_context=context,
+                initializer=_start_worker,
+                initargs=(log, jupyter_data, stop),
             )
-            with pool, tqdm(total=len(planned), desc="生成评估报告", unit="份", disable=not progress, file=sys.stderr) as bar:
-                futures = {pool.submit(execute, job): job for job in planned}
-                for future in as_completed(futures):
-                    try:
-                        outcomes.append(future.result())
-                    except Exception as exc:  # a worker died (killed, out of memory): record it, go on
-                        outcomes.append(
-                            _outcome(futures[future], STATUS_FAILED, 0.0, f"工作进程异常退出：{type(exc).__name__}: {exc}")
-                        )
-                    bar.update()
-    order = {str(r.source): i for i, r in enumerate(runs)}
-    outcomes.sort(key=lambda o: order.get(o.run_file, len(order)))
-    write_json(summary_to_dict(outcomes), out / "batch-summary.json")
-    write_workbook(build_summary_workbook(outcomes), out / "batch-summary.xlsx")
-    return outcomes
+            try:
+                with tqdm(total=2 * len(todo), desc="生成评估报告", unit="步", disable=not progress, file=sys.stderr) as bar:
+                    planned = _plan(pool, runs, todo, out, outcomes, bar)
+                    _check_duplicates(runs, planned, outcomes, cache)
+                    bar.update(len(todo) - len(planned))
+                    _execute(pool, planned, execute, outcomes, cache, bar)
+            except BatchInterrupted as exc:
+                signum = exc.signum
+                stop.set()
+                _kill_process_tree(pool)
+            finally:
+                pool.shutdown(wait=signum is None, cancel_futures=True)
+            if interrupted:
+                signum = signum or interrupted[0]
+        if signum is not None:
+            restore_retired_folders(out)
+    ordered = [outcomes.get(i) or _failure(run, "批量评估被中断，未完成", 0.0, STATUS_INTERRUPTED) for i, run in enumerate(runs)]
+    write_json({"format": 1, "units": cache}, out / CACHE_FILE)
+    write_json(summary_to_dict(ordered), out / "batch-summary.json")
+    write_workbook(build_summary_workbook(ordered), out / "batch-summary.xlsx")
+    if signum is not None:
+        raise BatchInterrupted(signum)
+    return ordered
+
+
+def _plan(pool, runs, todo, out, outcomes, bar) -> dict[int, Job]:
+    planned: dict[int, Job] = {}
+
+    def record(i, unit):
+        if isinstance(unit, Job):
+            planned[i] = unit
+        else:
+            outcomes[i] = unit
+
+    def died(i, exc):
+        outcomes[i] = _failure(runs[i], f"评估时工作进程异常退出（可能超出内存或时间上限）：{type(exc).__name__}: {exc}", 0.0)
+
+    _collect({pool.submit(plan_unit, runs[i], out): i for i in todo}, bar, record, died)
+    return dict(sorted(planned.items()))
+
+
+def _check_duplicates(runs, planned: Mapping[int, Job], outcomes: Mapping[int, UnitOutcome], cache) -> None:
+    """Two units writing one report folder would overwrite each other: refuse before any kernel."""
+    taken: dict[Path, Path] = {}
+    folders = [(i, job.folder) for i, job in planned.items()]
+    folders += [(i, Path(cache[str(runs[i].source)]["folder"])) for i, o in outcomes.items() if o.reused]
+    problems = []
+    for i, folder in sorted(folders):
+        if folder in taken:
+            problems.append(
+                InputError(
+                    str(runs[i].source),
+                    [Problem(("parameters",), f"与 {taken[folder]} 的报告位置相同", str(folder), "每个单位每年只写一份报告")],
+                )
+            )
+        taken.setdefault(folder, runs[i].source)
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        raise InputErrors(problems)
+
+
+def _execute(pool, planned: Mapping[int, Job], execute, outcomes, cache, bar) -> None:
+    def record(i, done):
+        outcome, digests = done
+        outcomes[i] = outcome
+        job = planned[i]
+        if outcome.succeeded:
+            cache[str(job.run.source)] = {
+                "code": code_fingerprint(),
+                "key": unit_key(job.run, job.inputs),
+                "inputs": job.inputs,
+                "folder": str(job.folder),
+                "outputs": digests,
+                "outcome": dataclasses.asdict(outcome),
+            }
+
+    def died(i, exc):
+        outcomes[i] = _outcome(planned[i], STATUS_FAILED, 0.0, f"工作进程异常退出：{type(exc).__name__}: {exc}")
+
+    _collect({pool.submit(execute, job): i for i, job in planned.items()}, bar, record, died)
+
+
+@contextmanager
+def _signals_raise() -> Iterator[list[int]]:
+    """While the pool runs, SIGINT and SIGTERM raise :class:`BatchInterrupted` in this process
+    (outside the main thread, signals are left alone). Yields the signals received."""
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+
+    def handler(signum, frame):
+        received.append(signum)
+        raise BatchInterrupted(signum)
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield received
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)

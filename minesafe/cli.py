@@ -146,6 +146,7 @@ def _parser() -> argparse.ArgumentParser:
         "--jobs", type=_whole_number(1), default=os.cpu_count() or 1, metavar="N", help="并行进程数（默认为 CPU 核数）"
     )
     batch.add_argument("--out", type=Path, default=Path("reports"), metavar="文件夹", help="报告输出文件夹（默认 reports/）")
+    batch.add_argument("--force", action="store_true", help="重新生成全部报告（默认沿用输入未变且报告完好的单位）")
     batch.add_argument(
         "--notebooks", type=Path, default=Path("notebooks"), metavar="文件夹", help="报告笔记本所在文件夹（默认 notebooks/）"
     )
@@ -213,16 +214,34 @@ def _app(args: argparse.Namespace) -> int:
 
 
 def _batch(args: argparse.Namespace) -> int:
-    from minesafe.batch import find_run_files, load_runs, run_batch
+    from minesafe.batch import check_out_folder, find_run_files, load_runs, run_batch
+    from minesafe.exceptions import BatchInterrupted
 
+    check_out_folder(args.out)
     runs = load_runs(find_run_files(args.runs or [Path("params") / "runs"]), args.notebooks)
-    outcomes = run_batch(runs, args.out, args.jobs, progress=sys.stderr.isatty())
+    try:
+        outcomes = run_batch(runs, args.out, args.jobs, progress=sys.stderr.isatty(), force=args.force)
+    except BatchInterrupted as exc:
+        print(exc, file=sys.stderr)
+        print(f"汇总表：{(args.out / 'batch-summary.xlsx').resolve()}", file=sys.stderr)
+        return EXIT_INTERRUPTED  # SIGINT or SIGTERM alike, as every command does
+    except OSError as exc:  # a full disk or a folder that became unwritable while writing
+        print(
+            f"写入输出文件夹 {args.out} 失败：{exc.strerror or exc}。已写好的报告保留；请腾出空间或换一个文件夹后重新运行。",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
     for o in outcomes:
-        detail = (o.verdict + (f"，得分 {o.score} 分" if o.score else "")) if o.succeeded else o.error.splitlines()[0]
+        if o.succeeded:
+            detail = o.verdict + (f"，得分 {o.score} 分" if o.score else "") + ("（沿用上次报告）" if o.reused else "")
+        else:
+            detail = o.error
         print(f"[{o.status}] {o.unit}（{o.kind or '—'}，{o.year or '—'}年）：{detail}")
     failed = [o for o in outcomes if not o.succeeded]
+    reused = sum(o.reused for o in outcomes)
     print(
-        f"\n共 {len(outcomes)} 份，成功 {len(outcomes) - len(failed)} 份，失败 {len(failed)} 份。报告位于：{args.out.resolve()}"
+        f"\n共 {len(outcomes)} 份，成功 {len(outcomes) - len(failed)} 份（其中沿用上次报告 {reused} 份），失败 {len(failed)} 份。"
+        f"报告位于：{args.out.resolve()}"
     )
     print(f"汇总表：{(args.out / 'batch-summary.xlsx').resolve()}")
     return EXIT_OK if not failed else EXIT_FAILED

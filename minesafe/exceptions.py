@@ -153,3 +153,16 @@ class OptionError(MinesafeError):
     def __init__(self, option: str, message: str):
         self.option = option
         super().__init__(f"参数 {option}：{message}")
+
+
+class BatchInterrupted(MinesafeError):
+    """Raised by :func:`minesafe.batch.run_batch` when SIGINT (Ctrl-C) or SIGTERM stopped a batch:
+    the workers and kernels were stopped at once, no report was written after the signal, and the
+    summary (with the unfinished units marked 中断) was written before it was raised.
+
+    Run the same batch again to finish it: the units already done are reused.
+    """
+
+    def __init__(self, signum: int):
+        self.signum = signum
+        super().__init__("批量评估被中断：已完成的报告保留，未完成的单位在汇总表中记为“中断”。重新运行同一命令即可继续完成。")

@@ -17,6 +17,7 @@ import tempfile
 import zipfile
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
@@ -130,9 +131,31 @@ def bundled_font_path() -> Path | None:
     return path if path.is_file() else None
 
 
+_reads: ContextVar[list[Path] | None] = ContextVar("minesafe_reads", default=None)
+
+
+@contextmanager
+def recording_reads() -> Iterator[list[Path]]:
+    """Collect every input file read inside the block (submissions, params, rubric files): the
+    batch hashes exactly these to know whether a report is still up to date."""
+    reads: list[Path] = []
+    token = _reads.set(reads)
+    try:
+        yield reads
+    finally:
+        _reads.reset(token)
+
+
+def _record_read(path: Path) -> None:
+    reads = _reads.get()
+    if reads is not None and path not in reads:
+        reads.append(path)
+
+
 def _read_text(path: Path) -> str:
     if path.exists() and not path.is_file() and not path.is_dir():  # a FIFO would block forever
         raise InputError(str(path), [Problem((), "不是普通文件（可能是管道或设备）", str(path), "普通的文本文件")])
+    _record_read(path)
     try:
         with path.open("rb") as handle:  # bounded read: a huge file or /dev/zero cannot fill memory
             raw = handle.read(MAX_TEXT_BYTES + 1)
@@ -513,6 +536,7 @@ def open_workbook(path: Path):
     limit = MAX_WORKBOOK_BYTES // 2**20
     if path.stat().st_size > MAX_WORKBOOK_BYTES:
         raise InputError(str(path), [Problem((), "文件过大", f"超过 {limit} MB", f"不超过 {limit} MB 的工作簿", "整个文件")])
+    _record_read(path)
     try:
         with zipfile.ZipFile(path) as archive:
             inflated = sum(info.file_size for info in archive.infolist())
@@ -828,19 +852,59 @@ def read_provenance(unit: UnitResult, params: str | Path | None) -> dict[str, An
     }
 
 
+def read_umask() -> int:
+    """The process's umask, read without changing it (Linux reports it in /proc; elsewhere it is
+    set and restored at once)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make a rename inside ``folder`` durable (a crash after the rename keeps the new name)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some file systems cannot sync a folder; the data itself was synced
+    finally:
+        os.close(fd)
+
+
 @contextmanager
 def atomic_write(path: Path, mode: str = "wb") -> Iterator[Any]:
     """Write to a temporary file beside ``path`` and rename it into place only on success, so an
-    interrupted write never leaves a half-written file nor destroys the previous one."""
+    interrupted write never leaves a half-written file nor destroys the previous one.
+
+    The data is fsync'ed before the rename; the file gets the mode an ordinary write would give it
+    (``0666`` less the umask), or keeps the mode of the file it replaces.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        file_mode = path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        file_mode = 0o666 & ~read_umask()
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, file_mode)  # mkstemp makes the file private
         with os.fdopen(fd, mode) as handle:
             yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    _fsync_folder(path.parent)
 
 
 def write_json(data: Any, path: Path) -> None:
@@ -848,15 +912,6 @@ def write_json(data: Any, path: Path) -> None:
     with atomic_write(path, "w") as handle:
         json.dump(data, handle, ensure_ascii=False, indent=2)
         handle.write("\n")
-
-
-def _read_umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _read_umask()
 
 
 def dump_yaml(data: Any) -> str:
@@ -870,29 +925,67 @@ def write_yaml(data: Any, path: Path) -> None:
         handle.write(dump_yaml(data).encode("utf-8"))
 
 
-def replace_folder(folder: Path, files: Mapping[str, bytes]) -> None:
+def _write_synced(path: Path, content: bytes, file_mode: int) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, file_mode)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(content)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def replace_folder(folder: Path, files: Mapping[str, bytes], before_swap: Callable[[], None] | None = None) -> None:
     """Make ``folder`` hold exactly ``files``, all or nothing.
 
-    The files are written to a hidden sibling folder first; only when all are complete does it
-    take the old folder's place, so a failed or interrupted run never leaves a half-written report
-    and never destroys the previous good one (at worst the old one is kept beside it, renamed).
+    The files are written (and fsync'ed) into a hidden sibling folder first; only when all are
+    complete does it take the old folder's place, so a failed or interrupted run never leaves a
+    half-written report and never destroys the previous good one (at worst the old one is kept
+    beside it, renamed, and :func:`restore_retired_folders` puts it back). ``before_swap`` is
+    called between writing and swapping (the batch checks there that it was not interrupted).
     """
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
+    umask = read_umask()
     try:
-        staging.chmod(0o777 & ~_UMASK)  # mkdtemp makes it private; a report folder is not
+        staging.chmod(0o777 & ~umask)  # mkdtemp makes it private; a report folder is not
         for name, content in files.items():
-            (staging / name).write_bytes(content)
+            _write_synced(staging / name, content, 0o666 & ~umask)
+        _fsync_folder(staging)
+        if before_swap is not None:
+            before_swap()
         retired = None
         if folder.exists():
-            retired = folder.with_name(f".{folder.name}.{os.getpid()}.old")
+            retired = folder.with_name(f".{folder.name}.{os.getpid()}{RETIRED_SUFFIX}")
             os.replace(folder, retired)
         os.replace(staging, folder)
+        _fsync_folder(folder.parent)
         if retired is not None:
             shutil.rmtree(retired)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+#: The suffix of a report folder set aside during a swap (see :func:`replace_folder`).
+RETIRED_SUFFIX = ".old"
+
+
+def restore_retired_folders(root: Path) -> None:
+    """Undo swaps that a killed process left half done: a set-aside report folder whose place is
+    empty goes back; one whose place holds the new report, and unfinished staging folders, go."""
+    if not root.is_dir():
+        return
+    for path in sorted(root.rglob(".*")):
+        if not path.is_dir():
+            continue
+        name, _, rest = path.name[1:].rpartition(".")
+        if f".{rest}" == RETIRED_SUFFIX:
+            original = path.with_name(name.rsplit(".", 1)[0])
+            if original.exists():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                os.replace(path, original)
+        elif path.name.endswith(".tmp"):
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def write_workbook(workbook, path: Path) -> None:

@@ -10,7 +10,7 @@ from openpyxl.styles import Font
 
 from minesafe.cells import append_row, style_header
 
-STATUS_OK, STATUS_FAILED = "成功", "失败"
+STATUS_OK, STATUS_FAILED, STATUS_INTERRUPTED = "成功", "失败", "中断"
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,7 @@ class UnitOutcome:
     seconds: float
     error: str
     report: str  # the HTML report's path, when one was written
+    reused: bool = False  # unchanged since the last batch: its report was kept, not re-made
 
     @property
     def succeeded(self) -> bool:
@@ -42,6 +43,7 @@ COLUMNS = [
     ("verdict", "结论", 8),
     ("score", "得分", 7),
     ("status", "运行状态", 9),
+    ("reused", "沿用上次报告", 12),
     ("seconds", "用时（秒）", 10),
     ("error", "错误", 60),
     ("report", "报告文件", 50),
@@ -53,8 +55,18 @@ def summary_to_dict(outcomes: Sequence[UnitOutcome]) -> dict:
     return {
         "units": [asdict(o) for o in outcomes],
         "succeeded": sum(o.succeeded for o in outcomes),
-        "failed": sum(not o.succeeded for o in outcomes),
+        "failed": sum(o.status == STATUS_FAILED for o in outcomes),
+        "interrupted": sum(o.status == STATUS_INTERRUPTED for o in outcomes),
+        "reused": sum(o.reused for o in outcomes),
     }
+
+
+def _cell(outcome: UnitOutcome, key: str) -> object:
+    if key == "seconds":
+        return round(outcome.seconds, 1)
+    if key == "reused":
+        return "是" if outcome.reused else ""
+    return getattr(outcome, key)
 
 
 def build_summary_workbook(outcomes: Sequence[UnitOutcome]) -> Workbook:
@@ -64,7 +76,7 @@ def build_summary_workbook(outcomes: Sequence[UnitOutcome]) -> Workbook:
     append_row(ws, [label for _, label, _ in COLUMNS])
     style_header(ws, 1, [width for _, _, width in COLUMNS])
     for o in outcomes:
-        append_row(ws, [getattr(o, key) if key != "seconds" else round(o.seconds, 1) for key, _, _ in COLUMNS])
+        append_row(ws, [_cell(o, key) for key, _, _ in COLUMNS])
         if not o.succeeded or o.verdict == "不合格":
             ws.cell(ws.max_row, 5 if o.succeeded else 7).font = Font(bold=True, color="C62828")
     ws.freeze_panes = "A2"

@@ -1,0 +1,182 @@
+"""Warm report kernels for the batch: each one forked from a template process that has already
+imported ipykernel, matplotlib and minesafe.
+
+Starting a Python kernel and importing matplotlib cost more than most reports' own cells. Each
+batch worker therefore starts one *template* process (``python -m minesafe.kernels SOCKET``) that
+imports everything the report notebooks use, then waits. When papermill starts a kernel, the
+batch's kernel spec runs a tiny launcher (:data:`LAUNCHER`) which asks the template to fork: the
+child becomes an ordinary ipykernel for that one report, with the launcher's working directory,
+environment and standard streams.
+
+Isolation is the point of forking rather than reusing a kernel: every report runs in a fresh
+process copied from the same clean template, so nothing a report's cells do (globals, module
+state, matplotlib settings) can reach the next report.
+
+Lifetimes are tied together so nothing is left behind: the forked kernel exits when its launcher
+goes away (papermill kills the launcher to shut the kernel down), and the template kills every
+kernel it forked and exits when its worker goes away (its standard input closes).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import select
+import signal
+import socket
+import sys
+import threading
+
+#: Modules the template imports once, so forked kernels start with them loaded.
+PRELOAD = (
+    "ipykernel.kernelapp",
+    "ipykernel.ipkernel",
+    "ipykernel.zmqshell",
+    "ipykernel.debugger",
+    "IPython.core.interactiveshell",
+    "IPython.core.completerlib",
+    "IPython.core.debugger",
+    "IPython.core.oinspect",
+    "IPython.extensions",
+    "IPython.utils.wildcard",
+    "tornado.platform.asyncio",
+    "faulthandler",
+    "matplotlib.figure",
+    "matplotlib.backends.backend_agg",
+    "matplotlib_inline.backend_inline",
+    "minesafe.report",
+    "minesafe.charts",
+    "minesafe.whatif",
+    "minesafe.gap",
+    "minesafe.stages",
+    "minesafe.lists",
+)
+#: The environment variable naming a worker's template socket; without it the launcher starts a
+#: plain kernel (``python -m ipykernel_launcher``).
+SOCKET_VARIABLE = "MINESAFE_KERNEL_TEMPLATE"
+
+#: The launcher the kernel spec runs with ``python -I -S`` (no site-packages: it starts in a few ms).
+LAUNCHER = r"""
+import json, os, signal, socket, sys
+connection_file = sys.argv[1]
+path = os.environ.get("MINESAFE_KERNEL_TEMPLATE", "")
+sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+try:
+    sock.connect(path)
+except OSError:
+    os.execv(sys.executable, [sys.executable, "-m", "ipykernel_launcher", "-f", connection_file])
+message = json.dumps({"connection_file": connection_file, "cwd": os.getcwd(), "env": dict(os.environ)}).encode()
+socket.send_fds(sock, [len(message).to_bytes(8, "big") + message], [0, 1, 2])
+def forward(signum, frame):
+    try:
+        sock.send(b"I" if signum == signal.SIGINT else b"T")
+    except OSError:
+        pass
+signal.signal(signal.SIGINT, forward)
+signal.signal(signal.SIGTERM, forward)
+while sock.recv(64):
+    pass
+"""
+
+
+def _warm_up() -> None:
+    """Do once, before forking, what every report would otherwise do first."""
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # the debugger's import-time warning
+    for name in PRELOAD:
+        importlib.import_module(name)
+    from jupyter_client.localinterfaces import localhost
+
+    from minesafe.charts import chinese_font_families
+    from minesafe.files import list_rubrics, read_rubric
+
+    localhost()  # finds the machine's addresses (a subprocess) once, not in every kernel
+    chinese_font_families()
+    for rubric in list_rubrics():
+        read_rubric(rubric)
+
+
+def _receive(conn: socket.socket) -> tuple[dict, list[int]]:
+    data, fds, _, _ = socket.recv_fds(conn, 1 << 16, 3)
+    size = int.from_bytes(data[:8], "big")
+    body = data[8:]
+    while len(body) < size:
+        chunk = conn.recv(size - len(body))
+        if not chunk:
+            raise ConnectionError("launcher closed the connection")
+        body += chunk
+    return json.loads(body), fds
+
+
+def _follow_launcher(conn: socket.socket) -> None:
+    """In the kernel: interrupt on the launcher's word, and exit when the launcher is gone."""
+    while True:
+        try:
+            data = conn.recv(1)
+        except OSError:
+            data = b""
+        if data == b"I":
+            os.kill(os.getpid(), signal.SIGINT)
+        elif data != b"" and data != b"T":
+            continue
+        else:
+            os._exit(1)
+
+
+def _become_kernel(conn: socket.socket, request: dict, fds: list[int]) -> None:
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the kernel's own subprocesses must be waited for
+    for target, fd in enumerate(fds):
+        os.dup2(fd, target)
+        os.close(fd)
+    os.chdir(request["cwd"])
+    os.environ.clear()
+    os.environ.update(request["env"])
+    sys.path[0] = request["cwd"]
+    sys.argv = [sys.argv[0], "-f", request["connection_file"]]
+    threading.Thread(target=_follow_launcher, args=(conn,), daemon=True).start()
+    from ipykernel.kernelapp import IPKernelApp
+
+    # a parent handle, as a kernel started by a Jupyter client has: no connection banner on stdout
+    parent = request["env"].get("JPY_PARENT_PID") or str(os.getppid())
+    # a batch kernel keeps no command history: nothing to write, no shared database to lock
+    argv = ["-f", request["connection_file"], f"--IPKernelApp.parent_handle={parent}", "--HistoryManager.enabled=False"]
+    IPKernelApp.launch_instance(argv)
+
+
+def serve(path: str) -> None:
+    """The template process: bind, warm up, then fork a kernel for each launcher that connects."""
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(64)  # launchers may connect while the warm-up runs; they wait in the backlog
+    _warm_up()
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # forked kernels are reaped automatically
+    try:
+        while True:
+            ready, _, _ = select.select([listener, sys.stdin], [], [])
+            if sys.stdin in ready and not os.read(sys.stdin.fileno(), 1024):
+                break  # the worker is gone
+            if listener not in ready:
+                continue
+            conn, _ = listener.accept()
+            try:
+                request, fds = _receive(conn)
+            except (OSError, ValueError, ConnectionError):
+                conn.close()
+                continue
+            if threading.active_count() != 1:
+                raise RuntimeError("the kernel template must stay single-threaded to fork safely")
+            if os.fork() == 0:
+                try:
+                    listener.close()
+                    _become_kernel(conn, request, fds)
+                finally:
+                    os._exit(0)
+            conn.close()
+            for fd in fds:
+                os.close(fd)
+    finally:
+        os.killpg(0, signal.SIGKILL)  # the forked kernels share this process's group
+
+
+if __name__ == "__main__":
+    serve(sys.argv[1])
