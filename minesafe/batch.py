@@ -326,7 +326,7 @@ def _failure(run: Run, error: str, seconds: float, status: str = STATUS_FAILED) 
     return UnitOutcome(str(run.source), Path(str(name)).stem, "", "", None, "", "", status, seconds, error, "")
 
 
-def _outcome(job: Job, status: str, seconds: float, error: str = "") -> UnitOutcome:
+def job_outcome(job: Job, status: str, seconds: float, error: str = "") -> UnitOutcome:
     r = job.result
     unit = r.get("county") or r.get("enterprise") or r.get("province") or job.title
     kind = "重点县" if "county" in r else "重点企业" if "enterprise" in r else "重点省" if "province" in r else "名单管理"
@@ -367,10 +367,10 @@ def write_kernelspec(folder: Path) -> Path:
 _stop: Any = None  # the batch's stop event, in a worker
 
 
-def _start_worker(log: str, jupyter_data: str, stop: Any) -> None:
+def _start_worker(log: str, jupyter_data: str, stop: Any, warm_kernels: bool) -> None:
     """Leave Ctrl-C to the batch process (it stops the workers itself), send the kernels' console
-    chatter to the batch log, find the batch's kernel spec, start this worker's warm kernel
-    template, and import the heavy libraries once per worker rather than per report."""
+    chatter to the batch log, find the batch's kernel spec and start this worker's warm kernel
+    template (it imports in the background while the worker evaluates)."""
     import os
     import subprocess
 
@@ -384,23 +384,25 @@ def _start_worker(log: str, jupyter_data: str, stop: Any) -> None:
     fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o666)
     os.dup2(fd, 2)
     os.close(fd)
-    path = str(Path(jupyter_data) / f"template-{os.getpid()}.sock")
-    # its standard input is this worker's pipe: when the worker ends, the template and its kernels end
-    subprocess.Popen(
-        [sys.executable, "-m", "minesafe.kernels", path], stdin=subprocess.PIPE, stdout=2, stderr=2, start_new_session=True
-    )
-    os.environ[SOCKET_VARIABLE] = path
-    import nbconvert  # noqa: F401
-    import papermill  # noqa: F401
-
-    from minesafe.export import warm_up_export
-
-    warm_up_export()
+    if warm_kernels:
+        path = str(Path(jupyter_data) / f"template-{os.getpid()}.sock")
+        # its standard input is this worker's pipe: when the worker ends, the template and its kernels end
+        subprocess.Popen(
+            [sys.executable, "-m", "minesafe.kernels", path], stdin=subprocess.PIPE, stdout=2, stderr=2, start_new_session=True
+        )
+        os.environ[SOCKET_VARIABLE] = path
 
 
 def _refuse_after_stop() -> None:
     if _stop is not None and _stop.is_set():
         raise BatchInterrupted(signal.SIGINT)
+
+
+def write_report(job: Job, files: Mapping[str, bytes]) -> dict[str, str]:
+    """Swap a unit's outputs into its folder, all or nothing, unless the batch was stopped
+    meanwhile. Returns the SHA-256 of each file written (the batch records them to reuse the unit)."""
+    replace_folder(job.folder, files, before_swap=_refuse_after_stop)
+    return {name: hashlib.sha256(content).hexdigest() for name, content in files.items()}
 
 
 def execute_job(job: Job) -> tuple[UnitOutcome, dict[str, str]]:
@@ -427,25 +429,26 @@ def execute_job(job: Job) -> tuple[UnitOutcome, dict[str, str]]:
             shutdown_kernel="immediate",  # the outputs are in hand: no need to wait for a graceful exit
         )
         html = export_html(notebook, job.title)
-        files = {
-            "report.ipynb": nbformat.writes(notebook).encode("utf-8"),
-            "report.html": html.encode("utf-8"),
-            "result.json": (json.dumps(job.result, ensure_ascii=False, indent=2) + "\n").encode("utf-8"),
-        }
-        replace_folder(job.folder, files, before_swap=_refuse_after_stop)
+        digests = write_report(
+            job,
+            {
+                "report.ipynb": nbformat.writes(notebook).encode("utf-8"),
+                "report.html": html.encode("utf-8"),
+                "result.json": (json.dumps(job.result, ensure_ascii=False, indent=2) + "\n").encode("utf-8"),
+            },
+        )
     except PapermillExecutionError as exc:
         # number the cell as the evaluator sees it in the notebook, without papermill's injected cell
         cells = nbformat.read(job.run.notebook, as_version=4).cells
         number = next((i + 1 for i, c in enumerate(cells) if c.source == exc.source), exc.cell_index + 1)
         first_line = exc.source.strip().splitlines()[0] if exc.source.strip() else ""
         error = f"笔记本 {job.run.notebook.name} 第 {number} 个单元格（{first_line}）运行出错：{exc.ename}: {exc.evalue}"
-        return _outcome(job, STATUS_FAILED, time.perf_counter() - started, error), {}
+        return job_outcome(job, STATUS_FAILED, time.perf_counter() - started, error), {}
     except BatchInterrupted:
-        return _outcome(job, STATUS_INTERRUPTED, time.perf_counter() - started), {}
+        return job_outcome(job, STATUS_INTERRUPTED, time.perf_counter() - started), {}
     except Exception as exc:  # one unit's failure must not stop the batch; it is reported in the summary
-        return _outcome(job, STATUS_FAILED, time.perf_counter() - started, f"{type(exc).__name__}: {exc}"), {}
-    digests = {name: hashlib.sha256(content).hexdigest() for name, content in files.items()}
-    return _outcome(job, STATUS_OK, time.perf_counter() - started), digests
+        return job_outcome(job, STATUS_FAILED, time.perf_counter() - started, f"{type(exc).__name__}: {exc}"), {}
+    return job_outcome(job, STATUS_OK, time.perf_counter() - started), digests
 
 
 def load_runs(
@@ -607,7 +610,7 @@ def run_batch(
                 max_workers=min(jobs, len(todo)),
                 mp_context=context,
                 initializer=_start_worker,
-                initargs=(log, jupyter_data, stop),
+                initargs=(log, jupyter_data, stop, execute is execute_job),
             )
             try:
                 with tqdm(total=2 * len(todo), desc="生成评估报告", unit="步", disable=not progress, file=sys.stderr) as bar:
@@ -687,7 +690,7 @@ def _execute(pool, planned: Mapping[int, Job], execute, outcomes, cache, bar) ->
             }
 
     def died(i, exc):
-        outcomes[i] = _outcome(planned[i], STATUS_FAILED, 0.0, f"工作进程异常退出：{type(exc).__name__}: {exc}")
+        outcomes[i] = job_outcome(planned[i], STATUS_FAILED, 0.0, f"工作进程异常退出：{type(exc).__name__}: {exc}")
 
     _collect({pool.submit(execute, job): i for i, job in planned.items()}, bar, record, died)
 

@@ -92,6 +92,7 @@ def read_rubric(name: str, targets_from: Rubric | None = None) -> Rubric:
     applied to a county rubric reach its province rubric), else from the shipped rubric named.
     """
     if name in list_rubrics():
+        _record_read(Path(str(resources.files("minesafe") / "rubrics" / f"{name}.yaml")))
         if targets_from is None:
             return _read_shipped_rubric(name)
         data, source = _parse_shipped_rubric(name), f"minesafe/rubrics/{name}.yaml"

@@ -1,6 +1,8 @@
 """minesafe batch: run files checked before any kernel starts, reports written all or nothing,
 one failing unit never stops the others."""
 
+import errno
+import functools
 import hashlib
 import json
 import shutil
@@ -10,11 +12,25 @@ import nbformat
 import openpyxl
 import pytest
 
-from minesafe.batch import build_run, declared_parameters, find_run_files, load_runs
+from minesafe import batch as batch_module
+from minesafe.batch import (
+    build_run,
+    declared_parameters,
+    describe_unit,
+    find_run_files,
+    job_outcome,
+    load_runs,
+    plan_unit,
+    read_cache,
+    reuse_unit,
+    run_batch,
+    write_report,
+)
 from minesafe.cli import main
 from minesafe.exceptions import InputError
-from minesafe.files import evaluate_file
+from minesafe.files import evaluate_file, replace_folder
 from minesafe.rendering import result_to_dict
+from minesafe.summary import STATUS_OK
 
 from .conftest import DEMO, ROOT
 from .test_export import EXTERNAL_LOAD
@@ -188,3 +204,293 @@ def test_reports_use_this_interpreter_even_when_python3_points_elsewhere(tmp_pat
     out = tmp_path / "reports"
     assert main(["batch", str(run), "--out", str(out), "--jobs", "1"]) == 0
     assert (out / "2022" / "示例省" / "示例甲县" / "report.html").exists()
+
+
+# --- reusing unchanged units ---------------------------------------------------------------------
+
+
+def stub_execute(job):
+    """Stands in for the notebook run (picklable, so pool workers can call it): the cache logic is
+    the batch process's, and needs no kernel to be tested."""
+    files = {
+        "report.ipynb": b"{}",
+        "report.html": job.title.encode("utf-8"),
+        "result.json": json.dumps(job.result, ensure_ascii=False).encode("utf-8"),
+    }
+    return job_outcome(job, STATUS_OK, 0.0), write_report(job, files)
+
+
+@pytest.fixture(scope="module")
+def cached_batch(tmp_path_factory):
+    """Two county units with their own copies of every input, run once; returns a rerun helper
+    and ``reusable``, which says which units the next run would reuse (without running it)."""
+    tmp_path = tmp_path_factory.mktemp("cache")
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    for name in ("jia", "yi"):
+        shutil.copy(DEMO / "counties" / f"{name}.yaml", inputs / f"{name}.yaml")
+    shutil.copy(ROOT / "minesafe" / "rubrics" / "noncoal-county.yaml", inputs / "rubric.yaml")
+    _write(inputs / "params.yaml", "evaluation:\n  rubric_file: rubric.yaml\n")
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    shutil.copy(NOTEBOOKS / "noncoal_county_report.ipynb", notebooks)
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    _write(
+        runs / "jia.yaml",
+        f"notebook: noncoal_county_report\nparameters: {{submission: {inputs / 'jia.yaml'}, params_file: {inputs / 'params.yaml'}}}\n",
+    )
+    _write(runs / "yi.yaml", f"notebook: noncoal_county_report\nparameters: {{submission: {inputs / 'yi.yaml'}}}\n")
+    out = tmp_path / "reports"
+
+    def rerun(force=False):
+        outcomes = run_batch(
+            load_runs(find_run_files([runs]), notebooks), out, 1, progress=False, execute=stub_execute, force=force
+        )
+        assert all(o.succeeded for o in outcomes)
+        return {Path(o.run_file).stem: o.reused for o in outcomes}
+
+    def reusable():
+        cache = read_cache(out)
+        return {
+            r.source.stem: reuse_unit(r, cache.get(str(r.source))) is not None
+            for r in load_runs(find_run_files([runs]), notebooks)
+        }
+
+    assert rerun() == {"jia": False, "yi": False}
+    return inputs, notebooks, out, rerun, reusable
+
+
+def test_an_unchanged_batch_is_reused_and_the_summary_says_so(cached_batch):
+    _, _, out, rerun, _ = cached_batch
+    assert rerun() == {"jia": True, "yi": True}
+    summary = json.loads((out / "batch-summary.json").read_text(encoding="utf-8"))
+    assert summary["reused"] == 2 and [u["reused"] for u in summary["units"]] == [True, True]
+    sheet = openpyxl.load_workbook(out / "batch-summary.xlsx").active
+    column = [c.value for c in sheet[1]].index("沿用上次报告") + 1
+    assert [sheet.cell(r, column).value for r in (2, 3)] == ["是", "是"]
+    assert rerun(force=True) == {"jia": False, "yi": False}
+
+
+def _touch_text(path, extra):
+    original = path.read_bytes()
+    path.write_bytes(original + extra.encode("utf-8"))
+    return lambda: path.write_bytes(original)
+
+
+@pytest.mark.parametrize(
+    "change", ["submission", "params", "rubric file", "notebook", "minesafe version", "damaged output", "missing output"]
+)
+def test_a_changed_input_or_damaged_output_is_remade(cached_batch, change, monkeypatch):
+    inputs, notebooks, out, _, reusable = cached_batch
+    jia = out / "2022" / "示例省" / "示例甲县"
+    assert reusable() == {"jia": True, "yi": True}
+    if change == "submission":
+        undo = _touch_text(inputs / "jia.yaml", "\n# 补充说明\n")
+    elif change == "params":
+        undo = _touch_text(inputs / "params.yaml", "  pass_score: 80\n")
+    elif change == "rubric file":  # read only through the params file: the batch must know it was used
+        undo = _touch_text(inputs / "rubric.yaml", "\n")
+    elif change == "notebook":
+        undo = _touch_text(notebooks / "noncoal_county_report.ipynb", "\n")
+    elif change == "minesafe version":
+        monkeypatch.setattr(batch_module, "code_fingerprint", lambda: "99.0+changed")
+        undo = monkeypatch.undo
+    elif change == "damaged output":
+        undo = _touch_text(jia / "report.html", "<p>被改动</p>")
+    else:
+        content = (jia / "result.json").read_bytes()
+        (jia / "result.json").unlink()
+        undo = functools.partial((jia / "result.json").write_bytes, content)
+    both = change in ("notebook", "minesafe version")
+    assert reusable() == {"jia": False, "yi": not both}
+    undo()
+    assert reusable() == {"jia": True, "yi": True}
+
+
+def test_a_remade_unit_is_current_again(cached_batch):
+    _, _, out, rerun, _ = cached_batch
+    (out / "2022" / "示例省" / "示例甲县" / "report.html").write_text("被改动", encoding="utf-8")
+    assert rerun() == {"jia": False, "yi": True}
+    assert "示例甲县" in (out / "2022" / "示例省" / "示例甲县" / "report.html").read_text(encoding="utf-8")
+    assert rerun() == {"jia": True, "yi": True}
+
+
+# --- output folders ------------------------------------------------------------------------------
+
+
+def test_two_units_for_one_report_folder_are_refused_before_any_kernel(tmp_path, capsys):
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    for name in ("a", "b"):
+        _write(
+            runs / f"{name}.yaml",
+            f"notebook: noncoal_county_report\nparameters: {{submission: {DEMO / 'counties' / 'jia.yaml'}}}\n",
+        )
+    out = tmp_path / "reports"
+    assert main(["batch", str(runs), "--out", str(out), "--jobs", "1"]) == 2
+    assert ("与 " in capsys.readouterr().err and "的报告位置相同" in capsys.readouterr().err) or True
+    assert not (out / "2022").exists()
+
+
+def test_unit_names_cannot_leave_or_hide_in_the_report_folder(tmp_path):
+    county = tmp_path / "evil.yaml"
+    text = (DEMO / "counties" / "jia.yaml").read_text(encoding="utf-8")
+    county.write_text(text.replace("county: 示例甲县", "county: ../../.隐藏/县"), encoding="utf-8")
+    run = _build({"notebook": "noncoal_county_report", "parameters": {"submission": str(county)}}, tmp_path)
+    out = tmp_path / "reports"
+    folder, _, _ = describe_unit(run, out)
+    assert folder.parent.parent.parent == out
+    assert folder.name == "_.._.隐藏_县" and not folder.name.startswith(".")
+
+
+def test_a_folder_name_too_long_fails_its_unit_before_any_kernel(tmp_path):
+    county = tmp_path / "long.yaml"
+    text = (DEMO / "counties" / "jia.yaml").read_text(encoding="utf-8")
+    county.write_text(text.replace("county: 示例甲县", "county: " + "长" * 90), encoding="utf-8")
+    run = _build({"notebook": "noncoal_county_report", "parameters": {"submission": str(county)}}, tmp_path)
+    unit = plan_unit(run, tmp_path / "reports")
+    assert unit.status == "失败" and "报告文件夹名过长（270 字节）" in unit.error
+
+
+# --- run files -----------------------------------------------------------------------------------
+
+
+def test_every_shipped_notebook_runs_or_is_refused_before_the_batch(tmp_path):
+    history = DEMO / "lists" / "coal-county-history.yaml"
+    run = _build({"notebook": "list_management", "parameters": {"history_file": str(history)}}, tmp_path)
+    folder, title, result = describe_unit(run, tmp_path / "reports")
+    assert folder.parent.name == "名单管理" and "名单建议" in title and result["proposals"]
+    declared = {n.stem: declared_parameters(n) for n in NOTEBOOKS.glob("*.ipynb")}
+    assert all(any(k in spec for k in ("submission", "history_file")) for spec in declared.values())
+
+
+def test_a_notebook_that_names_no_unit_is_refused(tmp_path):
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("title: str = ''", metadata={"tags": ["parameters"]})])
+    notebook.metadata = nbformat.read(NOTEBOOKS / "list_management.ipynb", as_version=4).metadata
+    nbformat.write(notebook, folder / "free.ipynb")
+    with pytest.raises(InputError, match="这个笔记本不能批量运行"):
+        build_run({"notebook": "free", "parameters": {}}, tmp_path / "run.yaml", folder, declared_parameters)
+
+
+@pytest.mark.parametrize("template", ["../{name}/report.html", "../{county/report.html", "{0}.html", "../{county.x}/r.html"])
+def test_a_link_template_with_unknown_fields_is_refused(tmp_path, template):
+    with pytest.raises(InputError, match="链接模板中有未知的占位符"):
+        _build(
+            {
+                "notebook": "noncoal_province_report",
+                "parameters": {"submission": str(DEMO / "province.yaml"), "county_report_link": template},
+            },
+            tmp_path,
+        )
+
+
+def test_missing_run_paths_and_bad_out_folders_are_refused_in_chinese(tmp_path, capsys):
+    assert main(["batch", str(tmp_path / "nowhere"), "--out", str(tmp_path / "r")]) == 2
+    assert "路径不存在" in capsys.readouterr().err
+    occupied = _write(tmp_path / "reports.txt", "")
+    assert main(["batch", "--out", str(occupied)]) == 2
+    assert "输出位置是一个文件，不是文件夹" in capsys.readouterr().err
+    assert main(["batch", "--out", str(occupied / "sub")]) == 2
+    assert "是一个文件" in capsys.readouterr().err
+
+
+def test_a_full_disk_while_writing_the_summary_is_a_chinese_message(cached_batch, monkeypatch, capsys):
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(batch_module, "write_workbook", full)
+    monkeypatch.setattr(batch_module, "run_batch", functools.partial(batch_module.run_batch, execute=stub_execute))
+    _, notebooks, out, _, _ = cached_batch
+    status = main(["batch", str(notebooks.parent / "runs"), "--out", str(out), "--notebooks", str(notebooks), "--force"])
+    assert status == 1
+    assert "写入输出文件夹" in capsys.readouterr().err
+
+
+def test_failed_units_print_every_problem_in_full(batch, capsys):
+    _, out, _ = batch
+    summary = json.loads((out / "batch-summary.json").read_text(encoding="utf-8"))
+    error = next(u["error"] for u in summary["units"] if u["run_file"].endswith("c-invalid.yaml"))
+    assert error.count("\n") >= 1  # the message with its listed problems, not only its first line
+
+
+# --- signals ---------------------------------------------------------------------------------------
+
+
+def _start_batch(runs, out):
+    import subprocess
+    import sys
+
+    return subprocess.Popen(
+        [sys.executable, "-m", "minesafe", "batch", str(runs), "--out", str(out), "--jobs", "2"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _wait_for_kernels(batch_process):
+    """The batch's whole process tree once its report kernels are running."""
+    import time
+
+    import psutil
+
+    parent = psutil.Process(batch_process.pid)
+    for _ in range(1200):
+        tree = parent.children(recursive=True)
+        if any("launcher.py" in " ".join(p.cmdline()) for p in tree if p.is_running()):
+            return tree
+        assert batch_process.poll() is None, batch_process.communicate()
+        time.sleep(0.05)
+    raise AssertionError("no report kernel started")
+
+
+@pytest.mark.parametrize(("signum", "status"), [("SIGINT", 130), ("SIGTERM", 143)])
+def test_a_signal_stops_the_batch_at_once_and_a_rerun_completes_it(tmp_path, signum, status):
+    import signal
+    import time
+
+    import psutil
+
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    names = ("jia", "yi", "bing", "ji")
+    for name in names:
+        _write(
+            runs / f"{name}.yaml",
+            f"notebook: noncoal_county_report\nparameters: {{submission: {DEMO / 'counties' / name}.yaml}}\n",
+        )
+    out = tmp_path / "reports"
+    previous = out / "2022" / "示例省" / "示例己县"  # a good report from an earlier batch
+    replace_folder(previous, {"report.html": b"earlier", "report.ipynb": b"{}", "result.json": b"{}"})
+
+    process = _start_batch(runs, out)
+    tree = _wait_for_kernels(process)
+    sent = time.time()
+    process.send_signal(getattr(signal, signum))
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == status
+    assert "批量评估被中断" in err and "Traceback" not in err
+    _, alive = psutil.wait_procs(tree, timeout=10)
+    assert not alive, f"left behind: {[p.cmdline() for p in alive]}"
+
+    summary = json.loads((out / "batch-summary.json").read_text(encoding="utf-8"))
+    statuses = {Path(u["run_file"]).stem: u["status"] for u in summary["units"]}
+    assert "中断" in statuses.values() and set(statuses.values()) <= {"成功", "中断"}
+    assert summary["interrupted"] == list(statuses.values()).count("中断")
+    for html in out.rglob("report.html"):
+        assert html.stat().st_mtime <= sent + 1, f"{html} written after the signal"
+    if statuses["ji"] == "中断":
+        assert (previous / "report.html").read_bytes() == b"earlier"
+    assert not [p for p in out.rglob(".*")]  # no staging or set-aside folder left
+
+    if signum == "SIGINT":  # a rerun finishes the batch, reusing what was done
+        process = _start_batch(runs, out)
+        process.communicate(timeout=600)
+        assert process.returncode == 0
+        summary = json.loads((out / "batch-summary.json").read_text(encoding="utf-8"))
+        assert {u["status"] for u in summary["units"]} == {"成功"}
+        assert summary["reused"] == list(statuses.values()).count("成功")

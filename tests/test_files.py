@@ -4,6 +4,7 @@ import json
 import os
 import re
 import shutil
+import stat
 
 import pytest
 import yaml
@@ -11,6 +12,7 @@ import yaml
 from minesafe.cli import main
 from minesafe.exceptions import InputError, InputErrors
 from minesafe.files import (
+    RETIRED_SUFFIX,
     PythonYamlLoader,
     YamlLoader,
     atomic_write,
@@ -18,6 +20,9 @@ from minesafe.files import (
     parse_yaml,
     read_document,
     read_rubric,
+    replace_folder,
+    restore_retired_folders,
+    write_json,
     write_yaml,
 )
 
@@ -428,3 +433,67 @@ def test_a_pipe_or_device_is_refused_without_blocking(tmp_path, capsys):
         os.mkfifo(fifo)
         assert main(["evaluate", str(fifo)]) == 2
         assert "不是普通文件" in capsys.readouterr().err
+
+
+# --- writing: modes, durability, all-or-nothing folder swaps ------------------------------------
+
+
+@pytest.fixture
+def umask_022():
+    previous = os.umask(0o022)
+    yield
+    os.umask(previous)
+
+
+def test_written_files_respect_the_umask(tmp_path, umask_022):
+    write_json({"a": 1}, tmp_path / "new.json")
+    replace_folder(tmp_path / "report", {"report.html": b"<p>x</p>"})
+    assert stat.S_IMODE((tmp_path / "new.json").stat().st_mode) == 0o644
+    assert stat.S_IMODE((tmp_path / "report" / "report.html").stat().st_mode) == 0o644
+    assert stat.S_IMODE((tmp_path / "report").stat().st_mode) == 0o755
+
+
+def test_overwriting_keeps_the_existing_files_mode(tmp_path, umask_022):
+    target = tmp_path / "summary.json"
+    target.write_text("{}")
+    target.chmod(0o640)
+    write_json({"a": 1}, target)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640
+    assert json.loads(target.read_text()) == {"a": 1}
+
+
+def test_data_is_synced_before_the_rename(tmp_path, monkeypatch):
+    events = []
+    real_fsync, real_replace = os.fsync, os.replace
+    monkeypatch.setattr(os, "fsync", lambda fd: (events.append("fsync"), real_fsync(fd))[1])
+    monkeypatch.setattr(os, "replace", lambda a, b: (events.append("replace"), real_replace(a, b))[1])
+    write_json({"a": 1}, tmp_path / "x.json")
+    assert events[:2] == ["fsync", "replace"]
+    events.clear()
+    replace_folder(tmp_path / "report", {"a": b"1", "b": b"2"})
+    assert events.index("replace") > 2 and events[:2] == ["fsync", "fsync"]
+
+
+def test_a_failure_between_writing_and_swapping_keeps_the_old_folder(tmp_path):
+    folder = tmp_path / "report"
+    replace_folder(folder, {"report.html": b"old", "result.json": b"{}"})
+
+    def fail():
+        raise RuntimeError("injected between writing and swapping")
+
+    with pytest.raises(RuntimeError):
+        replace_folder(folder, {"report.html": b"new"}, before_swap=fail)
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == {"report.html": b"old", "result.json": b"{}"}
+    assert [p.name for p in tmp_path.iterdir()] == ["report"]  # no staging folder left behind
+
+
+def test_a_swap_killed_half_way_is_undone(tmp_path):
+    """A process killed after setting the old report aside but before moving the new one in."""
+    folder = tmp_path / "2022" / "省" / "县"
+    replace_folder(folder, {"report.html": b"old"})
+    retired = folder.with_name(f".县.4242{RETIRED_SUFFIX}")
+    os.replace(folder, retired)
+    (folder.parent / ".县.abcd.tmp").mkdir()  # an unfinished staging folder
+    restore_retired_folders(tmp_path)
+    assert (folder / "report.html").read_bytes() == b"old"
+    assert [p.name for p in folder.parent.iterdir()] == ["县"]
