@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from minesafe import __version__
+import minesafe
 from minesafe.evaluation import (
     CountyResult,
     ProvinceResult,
@@ -848,7 +848,7 @@ def read_provenance(unit: UnitResult, params: str | Path | None) -> dict[str, An
             for r in rubrics.values()
         ],
         "params": None if params is None else _file_facts(params),
-        "minesafe_version": __version__,
+        "minesafe_version": minesafe.__version__,
         "code_revision": read_code_revision(),
     }
 

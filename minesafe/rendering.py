@@ -6,7 +6,8 @@ import html
 from collections.abc import Mapping
 from typing import Any
 
-from minesafe import __version__, palette
+import minesafe
+from minesafe import palette
 from minesafe.decimals import format_decimal, to_json_number
 from minesafe.evaluation import CountyResult, ProvinceResult, UnitResult
 from minesafe.rubric import Category, Rubric
@@ -117,7 +118,7 @@ def result_to_dict(
         }
         out["missing_counties"] = list(result.missing)
     out["reasons"] = [{"kind": r.kind, "id": r.id, "text": r.text} for r in result.reasons]
-    out["minesafe_version"] = __version__
+    out["minesafe_version"] = minesafe.__version__
     if provenance is not None:
         out["provenance"] = dict(provenance)
     return out

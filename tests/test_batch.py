@@ -16,7 +16,7 @@ from minesafe import batch as batch_module
 from minesafe.batch import (
     build_run,
     declared_parameters,
-    describe_unit,
+    evaluate_unit,
     find_run_files,
     job_outcome,
     load_runs,
@@ -339,7 +339,7 @@ def test_unit_names_cannot_leave_or_hide_in_the_report_folder(tmp_path):
     county.write_text(text.replace("county: 示例甲县", "county: ../../.隐藏/县"), encoding="utf-8")
     run = _build({"notebook": "noncoal_county_report", "parameters": {"submission": str(county)}}, tmp_path)
     out = tmp_path / "reports"
-    folder, _, _ = describe_unit(run, out)
+    folder, _, _ = evaluate_unit(run, out)
     assert folder.parent.parent.parent == out
     assert folder.name == "_.._.隐藏_县" and not folder.name.startswith(".")
 
@@ -359,7 +359,7 @@ def test_a_folder_name_too_long_fails_its_unit_before_any_kernel(tmp_path):
 def test_every_shipped_notebook_runs_or_is_refused_before_the_batch(tmp_path):
     history = DEMO / "lists" / "coal-county-history.yaml"
     run = _build({"notebook": "list_management", "parameters": {"history_file": str(history)}}, tmp_path)
-    folder, title, result = describe_unit(run, tmp_path / "reports")
+    folder, title, result = evaluate_unit(run, tmp_path / "reports")
     assert folder.parent.name == "名单管理" and "名单建议" in title and result["proposals"]
     declared = {n.stem: declared_parameters(n) for n in NOTEBOOKS.glob("*.ipynb")}
     assert all(any(k in spec for k in ("submission", "history_file")) for spec in declared.values())
