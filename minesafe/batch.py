@@ -365,6 +365,7 @@ def write_kernelspec(folder: Path) -> Path:
 
 
 _stop: Any = None  # the batch's stop event, in a worker
+_template: Any = None  # the worker's kernel template process
 
 
 def _start_worker(log: str, jupyter_data: str, stop: Any, warm_kernels: bool) -> None:
@@ -387,7 +388,8 @@ def _start_worker(log: str, jupyter_data: str, stop: Any, warm_kernels: bool) ->
     if warm_kernels:
         path = str(Path(jupyter_data) / f"template-{os.getpid()}.sock")
         # its standard input is this worker's pipe: when the worker ends, the template and its kernels end
-        subprocess.Popen(
+        global _template
+        _template = subprocess.Popen(  # kept: its stdin pipe must stay open while the worker lives
             [sys.executable, "-m", "minesafe.kernels", path], stdin=subprocess.PIPE, stdout=2, stderr=2, start_new_session=True
         )
         os.environ[SOCKET_VARIABLE] = path

@@ -139,7 +139,6 @@ def _subset(source, codepoints: frozenset[int], flavor: str | None) -> bytes:
     from fontTools import subset
 
     options = subset.Options()
-    options.flavor = flavor
     options.layout_features = []
     options.hinting = False
     buffer = io.BytesIO()
@@ -151,5 +150,6 @@ def _subset(source, codepoints: frozenset[int], flavor: str | None) -> bytes:
         subsetter = subset.Subsetter(options)
         subsetter.populate(unicodes=codepoints)
         subsetter.subset(font)
+        font.flavor = flavor
         font.save(buffer)
     return buffer.getvalue()

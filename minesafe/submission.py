@@ -401,7 +401,7 @@ def _build_items(raw: Any, rubric: Rubric, problems: ProblemCollector) -> dict[s
         if row.id not in raw:
             problems.add(
                 where,
-                f"缺少第 {row.id} 行（{row.requirement[:30]}）的评估结果",
+                f"缺少第 {row.id} 行（{row.requirement}）的评估结果",  # the whole text: a cut one misleads
                 expected="result: 完成/未完成/不涉及，或该行的填报数量",
             )
             continue

@@ -14,6 +14,7 @@ import pytest
 
 from minesafe import batch as batch_module
 from minesafe.batch import (
+    BudgetExceeded,
     build_run,
     declared_parameters,
     evaluate_unit,
@@ -409,11 +410,17 @@ def test_a_full_disk_while_writing_the_summary_is_a_chinese_message(cached_batch
     assert "写入输出文件夹" in capsys.readouterr().err
 
 
-def test_failed_units_print_every_problem_in_full(batch, capsys):
-    _, out, _ = batch
-    summary = json.loads((out / "batch-summary.json").read_text(encoding="utf-8"))
-    error = next(u["error"] for u in summary["units"] if u["run_file"].endswith("c-invalid.yaml"))
-    assert error.count("\n") >= 1  # the message with its listed problems, not only its first line
+def test_failed_units_print_every_problem_in_full(tmp_path, capsys):
+    """Every problem of a failed unit is printed, and a row's text is never cut short."""
+    county = tmp_path / "county.yaml"
+    lines = (DEMO / "counties" / "jia.yaml").read_text(encoding="utf-8").splitlines()
+    county.write_text("\n".join(line for line in lines if not line.strip().startswith("3-1a:")) + "\n", encoding="utf-8")
+    county.write_text(county.read_text(encoding="utf-8").replace("year: 2022", "year: 1999"), encoding="utf-8")
+    run = _write(tmp_path / "run.yaml", f"notebook: noncoal_county_report\nparameters: {{submission: {county}}}\n")
+    assert main(["batch", str(run), "--out", str(tmp_path / "reports"), "--jobs", "1"]) == 1
+    printed = capsys.readouterr().out
+    assert "键 year" in printed
+    assert "缺少第 3-1a 行（实际控制人每月在生产现场履行安全生产职责时间不少于10个工作日）的评估结果" in printed
 
 
 # --- signals ---------------------------------------------------------------------------------------
@@ -494,3 +501,31 @@ def test_a_signal_stops_the_batch_at_once_and_a_rerun_completes_it(tmp_path, sig
         summary = json.loads((out / "batch-summary.json").read_text(encoding="utf-8"))
         assert {u["status"] for u in summary["units"]} == {"成功"}
         assert summary["reused"] == list(statuses.values()).count("成功")
+
+
+# --- budgets -------------------------------------------------------------------------------------
+
+
+def test_an_evaluation_past_its_time_budget_is_stopped():
+    with pytest.raises(BudgetExceeded), batch_module._budget(0.2, 1 << 30):
+        while True:
+            pass
+
+
+def test_an_evaluation_past_its_memory_budget_is_stopped_and_the_limit_lifted_after():
+    with pytest.raises(MemoryError), batch_module._budget(60, 64 << 20):
+        bytearray(1 << 30)
+    assert len(bytearray(256 << 20)) == 256 << 20  # the worker's own work is not limited afterwards
+
+
+def test_a_unit_past_its_memory_budget_fails_with_a_chinese_message(tmp_path, monkeypatch):
+    def greedy(*args):
+        return bytearray(1 << 30)  # a pathological file's evaluation, in short
+
+    run = _build(
+        {"notebook": "noncoal_county_report", "parameters": {"submission": str(DEMO / "counties" / "jia.yaml")}}, tmp_path
+    )
+    monkeypatch.setattr(batch_module, "evaluate_file", greedy)
+    monkeypatch.setattr(batch_module, "EVALUATION_MEMORY", 64 << 20)
+    unit = plan_unit(run, tmp_path / "reports")
+    assert unit.status == "失败" and "评估超过内存上限" in unit.error
