@@ -21,7 +21,6 @@ import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from minesafe import __version__
 from minesafe.exceptions import InputError, MinesafeError, Problem
 
 EXIT_OK, EXIT_FAILED, EXIT_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -99,6 +98,20 @@ class ChineseParser(argparse.ArgumentParser):
     error = _in_chinese(argparse.ArgumentParser.error)
 
 
+class _VersionAction(argparse.Action):
+    """``--version``, reading the installed version only when asked (package metadata is slow to
+    load, and every other command starts without it)."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings=option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        import minesafe
+
+        print(f"minesafe {minesafe.__version__}")
+        parser.exit()
+
+
 def _whole_number(low: int, high: int | None = None) -> Callable[[str], int]:
     """An argparse type: a whole number in a range, refused in Chinese otherwise."""
 
@@ -117,7 +130,7 @@ def _whole_number(low: int, high: int | None = None) -> Callable[[str], int]:
 
 def _parser() -> argparse.ArgumentParser:
     parser = ChineseParser(prog="minesafe", description="矿山安全重点地区综合评估工具")
-    parser.add_argument("--version", action="version", version=f"minesafe {__version__}", help="显示版本号并退出")
+    parser.add_argument("--version", action=_VersionAction, help="显示版本号并退出")
     commands = parser.add_subparsers(dest="command", required=True, metavar="命令")
 
     evaluate = commands.add_parser(
