@@ -18,7 +18,7 @@ from minesafe.batch import (
     BudgetExceeded,
     build_run,
     declared_parameters,
-    evaluate_unit,
+    evaluate_run,
     find_run_files,
     job_outcome,
     load_runs,
@@ -341,7 +341,7 @@ def test_unit_names_cannot_leave_or_hide_in_the_report_folder(tmp_path):
     county.write_text(text.replace("county: 示例甲县", "county: ../../.隐藏/县"), encoding="utf-8")
     run = _build({"notebook": "noncoal_county_report", "parameters": {"submission": str(county)}}, tmp_path)
     out = tmp_path / "reports"
-    folder, _, _ = evaluate_unit(run, out)
+    folder, _, _ = evaluate_run(run, out)
     assert folder.parent.parent.parent == out
     assert folder.name == "_.._.隐藏_县" and not folder.name.startswith(".")
 
@@ -363,7 +363,7 @@ def test_every_shipped_notebook_runs_or_is_refused_before_the_batch(tmp_path):
     file a report for) or is refused with the run file's problems, before any kernel starts."""
     history = DEMO / "lists" / "coal-county-history.yaml"
     run = _build({"notebook": "list_management", "parameters": {"history_file": str(history)}}, tmp_path)
-    folder, title, result = evaluate_unit(run, tmp_path / "reports")
+    folder, title, result = evaluate_run(run, tmp_path / "reports")
     assert folder.parent.name == "名单管理" and "名单建议" in title and result["proposals"]
     for notebook in sorted(NOTEBOOKS.glob("*.ipynb")):
         spec = declared_parameters(notebook)
@@ -377,7 +377,7 @@ def test_every_shipped_notebook_runs_or_is_refused_before_the_batch(tmp_path):
         except InputError as exc:
             assert "这个笔记本不能批量运行" in str(exc), notebook.name
             continue
-        assert evaluate_unit(run, tmp_path / "reports")[0].is_relative_to(tmp_path / "reports"), notebook.name
+        assert evaluate_run(run, tmp_path / "reports")[0].is_relative_to(tmp_path / "reports"), notebook.name
 
 
 def test_a_notebook_that_names_no_unit_is_refused(tmp_path):
@@ -539,7 +539,7 @@ def test_a_unit_past_its_memory_budget_fails_with_a_chinese_message(tmp_path, mo
     run = _build(
         {"notebook": "noncoal_county_report", "parameters": {"submission": str(DEMO / "counties" / "jia.yaml")}}, tmp_path
     )
-    monkeypatch.setattr(batch_module, "evaluate_file", greedy)
+    monkeypatch.setattr(batch_module, "evaluate_unit", greedy)
     monkeypatch.setattr(batch_module, "EVALUATION_MEMORY", 64 << 20)
     unit = plan_unit(run, tmp_path / "reports")
     assert unit.status == "失败" and "评估超过内存上限" in unit.error
