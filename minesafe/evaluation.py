@@ -263,7 +263,13 @@ def group_stages(results: Sequence[Result], sources: Sequence[str] = ()) -> list
 
 
 def evaluate_targets(rubric: Rubric, inputs: Mapping[str, TargetInput], year: int) -> tuple[TargetResult, ...]:
-    return tuple(evaluate_target(t, inputs, rubric.baseline_year, year) for t in rubric.targets)
+    return tuple(evaluate_target(t, inputs, rubric.baseline_for(year), year) for t in rubric.targets)
+
+
+def _baseline_reasons(rubric: Rubric, targets: Sequence[TargetResult], year: int) -> list[Reason]:
+    """The caveat of the default baseline reading, when a target compares with a baseline year."""
+    caveat = rubric.baseline_caveat(year)
+    return [Reason("flag", "baseline", caveat)] if caveat and any(t.baseline_year for t in targets) else []
 
 
 def derive_row_outcome(row: Row, values: Mapping[str, Value], rubric: Rubric | None = None) -> tuple[Outcome | None, str]:
@@ -445,7 +451,7 @@ def evaluate_county(submission: CountySubmission, rubric: Rubric) -> CountyResul
     items = judge_items(rubric, submission.items)
     score, score_note = compute_score(rubric, items)
     veto = count_veto(targets, items)
-    reasons = _target_reasons(targets) + _item_reasons(items)
+    reasons = _baseline_reasons(rubric, targets, submission.header.year) + _target_reasons(targets) + _item_reasons(items)
     if score < rubric.pass_score:
         reasons.append(
             Reason(
@@ -524,7 +530,7 @@ def evaluate_province(
     have = {u.name for u in units}
     missing = tuple(k for k in submission.key_counties if k not in have)
     targets = evaluate_targets(rubric, submission.targets, submission.header.year)
-    reasons = _target_reasons(targets)
+    reasons = _baseline_reasons(rubric, targets, submission.header.year) + _target_reasons(targets)
     for name in missing:
         reasons.append(Reason("county", name, f"重点县 {name} 没有评估结果（未提交其评估文件），本省不能评为合格。"))
     for u in units:

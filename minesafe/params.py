@@ -13,6 +13,9 @@ A params document may hold an ``evaluation:`` mapping (or be that mapping itself
       categories:                       # the alternative reading of the garbled markers
         2-3c: reference
         3-7a: veto
+      baseline_reading: fixed-2020      # or two-years-before (the plan's "较2年前")
+      field_roles:                      # how a fill-in count decides its row
+        1-1a: {in_progress: compliant}  # mines "正在实施" count as realized
 
 A **profile** (``params/profiles/``) carries a province's or a city's own measures as additions to a
 form that holds only the national text::
@@ -49,6 +52,7 @@ from minesafe.exceptions import ProblemCollector, RubricError, locate_key_path
 from minesafe.rubric import (
     LEVELS,
     Category,
+    FieldRole,
     Row,
     Rubric,
     ShareMode,
@@ -63,6 +67,17 @@ from minesafe.rubric import (
 NOT_APPLICABLE_SCORING = {
     "full": "不涉及的评分项按满分计（表中“均…得N分”的字面读法）",
     "rescale": "不涉及的评分项不计入，得分按适用分值折算为百分制",
+}
+
+BASELINE_READINGS = {
+    "fixed-2020": "基准年按评估表取固定年份（2020年，评估表“比2020年”）",
+    "two-years-before": "基准年取评估年度的2年前（方案正文“较2年前”）",
+}
+
+FIELD_ROLES = {
+    "noncompliant": "数量大于0即未完成",
+    "compliant": "数量大于0即完成（符合要求的情形）",
+    "info": "仅记录，不参与判定",
 }
 
 _TARGET_KEYS = {"bound", "mode", "years"}
@@ -131,7 +146,14 @@ def apply_params(
         elif key == "targets":
             changes["targets"] = _override_targets(rubric, value, path, problems)
         elif key == "categories":
-            changes["rows"] = _override_categories(dataclasses.replace(rubric, **changes), value, path, problems)
+            changes["rows"] = _override_categories(changes.get("rows", rubric.rows), value, path, problems)
+        elif key == "baseline_reading":
+            if value in BASELINE_READINGS:
+                changes["baseline_reading"] = value
+            else:
+                problems.add(path, "基准年读法写法有误", value, "；".join(f"{k}：{v}" for k, v in BASELINE_READINGS.items()))
+        elif key == "field_roles":
+            changes["rows"] = _override_field_roles(changes.get("rows", rubric.rows), value, path, problems)
         elif key in ("profile", *_PROFILE_KEYS, "rubric_file"):
             pass  # the profile's keys are applied above; rubric_file is read by the file layer first
         else:
@@ -139,8 +161,8 @@ def apply_params(
                 path,
                 "未知的参数",
                 key,
-                "baseline_year、pass_score、not_applicable_scoring、targets、categories、rubric_file、"
-                "profile、thresholds、add_thresholds、add_rows 之一",
+                "baseline_year、baseline_reading、pass_score、not_applicable_scoring、targets、categories、field_roles、"
+                "rubric_file、profile、thresholds、add_thresholds、add_rows 之一",
             )
     problems.raise_if_any(source, locate)
     changed = dataclasses.replace(rubric, **changes, overrides={**rubric.overrides, **_describe(params, profile)})
@@ -428,16 +450,41 @@ def _add_rows(rubric: Rubric, raw: Any, path: tuple, problems: ProblemCollector)
     return tuple(rows)
 
 
-def _override_categories(rubric: Rubric, raw: Any, path: tuple, problems: ProblemCollector):
+def _named_rows(current: tuple[Row, ...], raw: Any, path: tuple, problems: ProblemCollector, what: str, example: str):
+    """The rows a per-row override names, each with its value and place; the rest are problems."""
     if not isinstance(raw, Mapping):
-        problems.add(path, "categories 应为映射", raw, "如 2-3c: reference")
-        return rubric.rows
-    rows = {r.id: r for r in rubric.rows}
+        problems.add(path, f"{what} 应为映射", raw, f"如 {example}")
+        return
+    rows = {r.id: r for r in current}
     for row_id, value in raw.items():
-        where = (*path, row_id)
-        if row_id not in rows:
-            problems.add(where, "评估表中没有这一行", row_id, "如 2-3c 这样的行编号")
+        if row_id in rows:
+            yield rows[row_id], value, (*path, row_id)
+        else:
+            problems.add((*path, row_id), "评估表中没有这一行", row_id, "如 1-1a 这样的行编号")
+
+
+def _override_field_roles(current: tuple[Row, ...], raw: Any, path: tuple, problems: ProblemCollector):
+    """``field_roles: {1-1a: {in_progress: compliant}}``: how a fill-in value decides its row."""
+    rows = {r.id: r for r in current}
+    for row, roles, where in _named_rows(current, raw, path, problems, "field_roles", "1-1a: {in_progress: compliant}"):
+        if not isinstance(roles, Mapping):
+            problems.add(where, "应为映射", roles, "填报项键: 作用，如 {in_progress: compliant}")
             continue
+        fields = {f.key: f for f in row.fields}
+        for key, role in roles.items():
+            if key not in fields:
+                problems.add((*where, key), f"第 {row.id} 行没有这个填报项", key, "、".join(fields) or "（本行没有填报项）")
+            elif role not in FIELD_ROLES:
+                problems.add((*where, key), "填报项作用写法有误", role, "；".join(f"{k}：{v}" for k, v in FIELD_ROLES.items()))
+            else:
+                fields[key] = dataclasses.replace(fields[key], role=FieldRole(role))
+        rows[row.id] = dataclasses.replace(row, fields=tuple(fields.values()))
+    return tuple(rows.values())
+
+
+def _override_categories(current: tuple[Row, ...], raw: Any, path: tuple, problems: ProblemCollector):
+    rows = {r.id: r for r in current}
+    for row, value, where in _named_rows(current, raw, path, problems, "categories", "2-3c: reference"):
         points = 0
         if isinstance(value, Mapping):
             category_key, points = value.get("category"), value.get("points", 0)
@@ -451,5 +498,5 @@ def _override_categories(rubric: Rubric, raw: Any, path: tuple, problems: Proble
         if category is Category.SCORED and not (_is_int(points) and points > 0):
             problems.add(where, "改为评分项时须给出分值", value, "如 {category: scored, points: 3}")
             continue
-        rows[row_id] = dataclasses.replace(rows[row_id], category=category, points=points)
+        rows[row.id] = dataclasses.replace(row, category=category, points=points)
     return tuple(rows.values())

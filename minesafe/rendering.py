@@ -37,6 +37,7 @@ def _target_dict(t: TargetResult) -> dict[str, Any]:
         "value_text": t.value_text,
         "bound": None if t.target.bound is None else to_json_number(t.target.bound),
         "bound_text": t.bound_text,
+        "baseline_year": t.baseline_year,
         "explanation": t.explanation,
         "flag": t.flag or None,
     }
@@ -147,7 +148,7 @@ def format_result_text(evaluation: CountyResult | ProvinceResult | UnitResult) -
     lines.append("工作目标：")
     for t in result.targets:
         value = f"  实际 {t.value_text}" if t.value_text else ""
-        lines.append(f"  {t.target.id} {t.target.name}：{t.outcome.value}（目标 {t.bound_text}{value}）")
+        lines.append(f"  {t.target.id} {t.target.name}：{t.outcome.value}（目标 {t.goal_text}{value}）")
     if isinstance(result, ProvinceResult):
         lines.append("重点县：")
         for u in result.units:

@@ -304,9 +304,9 @@ def render_targets(report: Report) -> Html:
     """一、工作目标完成情况: inputs and working, computed value, bound and result of each target."""
     targets = report.result.targets
     rows = [
-        (t.target.id, t.target.name, t.bound_text, t.explanation, t.value_text or "—", outcome_mark(t.outcome)) for t in targets
+        (t.target.id, t.target.name, t.goal_text, t.explanation, t.value_text or "—", outcome_mark(t.outcome)) for t in targets
     ]
-    text = "\n".join(f"{t.target.id} {t.outcome.value} {t.value_text}（目标 {t.bound_text}）" for t in targets)
+    text = "\n".join(f"{t.target.id} {t.outcome.value} {t.value_text}（目标 {t.goal_text}）" for t in targets)
     headers = ["序号", "总体目标", "目标", "填报数据与计算", "实际", "评估结果"]
     return Html(_table(headers, rows, widths=("6%", "19%", "9%", "46%", "10%", "10%")), text)
 

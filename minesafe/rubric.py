@@ -257,7 +257,9 @@ class Rubric:
     footnote: str = ""
     totals: Totals | None = None
     pass_score: Fraction = Fraction(0)
-    baseline_year: int = 0
+    baseline_year: int = 0  # the table's baseline year (比2020年)
+    baseline_years_before: int = 0  # the plan text's "较N年前", where the form has one
+    baseline_reading: str = "fixed-2020"  # or "two-years-before": see baseline_for
     targets: tuple[Target, ...] = ()
     sections: tuple[Section, ...] = ()
     rows: tuple[Row, ...] = ()
@@ -292,6 +294,22 @@ class Rubric:
         if row.measure is not None and self.thresholds[row.measure.threshold].value is None:
             return False
         return bool(row.required_fields)
+
+    def baseline_for(self, year: int) -> int:
+        """The year the counts of an evaluated year are compared with: the table's fixed year
+        (``fixed-2020``, the default) or ``baseline_years_before`` years earlier (``two-years-before``)."""
+        if self.baseline_reading == "two-years-before" and self.baseline_years_before:
+            return year - self.baseline_years_before
+        return self.baseline_year
+
+    def baseline_caveat(self, year: int) -> str:
+        """A caveat when the table's fixed baseline year and the text's "较N年前" disagree for
+        ``year`` under the default reading; empty when they agree or the form has no such text."""
+        if self.baseline_reading != "fixed-2020" or not self.baseline_years_before:
+            return ""
+        if year == self.baseline_year + self.baseline_years_before:
+            return ""
+        return f"基准年按评估表取{self.baseline_year}年，正文为“较{self.baseline_years_before}年前”，请核实"
 
     def row_by_id(self, row_id: str) -> Row | None:
         return next((r for r in self.rows if r.id == row_id), None)
@@ -352,6 +370,8 @@ def build_rubric(data: Mapping[str, Any], source: str, targets_from: Rubric | No
         totals=totals,
         pass_score=Fraction(data.get("pass_score", 0)),
         baseline_year=int(data.get("baseline_year", targets_from.baseline_year if targets_from else 0)),
+        baseline_years_before=int(data.get("baseline_years_before", targets_from.baseline_years_before if targets_from else 0)),
+        baseline_reading=targets_from.baseline_reading if targets_from else "fixed-2020",
         targets=targets,
         sections=tuple(sections),
         rows=tuple(rows),

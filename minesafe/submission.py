@@ -18,7 +18,7 @@ from typing import Any
 
 from minesafe.decimals import parse_decimal
 from minesafe.exceptions import KeyPath, ProblemCollector, locate_key_path
-from minesafe.rubric import OUTCOME_TOKENS, STAGES, FieldKind, Outcome, Rubric, Target, TargetRule, parse_outcome
+from minesafe.rubric import OUTCOME_TOKENS, STAGES, Category, FieldKind, Outcome, Rubric, Target, TargetRule, parse_outcome
 
 FLAG_TOKENS = {"是": True, "否": False, "true": True, "false": False, "yes": True, "no": False}
 
@@ -451,7 +451,15 @@ def _build_items(raw: Any, rubric: Rubric, problems: ProblemCollector) -> dict[s
         if isinstance(note, (Mapping, list)):
             problems.add((*where, "note"), "说明应为一段文字", note, "文字，如 note: 已于6月完成整改")
             note = ""
-        items[row.id] = ItemEntry(row.id, result, "" if note is None else str(note).strip(), values)
+        note = "" if note is None else str(note).strip()
+        if result is Outcome.NOT_APPLICABLE and row.category is Category.VETO and not note:
+            # 矿安〔2023〕9号: 否决项评估结论分为“完成”“未完成”或“无该项”，并作说明
+            problems.add(
+                (*where, "note"),
+                f"否决项 {row.id} 评为“{entry['result']}”时须写明说明（无该项的原因）",
+                expected="note: 说明为何无该项（依据：否决项评估结论分为“完成”“未完成”或“无该项”，并作说明）",
+            )
+        items[row.id] = ItemEntry(row.id, result, note, values)
     return items
 
 

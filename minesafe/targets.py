@@ -48,6 +48,22 @@ class TargetResult:
         return format_percent(self.value)
 
     @property
+    def basis_text(self) -> str:
+        """What the value is compared with, naming the baseline year used (``较2020年``); empty for
+        targets with no baseline."""
+        if self.baseline_year is not None:
+            return f"较{self.baseline_year}年"
+        if self.target.rule is TargetRule.AVERAGE_DECREASE:
+            years = len(next(iter(self.inputs.values())).previous) if self.inputs else self.target.years
+            return f"较前{years}年平均"
+        return ""
+
+    @property
+    def goal_text(self) -> str:
+        """The bound with what it is compared against, as target lines print it: ``≥ 20%，较2020年``."""
+        return self.bound_text + (f"，{self.basis_text}" if self.basis_text else "")
+
+    @property
     def bound_text(self) -> str:
         """The bound as the form states it, in the current reading (e.g. ``≥ 20%``)."""
         t = self.target

@@ -1,14 +1,17 @@
 """Bad input: a clear Chinese message naming file, place, value and what is expected; exit 2."""
 
+import hashlib
 import json
 import os
 import re
 import shutil
 import stat
+from pathlib import Path
 
 import pytest
 import yaml
 
+from minesafe import report
 from minesafe.cli import main
 from minesafe.exceptions import InputError, InputErrors
 from minesafe.files import (
@@ -17,14 +20,18 @@ from minesafe.files import (
     YamlLoader,
     atomic_write,
     evaluate_file,
+    evaluate_unit,
     parse_yaml,
     read_document,
+    read_provenance,
     read_rubric,
     replace_folder,
     restore_retired_folders,
     write_json,
     write_yaml,
 )
+from minesafe.rubric import Category, Outcome
+from minesafe.submission import build_county_submission
 
 from .conftest import DATA, DEMO, ROOT
 from .hostile_files import write_hostile_files
@@ -497,3 +504,69 @@ def test_a_swap_killed_half_way_is_undone(tmp_path):
     restore_retired_folders(tmp_path)
     assert (folder / "report.html").read_bytes() == b"old"
     assert [p.name for p in folder.parent.iterdir()] == ["县"]
+
+
+# --- a veto row marked 不涉及 needs its note (否决项评估结论分为…“无该项”，并作说明) ---------------------
+
+
+@pytest.mark.parametrize("token", ["不涉及", "无该项"])
+def test_a_veto_row_not_applicable_without_a_note_is_an_input_error(tmp_path, county_data, county_rubric, token, capsys):
+    veto = next(r.id for r in county_rubric.rows if r.category is Category.VETO)
+    county_data["items"][veto] = {"result": token}
+    path = tmp_path / "county.yaml"
+    path.write_text(yaml.safe_dump(county_data, allow_unicode=True), encoding="utf-8")
+    assert main(["evaluate", str(path)]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert f"键 items.{veto}.note：否决项 {veto} 评为“{token}”时须写明说明（无该项的原因）" in err
+    county_data["items"][veto]["note"] = "辖区内无此类矿山"
+    path.write_text(yaml.safe_dump(county_data, allow_unicode=True), encoding="utf-8")
+    assert main(["evaluate", str(path)]) == 0
+
+
+def test_a_scored_row_not_applicable_needs_no_note(tmp_path, county_data, county_rubric):
+    scored = next(r.id for r in county_rubric.rows if r.category is Category.SCORED)
+    county_data["items"][scored] = "不涉及"
+    assert build_county_submission(county_data, county_rubric).items[scored].result is Outcome.NOT_APPLICABLE
+
+
+# --- provenance: the files really used, relative paths -------------------------------------------
+
+
+def _sha(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_provenance_names_the_swapped_rubric_file_and_its_hash(tmp_path, capsys, monkeypatch):
+    shipped = ROOT / "minesafe" / "rubrics" / "noncoal-county.yaml"
+    swapped = tmp_path / "official.yaml"
+    swapped.write_text(shipped.read_text(encoding="utf-8") + "\n# 正式印发版（测试用副本）\n", encoding="utf-8")
+    params = tmp_path / "params.yaml"
+    params.write_text("evaluation:\n  rubric_file: official.yaml\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    county = DEMO / "counties" / "jia.yaml"
+    assert main(["evaluate", "--json", str(county), "--params", "params.yaml"]) == 0
+    provenance = json.loads(capsys.readouterr().out)["provenance"]
+    (rubric,) = provenance["rubrics"]
+    assert rubric["sha256"] == _sha(swapped) != _sha(shipped)
+    assert rubric["path"] == "official.yaml"
+    assert provenance["params"] == {"path": "params.yaml", "sha256": _sha(params)}
+    (submission,) = provenance["inputs"]
+    assert submission["sha256"] == _sha(county)
+    assert submission["path"] == os.path.relpath(county, tmp_path)  # relative to where the run started
+    appendix = report.render_provenance(report.load_report(county, params)).text
+    assert f"official.yaml（SHA-256 {_sha(swapped)}）" in appendix and _sha(shipped) not in appendix
+
+
+def test_provenance_of_a_province_lists_every_county_file(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    unit = evaluate_unit([DEMO / "province.yaml"])
+    provenance = read_provenance(unit, None)
+    files = [(i["role"], i["path"]) for i in provenance["inputs"]]
+    assert files[0] == ("提交文件", "data/demo/province.yaml")
+    assert sorted(p for role, p in files if role == "重点县文件") == sorted(
+        f"data/demo/counties/{p.name}" for p in (DEMO / "counties").glob("*.yaml")
+    )
+    assert all(i["sha256"] == _sha(ROOT / i["path"]) for i in provenance["inputs"])
+    assert {r["id"] for r in provenance["rubrics"]} == {"noncoal-province", "noncoal-county"}
+    assert not any(Path(i["path"]).is_absolute() for i in provenance["inputs"])

@@ -5,9 +5,10 @@ from fractions import Fraction
 import pytest
 import yaml
 
+from minesafe.evaluation import evaluate_county
 from minesafe.exceptions import InputError, RubricError
 from minesafe.params import apply_params
-from minesafe.rubric import Category, ShareMode
+from minesafe.rubric import Category, Outcome, ShareMode
 from minesafe.submission import build_county_submission
 
 from .conftest import ROOT
@@ -34,8 +35,47 @@ def test_rescale_reading_changes_only_the_scoring_of_not_applicable_rows(county_
     assert rubric.rows == county_rubric.rows and rubric.targets == county_rubric.targets
 
 
+def test_in_progress_reading_makes_1_1a_in_progress_mines_count_as_realized(county_rubric, county_data):
+    """Default: a mine where 一矿一证 is still 正在实施 at year end is not yet realized (未完成)."""
+    rubric = _read_example("in-progress-counts-as-realized", county_rubric)
+    county_data["items"]["1-1a"] = {"realized": 8, "in_progress": 2, "not_realized": 0, "not_realized_share": 0}
+    default = evaluate_county(build_county_submission(county_data, county_rubric), county_rubric)
+    reading = evaluate_county(build_county_submission(county_data, rubric), rubric)
+    assert next(i for i in default.items if i.row.id == "1-1a").outcome is Outcome.FAILED
+    assert next(i for i in reading.items if i.row.id == "1-1a").outcome is Outcome.COMPLETED
+    assert (default.passed, reading.passed) == (False, True)
+    changed = [r.id for r in rubric.rows if r != county_rubric.row_by_id(r.id)]
+    assert changed == ["1-1a"]
+
+
+def test_two_years_before_reading_moves_the_baseline_with_the_year(county_rubric):
+    rubric = _read_example("two-years-before", county_rubric)
+    assert [county_rubric.baseline_for(y) for y in (2022, 2023)] == [2020, 2020]
+    assert [rubric.baseline_for(y) for y in (2022, 2023)] == [2020, 2021]
+    assert rubric.rows == county_rubric.rows and rubric.targets == county_rubric.targets
+
+
 def test_every_shipped_reading_is_tested():
-    assert {p.stem for p in EXAMPLES} == {"alternative-reading", "rescale-not-applicable"}
+    assert {p.stem for p in EXAMPLES} == {
+        "alternative-reading",
+        "rescale-not-applicable",
+        "in-progress-counts-as-realized",
+        "two-years-before",
+    }
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"baseline_reading": "relative"}, "基准年读法写法有误"),
+        ({"field_roles": {"9-9z": {"x": "info"}}}, "评估表中没有这一行"),
+        ({"field_roles": {"1-1a": {"nope": "info"}}}, "第 1-1a 行没有这个填报项"),
+        ({"field_roles": {"1-1a": {"in_progress": "maybe"}}}, "填报项作用写法有误"),
+    ],
+)
+def test_bad_readings_are_refused(county_rubric, params, message):
+    with pytest.raises(InputError, match=message):
+        apply_params(county_rubric, params)
 
 
 def test_no_params_is_the_rubric_itself(county_rubric):

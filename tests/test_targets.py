@@ -197,3 +197,36 @@ def test_single_event_targets(county_rubric, target_id, key):
     failed = _judge(county_rubric, target_id, **{key: Occurrences(1, 10)})
     assert failed.outcome is Outcome.FAILED
     assert failed.value_text == "1 起"
+
+
+# --- the baseline year: the table's 2020 or the text's "较2年前" -----------------------------------
+
+CAVEAT = "基准年按评估表取2020年，正文为“较2年前”，请核实"
+
+
+@pytest.mark.parametrize(
+    ("reading", "year", "baseline", "caveat"),
+    [
+        ("fixed-2020", 2022, 2020, False),  # the two readings agree for the 2022 evaluation
+        ("fixed-2020", 2023, 2020, True),
+        ("fixed-2020", 2021, 2020, True),
+        ("two-years-before", 2023, 2021, False),
+        ("two-years-before", 2022, 2020, False),
+    ],
+)
+def test_baseline_reading_year_and_caveat(county_data, county_rubric, reading, year, baseline, caveat):
+    from minesafe.evaluation import evaluate_county
+    from minesafe.rendering import format_result_text
+    from minesafe.submission import build_county_submission
+
+    rubric = apply_params(county_rubric, {"baseline_reading": reading})
+    county_data["year"] = year
+    result = evaluate_county(build_county_submission(county_data, rubric), rubric)
+    based = [t for t in result.targets if t.target.rule.value in ("decrease", "share_increase")]
+    assert [t.baseline_year for t in based] == [baseline] * 3
+    assert all(t.explanation.startswith(f"{baseline}年") for t in based)
+    flags = [r.text for r in result.reasons if r.id == "baseline"]
+    assert flags == ([CAVEAT] if caveat else [])
+    text = format_result_text(result)
+    for t in based:  # every target line names the baseline year used
+        assert f"{t.target.id} {t.target.name}：{t.outcome.value}（目标 {t.bound_text}，较{baseline}年" in text
