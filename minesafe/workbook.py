@@ -236,15 +236,16 @@ def build_workbook(rubric: Rubric, data: Mapping[str, Any] | None = None) -> Wor
     if rubric.rows:
         _write_items(wb, rubric, data.get("items") or {})
     if rubric.unit == "province":
-        names = _sheet(wb, KEY_COUNTIES, ["序号", "国家确定的本省重点县名称（与名单和重点县文件中的县名一致）"], [8, 60])
-        for i, name in enumerate(data.get("key_counties") or [], start=1):
-            names.append([i, name])
-        counties = _sheet(wb, COUNTIES, ["序号", "重点县提交文件（相对于本工作簿所在文件夹的路径）"], [8, 60])
-        for i, path in enumerate(data.get("counties") or [], start=1):
-            append_row(counties, [i, path])
-        for row in counties.iter_rows(min_row=2, max_row=OPEN_ROWS, max_col=2):
-            for cell in row:
-                cell.protection = _UNLOCKED
+        for title, heading, key in (
+            (KEY_COUNTIES, "国家确定的本省重点县名称（与名单和重点县文件中的县名一致）", "key_counties"),
+            (COUNTIES, "重点县提交文件（相对于本工作簿所在文件夹的路径）", "counties"),
+        ):
+            sheet = _sheet(wb, title, ["序号", heading], [8, 60])
+            for i, value in enumerate(data.get(key) or [], start=1):
+                append_row(sheet, [i, value])
+            for row in sheet.iter_rows(min_row=2, max_row=OPEN_ROWS, max_col=2):
+                for cell in row:
+                    cell.protection = _UNLOCKED
     unit = str(data.get(rubric.unit_key) or data.get("province") or f"{rubric.unit_label}：")
     keys = {INFO: "A", TARGETS: "A", FIELDS: "B"}
     for ws in wb.worksheets:
@@ -305,7 +306,7 @@ def _write_instructions(wb: Workbook, rubric: Rubric) -> None:
     ]
     if rubric.rows:
         lines += [
-            f"3. 在「{ITEMS}」表为每一行选择评估结果：完成、未完成或不涉及（即“无该项”），可在“说明”栏写明情况。",
+            f"3. 在「{ITEMS}」表为每一行选择评估结果：完成、未完成或不涉及（即“无该项”），可在“说明”栏写明情况；否决项评为不涉及（无该项）时必须在“说明”栏写明原因。",
             f"4. 也可以在「{FIELDS}」表填写各行的填报数量，由程序判定结果：存在不符合要求的数量即为未完成。"
             "“评估结果”栏一旦填写，以评估人员的认定为准。评估结果与填报数量至少填写一种。",
             f"5. 类别：■ 否决项（含7项工作目标，共{rubric.totals.veto if rubric.totals else ''}项）；"

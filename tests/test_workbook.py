@@ -139,6 +139,10 @@ def test_province_workbook_round_trip(tmp_path):
         (tmp_path / "counties").mkdir(exist_ok=True)
         (tmp_path / "counties" / county.name).write_bytes(county.read_bytes())
     assert result_to_dict(evaluate_file(book)) == result_to_dict(evaluate_file(province))
+    sheet = openpyxl.load_workbook(book)["重点县名单"]
+    names = [sheet.cell(r, 2).value for r in range(2, sheet.max_row + 1) if sheet.cell(r, 2).value]
+    assert names == yaml.safe_load(province.read_text(encoding="utf-8"))["key_counties"]
+    assert not sheet.cell(len(names) + 2, 2).protection.locked  # room to add a county
 
 
 def test_build_workbook_is_pure(county_rubric, tmp_path):
