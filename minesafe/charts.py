@@ -24,6 +24,7 @@ from minesafe.rubric import Category, TargetRule
 from minesafe.targets import TargetResult
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
 SYSTEM_CJK_FONTS = ("Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "SimHei", "PingFang SC")
@@ -37,7 +38,7 @@ class Chart:
     title: str
     png: bytes
     alt: str
-    data: tuple[dict[str, Any], ...]
+    data: tuple[Mapping[Any, Any], ...]
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
         png = base64.b64encode(self.png).decode("ascii")
@@ -66,7 +67,13 @@ def chinese_font_families() -> list[str]:
     return families
 
 
-def _render(title: str, draw, size: tuple[float, float], alt: str, data: Sequence[dict[str, Any]]) -> Chart:
+def _loss_grids(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Lost points and failed veto rows of a units × sections frame, as grids in the same column order."""
+    lost = frame["失分"]
+    return lost.to_numpy(dtype=float), frame["否决项未完成"][lost.columns].to_numpy(dtype=int)
+
+
+def _render(title: str, draw, size: tuple[float, float], alt: str, data: Sequence[Mapping[Any, Any]]) -> Chart:
     """Draw on a new figure with the CJK fonts and render it to PNG."""
     import matplotlib
     from matplotlib.figure import Figure
@@ -268,11 +275,11 @@ def plot_section_losses(losses: Mapping[str, pd.DataFrame]) -> Chart:
             return
         axes = figure.subplots(len(losses), 1, height_ratios=heights, squeeze=False)[:, 0]
         for ax, (title, frame) in zip(axes, losses.items(), strict=True):
-            lost, vetoes = frame["失分"], frame["否决项未完成"]
-            image = ax.imshow(lost.to_numpy(), cmap="Reds", aspect="auto", vmin=0, vmax=max(float(lost.to_numpy().max()), 1.0))
+            lost, (lost_at, veto_at) = frame["失分"], _loss_grids(frame)
+            image = ax.imshow(lost_at, cmap="Reds", aspect="auto", vmin=0, vmax=max(float(lost_at.max()), 1.0))
             for y in range(lost.shape[0]):
                 for x in range(lost.shape[1]):
-                    points, veto = lost.iat[y, x], vetoes.iat[y, x]
+                    points, veto = lost_at[y, x], veto_at[y, x]
                     text = "\n".join(t for t in (f"-{points:g}分" if points else "", f"否决项{veto}" if veto else "") if t)
                     ax.text(x, y, text or "·", ha="center", va="center", fontsize=8, color=palette.FAIL if veto else "black")
             ax.set_xticks(range(lost.shape[1]), [_short(c) for c in lost.columns], rotation=20, ha="right", fontsize=8)
@@ -281,9 +288,9 @@ def plot_section_losses(losses: Mapping[str, pd.DataFrame]) -> Chart:
             figure.colorbar(image, ax=ax, label="失分")
 
     data = [
-        {"rubric": title, "unit": unit, "section": section, "lost": float(frame.at[unit, ("失分", section)]),
-         "failed_veto": int(frame.at[unit, ("否决项未完成", section)])}
-        for title, frame in losses.items() for unit in frame.index for section in frame["失分"].columns
+        {"rubric": title, "unit": unit, "section": section, "lost": float(grids[0][i, j]), "failed_veto": int(grids[1][i, j])}
+        for title, frame in losses.items() for grids in [_loss_grids(frame)]
+        for i, unit in enumerate(frame.index) for j, section in enumerate(frame["失分"].columns)
     ]  # fmt: skip
     worst = sorted((d for d in data if d["lost"] or d["failed_veto"]), key=lambda d: (-d["failed_veto"], -d["lost"]))
     alt = (

@@ -45,7 +45,7 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
+from typing import Any, TypeGuard
 
 from minesafe.decimals import parse_percent
 from minesafe.exceptions import ProblemCollector, RubricError, locate_key_path
@@ -172,7 +172,7 @@ def apply_params(
     return changed
 
 
-def _is_int(value: object) -> bool:
+def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -256,9 +256,9 @@ def _read_profile(rubric: Rubric, params: Mapping[str, Any], base: tuple, proble
             problems.add((*path, key), "未知的键", key, "name、level、document、applies_to")
     values = {}
     for key, label in (("name", "方案名称"), ("document", "依据文件"), ("applies_to", "适用的评估表编号")):
-        values[key] = raw.get(key)
-        if not isinstance(values[key], str) or not values[key].strip():
-            problems.add((*path, key), f"缺少{label}", values[key], "文字，如 " + _PROFILE_EXAMPLE)
+        value = values[key] = raw.get(key)
+        if not isinstance(value, str) or not value.strip():
+            problems.add((*path, key), f"缺少{label}", value, "文字，如 " + _PROFILE_EXAMPLE)
     level = raw.get("level")
     if level not in LEVELS[1:]:
         problems.add((*path, "level"), "参数方案的层级写法有误（国家的要求在评估表本身中）", level, "、".join(LEVELS[1:]))
@@ -411,12 +411,13 @@ def _add_rows(rubric: Rubric, raw: Any, path: tuple, problems: ProblemCollector)
         for key in spec:
             if key not in _ROW_KEYS:
                 problems.add((*where, key), "未知的键", key, "、".join(sorted(_ROW_KEYS)))
-        section = sections.get(spec.get("section"))
+        number = spec.get("section")
+        section = sections.get(number) if _is_int(number) else None  # a list or mapping here is not even hashable
         if section is None:
             problems.add((*where, "section"), "评估表中没有这一部分", spec.get("section"), "、".join(map(str, sections)))
             continue
         task = spec.get("task")
-        task_name = spec.get("task_name") or tasks.get((section.number, task))
+        task_name = spec.get("task_name") or (tasks.get((section.number, task)) if _is_int(task) else None)
         if not _is_int(task) or not task_name:
             problems.add(
                 (*where, "task"),

@@ -275,6 +275,8 @@ ROW = {
         ({"add_rows": [ROW]}, "evaluation.add_rows[0]", "阈值 new_min 未定义"),
         ({"add_rows": [ROW | {"id": "1-1a"}]}, "evaluation.add_rows[0].id", "评估表中已有这一行"),
         ({"add_rows": [ROW | {"section": 9}]}, "evaluation.add_rows[0].section", "没有这一部分"),
+        ({"add_rows": [ROW | {"section": [1]}]}, "evaluation.add_rows[0].section", "没有这一部分"),
+        ({"add_rows": [ROW | {"task": {"a": 1}}]}, "evaluation.add_rows[0].task", "重点任务编号有误"),
         (
             {"add_rows": [{k: v for k, v in ROW.items() if k != "citation"}]},
             "evaluation.add_rows[0].citation",
