@@ -179,10 +179,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a small version (CI): N = 4 and 8, fair peer on 4")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument(
+        "--sizes", type=int, nargs="+", help="batch sizes to measure (default 20 60 200; the rerun and floor at 60 if given)"
+    )
     args = parser.parse_args()
     jobs = args.jobs
-    sizes = (4, 8) if args.quick else (20, 60, 200)
-    main_size = sizes[-1] if args.quick else 60
+    sizes = tuple(args.sizes or ((4, 8) if args.quick else (20, 60, 200)))
+    main_size = 60 if 60 in sizes else sizes[-1]
     peer_size = 4 if args.quick else 20
     work = Path(tempfile.mkdtemp(prefix="minesafe-bench-"))
     rows: list[tuple[str, str, str]] = []
