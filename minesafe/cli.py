@@ -160,9 +160,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     batch.add_argument("--out", type=Path, default=Path("reports"), metavar="文件夹", help="报告输出文件夹（默认 reports/）")
     batch.add_argument("--force", action="store_true", help="重新生成全部报告（默认沿用输入未变且报告完好的单位）")
-    batch.add_argument(
-        "--notebooks", type=Path, default=Path("notebooks"), metavar="文件夹", help="报告笔记本所在文件夹（默认 notebooks/）"
-    )
+    batch.add_argument("--notebooks", type=Path, metavar="文件夹", help="报告笔记本所在文件夹（默认：安装包自带的报告笔记本）")
     app = commands.add_parser(
         "app", help="在本机浏览器中打开假设分析页面（不显示代码）", description="用 Voilà 在 127.0.0.1 上提供假设分析页面"
     )
@@ -170,7 +168,6 @@ def _parser() -> argparse.ArgumentParser:
         "submission",
         type=Path,
         nargs="?",
-        default=Path("data/demo/counties/bing.yaml"),
         metavar="提交文件",
         help="县级提交文件（默认示例丙县）",
     )
@@ -222,16 +219,20 @@ def _compare(args: argparse.Namespace) -> int:
 
 def _app(args: argparse.Namespace) -> int:
     from minesafe.app import serve_whatif_app
+    from minesafe.files import demo_folder
 
-    return serve_whatif_app(args.submission, args.params, args.port, args.idle_minutes * 60, args.max_pages)
+    submission = args.submission or demo_folder() / "counties" / "bing.yaml"
+    return serve_whatif_app(submission, args.params, args.port, args.idle_minutes * 60, args.max_pages)
 
 
 def _batch(args: argparse.Namespace) -> int:
-    from minesafe.batch import check_out_folder, find_run_files, load_runs, run_batch
+    from minesafe.batch import check_out_folder, run_batch
     from minesafe.exceptions import BatchInterrupted
+    from minesafe.files import package_folder
+    from minesafe.intake import default_inputs, load_batch_runs
 
     check_out_folder(args.out)
-    runs = load_runs(find_run_files(args.runs or [Path("params") / "runs"]), args.notebooks)
+    runs = load_batch_runs(args.runs or default_inputs(), args.out, args.notebooks or package_folder("notebooks"))
     try:
         outcomes = run_batch(runs, args.out, args.jobs, progress=sys.stderr.isatty(), force=args.force)
     except BatchInterrupted as exc:

@@ -766,7 +766,7 @@ def evaluate_files(paths: Sequence[str | Path], params_path: str | Path | None =
     return group_stages(results, [str(p) for p in paths])
 
 
-KEY_PROVINCES_FILE = Path(__file__).resolve().parent.parent / "data" / "lists" / "noncoal-key-provinces-2021.csv"
+KEY_PROVINCES_FILE = package_folder("data/lists") / "noncoal-key-provinces-2021.csv"
 
 
 def read_key_provinces(path: Path = KEY_PROVINCES_FILE) -> tuple[str, ...] | None:

@@ -8,18 +8,21 @@ report kernels do not pay for it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from minesafe.decimals import format_decimal
-from minesafe.rubric import Category, Outcome
-from minesafe.submission import STAGES
+from minesafe.rubric import STAGES, Category, Outcome
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from minesafe.evaluation import CountyResult, ProvinceResult
 
+#: The file name of a unit's result in its batch report folder (what ``load_results`` reads).
+RESULT_FILE = "result.json"
+#: The batch summary's files in a batch's output folder (``.json`` and ``.xlsx``): not inputs.
+SUMMARY_STEM = "batch-summary"
 #: Unit kinds as the summary names them, by the key a result mapping names its unit with.
 UNIT_KINDS = {"county": "重点县", "enterprise": "重点企业"}
 PROVINCE_KIND = "重点省"
@@ -30,6 +33,7 @@ RESULT_COLUMNS = (
     "单位",
     "单位类型",
     "阶段",
+    "以此阶段为准",
     "结论",
     "是否合格",
     "得分",
@@ -129,6 +133,7 @@ def result_row(data: Mapping[str, Any], file: str) -> dict[str, Any]:
         "单位": data[unit_key] if unit_key else data["province"],
         "单位类型": UNIT_KINDS[unit_key] if unit_key else PROVINCE_KIND,
         "阶段": data.get("stage", ""),
+        "以此阶段为准": True,
         "结论": data["verdict"],
         "是否合格": bool(data["passed"]),
         "得分": _number(score),
@@ -144,15 +149,59 @@ def result_row(data: Mapping[str, Any], file: str) -> dict[str, Any]:
     }
 
 
-def results_frame(results: Iterable[tuple[Mapping[str, Any], str]]) -> pd.DataFrame:
-    """One line per unit and stage from (result mapping, file) pairs, sorted by year, province, unit."""
-    import pandas as pd
+#: Column types of a table of results: numbers as numbers (nullable, for lines that lack one).
+RESULT_TYPES = {
+    "年度": "Int64",
+    "是否合格": "boolean",
+    "示例数据": "boolean",
+    "否决项未完成数": "Int64",
+    "得分": "float64",
+    "合格分数线": "float64",
+}
 
-    frame = pd.DataFrame([result_row(data, file) for data, file in results], columns=list(RESULT_COLUMNS))
-    frame = frame.astype({"年度": "int64", "是否合格": "bool", "示例数据": "bool", "否决项未完成数": "int64"})
-    frame = frame.astype({"得分": "float64", "合格分数线": "float64"})
+
+def sort_results(frame: pd.DataFrame) -> pd.DataFrame:
+    """Typed and sorted by year, province, unit, then stage in the order of the process."""
 
     def order(column: pd.Series) -> pd.Series:
         return column.map(lambda s: STAGES.index(s) if s in STAGES else len(STAGES)) if column.name == "阶段" else column
 
-    return frame.sort_values(SORT_COLUMNS, kind="stable", key=order).reset_index(drop=True)
+    frame = frame.astype(RESULT_TYPES)
+    return frame.sort_values(SORT_COLUMNS, kind="stable", key=order, na_position="last").reset_index(drop=True)
+
+
+#: The columns only the deciding stage's full result fills; an earlier stage's line of a
+#: ``result.json`` (under ``stages``: its verdict and score only) leaves them empty.
+DETAIL_COLUMNS = ("否决项未完成数", "未完成的否决项", "失分的评分项", "不合格原因")
+
+
+def result_rows(data: Mapping[str, Any], file: str) -> list[dict[str, Any]]:
+    """The lines of one result mapping: its own stage's (the stage that decides), and one per
+    earlier stage it records (以此阶段为准 false)."""
+    row = result_row(data, file)
+    earlier = [
+        row
+        | dict.fromkeys(DETAIL_COLUMNS)
+        | {
+            "阶段": stage,
+            "以此阶段为准": False,
+            "结论": s["verdict"],
+            "是否合格": bool(s["passed"]),
+            "得分": _number(s.get("score")),
+        }
+        for stage, s in (data.get("stages") or {}).items()
+        if stage != row["阶段"]
+    ]
+    return [*earlier, row]
+
+
+def results_frame(results: Iterable[tuple[Mapping[str, Any], str]]) -> pd.DataFrame:
+    """One line per unit and stage from (result mapping, file) pairs, sorted by year, province, unit."""
+    return rows_frame([row for data, file in results for row in result_rows(data, file)])
+
+
+def rows_frame(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """The table of results of lines made by :func:`result_row`: typed, sorted."""
+    import pandas as pd
+
+    return sort_results(pd.DataFrame(rows, columns=list(RESULT_COLUMNS)))

@@ -3,7 +3,7 @@
 A folder (or a list of files) may hold both. Each submission's rubric picks its report notebook
 (``noncoal-county`` → ``noncoal_county_report``); the stages of one unit (自评, 核查, …) become one
 report; a province file makes the province report, links its counties' reports and brings in the
-county files it names; and one overview report covers every result in the batch's output folder. Each of these
+county files it names. Each of these
 becomes the same mapping a run file holds (``notebook`` and ``parameters``), so the batch validates
 all of them alike. A file that is neither a submission nor a run file is refused here, before any
 kernel starts.
@@ -11,17 +11,17 @@ kernel starts.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from minesafe.batch import Run, build_run, declared_parameters
 from minesafe.exceptions import InputError, Problem
-from minesafe.files import list_rubrics, read_rubric
+from minesafe.files import demo_folder, list_rubrics, read_rubric
 from minesafe.results import FileKind, classify_files, find_input_files, raise_all
 from minesafe.submission import STAGES
 
-#: The notebook of the report across every unit of a batch.
-OVERVIEW_NOTEBOOK = "overview_report"
 #: Where a province report finds its counties' reports in a batch's output (see minesafe.batch).
 COUNTY_REPORT_LINK = "../{county}/report.html"
 
@@ -102,10 +102,9 @@ def _unit_runs(submissions: Mapping[Path, Mapping[str, Any]]) -> list[RunDocumen
 
 
 def collect_run_documents(paths: Sequence[Path], out: Path) -> list[RunDocument]:
-    """Every run a batch of ``paths`` makes, as (source file, run mapping) pairs: run files as
-    written, one run per unit of the submissions, and last the overview of every result in ``out``
-    (the batch's output folder, which is not searched for inputs). Raises every problem of every
-    file at once."""
+    """Every unit run a batch of ``paths`` makes, as (source file, run mapping) pairs: run files as
+    written and one run per unit of the submissions. ``out``, the batch's output folder, is not
+    searched for inputs. Raises every problem of every file at once."""
     files = [f for f in find_input_files(paths) if not f.resolve().is_relative_to(out.resolve())]
     if not files:
         raise InputError(
@@ -125,6 +124,28 @@ def collect_run_documents(paths: Sequence[Path], out: Path) -> list[RunDocument]
             if county.resolve() not in known:  # a province brings in the county files it names
                 known.add(county.resolve())
                 submissions |= {p: d for p, (k, d) in classify_files([county]).items() if k is FileKind.SUBMISSION}
-    runs += _unit_runs(submissions)
-    runs.append((out, {"notebook": OVERVIEW_NOTEBOOK, "parameters": {"results": str(out.resolve())}}))
+    return runs + _unit_runs(submissions)
+
+
+#: What ``minesafe batch`` makes when given nothing: the demo submissions shipped in the package
+#: (the province brings in its counties; the list-history file is not a submission).
+DEMO_INPUTS = ("province.yaml", "coal")
+
+
+def default_inputs() -> list[Path]:
+    """The shipped demo submissions, wherever minesafe is installed."""
+    return [demo_folder() / name for name in DEMO_INPUTS]
+
+
+def load_batch_runs(paths: Sequence[Path], out: Path, notebooks: Path) -> list[Run]:
+    """The validated runs of a batch; every problem of every input at once."""
+    declared = functools.cache(declared_parameters)
+    runs: list[Run] = []
+    errors: list[InputError] = []
+    for source, data in collect_run_documents(paths, out):
+        try:
+            runs.append(build_run(data, source, notebooks, declared))
+        except InputError as exc:
+            errors.append(exc)
+    raise_all(errors)
     return runs

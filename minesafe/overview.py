@@ -1,8 +1,8 @@
 """The overview across units and years: computed on the table of results that
 ``minesafe.load_results`` gives (one line per unit and stage), for the overview report.
 
-A unit's verdict in a year is that of its last stage (自评, then 核查, …): the rows of the table are
-already in that order. Row ids and their sections and points come from each unit's rubric; the
+A unit's verdict in a year is that of the stage that decides it (the engine's rule: the latest),
+marked 以此阶段为准 in the table. Row ids and their sections and points come from each unit's rubric; the
 units that would be listed a third consecutive year come from :mod:`minesafe.lists`'s own rule.
 """
 
@@ -20,7 +20,6 @@ from minesafe.rubric import Category
 if TYPE_CHECKING:
     import pandas as pd
 
-UNIT = ["年度", "省", "单位"]
 #: The separator ``load_results`` joins row ids with.
 ID_SEPARATOR = "、"
 
@@ -31,8 +30,8 @@ def unit_name(frame: pd.DataFrame) -> pd.Series:
 
 
 def decide_units(results: pd.DataFrame) -> pd.DataFrame:
-    """One line per unit and year: its last stage's line (the stage that decides), with 单位名称."""
-    units = results.groupby(UNIT, sort=False).tail(1).reset_index(drop=True)
+    """One line per unit and year: the line of the stage that decides, with 单位名称."""
+    units = results[results["以此阶段为准"].fillna(True).astype(bool)].reset_index(drop=True)
     return units.assign(单位名称=unit_name(units))
 
 

@@ -8,21 +8,18 @@ Files are read by the file layer (:mod:`minesafe.files`) and judged by the one e
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from minesafe.evaluation import CountyResult, ProvinceResult
 from minesafe.exceptions import InputError, InputErrors, Problem
-from minesafe.files import SUBMISSION_SUFFIXES, evaluate_file, read_document
-from minesafe.frames import results_frame
+from minesafe.files import SUBMISSION_SUFFIXES, evaluate_file, evaluate_files, read_document
+from minesafe.frames import RESULT_FILE, SUMMARY_STEM, result_row, result_rows, rows_frame
 from minesafe.rendering import result_to_dict
 
 if TYPE_CHECKING:
     import pandas as pd
-
-#: The file name a batch gives each unit's result.
-RESULT_FILE = "result.json"
 
 
 class FileKind(enum.Enum):
@@ -56,7 +53,8 @@ def classify_document(data: Any) -> FileKind | None:
 
 def find_input_files(paths: Iterable[str | Path]) -> list[Path]:
     """Files named directly, and below folders named every submission-like file (YAML, JSON,
-    Excel), in a stable order. Hidden files and Office lock files (``~$…``) are skipped."""
+    Excel), in a stable order. Hidden files, Office lock files (``~$…``) and batch summaries are
+    skipped."""
     found: list[Path] = []
     for path in map(Path, paths):
         if path.is_dir():
@@ -66,6 +64,7 @@ def find_input_files(paths: Iterable[str | Path]) -> list[Path]:
                 if p.is_file()
                 and p.suffix.lower() in SUBMISSION_SUFFIXES
                 and not any(part.startswith((".", "~$")) for part in p.relative_to(path).parts)
+                and p.stem != SUMMARY_STEM
             )
         else:
             found.append(path)
@@ -110,6 +109,15 @@ def classify_files(files: Iterable[Path], accepted: Iterable[FileKind] = tuple(F
     return kinds
 
 
+def _stage_rows(submissions: Sequence[Path], params: str | Path | None) -> list[dict[str, Any]]:
+    """A line per stage file, its unit's stages decided by the engine (the latest decides)."""
+    return [
+        result_row(result_to_dict(result), source) | {"以此阶段为准": result is unit.deciding}
+        for unit in evaluate_files(submissions, params)
+        for result, source in zip(unit.stages, unit.sources, strict=True)
+    ]
+
+
 def load_results(paths_or_folder: str | Path | Iterable[str | Path], params: str | Path | None = None) -> pd.DataFrame:
     """One DataFrame line per unit and stage, from submissions (evaluated here) and ``result.json``
     files of a reports folder: 年度, 省, 单位, 单位类型, 阶段, 结论, 是否合格, 得分, … (see
@@ -121,23 +129,29 @@ def load_results(paths_or_folder: str | Path | Iterable[str | Path], params: str
         paths_or_folder = [paths_or_folder]
     paths = [Path(p) for p in paths_or_folder]
     named = {p for p in paths if not p.is_dir()}
-    records: list[tuple[Mapping[str, Any], str]] = []
+    rows: list[dict[str, Any]] = []
+    submissions: list[Path] = []
     errors: list[InputError] = []
     for path in find_input_files(paths):
         if path not in named and path.suffix.lower() == ".json" and path.name != RESULT_FILE:
             continue  # batch-summary.json and the like
         try:
             data, _ = read_document(path)
-            kind = classify_document(data)
-            if kind is FileKind.RESULT:
-                records.append((data, str(path)))
-            elif kind is FileKind.SUBMISSION:
-                records.append((result_to_dict(evaluate(path, params)), str(path)))
-            elif path in named:
-                raise _neither(path, data)
         except InputError as exc:
             errors.append(exc)
-        except InputErrors as exc:
-            errors += exc.errors
+            continue
+        kind = classify_document(data)
+        if kind is FileKind.RESULT:
+            rows += result_rows(data, str(path))
+        elif kind is FileKind.SUBMISSION:
+            submissions.append(path)
+        elif path in named:
+            errors.append(_neither(path, data))
+    try:
+        rows += _stage_rows(submissions, params)
+    except InputError as exc:
+        errors.append(exc)
+    except InputErrors as exc:
+        errors += exc.errors
     raise_all(errors)
-    return results_frame(records)
+    return rows_frame(rows)

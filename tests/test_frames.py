@@ -49,8 +49,8 @@ def test_results_frame_columns_dtypes_and_reasons():
     bing, wu = evaluate(DEMO / "counties" / "bing.yaml"), evaluate(DEMO / "counties" / "wu.yaml")  # 78 分; T1 未完成
     frame = results_frame([(result_to_dict(bing), "b.yaml"), (result_to_dict(wu), "w.yaml")])
     assert tuple(frame.columns) == RESULT_COLUMNS
-    assert frame["年度"].dtype == "int64" and frame["得分"].dtype == "float64"
-    assert frame["是否合格"].dtype == "bool" and frame["否决项未完成数"].dtype == "int64"
+    assert frame["年度"].dtype == "Int64" and frame["得分"].dtype == "float64"
+    assert frame["是否合格"].dtype == "boolean" and frame["否决项未完成数"].dtype == "Int64"
     by_unit = frame.set_index("单位")
     assert by_unit.loc["示例丙县", "得分"] == 78.0
     assert "低于 80 分" in by_unit.loc["示例丙县", "不合格原因"]
@@ -62,3 +62,15 @@ def test_results_frame_of_nothing_has_the_columns():
     frame = results_frame([])
     assert tuple(frame.columns) == RESULT_COLUMNS and frame.empty
     assert isinstance(frame, pd.DataFrame)
+
+
+def test_a_result_with_stages_has_a_line_per_stage_the_deciding_one_in_full():
+    from minesafe.files import evaluate_unit
+
+    unit = evaluate_unit([DEMO / "coal" / "county-jia.yaml", DEMO / "coal" / "county-jia-verified.yaml"])
+    frame = results_frame([(result_to_dict(unit), "result.json")])
+    assert list(frame["阶段"]) == ["自评", "核查"] and list(frame["结论"]) == ["合格", "不合格"]
+    failed_veto = [i.row.id for i in unit.deciding.items if i.row.category is Category.VETO and i.outcome.value == "未完成"]
+    assert failed_veto and frame.loc[1, "未完成的否决项"] == "、".join(failed_veto)  # the deciding stage in full
+    assert list(frame["以此阶段为准"]) == [False, True]
+    assert frame.loc[0, "得分"] == 100.0 and frame.loc[0, ["否决项未完成数", "未完成的否决项"]].isna().all()

@@ -5,7 +5,7 @@ import shutil
 import pytest
 
 from minesafe.exceptions import InputError, InputErrors
-from minesafe.intake import COUNTY_REPORT_LINK, OVERVIEW_NOTEBOOK, collect_run_documents, report_notebook
+from minesafe.intake import COUNTY_REPORT_LINK, collect_run_documents, report_notebook
 
 from .conftest import DEMO, ROOT
 
@@ -19,12 +19,10 @@ def test_each_rubric_picks_its_report_notebook():
         assert (ROOT / "notebooks" / f"{report_notebook(rubric)}.ipynb").is_file()
 
 
-def test_a_folder_of_submissions_makes_one_run_per_unit_and_the_overview(tmp_path):
-    out = tmp_path / "reports"
-    runs = collect_run_documents([DEMO / "coal"], out)
+def test_a_folder_of_submissions_makes_one_run_per_unit(tmp_path):
+    runs = collect_run_documents([DEMO / "coal"], tmp_path / "reports")
     notebooks = [data["notebook"] for _, data in runs]
     assert notebooks.count("coal_county_report") == 3  # 甲 (two stages, one report), 乙 2023, 乙 2024
-    assert notebooks[-1] == OVERVIEW_NOTEBOOK and runs[-1][1]["parameters"] == {"results": str(out.resolve())}
     (jia,) = [d["parameters"] for _, d in runs if d["parameters"].get("verification")]
     assert jia == {
         "submission": str(DEMO / "coal" / "county-jia.yaml"),
@@ -42,7 +40,7 @@ def test_a_province_file_brings_in_its_counties_and_links_their_reports(tmp_path
 
 def test_run_files_are_taken_as_written(tmp_path):
     runs = collect_run_documents([ROOT / "params" / "runs"], tmp_path / "out")
-    assert len(runs) == len(list((ROOT / "params" / "runs").rglob("*.yaml"))) + 1  # and the overview
+    assert len(runs) == len(list((ROOT / "params" / "runs").rglob("*.yaml")))
 
 
 def test_the_output_folder_is_not_an_input(tmp_path):
@@ -53,7 +51,7 @@ def test_the_output_folder_is_not_an_input(tmp_path):
     )
     (tmp_path / "reports" / "batch-summary.json").write_text("{}", encoding="utf-8")
     runs = collect_run_documents([tmp_path], tmp_path / "reports")
-    assert [d["notebook"] for _, d in runs] == ["noncoal_county_report", OVERVIEW_NOTEBOOK]
+    assert [d["notebook"] for _, d in runs] == ["noncoal_county_report"]
 
 
 def test_files_that_are_neither_are_all_reported_before_anything_runs(tmp_path):
@@ -83,3 +81,50 @@ def test_a_submission_with_an_unknown_rubric_is_refused(tmp_path):
     (tmp_path / "x.yaml").write_text("rubric: noncoal-town\nprovince: 示例省\n", encoding="utf-8")
     with pytest.raises(InputError, match="缺少或写错了评估表编号"):
         collect_run_documents([tmp_path], tmp_path / "out")
+
+
+@pytest.fixture(scope="module")
+def folder_batch(tmp_path_factory):
+    """A season's folder as a province collects it: YAML and Excel county submissions, a province
+    file naming them, and nothing else; batched with no run file."""
+    import yaml
+
+    from minesafe.cli import main
+
+    folder = tmp_path_factory.mktemp("season")
+    (folder / "counties").mkdir()
+    shutil.copy(DEMO / "counties" / "jia.yaml", folder / "counties" / "jia.yaml")
+    assert (
+        main(["template", "--from", str(DEMO / "counties" / "bing.yaml"), "--out", str(folder / "counties" / "bing.xlsx")]) == 0
+    )
+    province = yaml.safe_load((DEMO / "province.yaml").read_text(encoding="utf-8"))
+    province["counties"] = ["counties/jia.yaml", "counties/bing.xlsx"]
+    (folder / "province.yaml").write_text(yaml.safe_dump(province, allow_unicode=True), encoding="utf-8")
+    out = folder / "reports"
+    status = main(["batch", str(folder), "--out", str(out), "--jobs", "2"])
+    return folder, out, status
+
+
+def test_a_folder_batch_makes_every_report(folder_batch):
+    _, out, status = folder_batch
+    assert status == 0
+    for unit in ("示例甲县", "示例丙县", "省级评估"):
+        assert sorted(p.name for p in (out / "2022" / "示例省" / unit).iterdir()) == [
+            "report.html",
+            "report.ipynb",
+            "result.json",
+        ]
+    province = (out / "2022" / "示例省" / "省级评估" / "report.html").read_text(encoding="utf-8")
+    assert 'href="../示例丙县/report.html"' in province
+
+
+def test_load_results_of_the_reports_folder_agrees_with_the_batch_summary(folder_batch):
+    import json
+
+    import minesafe
+
+    _, out, _ = folder_batch
+    table = minesafe.load_results(out)
+    summary = json.loads((out / "batch-summary.json").read_text(encoding="utf-8"))
+    assert {u["unit"]: u["verdict"] for u in summary["units"]} == dict(zip(table["单位"], table["结论"], strict=True))
+    assert sorted(table["单位"]) == ["示例丙县", "示例甲县", "示例省"]

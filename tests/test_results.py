@@ -42,6 +42,7 @@ def test_load_results_reads_submissions_and_results_alike(tmp_path):
         json.dumps(result_to_dict(minesafe.evaluate(county)), ensure_ascii=False), encoding="utf-8"
     )
     (tmp_path / "batch-summary.json").write_text("{}", encoding="utf-8")  # passed over in a folder
+    (tmp_path / "batch-summary.xlsx").write_bytes(b"not a submission")
     from_results = minesafe.load_results(tmp_path).drop(columns="文件")
     from_submission = minesafe.load_results(county).drop(columns="文件")
     assert from_results.equals(from_submission)
@@ -52,6 +53,7 @@ def test_load_results_of_a_demo_folder_has_a_line_per_unit_and_stage():
     frame = minesafe.load_results(DEMO)
     jia = frame[frame["单位"] == "示例煤矿县甲"]
     assert list(jia["阶段"]) == ["自评", "核查"]  # the process's order, whatever the file names
+    assert list(jia["以此阶段为准"]) == [False, True]  # the engine's rule: the latest stage decides
     keys = frame[["年度", "省", "单位", "阶段"]].apply(tuple, axis=1)
     assert keys.is_unique and list(keys) == sorted(keys, key=lambda k: (k[0], k[1], k[2], k[3] != "自评"))
     assert frame["示例数据"].all()
