@@ -54,8 +54,9 @@ def classify_document(data: Any) -> FileKind | None:
 def find_input_files(paths: Iterable[str | Path]) -> list[Path]:
     """Files named directly, and below folders named every submission-like file (YAML, JSON,
     Excel), in a stable order. Hidden files, Office lock files (``~$…``) and batch summaries are
-    skipped."""
+    skipped; every path that does not exist is refused at once."""
     found: list[Path] = []
+    missing: list[InputError] = []
     for path in map(Path, paths):
         if path.is_dir():
             found += sorted(
@@ -66,8 +67,11 @@ def find_input_files(paths: Iterable[str | Path]) -> list[Path]:
                 and not any(part.startswith((".", "~$")) for part in p.relative_to(path).parts)
                 and p.stem != SUMMARY_STEM
             )
-        else:
+        elif path.exists():
             found.append(path)
+        else:
+            missing.append(InputError(str(path), [Problem((), "路径不存在", str(path), "已存在的文件或文件夹")]))
+    raise_all(missing)
     return found
 
 
