@@ -166,7 +166,7 @@ def build_run(data: Any, source: Path, notebooks: Path, declared: Callable[[Path
         if not isinstance(value, allowed) or (isinstance(value, bool) and bool not in allowed):
             problems.add(where, "参数类型不对", value, _TYPE_NAMES[type_name])
             continue
-        if key in LINK_PARAMETERS and not _valid_link_template(value):
+        if key in LINK_PARAMETERS and not _valid_link_template(str(value)):
             problems.add(
                 where,
                 "链接模板中有未知的占位符或花括号不成对",
@@ -175,7 +175,7 @@ def build_run(data: Any, source: Path, notebooks: Path, declared: Callable[[Path
             )
             continue
         if key in FILE_PARAMETERS and value:
-            path = Path(value)
+            path = Path(str(value))
             if not path.is_file():
                 problems.add(where, "文件不存在", value, f"相对于当前目录 {Path.cwd()} 的已存在文件路径")
                 continue
@@ -249,8 +249,8 @@ def evaluate_run(run: Run, out: Path) -> tuple[Path, str, dict[str, Any]]:
         label, _ = KINDS[history.kind]
         folder = out / str(history.year + 1) / "名单管理" / _folder_name(label)
         proposals = [dataclasses.asdict(p) for p in propose_next_list(history)]
-        result = {"kind": history.kind, "year": history.year, "proposals": proposals}
-        return folder, f"{label} {history.year + 1}年名单建议", result
+        proposal = {"kind": history.kind, "year": history.year, "proposals": proposals}
+        return folder, f"{label} {history.year + 1}年名单建议", proposal
     params = run.parameters.get("params_file") or None
     stages = [run.parameters["submission"], *([run.parameters["verification"]] if run.parameters.get("verification") else [])]
     unit = evaluate_unit(stages, params)  # the latest stage decides, as in the report
@@ -519,8 +519,9 @@ def reuse_unit(run: Run, entry: Mapping[str, Any] | None) -> UnitOutcome | None:
     """The recorded outcome of an unchanged unit whose three outputs are intact, else ``None``."""
     if not isinstance(entry, Mapping) or entry.get("code") != code_fingerprint():
         return None
-    inputs = {path: _current_digest(path) for path in entry.get("inputs", {})}
-    if None in inputs.values() or unit_key(run, inputs) != entry.get("key"):
+    digests = {path: _current_digest(path) for path in entry.get("inputs", {})}
+    inputs = {path: digest for path, digest in digests.items() if digest is not None}
+    if len(inputs) < len(digests) or unit_key(run, inputs) != entry.get("key"):
         return None
     folder = Path(entry["folder"])
     outputs = entry.get("outputs", {})

@@ -20,11 +20,23 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from minesafe.decimals import format_decimal, format_percent
 from minesafe.exceptions import InputError, Problem
-from minesafe.rubric import EVALUATOR, STAGES, Category, FieldKind, FieldRole, MeasureRule, Outcome, Row, Rubric, Threshold
+from minesafe.rubric import (
+    EVALUATOR,
+    STAGES,
+    Category,
+    FieldKind,
+    FieldRole,
+    Measure,
+    MeasureRule,
+    Outcome,
+    Row,
+    Rubric,
+    Threshold,
+)
 from minesafe.submission import CountySubmission, Header, ItemEntry, ProvinceSubmission, TargetInput, Value
 from minesafe.targets import TargetResult, evaluate_target
 
@@ -72,13 +84,13 @@ class _Shown:
     def _repr_html_(self) -> str:
         from minesafe.rendering import format_result_html
 
-        return format_result_html(self)
+        return format_result_html(cast("Result", self))
 
     def targets_frame(self) -> pd.DataFrame:
         """The targets as a pandas DataFrame (see :func:`minesafe.frames.targets_frame`)."""
         from minesafe.frames import targets_frame
 
-        return targets_frame(self)
+        return targets_frame(cast("Result", self))
 
 
 @dataclass(frozen=True)
@@ -144,10 +156,17 @@ class ProvinceResult(_Shown):
     @property
     def counties(self) -> tuple[CountyResult, ...]:
         """Each key county's deciding (latest-stage) result."""
-        return tuple(u.deciding for u in self.units)
+        return tuple(_as_county(u.deciding) for u in self.units)
 
 
 Result = CountyResult | ProvinceResult
+
+
+def _as_county(result: Result) -> CountyResult:
+    """A province's key county's result (a province file never names a province among its counties)."""
+    if not isinstance(result, CountyResult):
+        raise TypeError(f"a key county's result is a province result: {result!r}")
+    return result
 
 
 @dataclass(frozen=True)
@@ -289,7 +308,7 @@ def derive_row_outcome(row: Row, values: Mapping[str, Value], rubric: Rubric | N
             return None, f"阈值“{threshold.label}”：{threshold.source}，{EVALUATOR}"
         if any(k not in values for k in row.measure.fields):
             return None, ""
-        return _measure_outcome(row, values, threshold)
+        return _measure_outcome(row, row.measure, values, threshold, threshold.value)
     decisive = [(f, values[f.key]) for f in row.fields if f.decisive and f.key in values]
     if not decisive:
         return None, ""
@@ -297,12 +316,12 @@ def derive_row_outcome(row: Row, values: Mapping[str, Value], rubric: Rubric | N
     def show(f, v) -> str:
         if f.kind is FieldKind.FLAG:
             return f"{f.label}：{'是' if v else '否'}"
-        return f"{f.label}：{format_decimal(Fraction(v))}{'%' if f.kind is FieldKind.RATIO else ''}"
+        return f"{f.label}：{format_decimal(_number(v))}{'%' if f.kind is FieldKind.RATIO else ''}"
 
     bad = [
         show(f, v)
         for f, v in decisive
-        if (f.kind is FieldKind.FLAG and v is False) or (f.role is FieldRole.NONCOMPLIANT and v > 0)
+        if (f.kind is FieldKind.FLAG and v is False) or (f.role is FieldRole.NONCOMPLIANT and _number(v) > 0)
     ]
     if bad:
         return Outcome.FAILED, "；".join(bad)
@@ -315,25 +334,33 @@ def derive_row_outcome(row: Row, values: Mapping[str, Value], rubric: Rubric | N
     return Outcome.COMPLETED, evidence
 
 
-def _measure_outcome(row: Row, values: Mapping[str, Value], threshold: Threshold) -> tuple[Outcome, str]:
-    m = row.measure
-    labels = [row.field_by_key(k).label for k in m.fields]
+def _number(value: Value) -> Fraction:
+    """A count, ratio or 是/否 fill-in value as an exact number (validation admits no text in these fields)."""
+    if isinstance(value, str):
+        raise TypeError(f"a fill-in value that should be a number is text: {value!r}")
+    return Fraction(value)
+
+
+def _measure_outcome(
+    row: Row, m: Measure, values: Mapping[str, Value], threshold: Threshold, bound: Fraction
+) -> tuple[Outcome, str]:
+    labels = [f.label for k in m.fields if (f := row.field_by_key(k)) is not None]
     if m.rule is MeasureRule.SHARE_AT_LEAST:
-        part, whole = (values[k] for k in m.fields)
+        part, whole = (_number(values[k]) for k in m.fields)
         if not whole:
             return Outcome.NOT_APPLICABLE, f"{labels[1]}为0，不涉及"
-        share = Fraction(part, whole)
+        share = part / whole
         evidence = (
             f"{labels[0]} {part} ÷ {labels[1]} {whole} = {format_percent(share)}，"
             f"{threshold.label}下限 {threshold.text}（{threshold.origin}）"
         )
-        return (Outcome.COMPLETED if share >= threshold.value else Outcome.FAILED), evidence
+        return (Outcome.COMPLETED if share >= bound else Outcome.FAILED), evidence
     (count,) = (values[k] for k in m.fields)
     if m.rule is MeasureRule.COUNT_AT_LEAST:
-        met, bound = count >= threshold.value, "不少于"
+        met, relation = _number(count) >= bound, "不少于"
     else:
-        met, bound = count <= threshold.value, "不超过"
-    evidence = f"{labels[0]} {count}，{threshold.label}应{bound} {threshold.text}（{threshold.origin}）"
+        met, relation = _number(count) <= bound, "不超过"
+    evidence = f"{labels[0]} {count}，{threshold.label}应{relation} {threshold.text}（{threshold.origin}）"
     return (Outcome.COMPLETED if met else Outcome.FAILED), evidence
 
 
@@ -371,14 +398,14 @@ def judge_items(rubric: Rubric, entries: Mapping[str, ItemEntry]) -> tuple[ItemR
 def compute_score(rubric: Rubric, items: Sequence[ItemResult]) -> tuple[Fraction, str]:
     """The score out of the rubric's total points, and a caveat when it had to be rescaled."""
     scored = [i for i in items if i.row.category is Category.SCORED]
-    earned = sum((i.earned for i in scored), Fraction(0))
+    earned = sum((i.earned or Fraction(0) for i in scored), Fraction(0))
     if rubric.not_applicable_scoring != "rescale":
         return earned, ""
     applicable = [i for i in scored if i.outcome is not Outcome.NOT_APPLICABLE]
     available = sum(i.row.points for i in applicable)
     if not available:
         return Fraction(rubric.total_points), "全部评分项均为不涉及，按满分计，请核实。"
-    score = sum((i.earned for i in applicable), Fraction(0)) * rubric.total_points / available
+    score = sum((i.earned or Fraction(0) for i in applicable), Fraction(0)) * rubric.total_points / available
     skipped = len(scored) - len(applicable)
     note = (
         f"按适用分值折算：{skipped} 项评分项不涉及，适用分值 {available} 分折算为 {rubric.total_points} 分制。" if skipped else ""
@@ -536,7 +563,11 @@ def evaluate_province(
     for u in units:
         if not u.passed:
             reasons.append(
-                Reason("county", u.name, f"重点县 {u.name} 评估结果为不合格（{u.stage}）：{describe_failure(u.deciding)}。")
+                Reason(
+                    "county",
+                    u.name,
+                    f"重点县 {u.name} 评估结果为不合格（{u.stage}）：{describe_failure(_as_county(u.deciding))}。",
+                )
             )
         if u.stage_change:
             reasons.append(Reason("flag", u.name, f"重点县 {u.name}：{u.stage_change}，以{u.stage}结论为准。"))

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import nbformat
 
+from minesafe.exceptions import FontError
 from minesafe.files import atomic_write, bundled_font_path
 
 FONT_FAMILY = "minesafe-cjk"
@@ -108,6 +109,8 @@ def _common_font() -> tuple[bytes, frozenset[int]]:
             covered |= {ord(c) for c in path.read_text(encoding="utf-8", errors="ignore") if ord(c) > 0x7F}
     # building it takes seconds: keep it on disk for the next batch, keyed by what it is made from
     font_path = bundled_font_path()
+    if font_path is None:
+        raise FontError("安装包中缺少字体文件 NotoSansSC-Regular.ttf，请重新安装 minesafe。")
     stat = font_path.stat()
     key = hashlib.sha256(f"{sorted(covered)}{stat.st_size}{stat.st_mtime_ns}".encode()).hexdigest()[:24]
     cached = _cache_folder() / f"common-font-{key}.ttf"

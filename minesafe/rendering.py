@@ -110,12 +110,12 @@ def result_to_dict(
             u.name: {
                 "passed": u.passed,
                 "verdict": u.verdict,
-                "score": to_json_number(u.deciding.score),
+                "score": to_json_number(county.score),
                 "stage": u.stage,
                 "stages": _stages_dict(u),
                 "stage_change": u.stage_change or None,
             }
-            for u in result.units
+            for u, county in zip(result.units, result.counties, strict=True)
         }
         out["missing_counties"] = list(result.missing)
     out["reasons"] = [{"kind": r.kind, "id": r.id, "text": r.text} for r in result.reasons]
@@ -151,8 +151,8 @@ def format_result_text(evaluation: CountyResult | ProvinceResult | UnitResult) -
         lines.append(f"  {t.target.id} {t.target.name}：{t.outcome.value}（目标 {t.goal_text}{value}）")
     if isinstance(result, ProvinceResult):
         lines.append("重点县：")
-        for u in result.units:
-            lines.append(f"  {u.name}：{u.verdict}（{u.stage}，得分 {format_decimal(u.deciding.score)} 分）")
+        for u, county in zip(result.units, result.counties, strict=True):
+            lines.append(f"  {u.name}：{u.verdict}（{u.stage}，得分 {format_decimal(county.score)} 分）")
         lines += [f"  {name}：无评估结果（未提交）" for name in result.missing]
     if result.reasons:
         lines.append("原因与提示：")

@@ -54,7 +54,8 @@ class TargetResult:
         if self.baseline_year is not None:
             return f"较{self.baseline_year}年"
         if self.target.rule is TargetRule.AVERAGE_DECREASE:
-            years = len(next(iter(self.inputs.values())).previous) if self.inputs else self.target.years
+            histories = _inputs_as(self.inputs, DeathHistory)
+            years = len(histories[0][1].previous) if histories else self.target.years
             return f"较前{years}年平均"
         return ""
 
