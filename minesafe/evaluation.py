@@ -81,6 +81,12 @@ class _Shown:
     """What county and province results share in a notebook: the verdict banner as HTML and the
     targets as a DataFrame (pandas is only imported when a frame is asked for)."""
 
+    passed: bool
+
+    @property
+    def verdict(self) -> str:
+        return PASSED if self.passed else FAILED
+
     def _repr_html_(self) -> str:
         from minesafe.rendering import format_result_html
 
@@ -107,10 +113,6 @@ class CountyResult(_Shown):
     reasons: tuple[Reason, ...]
 
     @property
-    def verdict(self) -> str:
-        return PASSED if self.passed else FAILED
-
-    @property
     def name(self) -> str:
         return self.county
 
@@ -133,10 +135,6 @@ class ProvinceResult(_Shown):
     missing: tuple[str, ...]  # key counties named by the province without any result
     passed: bool
     reasons: tuple[Reason, ...]
-
-    @property
-    def verdict(self) -> str:
-        return PASSED if self.passed else FAILED
 
     @property
     def name(self) -> str:
