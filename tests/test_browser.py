@@ -98,8 +98,9 @@ def test_verdict_flips_in_the_browser_and_nothing_is_fetched_from_elsewhere(chro
             row.select_option("完成")
             expect(verdict).to_have_text("考核评估结论：合格")
             expect(page.locator(".ms-changes")).to_have_text("尚未改动，显示的是提交数据的评估结果。")
-            # the scenario export, beside a chosen file and as a browser download
+            # the scenario export, beside a chosen file and as a browser download (once the kernel has the change)
             row.select_option("未完成")
+            expect(page.locator(".ms-changes")).to_contain_text("第 1-1a 行：完成 → 未完成")
             exported = tmp_path / "情景.yaml"
             page.locator(".widget-text").filter(has=page.locator("label", has_text="导出到")).locator("input").fill(str(exported))
             page.get_by_role("button", name="导出为提交文件").click()
