@@ -551,12 +551,14 @@ def _kill_process_tree(pool: ProcessPoolExecutor) -> None:
     the middle of being written must not be finished after the signal)."""
     import psutil
 
-    workers = [psutil.Process(p.pid) for p in (pool._processes or {}).values() if p.pid]
     victims = []
-    for worker in workers:
+    for process in list((pool._processes or {}).values()):
+        if not process.pid:  # never started (psutil.Process(None) would be this process)
+            continue
         try:
+            worker = psutil.Process(process.pid)
             victims += [worker, *worker.children(recursive=True)]
-        except psutil.NoSuchProcess:
+        except psutil.NoSuchProcess:  # a worker that has already ended
             continue
     for process in victims:
         with suppress(psutil.NoSuchProcess):

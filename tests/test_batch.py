@@ -459,10 +459,16 @@ def _wait_for_kernels(batch_process):
 
     import psutil
 
+    def command(process: psutil.Process) -> str:
+        try:
+            return " ".join(process.cmdline())
+        except psutil.Error:  # ended (or a zombie) between listing and asking
+            return ""
+
     parent = psutil.Process(batch_process.pid)
     for _ in range(1200):
         tree = parent.children(recursive=True)
-        if any("launcher.py" in " ".join(p.cmdline()) for p in tree if p.is_running()):
+        if any("launcher.py" in command(p) for p in tree):
             return tree
         assert batch_process.poll() is None, batch_process.communicate()
         time.sleep(0.05)
