@@ -1,5 +1,9 @@
-"""Everything that touches files: rubric resources, submissions (YAML, JSON, Excel), params, and
-atomic writes. The rest of the package takes and returns plain values.
+"""Reading every input and the writers every output goes through.
+
+Inputs: rubric resources, submissions (YAML 1.2, JSON, Excel), params and profiles, each within the
+limits of docs/submission.md. Outputs: atomic, fsync'ed writers that respect the umask; the batch,
+the app and the CLI decide *what* to write and where, but write through these. The engine (targets,
+evaluation, gap, …) takes and returns plain values and touches no file.
 """
 
 from __future__ import annotations
