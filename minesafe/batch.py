@@ -120,8 +120,15 @@ def declared_parameters(notebook: Path) -> dict[str, dict[str, Any]]:
     return dict(papermill.inspect_notebook(str(notebook)))
 
 
-def build_run(data: Any, source: Path, notebooks: Path, declared: Callable[[Path], Mapping[str, Mapping[str, Any]]]) -> Run:
-    """Validate one run file's mapping; raise :class:`InputError` listing every problem."""
+def build_run(
+    data: Any,
+    source: Path,
+    notebooks: Path,
+    declared: Callable[[Path], Mapping[str, Mapping[str, Any]]],
+    needs_unit: bool = True,
+) -> Run:
+    """Validate one run file's mapping; raise :class:`InputError` listing every problem.
+    ``needs_unit=False`` for a report of the whole batch (the overview), which names no unit."""
     problems = ProblemCollector()
     if not isinstance(data, Mapping):
         raise InputError(str(source), [Problem((), "参数文件内容应为映射", type(data).__name__, "notebook: …，parameters: {…}")])
@@ -135,7 +142,7 @@ def build_run(data: Any, source: Path, notebooks: Path, declared: Callable[[Path
         problems.add(("notebook",), "没有这个报告笔记本", name, "、".join(available))
         problems.raise_if_any(str(source))
     spec = declared(notebook)
-    if not any(key in spec for key in UNIT_PARAMETERS):
+    if needs_unit and not any(key in spec for key in UNIT_PARAMETERS):
         problems.add(
             ("notebook",),
             "这个笔记本不能批量运行（它没有说明评估哪个单位的参数）",
@@ -326,8 +333,21 @@ def _failure(run: Run, error: str, seconds: float, status: str = STATUS_FAILED) 
     return UnitOutcome(str(run.source), Path(str(name)).stem, "", "", None, "", "", status, seconds, error, "")
 
 
+#: The overview report's folder in a batch's output folder (it has no ``result.json``).
+OVERVIEW_FOLDER = "总览"
+OVERVIEW_TITLE = "综合评估总览"
+
+
+def overview_job(run: Run, out: Path) -> Job:
+    """The overview report: no result of its own (it reads every ``result.json`` in ``out``)."""
+    return Job(run, out / OVERVIEW_FOLDER, OVERVIEW_TITLE, {}, {})
+
+
 def job_outcome(job: Job, status: str, seconds: float, error: str = "") -> UnitOutcome:
     r = job.result
+    report = str(job.folder / "report.html") if status == STATUS_OK else ""
+    if not r:
+        return UnitOutcome(str(job.run.source), job.title, OVERVIEW_FOLDER, "", None, "", "", status, seconds, error, report)
     unit = r.get("county") or r.get("enterprise") or r.get("province") or job.title
     kind = "重点县" if "county" in r else "重点企业" if "enterprise" in r else "重点省" if "province" in r else "名单管理"
     return UnitOutcome(
@@ -341,7 +361,7 @@ def job_outcome(job: Job, status: str, seconds: float, error: str = "") -> UnitO
         status=status,
         seconds=seconds,
         error=error,
-        report=str(job.folder / "report.html") if status == STATUS_OK else "",
+        report=report,
     )
 
 
@@ -436,8 +456,12 @@ def execute_job(job: Job) -> tuple[UnitOutcome, dict[str, str]]:
             {
                 "report.ipynb": nbformat.writes(notebook).encode("utf-8"),
                 "report.html": html.encode("utf-8"),
-                "result.json": (json.dumps(job.result, ensure_ascii=False, indent=2) + "\n").encode("utf-8"),
-            },
+            }
+            | (
+                {"result.json": (json.dumps(job.result, ensure_ascii=False, indent=2) + "\n").encode("utf-8")}
+                if job.result
+                else {}
+            ),
         )
     except PapermillExecutionError as exc:
         # number the cell as the evaluator sees it in the notebook, without papermill's injected cell
@@ -584,8 +608,11 @@ def run_batch(
     progress: bool = True,
     execute: Callable[[Job], tuple[UnitOutcome, dict[str, str]]] = execute_job,
     force: bool = False,
+    overview: Run | None = None,
 ) -> list[UnitOutcome]:
-    """Run every unit in a pool of ``jobs`` worker processes and write the batch summary.
+    """Run every unit in a pool of ``jobs`` worker processes, write the batch summary, then make
+    the ``overview`` report (if given) of every result in ``out``: again when any unit was re-made
+    or its report is missing. Returns the units' outcomes, the overview's last.
 
     Units whose inputs, notebook and minesafe version are unchanged since the last batch into
     ``out`` and whose three outputs are intact are reused (``force`` re-makes them). Raises
@@ -604,25 +631,31 @@ def run_batch(
             todo.append(i)
         else:
             outcomes[i] = reused
+    later = [overview_job(overview, out)] if overview is not None else []
+    if later and not (force or todo or any(not o.succeeded for o in outcomes.values())):
+        later = [job for job in later if not (job.folder / "report.html").is_file()]
     signum = None
-    if todo:
+    made: list[UnitOutcome] = []
+    if todo or later:
         context = multiprocessing.get_context("spawn")  # kernels and zmq do not survive fork safely
         stop = context.Event()
         log = str((out / "batch-log.txt").resolve())
         with tempfile.TemporaryDirectory(prefix="minesafe-kernel-") as folder, _signals_raise() as interrupted:
             jupyter_data = str(write_kernelspec(Path(folder)))
             pool = ProcessPoolExecutor(
-                max_workers=min(jobs, len(todo)),
+                max_workers=max(1, min(jobs, len(todo))),
                 mp_context=context,
                 initializer=_start_worker,
                 initargs=(log, jupyter_data, stop, execute is execute_job),
             )
             try:
-                with tqdm(total=2 * len(todo), desc="生成评估报告", unit="步", disable=not progress, file=sys.stderr) as bar:
+                total = 2 * len(todo) + len(later)
+                with tqdm(total=total, desc="生成评估报告", unit="步", disable=not progress, file=sys.stderr) as bar:
                     planned = _plan(pool, runs, todo, out, outcomes, bar)
                     _check_duplicates(runs, planned, outcomes, cache)
                     bar.update(len(todo) - len(planned))
                     _execute(pool, planned, execute, outcomes, cache, bar)
+                    made = _make_later(pool, later, execute, bar)  # the overview reads the results just written
             except BatchInterrupted as exc:
                 signum = exc.signum
                 stop.set()
@@ -639,7 +672,21 @@ def run_batch(
     write_workbook(build_summary_workbook(ordered), out / "batch-summary.xlsx")
     if signum is not None:
         raise BatchInterrupted(signum)
-    return ordered
+    return ordered + made
+
+
+def _make_later(pool, later: Sequence[Job], execute, bar) -> list[UnitOutcome]:
+    """Reports made from the units' outputs (the overview), after every unit is done."""
+    made: dict[int, UnitOutcome] = {}
+
+    def record(i, done):
+        made[i] = done[0]
+
+    def died(i, exc):
+        made[i] = job_outcome(later[i], STATUS_FAILED, 0.0, f"工作进程异常退出：{type(exc).__name__}: {exc}")
+
+    _collect({pool.submit(execute, job): i for i, job in enumerate(later)}, bar, record, died)
+    return [made[i] for i in sorted(made)]
 
 
 def _plan(pool, runs, todo, out, outcomes, bar) -> dict[int, Job]:

@@ -154,7 +154,13 @@ def _parser() -> argparse.ArgumentParser:
     batch = commands.add_parser(
         "batch", help="批量生成评估报告（HTML、笔记本、结果 JSON 和汇总表）", description="按运行参数文件批量生成评估报告"
     )
-    batch.add_argument("runs", nargs="*", type=Path, metavar="参数文件或文件夹", help="运行参数文件（默认 params/runs/ 下全部）")
+    batch.add_argument(
+        "runs",
+        nargs="*",
+        type=Path,
+        metavar="提交文件、参数文件或文件夹",
+        help="各单位的提交文件（YAML、JSON 或 Excel）、运行参数文件，或存放它们的文件夹（默认：安装包自带的示例数据）",
+    )
     batch.add_argument(
         "--jobs", type=_whole_number(1), default=os.cpu_count() or 1, metavar="N", help="并行进程数（默认为 CPU 核数）"
     )
@@ -232,9 +238,9 @@ def _batch(args: argparse.Namespace) -> int:
     from minesafe.intake import default_inputs, load_batch_runs
 
     check_out_folder(args.out)
-    runs = load_batch_runs(args.runs or default_inputs(), args.out, args.notebooks or package_folder("notebooks"))
+    runs, overview = load_batch_runs(args.runs or default_inputs(), args.out, args.notebooks or package_folder("notebooks"))
     try:
-        outcomes = run_batch(runs, args.out, args.jobs, progress=sys.stderr.isatty(), force=args.force)
+        outcomes = run_batch(runs, args.out, args.jobs, progress=sys.stderr.isatty(), force=args.force, overview=overview)
     except BatchInterrupted as exc:
         print(exc, file=sys.stderr)
         print(f"汇总表：{(args.out / 'batch-summary.xlsx').resolve()}", file=sys.stderr)

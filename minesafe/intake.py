@@ -26,6 +26,8 @@ from minesafe.submission import STAGES
 COUNTY_REPORT_LINK = "../{county}/report.html"
 
 RunDocument = tuple[Path, Mapping[str, Any]]
+#: The notebook of the overview across every unit of a batch.
+OVERVIEW_NOTEBOOK = "overview_report"
 
 
 def report_notebook(rubric_id: str) -> str:
@@ -137,8 +139,14 @@ def default_inputs() -> list[Path]:
     return [demo_folder() / name for name in DEMO_INPUTS]
 
 
-def load_batch_runs(paths: Sequence[Path], out: Path, notebooks: Path) -> list[Run]:
-    """The validated runs of a batch; every problem of every input at once."""
+def overview_run_document(out: Path) -> RunDocument:
+    """The overview report's run: every result in the batch's output folder, made after the units."""
+    return out, {"notebook": OVERVIEW_NOTEBOOK, "parameters": {"results": str(out.resolve())}}
+
+
+def load_batch_runs(paths: Sequence[Path], out: Path, notebooks: Path) -> tuple[list[Run], Run | None]:
+    """The validated unit runs of a batch, and its overview's run (``None`` when ``notebooks`` has
+    no overview notebook); every problem of every input at once."""
     declared = functools.cache(declared_parameters)
     runs: list[Run] = []
     errors: list[InputError] = []
@@ -147,5 +155,12 @@ def load_batch_runs(paths: Sequence[Path], out: Path, notebooks: Path) -> list[R
             runs.append(build_run(data, source, notebooks, declared))
         except InputError as exc:
             errors.append(exc)
+    overview = None
+    if (notebooks / f"{OVERVIEW_NOTEBOOK}.ipynb").is_file():
+        source, data = overview_run_document(out)
+        try:
+            overview = build_run(data, source, notebooks, declared, needs_unit=False)
+        except InputError as exc:
+            errors.append(exc)
     raise_all(errors)
-    return runs
+    return runs, overview

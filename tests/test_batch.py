@@ -214,11 +214,9 @@ def test_reports_use_this_interpreter_even_when_python3_points_elsewhere(tmp_pat
 def stub_execute(job):
     """Stands in for the notebook run (picklable, so pool workers can call it): the cache logic is
     the batch process's, and needs no kernel to be tested."""
-    files = {
-        "report.ipynb": b"{}",
-        "report.html": job.title.encode("utf-8"),
-        "result.json": json.dumps(job.result, ensure_ascii=False).encode("utf-8"),
-    }
+    files = {"report.ipynb": b"{}", "report.html": job.title.encode("utf-8")}
+    if job.result:  # the overview has no result of its own
+        files["result.json"] = json.dumps(job.result, ensure_ascii=False).encode("utf-8")
     return job_outcome(job, STATUS_OK, 0.0), write_report(job, files)
 
 
@@ -549,3 +547,42 @@ def test_a_unit_past_its_memory_budget_fails_with_a_chinese_message(tmp_path, mo
     monkeypatch.setattr(batch_module, "EVALUATION_MEMORY", 64 << 20)
     unit = plan_unit(run, tmp_path / "reports")
     assert unit.status == "失败" and "评估超过内存上限" in unit.error
+
+
+def test_the_overview_comes_after_the_units_and_is_remade_only_when_needed(tmp_path):
+    from minesafe.intake import load_batch_runs
+
+    submissions = tmp_path / "in"
+    submissions.mkdir()
+    for name in ("jia", "yi"):
+        shutil.copy(DEMO / "counties" / f"{name}.yaml", submissions / f"{name}.yaml")
+    out = tmp_path / "reports"
+    runs, overview = load_batch_runs([submissions], out, NOTEBOOKS)
+    assert overview is not None and overview.notebook.name == "overview_report.ipynb"
+    assert overview.parameters["results"] == str(out.resolve())
+
+    def made(force=False):
+        outcomes = run_batch(runs, out, 1, progress=False, execute=stub_execute, force=force, overview=overview)
+        assert all(o.succeeded for o in outcomes)
+        return [o.unit for o in outcomes if not o.reused]
+
+    assert made() == ["示例甲县", "示例乙县", "综合评估总览"]  # the overview last, after every unit
+    assert sorted(p.name for p in (out / "总览").iterdir()) == ["report.html", "report.ipynb"]  # no result.json
+    summary = json.loads((out / "batch-summary.json").read_text(encoding="utf-8"))
+    assert len(summary["units"]) == 2  # the summary lists units only
+    assert made() == []  # nothing changed: the overview is kept
+    (out / "总览" / "report.html").unlink()
+    assert made() == ["综合评估总览"]  # its output missing: re-made alone
+    _write(submissions / "yi.yaml", (DEMO / "counties" / "yi.yaml").read_text(encoding="utf-8") + "\n# edited\n")
+    assert made() == ["示例乙县", "综合评估总览"]  # a unit changed
+    assert made(force=True) == ["示例甲县", "示例乙县", "综合评估总览"]
+
+
+def test_a_notebooks_folder_without_the_overview_makes_none(tmp_path):
+    from minesafe.intake import load_batch_runs
+
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    shutil.copy(NOTEBOOKS / "noncoal_county_report.ipynb", notebooks)
+    runs, overview = load_batch_runs([DEMO / "counties" / "jia.yaml"], tmp_path / "out", notebooks)
+    assert len(runs) == 1 and overview is None

@@ -105,7 +105,7 @@ def folder_batch(tmp_path_factory):
     return folder, out, status
 
 
-def test_a_folder_batch_makes_every_report(folder_batch):
+def test_a_folder_batch_makes_every_report_and_the_overview(folder_batch):
     _, out, status = folder_batch
     assert status == 0
     for unit in ("示例甲县", "示例丙县", "省级评估"):
@@ -116,6 +116,10 @@ def test_a_folder_batch_makes_every_report(folder_batch):
         ]
     province = (out / "2022" / "示例省" / "省级评估" / "report.html").read_text(encoding="utf-8")
     assert 'href="../示例丙县/report.html"' in province
+    overview = out / "总览"
+    assert sorted(p.name for p in overview.iterdir()) == ["report.html", "report.ipynb"]  # no result of its own
+    page = (overview / "report.html").read_text(encoding="utf-8")
+    assert "综合评估总览" in page and "示例丙县" in page
 
 
 def test_load_results_of_the_reports_folder_agrees_with_the_batch_summary(folder_batch):
