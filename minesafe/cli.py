@@ -152,7 +152,9 @@ def _parser() -> argparse.ArgumentParser:
     template.add_argument("--from", dest="source", type=Path, metavar="提交文件", help="用已有的提交文件预先填好")
     template.add_argument("--force", action="store_true", help="覆盖已存在的输出文件")
     batch = commands.add_parser(
-        "batch", help="批量生成评估报告（HTML、笔记本、结果 JSON 和汇总表）", description="按运行参数文件批量生成评估报告"
+        "batch",
+        help="批量生成评估报告（HTML、笔记本、结果 JSON 和汇总表）",
+        description="按提交文件或运行参数文件批量生成各单位的评估报告，最后生成总览",
     )
     batch.add_argument(
         "runs",
