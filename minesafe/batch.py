@@ -42,8 +42,17 @@ from minesafe.files import (
     write_json,
     write_workbook,
 )
+from minesafe.frames import PROVINCE_KIND, RESULT_FILE, SUMMARY_STEM, UNIT_KINDS
 from minesafe.rendering import describe_unit, result_to_dict
-from minesafe.summary import STATUS_FAILED, STATUS_INTERRUPTED, STATUS_OK, UnitOutcome, build_summary_workbook, summary_to_dict
+from minesafe.summary import (
+    STATUS_FAILED,
+    STATUS_INTERRUPTED,
+    STATUS_OK,
+    UnitOutcome,
+    build_summary_frame,
+    build_summary_workbook,
+    summary_to_dict,
+)
 
 #: Declared parameters that name input files: resolved against the working directory and checked.
 FILE_PARAMETERS = ("submission", "params_file", "verification", "history_file")
@@ -668,11 +677,25 @@ def run_batch(
             restore_retired_folders(out)
     ordered = [outcomes.get(i) or _failure(run, "批量评估被中断，未完成", 0.0, STATUS_INTERRUPTED) for i, run in enumerate(runs)]
     write_json({"format": 1, "units": cache}, out / CACHE_FILE)
-    write_json(summary_to_dict(ordered), out / "batch-summary.json")
-    write_workbook(build_summary_workbook(ordered), out / "batch-summary.xlsx")
+    frame = build_summary_frame(ordered, read_unit_results(ordered))
+    write_json(summary_to_dict(frame), out / f"{SUMMARY_STEM}.json")
+    write_workbook(build_summary_workbook(frame, out), out / f"{SUMMARY_STEM}.xlsx")
     if signum is not None:
         raise BatchInterrupted(signum)
     return ordered + made
+
+
+def read_unit_results(outcomes: Sequence[UnitOutcome]) -> dict[str, Mapping[str, Any]]:
+    """The results the batch wrote or kept for its units (not list proposals), by report path:
+    the summary's lines are what ``load_results`` reads from them."""
+    results = {}
+    for o in outcomes:
+        if o.succeeded and o.kind in (*UNIT_KINDS.values(), PROVINCE_KIND):
+            try:
+                results[o.report] = json.loads(Path(o.report).with_name(RESULT_FILE).read_text(encoding="utf-8"))
+            except (OSError, ValueError):  # removed meanwhile: the line says what the outcome knows
+                continue
+    return results
 
 
 def _make_later(pool, later: Sequence[Job], execute, bar) -> list[UnitOutcome]:

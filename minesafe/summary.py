@@ -1,14 +1,25 @@
-"""The batch summary: one line per unit, as JSON and as an Excel workbook for evaluators."""
+"""The batch summary: one line per unit and stage, as JSON and as an Excel workbook for evaluators,
+made from the same table as ``minesafe.load_results`` (年度, 省, 单位 … 文件), with a link to each
+report and how its run went."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+import math
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from minesafe import palette
 from minesafe.cells import append_row, style_header
+from minesafe.frames import RESULT_COLUMNS, RESULT_FILE, result_rows, sort_results
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 STATUS_OK, STATUS_FAILED, STATUS_INTERRUPTED = "成功", "失败", "中断"
 
@@ -35,50 +46,97 @@ class UnitOutcome:
         return self.status == STATUS_OK
 
 
-COLUMNS = [
-    ("unit", "单位", 16),
-    ("kind", "类型", 8),
-    ("province", "省（区）", 10),
-    ("year", "年度", 7),
-    ("verdict", "结论", 8),
-    ("score", "得分", 7),
-    ("status", "运行状态", 9),
-    ("reused", "沿用上次报告", 12),
-    ("seconds", "用时（秒）", 10),
-    ("error", "错误", 60),
-    ("report", "报告文件", 50),
-    ("run_file", "参数文件", 40),
-]
+#: The summary's own columns, after those of ``minesafe.load_results`` (minesafe.frames.RESULT_COLUMNS).
+RUN_COLUMNS = ("报告", "运行状态", "沿用上次报告", "用时（秒）", "错误", "参数文件")
+WIDTHS = {
+    "单位": 16,
+    "不合格原因": 40,
+    "未完成的否决项": 16,
+    "失分的评分项": 24,
+    "文件": 30,
+    "报告": 12,
+    "错误": 60,
+    "参数文件": 30,
+}
+#: The link text of a report in the summary workbook (the cell links to the report's HTML file).
+REPORT_LINK_TEXT = "打开报告"
 
 
-def summary_to_dict(outcomes: Sequence[UnitOutcome]) -> dict:
+def build_summary_frame(outcomes: Sequence[UnitOutcome], results: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
+    """The batch summary: a unit whose result is known is its lines of ``load_results`` on the
+    output folder (``results`` maps a report's path to its result), any other has what is known
+    of it; then how its run went. Sorted like ``load_results``."""
+    import pandas as pd
+
+    rows = []
+    for o in outcomes:
+        if o.report in results:
+            lines = result_rows(results[o.report], str(Path(o.report).with_name(RESULT_FILE)))
+        else:
+            lines = [{"年度": o.year, "省": o.province, "单位": o.unit, "单位类型": o.kind, "结论": o.verdict}]
+        run = {
+            "报告": o.report,
+            "运行状态": o.status,
+            "沿用上次报告": o.reused,
+            "用时（秒）": round(o.seconds, 1),
+            "错误": o.error,
+            "参数文件": o.run_file,
+        }
+        rows += [line | run for line in lines]
+    return sort_results(pd.DataFrame(rows, columns=[*RESULT_COLUMNS, *RUN_COLUMNS]))
+
+
+def _plain(value: Any) -> Any:
+    """A frame's cell as JSON and openpyxl take it: missing values as None, numpy scalars as Python's."""
+    import pandas as pd
+
+    if value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return value.item() if hasattr(value, "item") else value
+
+
+def summary_to_dict(frame: pd.DataFrame) -> dict:
+    earlier = frame["以此阶段为准"].map(lambda v: v is not None and not bool(v))
+    units = frame[~earlier.astype(bool)]  # a unit's earlier stages are not counted again
     return {
-        "units": [asdict(o) for o in outcomes],
-        "succeeded": sum(o.succeeded for o in outcomes),
-        "failed": sum(o.status == STATUS_FAILED for o in outcomes),
-        "interrupted": sum(o.status == STATUS_INTERRUPTED for o in outcomes),
-        "reused": sum(o.reused for o in outcomes),
+        "units": [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict("records")],
+        "succeeded": int((units["运行状态"] == STATUS_OK).sum()),
+        "failed": int((units["运行状态"] == STATUS_FAILED).sum()),
+        "interrupted": int((units["运行状态"] == STATUS_INTERRUPTED).sum()),
+        "reused": int(units["沿用上次报告"].astype(bool).sum()),
     }
 
 
-def _cell(outcome: UnitOutcome, key: str) -> object:
-    if key == "seconds":
-        return round(outcome.seconds, 1)
-    if key == "reused":
-        return "是" if outcome.reused else ""
-    return getattr(outcome, key)
-
-
-def build_summary_workbook(outcomes: Sequence[UnitOutcome]) -> Workbook:
+def build_summary_workbook(frame: pd.DataFrame, out: Path | None = None) -> Workbook:
+    """The summary as evaluators open it: numbers as numbers, 是/否 for yes and no, 不合格 and
+    failures in red, earlier stages in grey, and each report a link (relative to ``out``, the
+    folder the workbook is in, so that the folder can move)."""
     wb = Workbook()
     ws = wb.active
+    assert ws is not None  # a new workbook has its sheet
     ws.title = "批量评估汇总"
-    append_row(ws, [label for _, label, _ in COLUMNS])
-    style_header(ws, 1, [width for _, _, width in COLUMNS])
-    for o in outcomes:
-        append_row(ws, [_cell(o, key) for key, _, _ in COLUMNS])
-        if not o.succeeded or o.verdict == "不合格":
-            ws.cell(ws.max_row, 5 if o.succeeded else 7).font = Font(bold=True, color="C62828")
+    columns = list(frame.columns)
+    append_row(ws, columns)
+    style_header(ws, 1, [WIDTHS.get(c, 10) for c in columns])
+    red = Font(bold=True, color=palette.FAIL.removeprefix("#").upper())
+    earlier = Font(italic=True, color=palette.NOT_APPLICABLE.removeprefix("#").upper())
+    link = columns.index("报告")
+    for record in frame.to_dict("records"):
+        values = [_plain(record[c]) for c in columns]
+        values = [("是" if v else "否") if isinstance(v, bool) else v for v in values]
+        report = values[link]
+        values[link] = REPORT_LINK_TEXT if report else ""
+        row = append_row(ws, values)
+        if report:
+            cell = ws.cell(row, link + 1)
+            cell.hyperlink = Path(os.path.relpath(report, out)).as_posix() if out is not None else report
+            cell.style = "Hyperlink"
+        for name in ("结论", "运行状态"):
+            if record[name] in ("不合格", STATUS_FAILED, STATUS_INTERRUPTED):
+                ws.cell(row, columns.index(name) + 1).font = red
+        if record["以此阶段为准"] is False:  # an earlier stage: its verdict is not the unit's
+            for name in ("阶段", "以此阶段为准", "结论"):
+                ws.cell(row, columns.index(name) + 1).font = earlier
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = ws.dimensions
     return wb

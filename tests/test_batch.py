@@ -137,16 +137,16 @@ def test_batch_reports_failures_and_keeps_going(batch):
     status, out, _ = batch
     assert status == 1
     summary = json.loads((out / "batch-summary.json").read_text(encoding="utf-8"))
-    units = {u["run_file"].rsplit("/", 1)[-1]: u for u in summary["units"]}
-    assert [units[f]["status"] for f in ("a-county.yaml", "b-province.yaml", "c-invalid.yaml", "d-broken.yaml")] == [
+    units = {u["参数文件"].rsplit("/", 1)[-1]: u for u in summary["units"]}
+    assert [units[f]["运行状态"] for f in ("a-county.yaml", "b-province.yaml", "c-invalid.yaml", "d-broken.yaml")] == [
         "成功",
         "成功",
         "失败",
         "失败",
     ]
-    assert "键 year" in units["c-invalid.yaml"]["error"]
-    assert "第 4 个单元格" in units["d-broken.yaml"]["error"] and "模拟的单元格错误" in units["d-broken.yaml"]["error"]
-    assert units["a-county.yaml"]["verdict"] == "合格" and units["a-county.yaml"]["score"] == "80"
+    assert "键 year" in units["c-invalid.yaml"]["错误"]
+    assert "第 4 个单元格" in units["d-broken.yaml"]["错误"] and "模拟的单元格错误" in units["d-broken.yaml"]["错误"]
+    assert units["a-county.yaml"]["结论"] == "合格" and units["a-county.yaml"]["得分"] == 80
     assert (summary["succeeded"], summary["failed"]) == (2, 2)
 
 
@@ -175,9 +175,10 @@ def test_batch_summary_workbook(batch):
     _, out, _ = batch
     sheet = openpyxl.load_workbook(out / "batch-summary.xlsx").active
     header = [c.value for c in sheet[1]]
-    assert header[:7] == ["单位", "类型", "省（区）", "年度", "结论", "得分", "运行状态"]
+    assert header[:9] == ["年度", "省", "单位", "单位类型", "阶段", "以此阶段为准", "结论", "是否合格", "得分"]
     assert sheet.max_row == 5
-    assert {sheet.cell(r, 7).value for r in range(2, 6)} == {"成功", "失败"}
+    status = header.index("运行状态") + 1
+    assert {sheet.cell(r, status).value for r in range(2, 6)} == {"成功", "失败"}
 
 
 def test_a_failed_rerun_keeps_the_previous_good_report(batch, broken_notebooks):
@@ -265,7 +266,7 @@ def test_an_unchanged_batch_is_reused_and_the_summary_says_so(cached_batch):
     _, _, out, rerun, _ = cached_batch
     assert rerun() == {"jia": True, "yi": True}
     summary = json.loads((out / "batch-summary.json").read_text(encoding="utf-8"))
-    assert summary["reused"] == 2 and [u["reused"] for u in summary["units"]] == [True, True]
+    assert summary["reused"] == 2 and [u["沿用上次报告"] for u in summary["units"]] == [True, True]
     sheet = openpyxl.load_workbook(out / "batch-summary.xlsx").active
     column = [c.value for c in sheet[1]].index("沿用上次报告") + 1
     assert [sheet.cell(r, column).value for r in (2, 3)] == ["是", "是"]
@@ -503,7 +504,7 @@ def test_a_signal_stops_the_batch_at_once_and_a_rerun_completes_it(tmp_path, sig
     assert not alive, f"left behind: {[p.cmdline() for p in alive]}"
 
     summary = json.loads((out / "batch-summary.json").read_text(encoding="utf-8"))
-    statuses = {Path(u["run_file"]).stem: u["status"] for u in summary["units"]}
+    statuses = {Path(u["参数文件"]).stem: u["运行状态"] for u in summary["units"]}
     assert "中断" in statuses.values() and set(statuses.values()) <= {"成功", "中断"}
     assert summary["interrupted"] == list(statuses.values()).count("中断")
     for html in out.rglob("report.html"):
@@ -517,7 +518,7 @@ def test_a_signal_stops_the_batch_at_once_and_a_rerun_completes_it(tmp_path, sig
         process.communicate(timeout=600)
         assert process.returncode == 0
         summary = json.loads((out / "batch-summary.json").read_text(encoding="utf-8"))
-        assert {u["status"] for u in summary["units"]} == {"成功"}
+        assert {u["运行状态"] for u in summary["units"]} == {"成功"}
         assert summary["reused"] == list(statuses.values()).count("成功")
 
 

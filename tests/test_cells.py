@@ -10,7 +10,7 @@ from minesafe import cells
 from minesafe.cli import main
 from minesafe.files import read_document, write_workbook, write_yaml
 from minesafe.lists import build_history, build_proposal_workbook, propose_next_list
-from minesafe.summary import UnitOutcome, build_summary_workbook
+from minesafe.summary import UnitOutcome, build_summary_frame, build_summary_workbook
 
 HOSTILE = ["=1+1", '=HYPERLINK("http://example.invalid","点我")', "+1-2", "-3+4", "@SUM(A1)", "\t=1+1", "\r=1+1"]
 
@@ -57,7 +57,7 @@ def test_template_from_a_hostile_submission_round_trips_exactly(tmp_path, county
 def test_batch_summary_stores_user_text_as_text(tmp_path):
     outcome = UnitOutcome(HOSTILE[0], HOSTILE[1], "重点县", HOSTILE[4], 2022, "合格", "90", "成功", 1.0, HOSTILE[5], "")
     path = tmp_path / "summary.xlsx"
-    write_workbook(build_summary_workbook([outcome]), path)
+    write_workbook(build_summary_workbook(build_summary_frame([outcome], {})), path)
     _assert_stored_as_text(path, [HOSTILE[0], HOSTILE[1], HOSTILE[4], HOSTILE[5]])
 
 
@@ -94,7 +94,7 @@ def test_one_header_style_for_every_workbook(tmp_path, county_rubric):
     history = build_history({"kind": "coal-county", "year": 2025, "units": {"县": {"listed": [2025]}}})
     books = {
         "template": (build_workbook(county_rubric)[INFO], 1),
-        "summary": (build_summary_workbook([]).active, 1),
+        "summary": (build_summary_workbook(build_summary_frame([], {})).active, 1),
         "lists": (build_proposal_workbook(history, propose_next_list(history)).active, 2),
     }
     styles = {name: (ws.cell(row, 1).font.b, ws.cell(row, 1).fill.fgColor.rgb) for name, (ws, row) in books.items()}

@@ -130,5 +130,8 @@ def test_load_results_of_the_reports_folder_agrees_with_the_batch_summary(folder
     _, out, _ = folder_batch
     table = minesafe.load_results(out)
     summary = json.loads((out / "batch-summary.json").read_text(encoding="utf-8"))
-    assert {u["unit"]: u["verdict"] for u in summary["units"]} == dict(zip(table["单位"], table["结论"], strict=True))
+    columns = ["单位", "阶段", "以此阶段为准", "结论", "得分", "文件"]
+    assert [{k: u[k] for k in columns} for u in summary["units"]] == [
+        {k: (None if v != v else v) for k, v in row.items()} for row in table[columns].astype(object).to_dict("records")
+    ]
     assert sorted(table["单位"]) == ["示例丙县", "示例甲县", "示例省"]

@@ -176,8 +176,10 @@ def coal_batch(tmp_path_factory):
 
 def test_batch_result_summary_and_report_show_the_verified_verdict(coal_batch):
     summary = json.loads((coal_batch / "batch-summary.json").read_text(encoding="utf-8"))
-    (unit,) = summary["units"]
-    assert unit["verdict"] == "不合格"
+    assert [(u["阶段"], u["以此阶段为准"], u["结论"]) for u in summary["units"]] == [
+        ("自评", False, "合格"),
+        ("核查", True, "不合格"),
+    ]
     folder = coal_batch / "2023" / "示例省" / "示例煤矿县甲"
     result = json.loads((folder / "result.json").read_text(encoding="utf-8"))
     assert (result["verdict"], result["stage"], result["stage_change"]) == ("不合格", "核查", OVERTURNED)
