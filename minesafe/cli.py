@@ -234,7 +234,7 @@ def _app(args: argparse.Namespace) -> int:
 
 
 def _batch(args: argparse.Namespace) -> int:
-    from minesafe.batch import check_out_folder, run_batch
+    from minesafe.batch import OVERVIEW_FOLDER, check_out_folder, run_batch
     from minesafe.exceptions import BatchInterrupted
     from minesafe.files import package_folder
     from minesafe.intake import default_inputs, load_batch_runs
@@ -258,7 +258,8 @@ def _batch(args: argparse.Namespace) -> int:
             detail = o.verdict + (f"，得分 {o.score} 分" if o.score else "") + ("（沿用上次报告）" if o.reused else "")
         else:
             detail = o.error
-        print(f"[{o.status}] {o.unit}（{o.kind or '—'}，{o.year or '—'}年）：{detail}")
+        head = o.unit if o.kind == OVERVIEW_FOLDER else f"{o.unit}（{o.kind or '—'}，{o.year or '—'}年）"
+        print(f"[{o.status}] {head}" + (f"：{detail}" if detail else ""))
     failed = [o for o in outcomes if not o.succeeded]
     reused = sum(o.reused for o in outcomes)
     print(
