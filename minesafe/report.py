@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from types import ModuleType
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import jinja2
 
@@ -26,6 +26,9 @@ from minesafe.exceptions import ParameterError
 from minesafe.files import evaluate_unit, read_provenance
 from minesafe.rendering import DEMO_BANNER, describe_unit, unit_label
 from minesafe.rubric import Category, Outcome, Rubric, category_label
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: The parameters a report notebook may declare; a name outside these given to papermill is a typo.
 REPORT_PARAMETERS = frozenset({"submission", "params_file", "verification", "whatif_panel", "county_report_link", "results"})
@@ -104,6 +107,26 @@ def _table(
     headers: Sequence[str], rows: Iterable[Sequence[object]], widths: Sequence[str] = (), lead: str = "", note: str = ""
 ) -> str:
     return render_fragment("table.html.j2", headers=headers, rows=list(rows), widths=widths, lead=lead, note=note, caption="")
+
+
+def _frame_cell(value: object) -> object:
+    """A DataFrame value as a reader expects it: "—" for nothing, a whole number without ".0"."""
+    if value is None or (isinstance(value, float) and value != value) or str(value) in ("<NA>", "NaT"):
+        return "—"
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def render_frame(frame: pd.DataFrame) -> Html:
+    """A pandas table as the report shows its tables: named index levels become columns, pandas'
+    own row numbers are left out, missing values read "—" and whole numbers lose their ".0"."""
+    shown = frame.reset_index() if any(name is not None for name in frame.index.names) else frame
+    headers = [" ".join(map(str, c)) if isinstance(c, tuple) else str(c) for c in shown.columns]
+    rows = [[_frame_cell(v) for v in row] for row in shown.itertuples(index=False, name=None)]
+    lines: list[list[object]] = [list(headers), *rows]
+    text = "\n".join(" | ".join(str(cell) for cell in line) for line in lines)
+    return Html(_table(headers, rows), text)
 
 
 def _lines(lines: Sequence[str], lead: str = "", ordered: bool = False, note: str = "") -> str:

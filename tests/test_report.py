@@ -143,3 +143,23 @@ def test_parameters_read_as_text_not_a_mapping():
     shown = dict(line.split("：", 1) for line in report.render_provenance(rep).text.splitlines())["评估参数"]
     assert "{" not in shown and "'" not in shown
     assert shown.startswith("profile = wuhai-2023（")
+
+
+def test_a_results_table_reads_as_the_report_tables_do():
+    import pandas as pd
+
+    frame = pd.DataFrame({"单位名称": ["<script>甲县", "示例省"], "得分": [100.0, float("nan")], "否决项未完成数": [1, 0]})
+    shown = report.render_frame(frame)
+    assert shown.text.splitlines() == ["单位名称 | 得分 | 否决项未完成数", "<script>甲县 | 100 | 1", "示例省 | — | 0"]
+    assert "&lt;script&gt;" in shown.html and "<script>" not in shown.html
+    headers = re.findall(r"<th\b[^>]*>([^<]*)</th>", shown.html)
+    cells = re.findall(r"<td\b[^>]*>([^<]*)</td>", shown.html)
+    assert headers == ["单位名称", "得分", "否决项未完成数"]  # no column of pandas row numbers
+    assert cells == ["&lt;script&gt;甲县", "100", "1", "示例省", "—", "0"]
+
+
+def test_a_named_index_becomes_a_column():
+    import pandas as pd
+
+    frame = pd.DataFrame({"年度": [2022], "合格": [3]}).set_index("年度")
+    assert report.render_frame(frame).text.splitlines()[0] == "年度 | 合格"
