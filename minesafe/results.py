@@ -89,6 +89,12 @@ def raise_all(errors: list[InputError]) -> None:
         raise InputErrors(errors)
 
 
+def _read_kind(path: Path) -> tuple[FileKind | None, Any]:
+    """What a file is (``None``: neither a submission, a result nor a run file) and its content."""
+    data, _ = read_document(path)
+    return classify_document(data), data
+
+
 def classify_files(files: Iterable[Path], accepted: Iterable[FileKind] = tuple(FileKind)) -> dict[Path, tuple[FileKind, Any]]:
     """Read and classify every file; raise one error listing every file that cannot be read, is
     neither a submission, a result nor a run file, or is of a kind not ``accepted``."""
@@ -97,11 +103,10 @@ def classify_files(files: Iterable[Path], accepted: Iterable[FileKind] = tuple(F
     errors: list[InputError] = []
     for path in files:
         try:
-            data, _ = read_document(path)
+            kind, data = _read_kind(path)
         except InputError as exc:
             errors.append(exc)
             continue
-        kind = classify_document(data)
         if kind is None:
             errors.append(_neither(path, data))
         elif kind not in accepted:
@@ -140,11 +145,10 @@ def load_results(paths_or_folder: str | Path | Iterable[str | Path], params: str
         if path not in named and path.suffix.lower() == ".json" and path.name != RESULT_FILE:
             continue  # batch-summary.json and the like
         try:
-            data, _ = read_document(path)
+            kind, data = _read_kind(path)
         except InputError as exc:
             errors.append(exc)
             continue
-        kind = classify_document(data)
         if kind is FileKind.RESULT:
             rows += result_rows(data, str(path))
         elif kind is FileKind.SUBMISSION:
