@@ -23,7 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from minesafe.exceptions import InputError  # noqa: E402
-from minesafe.files import PythonYamlLoader, YamlLoader, evaluate_file, parse_yaml  # noqa: E402
+from minesafe.files import PythonYamlLoader, YamlLoader, parse_yaml  # noqa: E402
+from minesafe.results import evaluate  # noqa: E402
 from tests.hostile_files import write_hostile_files  # noqa: E402
 
 INVALID = ROOT / "tests" / "data" / "invalid"
@@ -41,7 +42,7 @@ def median_ms(action, repeat: int) -> float:
 def refused_ms(path: Path) -> float:
     started = time.perf_counter()
     try:
-        evaluate_file(path)
+        evaluate(path)
     except InputError:
         return (time.perf_counter() - started) * 1000
     raise SystemExit(f"{path.name} was not refused")

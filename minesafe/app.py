@@ -36,7 +36,8 @@ import psutil
 
 from minesafe.evaluation import CountyResult
 from minesafe.exceptions import InputError, OptionError, Problem
-from minesafe.files import bundled_font_path, evaluate_file
+from minesafe.files import bundled_font_path
+from minesafe.results import evaluate
 from minesafe.whatif import app_title
 
 APP_NOTEBOOK = "whatif_app.ipynb"
@@ -53,7 +54,7 @@ def app_notebook_path() -> Path:
 
 def check_app_submission(submission: Path, params_file: Path | None) -> CountyResult:
     """Evaluate the submission the app will serve: a county or enterprise file, with no problems."""
-    result = evaluate_file(submission, params_file)  # raises InputError with every problem of the file
+    result = evaluate(submission, params_file)  # raises InputError with every problem of the file
     if not isinstance(result, CountyResult):
         raise InputError(
             str(submission),

@@ -32,7 +32,6 @@ from typing import Any
 from minesafe.evaluation import CountyResult
 from minesafe.exceptions import BatchInterrupted, InputError, InputErrors, MinesafeError, Problem, ProblemCollector
 from minesafe.files import (
-    evaluate_unit,
     file_sha256,
     read_document,
     read_provenance,
@@ -44,6 +43,7 @@ from minesafe.files import (
 )
 from minesafe.frames import PROVINCE_KIND, RESULT_FILE, SUMMARY_STEM, UNIT_KINDS
 from minesafe.rendering import describe_unit, result_to_dict
+from minesafe.results import evaluate_unit
 from minesafe.summary import (
     STATUS_FAILED,
     STATUS_INTERRUPTED,

@@ -272,14 +272,15 @@ def _batch(args: argparse.Namespace) -> int:
 
 def _evaluate(args: argparse.Namespace) -> int:
     from minesafe.evaluation import group_stages
-    from minesafe.files import evaluate_file, read_provenance
+    from minesafe.files import read_provenance
     from minesafe.rendering import format_result_text, result_to_dict
+    from minesafe.results import evaluate
 
     status = EXIT_OK
     results, sources = [], []
     for path in args.files:
         try:
-            results.append(evaluate_file(path, args.params))
+            results.append(evaluate(path, args.params))
             sources.append(str(path))
         except MinesafeError as exc:
             print(exc, file=sys.stderr)

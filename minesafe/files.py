@@ -3,7 +3,9 @@
 Inputs: rubric resources, submissions (YAML 1.2, JSON, Excel), params and profiles, each within the
 limits of docs/submission.md. Outputs: atomic, fsync'ed writers that respect the umask; the batch,
 the app and the CLI decide *what* to write and where, but write through these. The engine (targets,
-evaluation, gap, …) takes and returns plain values and touches no file.
+evaluation, gap, …) takes and returns plain values and touches no file; evaluating a file — read,
+validate, judge, and a province's key-county files with it — is orchestrated by
+:mod:`minesafe.results`, on top of this module.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import shutil
 import subprocess
 import tempfile
 import zipfile
-from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cache, lru_cache
@@ -30,27 +32,11 @@ from typing import Any
 import yaml
 
 import minesafe
-from minesafe.evaluation import (
-    CountyResult,
-    ProvinceResult,
-    UnitResult,
-    decide_stages,
-    evaluate_county,
-    evaluate_province,
-    group_stages,
-)
-from minesafe.exceptions import (
-    InputError,
-    InputErrors,
-    KeyPath,
-    Problem,
-    ProblemCollector,
-    RubricError,
-    locate_key_path,
-)
+from minesafe.evaluation import ProvinceResult, UnitResult
+from minesafe.exceptions import InputError, KeyPath, Problem, RubricError, locate_key_path
 from minesafe.params import apply_params
 from minesafe.rubric import Rubric, build_rubric
-from minesafe.submission import CountySubmission, build_county_submission, build_province_submission
+from minesafe.submission import CountySubmission, build_county_submission
 
 YAML_SUFFIXES = {".yaml", ".yml"}
 EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
@@ -641,7 +627,9 @@ def _read_swapped_rubric(name: str, params: Any, settings: Any, source: str, loc
     return rubric
 
 
-def _rubric_id(data: Any, source: str, locate: Locator) -> str:
+def check_rubric_id(data: Any, source: str, locate: Locator) -> str:
+    """The id of the shipped rubric a parsed submission names (its ``rubric:`` key), or an
+    :class:`InputError` naming the known ones."""
     rubric_id = data.get("rubric") if isinstance(data, Mapping) else None
     known = list_rubrics()
     if rubric_id not in known:
@@ -655,7 +643,7 @@ def read_prefill(path: Path) -> tuple[Mapping[str, Any], Rubric]:
     from minesafe.workbook import check_prefill
 
     data, locate = read_document(path)
-    rubric = read_county_rubric(_rubric_id(data, str(path), locate), None, profile_name(data))  # with a profile's rows
+    rubric = read_county_rubric(check_rubric_id(data, str(path), locate), None, profile_name(data))  # with a profile's rows
     problems = check_prefill(data, rubric)
     if problems:
         raise InputError(str(path), problems, locate)
@@ -666,108 +654,8 @@ def read_county_submission(path: Path, rubric: Rubric | None = None, params_path
     """A validated county submission and the rubric it is judged by."""
     data, locate = read_document(path)
     if rubric is None:
-        rubric = read_county_rubric(_rubric_id(data, str(path), locate), params_path, profile_name(data))
+        rubric = read_county_rubric(check_rubric_id(data, str(path), locate), params_path, profile_name(data))
     return build_county_submission(data, rubric, str(path), locate), rubric
-
-
-def evaluate_file(path: str | Path, params_path: str | Path | None = None) -> CountyResult | ProvinceResult:
-    """Read, validate and evaluate one county or province submission file (one stage).
-
-    A province's key counties are read from the files it lists; a county listed with several
-    stages (its 自评 and 核查 files, say) counts with its latest stage. See :func:`evaluate_unit`
-    for one unit given at several stages.
-    """
-    path = Path(path)
-    data, locate = read_document(path)
-    rubric_id = _rubric_id(data, str(path), locate)
-    stub = read_rubric(rubric_id)
-    if stub.unit != "province":
-        rubric = read_county_rubric(rubric_id, params_path, profile_name(data))
-        return evaluate_county(build_county_submission(data, rubric, str(path), locate), rubric)
-    county_rubric = read_county_rubric(stub.county_rubric, params_path)
-    rubric = read_rubric(rubric_id, targets_from=county_rubric)
-    province = build_province_submission(data, rubric, str(path), locate)
-    errors: list[InputError] = []
-    counties: list[UnitResult] = []
-    membership = ProblemCollector()
-    files: dict[Path, int] = {}  # each listed file by its real path: the same file twice is refused
-    stages: dict[tuple[str, str], int] = {}  # (county, stage) -> list index
-
-    def listed_before(seen: dict, key: Any, i: int, same: str, expected: str) -> bool:
-        """Whether entry ``i`` repeats an earlier one (recorded as a problem); records it if not."""
-        if key not in seen:
-            seen[key] = i
-            return False
-        j = seen[key]
-        membership.add(("counties", i), f"与第 {j + 1} 项（{province.counties[j]}）{same}", province.counties[i], expected)
-        return True
-
-    for i, name in enumerate(province.counties):
-        county_path = path.parent / name
-        if not county_path.is_file():
-            membership.add(("counties", i), "找不到重点县文件", name, f"相对于 {path.parent} 的已存在文件路径")
-            continue
-        if listed_before(files, county_path.resolve(), i, "是同一个文件（路径写法不同或为符号链接）", "每个重点县文件只列一次"):
-            continue
-        try:
-            county, _ = read_county_submission(county_path, county_rubric)
-        except InputError as exc:
-            errors.append(exc)
-            continue
-        for key, label in (("province", "省（区）"), ("year", "评估年度")):
-            mine, theirs = getattr(province.header, key), getattr(county.header, key)
-            if mine != theirs:
-                membership.add(("counties", i), f"重点县文件的{label}与本省文件不一致", theirs, str(mine))
-        if county.county not in province.key_counties:
-            membership.add(
-                ("counties", i),
-                f"文件中的重点县“{county.county}”不在本省 key_counties 所列重点县之中",
-                name,
-                "key_counties 所列县之一：" + "、".join(province.key_counties),
-            )
-            continue
-        if listed_before(
-            stages,
-            (county.county, county.header.stage),
-            i,
-            f"是同一重点县“{county.county}”的同一评估阶段（{county.header.stage}）",
-            "每个重点县每个评估阶段只列一个文件",
-        ):
-            continue
-        counties.append(UnitResult((evaluate_county(county, county_rubric),), (str(county_path),)))
-    if membership.problems:
-        errors.insert(0, InputError(str(path), membership.problems, locate))
-    if len(errors) == 1:
-        raise errors[0]
-    if errors:
-        raise InputErrors(errors)
-    return evaluate_province(province, rubric, counties, read_key_provinces())
-
-
-def evaluate_unit(paths: Sequence[str | Path], params_path: str | Path | None = None) -> UnitResult:
-    """One unit's submission files at different stages (自评, 核查, 认定), evaluated and combined:
-    the latest stage decides. Raises :class:`InputError` when the files are not of one unit or
-    give one stage twice."""
-    results = [evaluate_file(p, params_path) for p in paths]
-    return decide_stages(results, [str(p) for p in paths])
-
-
-def evaluate_files(paths: Sequence[str | Path], params_path: str | Path | None = None) -> list[UnitResult]:
-    """Submission files of any units, each unit's stages side by side: one :class:`UnitResult` per
-    unit, in the order units first appear. Every file's problems are raised together."""
-    results, errors = [], []
-    for p in paths:
-        try:
-            results.append(evaluate_file(p, params_path))
-        except InputError as exc:
-            errors.append(exc)
-        except InputErrors as exc:
-            errors.extend(exc.errors)
-    if len(errors) == 1:
-        raise errors[0]
-    if errors:
-        raise InputErrors(errors)
-    return group_stages(results, [str(p) for p in paths])
 
 
 KEY_PROVINCES_FILE = package_folder("data/lists") / "noncoal-key-provinces-2021.csv"

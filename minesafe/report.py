@@ -23,8 +23,9 @@ from minesafe import palette
 from minesafe.decimals import format_decimal
 from minesafe.evaluation import CountyResult, ItemResult, ProvinceResult, UnitResult, describe_failure
 from minesafe.exceptions import ParameterError
-from minesafe.files import evaluate_unit, read_provenance
+from minesafe.files import read_provenance
 from minesafe.rendering import DEMO_BANNER, describe_unit, unit_label
+from minesafe.results import evaluate_unit
 from minesafe.rubric import Category, Outcome, Rubric, category_label
 
 if TYPE_CHECKING:

@@ -1,5 +1,8 @@
-"""The public API's entry points: evaluate a submission file, and gather many results into one
-table (``load_results``) from submissions or from the ``result.json`` files of a reports folder.
+"""The public API's entry points and the orchestration of an evaluation: evaluate a submission
+file (a province with the key-county files it lists), one unit's stage files, or files of many
+units; and gather many results into one table (``load_results``) from submissions or from the
+``result.json`` files of a reports folder. The CLI, the batch, the reports and the app evaluate
+through these.
 
 Files are read by the file layer (:mod:`minesafe.files`) and judged by the one engine
 (:mod:`minesafe.evaluation`); tables are built by :mod:`minesafe.frames`.
@@ -12,11 +15,29 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from minesafe.evaluation import CountyResult, ProvinceResult
-from minesafe.exceptions import InputError, InputErrors, Problem
-from minesafe.files import SUBMISSION_SUFFIXES, evaluate_file, evaluate_files, read_document
+from minesafe.evaluation import (
+    CountyResult,
+    ProvinceResult,
+    UnitResult,
+    decide_stages,
+    evaluate_county,
+    evaluate_province,
+    group_stages,
+)
+from minesafe.exceptions import InputError, InputErrors, Problem, ProblemCollector
+from minesafe.files import (
+    SUBMISSION_SUFFIXES,
+    check_rubric_id,
+    profile_name,
+    read_county_rubric,
+    read_county_submission,
+    read_document,
+    read_key_provinces,
+    read_rubric,
+)
 from minesafe.frames import RESULT_FILE, SUMMARY_STEM, result_row, result_rows, rows_frame
 from minesafe.rendering import result_to_dict
+from minesafe.submission import build_county_submission, build_province_submission
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -31,10 +52,101 @@ class FileKind(enum.Enum):
 
 
 def evaluate(path: str | Path, params: str | Path | None = None) -> CountyResult | ProvinceResult:
-    """Evaluate a county, enterprise or province submission (YAML, JSON or Excel), optionally with a
-    params file; the same engine as ``minesafe evaluate``. Bad input raises
-    :class:`~minesafe.exceptions.InputError` with every problem of the file, in Chinese."""
-    return evaluate_file(path, params)
+    """Read, validate and evaluate one county, enterprise or province submission file (YAML, JSON
+    or Excel; one stage), optionally with a params file; the same engine as ``minesafe evaluate``.
+    Bad input raises :class:`~minesafe.exceptions.InputError` with every problem of the file, in
+    Chinese.
+
+    A province's key counties are read from the files it lists; a county listed with several
+    stages (its 自评 and 核查 files, say) counts with its latest stage. See :func:`evaluate_unit`
+    for one unit given at several stages.
+    """
+    path = Path(path)
+    data, locate = read_document(path)
+    rubric_id = check_rubric_id(data, str(path), locate)
+    stub = read_rubric(rubric_id)
+    if stub.unit != "province":
+        rubric = read_county_rubric(rubric_id, params, profile_name(data))
+        return evaluate_county(build_county_submission(data, rubric, str(path), locate), rubric)
+    county_rubric = read_county_rubric(stub.county_rubric, params)
+    rubric = read_rubric(rubric_id, targets_from=county_rubric)
+    province = build_province_submission(data, rubric, str(path), locate)
+    errors: list[InputError] = []
+    counties: list[UnitResult] = []
+    membership = ProblemCollector()
+    files: dict[Path, int] = {}  # each listed file by its real path: the same file twice is refused
+    stages: dict[tuple[str, str], int] = {}  # (county, stage) -> list index
+
+    def listed_before(seen: dict, key: Any, i: int, same: str, expected: str) -> bool:
+        """Whether entry ``i`` repeats an earlier one (recorded as a problem); records it if not."""
+        if key not in seen:
+            seen[key] = i
+            return False
+        j = seen[key]
+        membership.add(("counties", i), f"与第 {j + 1} 项（{province.counties[j]}）{same}", province.counties[i], expected)
+        return True
+
+    for i, name in enumerate(province.counties):
+        county_path = path.parent / name
+        if not county_path.is_file():
+            membership.add(("counties", i), "找不到重点县文件", name, f"相对于 {path.parent} 的已存在文件路径")
+            continue
+        if listed_before(files, county_path.resolve(), i, "是同一个文件（路径写法不同或为符号链接）", "每个重点县文件只列一次"):
+            continue
+        try:
+            county, _ = read_county_submission(county_path, county_rubric)
+        except InputError as exc:
+            errors.append(exc)
+            continue
+        for key, label in (("province", "省（区）"), ("year", "评估年度")):
+            mine, theirs = getattr(province.header, key), getattr(county.header, key)
+            if mine != theirs:
+                membership.add(("counties", i), f"重点县文件的{label}与本省文件不一致", theirs, str(mine))
+        if county.county not in province.key_counties:
+            membership.add(
+                ("counties", i),
+                f"文件中的重点县“{county.county}”不在本省 key_counties 所列重点县之中",
+                name,
+                "key_counties 所列县之一：" + "、".join(province.key_counties),
+            )
+            continue
+        if listed_before(
+            stages,
+            (county.county, county.header.stage),
+            i,
+            f"是同一重点县“{county.county}”的同一评估阶段（{county.header.stage}）",
+            "每个重点县每个评估阶段只列一个文件",
+        ):
+            continue
+        counties.append(UnitResult((evaluate_county(county, county_rubric),), (str(county_path),)))
+    if membership.problems:
+        errors.insert(0, InputError(str(path), membership.problems, locate))
+    raise_all(errors)
+    return evaluate_province(province, rubric, counties, read_key_provinces())
+
+
+def evaluate_unit(paths: Sequence[str | Path], params: str | Path | None = None) -> UnitResult:
+    """One unit's submission files at different stages (自评, 核查, 认定), evaluated and combined:
+    the latest stage decides. Raises :class:`InputError` when the files are not of one unit or
+    give one stage twice."""
+    results = [evaluate(p, params) for p in paths]
+    return decide_stages(results, [str(p) for p in paths])
+
+
+def evaluate_files(paths: Sequence[str | Path], params: str | Path | None = None) -> list[UnitResult]:
+    """Submission files of any units, each unit's stages side by side: one :class:`UnitResult` per
+    unit, in the order units first appear. Every file's problems are raised together."""
+    results: list[CountyResult | ProvinceResult] = []
+    errors: list[InputError] = []
+    for p in paths:
+        try:
+            results.append(evaluate(p, params))
+        except InputError as exc:
+            errors.append(exc)
+        except InputErrors as exc:
+            errors.extend(exc.errors)
+    raise_all(errors)
+    return group_stages(results, [str(p) for p in paths])
 
 
 def classify_document(data: Any) -> FileKind | None:

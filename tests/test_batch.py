@@ -30,8 +30,9 @@ from minesafe.batch import (
 )
 from minesafe.cli import main
 from minesafe.exceptions import InputError
-from minesafe.files import evaluate_file, replace_folder
+from minesafe.files import replace_folder
 from minesafe.rendering import result_to_dict
+from minesafe.results import evaluate
 from minesafe.summary import STATUS_OK
 
 from .conftest import DEMO, ROOT
@@ -156,7 +157,7 @@ def test_batch_writes_notebook_html_and_result_per_unit(batch):
     assert sorted(p.name for p in folder.iterdir()) == ["report.html", "report.ipynb", "result.json"]
     result = json.loads((folder / "result.json").read_text(encoding="utf-8"))
     provenance = result.pop("provenance")
-    assert result == result_to_dict(evaluate_file(DEMO / "counties" / "ding.yaml"))
+    assert result == result_to_dict(evaluate(DEMO / "counties" / "ding.yaml"))
     ((submission,),) = [[i for i in provenance["inputs"] if i["role"] == "提交文件"]]
     assert submission["sha256"] == hashlib.sha256((DEMO / "counties" / "ding.yaml").read_bytes()).hexdigest()
     assert not Path(submission["path"]).is_absolute()  # relative to the folder the batch started in

@@ -6,7 +6,7 @@ import pytest
 
 from minesafe import charts
 from minesafe.exceptions import FontError
-from minesafe.files import evaluate_file
+from minesafe.results import evaluate
 
 from .conftest import DEMO
 
@@ -15,12 +15,12 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 @pytest.fixture(scope="module")
 def county():
-    return evaluate_file(DEMO / "counties" / "ding.yaml")
+    return evaluate(DEMO / "counties" / "ding.yaml")
 
 
 @pytest.fixture(scope="module")
 def province():
-    return evaluate_file(DEMO / "province.yaml")
+    return evaluate(DEMO / "province.yaml")
 
 
 def test_county_charts_render(county):
@@ -55,7 +55,7 @@ def test_county_scores_chart_data(province):
 
 
 def test_only_quiet_event_targets_draw_no_empty_panel():
-    coal = evaluate_file(DEMO / "coal" / "enterprise.yaml")
+    coal = evaluate(DEMO / "coal" / "enterprise.yaml")
     chart = charts.plot_targets(coal)
     assert all(d["events"] and d["value"] == 0 for d in chart.data)
     assert chart.png.startswith(PNG_MAGIC)

@@ -162,7 +162,7 @@ def test_ctrl_c_gives_a_chinese_message_and_status_130(monkeypatch, capsys):
     def interrupted(path, params=None):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("minesafe.files.evaluate_file", interrupted)
+    monkeypatch.setattr("minesafe.results.evaluate", interrupted)
     assert main(["evaluate", str(DEMO / "counties" / "jia.yaml")]) == 130
     assert "已中断" in capsys.readouterr().err
 

@@ -11,9 +11,10 @@ import yaml
 from minesafe.cli import main
 from minesafe.evaluation import derive_row_outcome
 from minesafe.exceptions import InputError
-from minesafe.files import evaluate_file, read_county_rubric, read_rubric
+from minesafe.files import read_county_rubric, read_rubric
 from minesafe.params import apply_params
 from minesafe.report import load_report, render_thresholds
+from minesafe.results import evaluate
 from minesafe.rubric import Category, Outcome
 
 from .conftest import DEMO, REFERENCE, ROOT
@@ -180,9 +181,9 @@ def test_a_threshold_the_nation_does_not_give_is_left_to_the_evaluator(tmp_path)
     del data["items"]["4-1a"]["result"]  # counts alone cannot decide it
     (tmp_path / "county.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     with pytest.raises(InputError) as info:
-        evaluate_file(tmp_path / "county.yaml")
+        evaluate(tmp_path / "county.yaml")
     assert "items.4-1a.result" in str(info.value) and "国家方案未规定" in str(info.value)
-    result = evaluate_file(COAL / "county-yi.yaml")  # the evaluator's 未完成 decides, and says why
+    result = evaluate(COAL / "county-yi.yaml")  # the evaluator's 未完成 decides, and says why
     reason = next(r.text for r in result.reasons if r.id == "4-1a")
     assert "评估认定“未完成”" in reason and "评估人员认定" in reason
 
@@ -203,16 +204,16 @@ def test_demo_coal_units_reach_their_documented_verdicts(path, capsys):
 def test_jia_is_filled_against_the_wuhai_profile(tmp_path):
     """甲 names its profile, so it evaluates alike with or without --params, and only under it."""
     jia = COAL / "county-jia.yaml"
-    assert evaluate_file(jia).rubric.profile == evaluate_file(jia, PROFILE).rubric.profile == "wuhai-2023"
+    assert evaluate(jia).rubric.profile == evaluate(jia, PROFILE).rubric.profile == "wuhai-2023"
     (tmp_path / "other.yaml").write_text(
         "evaluation:\n  profile: {name: other, level: 省, document: 某省方案, applies_to: coal-county}\n", encoding="utf-8"
     )
     with pytest.raises(InputError, match="提交文件所按的参数方案与评估所用的不符"):
-        evaluate_file(jia, tmp_path / "other.yaml")
+        evaluate(jia, tmp_path / "other.yaml")
     data = yaml.safe_load(jia.read_text(encoding="utf-8")) | {"profile": "nowhere-2023"}
     (tmp_path / "county.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     with pytest.raises(InputError, match="参数方案不存在"):
-        evaluate_file(tmp_path / "county.yaml")
+        evaluate(tmp_path / "county.yaml")
 
 
 def test_text_output_says_the_form_is_provisional(capsys):
@@ -236,13 +237,13 @@ def test_another_rubric_file_is_a_params_change(tmp_path):
     params = tmp_path / "params.yaml"
     params.write_text("evaluation:\n  rubric_file: official.yaml\n", encoding="utf-8")
     county = COAL / "county-yi.yaml"
-    default, official = evaluate_file(county), evaluate_file(county, params)
+    default, official = evaluate(county), evaluate(county, params)
     assert official.rubric.version == "2024.official" and official.rubric.pass_score == 100
     assert default.rubric.version != official.rubric.version
     data["id"] = "something-else"
     (tmp_path / "official.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     with pytest.raises(InputError, match="与提交文件要求的 coal-county 不符"):
-        evaluate_file(county, params)
+        evaluate(county, params)
 
 
 PROFILE_HEAD = {"name": "测试方案", "level": "市", "document": "某市方案", "applies_to": "coal-county"}
@@ -306,4 +307,4 @@ def test_enterprise_workbook_round_trip(tmp_path):
     book = tmp_path / "enterprise.xlsx"
     assert main(["template", "--from", str(COAL / "enterprise.yaml"), "--out", str(book)]) == 0
     shutil.copy(book, tmp_path / "copy.xlsx")
-    assert evaluate_file(book).passed == evaluate_file(COAL / "enterprise.yaml").passed
+    assert evaluate(book).passed == evaluate(COAL / "enterprise.yaml").passed

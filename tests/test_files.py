@@ -3,8 +3,6 @@
 import hashlib
 import json
 import os
-import re
-import shutil
 import stat
 from pathlib import Path
 
@@ -13,14 +11,12 @@ import yaml
 
 from minesafe import report
 from minesafe.cli import main
-from minesafe.exceptions import InputError, InputErrors
+from minesafe.exceptions import InputError
 from minesafe.files import (
     RETIRED_SUFFIX,
     PythonYamlLoader,
     YamlLoader,
     atomic_write,
-    evaluate_file,
-    evaluate_unit,
     parse_yaml,
     read_document,
     read_provenance,
@@ -30,6 +26,7 @@ from minesafe.files import (
     write_json,
     write_yaml,
 )
+from minesafe.results import evaluate, evaluate_unit
 from minesafe.rubric import Category, Outcome
 from minesafe.submission import build_county_submission
 
@@ -228,22 +225,13 @@ def test_bad_input_is_explained(name, fragments, generated, tmp_path, capsys, mo
 
 def test_every_problem_in_a_file_is_reported_at_once():
     with pytest.raises(InputError) as info:
-        evaluate_file(INVALID / "county_many_problems.yaml")
+        evaluate(INVALID / "county_many_problems.yaml")
     places = [p.path for p in info.value.problems]
     assert ("year",) in places
     assert ("targets", "underground_mines", "current") in places
     assert ("items", "1-1a", "result") in places
     assert ("items", "5-5b") in places
     assert len(info.value.problems) == 4
-
-
-def test_province_reports_problems_of_every_file():
-    with pytest.raises(InputErrors) as info:
-        evaluate_file(INVALID / "province_bad_counties.yaml")
-    text = str(info.value)
-    assert "找不到重点县文件" in text and "no_such_county.yaml" in text
-    assert "评估年度与本省文件不一致" in text and "当前值：2023" in text
-    assert "county_negative_count.yaml" in text and "当前值：-3" in text
 
 
 def test_several_files_evaluate_the_good_and_report_the_bad(capsys):
@@ -257,14 +245,14 @@ def test_several_files_evaluate_the_good_and_report_the_bad(capsys):
 def test_json_input_is_accepted(tmp_path, county_data):
     path = tmp_path / "county.json"
     path.write_text(json.dumps(county_data, ensure_ascii=False), encoding="utf-8")
-    assert evaluate_file(path).passed
+    assert evaluate(path).passed
 
 
 def test_broken_json_names_the_line(tmp_path):
     path = tmp_path / "county.json"
     path.write_text('{"rubric": "noncoal-county",\n "year": }', encoding="utf-8")
     with pytest.raises(InputError, match="第 2 行"):
-        evaluate_file(path)
+        evaluate(path)
 
 
 def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path):
@@ -350,81 +338,6 @@ def test_an_unknown_rubric_id_names_the_known_ones(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "不是已知的评估表编号" in err and "noncoal-county" in err and "“noncoal-countyy”" in err
     assert list(tmp_path.iterdir()) == []
-
-
-# --- a province is judged on all of its key counties --------------------------------------------
-
-
-def _province_folder(tmp_path, key_counties, counties, **county_changes):
-    """A copy of the demo province in tmp_path naming ``key_counties`` and listing ``counties``."""
-    shutil.copytree(DEMO / "counties", tmp_path / "counties")
-    data = yaml.safe_load((DEMO / "province.yaml").read_text(encoding="utf-8"))
-    data |= {"key_counties": key_counties, "counties": counties}
-    path = tmp_path / "province.yaml"
-    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    return path
-
-
-def test_a_key_county_without_a_file_fails_the_province_naming_it(tmp_path):
-    path = _province_folder(tmp_path, ["示例甲县", "示例己县", "示例庚县", "示例辛县"], ["counties/jia.yaml", "counties/ji.yaml"])
-    result = evaluate_file(path)
-    assert [c.county for c in result.counties] == ["示例甲县", "示例己县"] and all(c.passed for c in result.counties)
-    assert not result.passed and result.missing == ("示例庚县", "示例辛县")
-    assert [r.id for r in result.reasons if r.kind == "county"] == ["示例庚县", "示例辛县"]
-
-
-def test_a_file_for_a_county_the_province_does_not_name_is_an_input_error(tmp_path):
-    path = _province_folder(tmp_path, ["示例甲县"], ["counties/jia.yaml", "counties/ji.yaml"])
-    with pytest.raises(InputError) as info:
-        evaluate_file(path)
-    assert "键 counties[1]：文件中的重点县“示例己县”不在本省 key_counties 所列重点县之中" in str(info.value)
-
-
-@pytest.mark.parametrize("variant", ["spelling", "symlink", "copy"])
-def test_the_same_county_twice_is_an_input_error(tmp_path, variant, capsys):
-    """Another spelling of the path, a symlink, or a second file naming the same county (same stage)."""
-    second = {"spelling": "./counties/../counties/jia.yaml", "symlink": "link.yaml", "copy": "copy.yaml"}[variant]
-    path = _province_folder(tmp_path, ["示例甲县"], ["counties/jia.yaml", second])
-    if variant == "symlink":
-        (tmp_path / "link.yaml").symlink_to(tmp_path / "counties" / "jia.yaml")
-    if variant == "copy":
-        shutil.copy(tmp_path / "counties" / "jia.yaml", tmp_path / "copy.yaml")
-    expected = "是同一重点县“示例甲县”的同一评估阶段（自评）" if variant == "copy" else "是同一个文件（路径写法不同或为符号链接）"
-    with pytest.raises(InputError, match=re.escape(f"键 counties[1]：与第 1 项（counties/jia.yaml）{expected}")):
-        evaluate_file(path)
-    assert main(["evaluate", "--json", str(path)]) == 2
-    out, err = capsys.readouterr()
-    assert out == "" and expected in err  # never a double count, never a lost result
-
-
-def test_a_countys_stages_side_by_side_in_a_province_count_the_latest(tmp_path):
-    data = yaml.safe_load((DEMO / "counties" / "jia.yaml").read_text(encoding="utf-8"))
-    data["stage"] = "核查"
-    data["items"]["1-1a"] = {"result": "未完成", "note": "核查发现"}
-    path = _province_folder(tmp_path, ["示例甲县"], ["counties/jia.yaml", "jia-verified.yaml"])
-    (tmp_path / "jia-verified.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    result = evaluate_file(path)
-    (unit,) = result.units
-    assert (unit.stage, unit.verdict, result.verdict) == ("核查", "不合格", "不合格")
-    assert [r.header.stage for r in unit.stages] == ["自评", "核查"]
-
-
-def test_a_province_off_the_key_list_gets_a_notice_not_an_error(tmp_path):
-    path = _province_folder(tmp_path, ["示例甲县"], ["counties/jia.yaml"])
-    notices = [r.text for r in evaluate_file(path).reasons if r.id == "province"]
-    assert notices == [
-        "示例省不在2021年确定的非煤矿山重点省（区）名单（河北、内蒙古、辽宁、山东、广西、四川、陕西、山西）中，请核实（名单可能已调整）。"
-    ]
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) | {"province": "河北省"}
-    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    for county in (tmp_path / "counties").glob("*.yaml"):
-        county.write_text(county.read_text(encoding="utf-8").replace("province: 示例省", "province: 河北省"), encoding="utf-8")
-    assert [r for r in evaluate_file(path).reasons if r.id == "province"] == []
-
-
-def test_the_demo_province_names_all_its_key_counties():
-    result = evaluate_file(DEMO / "province.yaml")
-    assert result.missing == () and len(result.counties) == 6
 
 
 def test_written_yaml_reads_back_as_written(tmp_path):

@@ -65,7 +65,7 @@ def test_results_frame_of_nothing_has_the_columns():
 
 
 def test_a_result_with_stages_has_a_line_per_stage_the_deciding_one_in_full():
-    from minesafe.files import evaluate_unit
+    from minesafe.results import evaluate_unit
 
     unit = evaluate_unit([DEMO / "coal" / "county-jia.yaml", DEMO / "coal" / "county-jia-verified.yaml"])
     frame = results_frame([(result_to_dict(unit), "result.json")])

@@ -1,14 +1,18 @@
-"""The public API: ``minesafe.evaluate`` and ``minesafe.load_results``."""
+"""The public API: ``minesafe.evaluate`` (a province judged on all of its key counties) and
+``minesafe.load_results``."""
 
 import json
+import re
 import shutil
 
 import pytest
+import yaml
 
 import minesafe
+from minesafe.cli import main
 from minesafe.exceptions import InputError, InputErrors
 from minesafe.rendering import result_to_dict
-from minesafe.results import FileKind, classify_files, find_input_files
+from minesafe.results import FileKind, classify_files, evaluate, find_input_files
 
 from .conftest import DATA, DEMO
 
@@ -90,3 +94,87 @@ def test_classify_files_tells_the_kinds_apart(tmp_path):
 def test_demo_folder_holds_the_demo_submissions():
     assert (minesafe.demo_folder() / "province.yaml").is_file()
     assert minesafe.evaluate(minesafe.demo_folder() / "province.yaml").header.demo
+
+
+# --- a province is judged on all of its key counties --------------------------------------------
+
+
+def _province_folder(tmp_path, key_counties, counties):
+    """A copy of the demo province in tmp_path naming ``key_counties`` and listing ``counties``."""
+    shutil.copytree(DEMO / "counties", tmp_path / "counties")
+    data = yaml.safe_load((DEMO / "province.yaml").read_text(encoding="utf-8"))
+    data |= {"key_counties": key_counties, "counties": counties}
+    path = tmp_path / "province.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def test_a_key_county_without_a_file_fails_the_province_naming_it(tmp_path):
+    path = _province_folder(tmp_path, ["示例甲县", "示例己县", "示例庚县", "示例辛县"], ["counties/jia.yaml", "counties/ji.yaml"])
+    result = evaluate(path)
+    assert [c.county for c in result.counties] == ["示例甲县", "示例己县"] and all(c.passed for c in result.counties)
+    assert not result.passed and result.missing == ("示例庚县", "示例辛县")
+    assert [r.id for r in result.reasons if r.kind == "county"] == ["示例庚县", "示例辛县"]
+
+
+def test_a_file_for_a_county_the_province_does_not_name_is_an_input_error(tmp_path):
+    path = _province_folder(tmp_path, ["示例甲县"], ["counties/jia.yaml", "counties/ji.yaml"])
+    with pytest.raises(InputError) as info:
+        evaluate(path)
+    assert "键 counties[1]：文件中的重点县“示例己县”不在本省 key_counties 所列重点县之中" in str(info.value)
+
+
+@pytest.mark.parametrize("variant", ["spelling", "symlink", "copy"])
+def test_the_same_county_twice_is_an_input_error(tmp_path, variant, capsys):
+    """Another spelling of the path, a symlink, or a second file naming the same county (same stage)."""
+    second = {"spelling": "./counties/../counties/jia.yaml", "symlink": "link.yaml", "copy": "copy.yaml"}[variant]
+    path = _province_folder(tmp_path, ["示例甲县"], ["counties/jia.yaml", second])
+    if variant == "symlink":
+        (tmp_path / "link.yaml").symlink_to(tmp_path / "counties" / "jia.yaml")
+    if variant == "copy":
+        shutil.copy(tmp_path / "counties" / "jia.yaml", tmp_path / "copy.yaml")
+    expected = "是同一重点县“示例甲县”的同一评估阶段（自评）" if variant == "copy" else "是同一个文件（路径写法不同或为符号链接）"
+    with pytest.raises(InputError, match=re.escape(f"键 counties[1]：与第 1 项（counties/jia.yaml）{expected}")):
+        evaluate(path)
+    assert main(["evaluate", "--json", str(path)]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and expected in err  # never a double count, never a lost result
+
+
+def test_a_countys_stages_side_by_side_in_a_province_count_the_latest(tmp_path):
+    data = yaml.safe_load((DEMO / "counties" / "jia.yaml").read_text(encoding="utf-8"))
+    data["stage"] = "核查"
+    data["items"]["1-1a"] = {"result": "未完成", "note": "核查发现"}
+    path = _province_folder(tmp_path, ["示例甲县"], ["counties/jia.yaml", "jia-verified.yaml"])
+    (tmp_path / "jia-verified.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    result = evaluate(path)
+    (unit,) = result.units
+    assert (unit.stage, unit.verdict, result.verdict) == ("核查", "不合格", "不合格")
+    assert [r.header.stage for r in unit.stages] == ["自评", "核查"]
+
+
+def test_a_province_off_the_key_list_gets_a_notice_not_an_error(tmp_path):
+    path = _province_folder(tmp_path, ["示例甲县"], ["counties/jia.yaml"])
+    notices = [r.text for r in evaluate(path).reasons if r.id == "province"]
+    assert notices == [
+        "示例省不在2021年确定的非煤矿山重点省（区）名单（河北、内蒙古、辽宁、山东、广西、四川、陕西、山西）中，请核实（名单可能已调整）。"
+    ]
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) | {"province": "河北省"}
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    for county in (tmp_path / "counties").glob("*.yaml"):
+        county.write_text(county.read_text(encoding="utf-8").replace("province: 示例省", "province: 河北省"), encoding="utf-8")
+    assert [r for r in evaluate(path).reasons if r.id == "province"] == []
+
+
+def test_the_demo_province_names_all_its_key_counties():
+    result = evaluate(DEMO / "province.yaml")
+    assert result.missing == () and len(result.counties) == 6
+
+
+def test_province_reports_problems_of_every_file():
+    with pytest.raises(InputErrors) as info:
+        evaluate(DATA / "invalid" / "province_bad_counties.yaml")
+    text = str(info.value)
+    assert "找不到重点县文件" in text and "no_such_county.yaml" in text
+    assert "评估年度与本省文件不一致" in text and "当前值：2023" in text
+    assert "county_negative_count.yaml" in text and "当前值：-3" in text

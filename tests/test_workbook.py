@@ -6,8 +6,9 @@ import yaml
 
 from minesafe.cli import main
 from minesafe.exceptions import InputError
-from minesafe.files import evaluate_file, write_workbook
+from minesafe.files import write_workbook
 from minesafe.rendering import result_to_dict
+from minesafe.results import evaluate
 from minesafe.submission import target_fields
 from minesafe.workbook import FIELDS, INFO, INSTRUCTIONS, ITEMS, TARGETS, build_workbook
 
@@ -56,7 +57,7 @@ def test_yaml_and_excel_evaluate_identically(county, tmp_path):
     """The same content as YAML and as a workbook written from it gives the same evaluation."""
     book = tmp_path / f"{county.stem}.xlsx"
     assert main(["template", "--from", str(county), "--out", str(book)]) == 0
-    assert result_to_dict(evaluate_file(book)) == result_to_dict(evaluate_file(county))
+    assert result_to_dict(evaluate(book)) == result_to_dict(evaluate(county))
 
 
 def test_a_workbook_filled_by_hand_evaluates_like_yaml(template, county_data, tmp_path, county_rubric):
@@ -90,12 +91,12 @@ def test_a_workbook_filled_by_hand_evaluates_like_yaml(template, county_data, tm
     wb.save(book)
     yaml_path = tmp_path / "same.yaml"
     yaml_path.write_text(yaml.safe_dump(county_data, allow_unicode=True), encoding="utf-8")
-    assert result_to_dict(evaluate_file(book)) == result_to_dict(evaluate_file(yaml_path))
+    assert result_to_dict(evaluate(book)) == result_to_dict(evaluate(yaml_path))
 
 
 def test_blank_template_is_refused_in_one_clear_line(template):
     with pytest.raises(InputError) as info:
-        evaluate_file(template)
+        evaluate(template)
     (problem,) = info.value.problems
     assert "尚未填写" in problem.message
 
@@ -112,7 +113,7 @@ def test_half_filled_workbook_names_sheet_and_cell(template):
     items.cell(_row_of(items, "1-1a"), 7).value = "完成了"
     wb.save(template)
     with pytest.raises(InputError) as info_:
-        evaluate_file(template)
+        evaluate(template)
     text = str(info_.value)
     county_row = _row_of(info, "county")
     assert f"工作表「基本信息」单元格 C{county_row}：缺少县（市、区）名称" in text
@@ -128,7 +129,7 @@ def test_workbook_missing_a_sheet(template):
     del wb[FIELDS]
     wb.save(template)
     with pytest.raises(InputError, match="缺少工作表「填报数量」"):
-        evaluate_file(template)
+        evaluate(template)
 
 
 def test_province_workbook_round_trip(tmp_path):
@@ -138,7 +139,7 @@ def test_province_workbook_round_trip(tmp_path):
     for county in COUNTIES:  # county paths are relative to the workbook's folder
         (tmp_path / "counties").mkdir(exist_ok=True)
         (tmp_path / "counties" / county.name).write_bytes(county.read_bytes())
-    assert result_to_dict(evaluate_file(book)) == result_to_dict(evaluate_file(province))
+    assert result_to_dict(evaluate(book)) == result_to_dict(evaluate(province))
     sheet = openpyxl.load_workbook(book)["重点县名单"]
     names = [sheet.cell(r, 2).value for r in range(2, sheet.max_row + 1) if sheet.cell(r, 2).value]
     assert names == yaml.safe_load(province.read_text(encoding="utf-8"))["key_counties"]

@@ -12,8 +12,8 @@ import openpyxl
 import pytest
 
 from minesafe.cli import main
-from minesafe.files import evaluate_file
 from minesafe.rendering import result_to_dict
+from minesafe.results import evaluate
 from minesafe.workbook import FIELDS, INFO, INSTRUCTIONS, ITEMS, TARGETS
 
 from .conftest import DEMO
@@ -94,4 +94,4 @@ def test_a_workbook_resaved_by_libreoffice_evaluates_identically(soffice, tmp_pa
     assert main(["template", "--from", str(submission), "--out", str(book)]) == 0
     resaved = convert(book, "xlsx:Calc MS Excel 2007 XML", tmp_path / "libreoffice")
     assert resaved.read_bytes() != book.read_bytes()
-    assert result_to_dict(evaluate_file(resaved)) == result_to_dict(evaluate_file(submission))
+    assert result_to_dict(evaluate(resaved)) == result_to_dict(evaluate(submission))
