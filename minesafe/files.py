@@ -593,6 +593,7 @@ def read_county_rubric(name: str, params_path: str | Path | None = None, profile
             raise InputError(str(shipped), [Problem((), "提交文件的 profile 所指的参数方案不存在", profile, known)])
         profile_params, profile_source, profile_locate = read_params(shipped)
         rubric = apply_params(rubric, profile_params, profile_source, profile_locate)
+        rubric = dataclasses.replace(rubric, profile_file=str(shipped), profile_sha256=file_sha256(shipped))
     return apply_params(rubric, params, source, locate)
 
 
@@ -713,21 +714,40 @@ def _file_facts(path: str | Path) -> dict[str, str]:
     return {"path": shown_path(path), "sha256": file_sha256(Path(path))}
 
 
+def _shipped_path(path: str | Path) -> str:
+    """A file shipped with minesafe as provenance names it, relative to the folder holding the
+    package (``minesafe/data/profiles/…`` installed, ``params/profiles/…`` in a checkout); any
+    other file relative to the run's folder."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        return Path(path).resolve().relative_to(root).as_posix()
+    except ValueError:
+        return shown_path(path)
+
+
 def read_provenance(unit: UnitResult, params: str | Path | None) -> dict[str, Any]:
     """Where a unit's result came from (the ``provenance`` key of the JSON outputs): every input
     file with its SHA-256 — each stage's submission and, for a province, each key county's files —
-    the rubric files actually used (after any ``rubric_file`` swap), the params file and the code.
+    the rubric files actually used (after any ``rubric_file`` swap), the profiles submissions named
+    (``profile:``), the params file and the code.
     Paths are relative to the folder the run started in."""
     inputs: list[dict[str, str]] = []
     rubrics: dict[str, Rubric] = {}
+    profiles: dict[str, Rubric] = {}  # a profile named by a submission (``profile:``), by its file
+
+    def note_rubric(rubric: Rubric) -> None:
+        rubrics.setdefault(rubric.source_file, rubric)
+        if rubric.profile_file:
+            profiles.setdefault(rubric.profile_file, rubric)
+
     for result, source in zip(unit.stages, unit.sources, strict=True):
         inputs.append({"role": "提交文件", "unit": result.name, "stage": result.header.stage} | _file_facts(source))
-        rubrics.setdefault(result.rubric.source_file, result.rubric)
+        note_rubric(result.rubric)
         if isinstance(result, ProvinceResult):
             for county in result.units:
                 for r, county_source in zip(county.stages, county.sources, strict=True):
                     inputs.append({"role": "重点县文件", "unit": r.name, "stage": r.header.stage} | _file_facts(county_source))
-                    rubrics.setdefault(r.rubric.source_file, r.rubric)
+                    note_rubric(r.rubric)
     return {
         "inputs": inputs,
         "rubrics": [
@@ -738,6 +758,9 @@ def read_provenance(unit: UnitResult, params: str | Path | None) -> dict[str, An
                 "sha256": r.source_sha256,
             }
             for r in rubrics.values()
+        ],
+        "profiles": [
+            {"name": r.profile, "path": _shipped_path(r.profile_file), "sha256": r.profile_sha256} for r in profiles.values()
         ],
         "params": None if params is None else _file_facts(params),
         "minesafe_version": minesafe.__version__,

@@ -313,6 +313,7 @@ def provenance_facts(provenance: Mapping[str, Any]) -> list[tuple[str, str]]:
     """The provenance of :func:`minesafe.files.read_provenance` as a report's label-value rows."""
     facts = [(f"{i['role']}（{i['unit']}，{i['stage']}）", f"{i['path']}（SHA-256 {i['sha256']}）") for i in provenance["inputs"]]
     facts += [("评估表数据", f"{r['id']} {r['version']}：{r['path']}（SHA-256 {r['sha256']}）") for r in provenance["rubrics"]]
+    facts += [("参数方案", f"{p['name']}：{p['path']}（SHA-256 {p['sha256']}）") for p in provenance["profiles"]]
     if provenance["params"]:
         facts.append(("参数文件", f"{provenance['params']['path']}（SHA-256 {provenance['params']['sha256']}）"))
     facts += [("minesafe 版本", provenance["minesafe_version"]), ("代码版本", provenance["code_revision"])]

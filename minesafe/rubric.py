@@ -272,6 +272,8 @@ class Rubric:
     source_file: str = ""  # where the rubric was read from: a package path or the file as given
     source_sha256: str = ""  # SHA-256 of the rubric file's bytes as read
     profile: str = ""  # the params profile applied (see minesafe.params), e.g. wuhai-2023
+    profile_file: str = ""  # the profile's file, when a submission named it (``profile:``) and it was read by name
+    profile_sha256: str = ""  # SHA-256 of that profile file's bytes as read
     stages: Mapping[str, Stage] = field(default_factory=lambda: {t: Stage(t, t) for t in STAGES})
 
     def stage_label(self, token: str) -> str:
