@@ -280,7 +280,8 @@ def group_stages(results: Sequence[Result], sources: Sequence[str] = ()) -> list
 
 
 def evaluate_targets(rubric: Rubric, inputs: Mapping[str, TargetInput], year: int) -> tuple[TargetResult, ...]:
-    return tuple(evaluate_target(t, inputs, rubric.baseline_for(year), year) for t in rubric.targets)
+    """Every target judged for ``year``, each named with the baseline year it is compared with."""
+    return tuple(evaluate_target(rubric.name_target(t, year), inputs, rubric.baseline_for(year), year) for t in rubric.targets)
 
 
 def _baseline_reasons(rubric: Rubric, targets: Sequence[TargetResult], year: int) -> list[Reason]:

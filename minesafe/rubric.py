@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
 
@@ -303,6 +303,23 @@ class Rubric:
         if self.baseline_reading == "two-years-before" and self.baseline_years_before:
             return year - self.baseline_years_before
         return self.baseline_year
+
+    def baseline_label(self, year: int | None = None) -> str:
+        """The baseline year as labels name it: ``2021年`` for an evaluated ``year``; without one
+        (a blank template), the table's year, or ``评估年度前2年`` under ``two-years-before``."""
+        if year is not None:
+            return f"{self.baseline_for(year)}年"
+        if self.baseline_reading == "two-years-before" and self.baseline_years_before:
+            return f"评估年度前{self.baseline_years_before}年"
+        return f"{self.baseline_year}年"
+
+    def name_target(self, target: Target, year: int | None = None) -> Target:
+        """``target`` with its name (the form's words, e.g. ``地下矿山数量比2020年下降比例``) naming the
+        baseline year used for ``year`` instead of the table's (see :meth:`baseline_label`)."""
+        if target.rule not in (TargetRule.DECREASE, TargetRule.SHARE_INCREASE):
+            return target  # only these compare with the baseline year
+        name = target.name.replace(f"{self.baseline_year}年", self.baseline_label(year))
+        return target if name == target.name else replace(target, name=name)
 
     def baseline_caveat(self, year: int) -> str:
         """A caveat when the table's fixed baseline year and the text's "较N年前" disagree for

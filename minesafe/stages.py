@@ -98,7 +98,7 @@ def compare_stages(
     if problems:
         raise InputError(sources[1], problems)
     differences = []
-    for field in target_fields(rubric):
+    for field in target_fields(rubric, mine.header.year):
         a, b = _target_number(own, field.path), _target_number(other, field.path)
         if a != b:
             changed = copy.deepcopy(dict(self_data))

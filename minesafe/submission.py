@@ -97,10 +97,11 @@ class TargetField:
     label: str
 
 
-def target_fields(rubric: Rubric) -> list[TargetField]:
-    """Every number a submission gives for the targets, in table order."""
+def target_fields(rubric: Rubric, year: int | None = None) -> list[TargetField]:
+    """Every number a submission gives for the targets, in table order; labels and target names
+    name the baseline year used for the evaluated ``year`` (see :meth:`Rubric.baseline_label`)."""
     fields = []
-    for target in rubric.targets:
+    for target in (rubric.name_target(t, year) for t in rubric.targets):
         for key, label in target.inputs.items():
             if target.rule is TargetRule.AVERAGE_DECREASE:
                 years = target.years or 0
@@ -113,7 +114,7 @@ def target_fields(rubric: Rubric) -> list[TargetField]:
                 fields.append(TargetField((key, "count"), target, f"{label}起数"))
                 fields.append(TargetField((key, "deaths"), target, f"{label}死亡人数"))
             else:
-                fields.append(TargetField((key, "baseline"), target, f"{rubric.baseline_year}年{label}（座）"))
+                fields.append(TargetField((key, "baseline"), target, f"{rubric.baseline_label(year)}{label}（座）"))
                 fields.append(TargetField((key, "current"), target, f"评估年度年末{label}（座）"))
     return fields
 
@@ -171,7 +172,7 @@ def build_county_submission(
     county = _require_text(data, (rubric.unit_key,), f"{rubric.unit_label}名称", problems)
     extra = {"group"} if rubric.unit == "enterprise" else set()  # an enterprise may name its group
     _reject_unknown(data, (), _HEADER_KEYS | extra | {rubric.unit_key, "targets", "items"}, problems)
-    targets = _build_targets(data.get("targets"), rubric, problems)
+    targets = _build_targets(data.get("targets"), rubric, header.year or None, problems)
     items = _build_items(data.get("items"), rubric, problems)
     problems.raise_if_any(source, locate)
     return CountySubmission(header, county, targets, items)
@@ -188,7 +189,7 @@ def build_province_submission(
     data = _require_mapping(data, problems)
     header = _build_header(data, rubric, problems)
     _reject_unknown(data, (), _HEADER_KEYS | {"targets", "counties", "key_counties"}, problems)
-    targets = _build_targets(data.get("targets"), rubric, problems)
+    targets = _build_targets(data.get("targets"), rubric, header.year or None, problems)
     key_counties = _build_names(data.get("key_counties"), ("key_counties",), problems)
     counties = data.get("counties")
     paths: list[str] = []
@@ -261,7 +262,7 @@ def _build_header(data: Mapping[str, Any], rubric: Rubric, problems: ProblemColl
         year = int(year.strip())
     if not (isinstance(year, int) and not isinstance(year, bool) and earliest <= year <= 2100):
         problems.add(
-            ("year",), "评估年度写法有误", year, f"{earliest}～2100 之间的四位整数年份（基准年为 {rubric.baseline_year} 年）"
+            ("year",), "评估年度写法有误", year, f"{earliest}～2100 之间的四位整数年份（基准年为{rubric.baseline_label()}）"
         )
         year = 0
     stage = data.get("stage", STAGES[0])
@@ -312,7 +313,8 @@ def _count_at(data: Mapping[Any, Any], path: KeyPath, what: str, problems: Probl
     return count
 
 
-def _build_targets(raw: Any, rubric: Rubric, problems: ProblemCollector) -> dict[str, TargetInput]:
+def _build_targets(raw: Any, rubric: Rubric, year: int | None, problems: ProblemCollector) -> dict[str, TargetInput]:
+    """The target inputs; messages name the baseline year used for ``year`` (None: not known)."""
     path: KeyPath = ("targets",)
     if not isinstance(raw, Mapping):
         problems.add(path, "缺少工作目标数据", raw, "映射，含 " + "、".join(rubric.target_inputs))
@@ -324,7 +326,10 @@ def _build_targets(raw: Any, rubric: Rubric, problems: ProblemCollector) -> dict
         value = raw.get(key)
         if not isinstance(value, Mapping):
             problems.add(
-                where, f"缺少工作目标 {target.id}（{target.name}）的填报数据：{label}", value, _TARGET_SHAPES[target.rule]
+                where,
+                f"缺少工作目标 {target.id}（{rubric.name_target(target, year).name}）的填报数据：{label}",
+                value,
+                _TARGET_SHAPES[target.rule],
             )
             continue
         if target.rule is TargetRule.AVERAGE_DECREASE:
@@ -339,7 +344,7 @@ def _build_targets(raw: Any, rubric: Rubric, problems: ProblemCollector) -> dict
         else:
             _reject_unknown(value, where, {"baseline", "current"}, problems)
             inputs[key] = CountPair(
-                _count_at(value, (*where, "baseline"), f"{rubric.baseline_year}年{label}", problems),
+                _count_at(value, (*where, "baseline"), f"{rubric.baseline_label(year)}{label}", problems),
                 _count_at(value, (*where, "current"), f"评估年度年末{label}", problems),
             )
     for target in rubric.targets:

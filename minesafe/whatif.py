@@ -70,7 +70,7 @@ class Scenario:
         self.data = copy.deepcopy(self.original)
         submission = build_county_submission(self.original, rubric, source or "（提交数据）")  # raises its problems
         self.submitted: CountyResult = evaluate_county(submission, rubric)
-        self.fields: list[TargetField] = target_fields(rubric)
+        self.fields: list[TargetField] = target_fields(rubric, self.submitted.header.year)
 
     @classmethod
     def from_file(cls, path: str | Path, params_file: str | Path | None = None) -> Scenario:

@@ -205,7 +205,7 @@ def build_workbook(rubric: Rubric, data: Mapping[str, Any] | None = None) -> Wor
             )
         )
     rows += [
-        ("year", "评估年度", data.get("year"), f"四位年份，如 2022（基准年为 {rubric.baseline_year} 年）"),
+        ("year", "评估年度", data.get("year"), f"四位年份，如 2022（基准年为{rubric.baseline_label()}）"),
         ("stage", "评估阶段", data.get("stage", STAGES[0]), "、".join(rubric.stage_label(t) for t in rubric.stages)),
         ("demo", "示例数据", _cell_value(data.get("demo", False)), "正式填报请选“否”"),
     ]
@@ -217,7 +217,8 @@ def build_workbook(rubric: Rubric, data: Mapping[str, Any] | None = None) -> Wor
     _dropdown(info, ["是", "否"], [f"C{stage_row + 1}"], "是否为示例数据")
 
     targets = _sheet(wb, TARGETS, ["键", "编号", "总体目标", "目标", "填报项", "数值"], [30, 6, 30, 10, 44, 12])
-    for field in target_fields(rubric):
+    year = data.get("year")
+    for field in target_fields(rubric, year if isinstance(year, int) and not isinstance(year, bool) else None):
         dotted = ".".join(map(str, field.path))
         append_row(
             targets,
@@ -302,7 +303,7 @@ def _write_instructions(wb: Workbook, rubric: Rubric) -> None:
         "",
         "填写方法：",
         f"1. 在「{INFO}」表填写省（区）、{'' if rubric.unit == 'province' else rubric.unit_label + '、'}评估年度和评估阶段。白色单元格为填写处，灰色单元格请勿修改。",
-        f"2. 在「{TARGETS}」表逐项填写数量（大于或等于0的整数）。基准年为 {rubric.baseline_year} 年，“评估年度年末”指被评估年度12月底。",
+        f"2. 在「{TARGETS}」表逐项填写数量（大于或等于0的整数）。基准年为{rubric.baseline_label()}，“评估年度年末”指被评估年度12月底。",
     ]
     if rubric.rows:
         lines += [

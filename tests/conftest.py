@@ -45,6 +45,21 @@ def county_data(_passing_county_data) -> dict:
     return copy.deepcopy(_passing_county_data)
 
 
+#: The plan text's reading of the baseline year: two years before the evaluated year.
+TWO_YEARS_BEFORE = ROOT / "params" / "readings" / "two-years-before.yaml"
+
+
+@pytest.fixture
+def wu_in_2026(tmp_path) -> Path:
+    """示例戊县 (T1 failed: its underground mines fell by 18 %) as its 2026 evaluation: under
+    ``two-years-before`` it is compared with 2024, under the default with the table's 2020 (T4's
+    five previous years are 2021–2025, so no 2020 is due to them)."""
+    data = yaml.safe_load((DEMO / "counties" / "wu.yaml").read_text(encoding="utf-8")) | {"year": 2026}
+    path = tmp_path / "wu-2026.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
 #: Every process this test session starts inherits this mark in its environment, even ones that
 #: outlive their parent and are adopted by init, so the session can find what it leaves behind.
 SESSION_MARK = "MINESAFE_TEST_SESSION"

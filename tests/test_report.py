@@ -11,7 +11,7 @@ from minesafe.evaluation import Reason, UnitResult
 from minesafe.exceptions import ParameterError
 from minesafe.rubric import Category, Outcome
 
-from .conftest import DEMO, ROOT
+from .conftest import DEMO, ROOT, TWO_YEARS_BEFORE
 
 EVIL = '<script>alert("x")</script><img src=x onerror=alert(1)>&'
 
@@ -163,3 +163,35 @@ def test_a_named_index_becomes_a_column():
 
     frame = pd.DataFrame({"年度": [2022], "合格": [3]}).set_index("年度")
     assert report.render_frame(frame).text.splitlines()[0] == "年度 | 合格"
+
+
+def test_every_label_names_the_baseline_year_used(wu_in_2026):
+    """Under two-years-before a 2026 evaluation is compared with 2024: the targets table, the
+    reasons, the gap and the stage comparison name 2024 (the form's "比2020年" re-worded), never
+    the table's 2020."""
+    verified = wu_in_2026.with_name("wu-2026-核查.yaml")
+    verified.write_text(
+        wu_in_2026.read_text(encoding="utf-8").replace("stage: 自评", "stage: 核查").replace("baseline: 50", "baseline: 51"),
+        encoding="utf-8",
+    )
+    rep = report.load_report(wu_in_2026, TWO_YEARS_BEFORE, verification=verified)
+    pieces = [
+        report.render_verdict(rep),
+        report.render_key_numbers(rep),
+        report.render_targets(rep),
+        report.render_failures(rep),
+        report.render_gap(rep),
+        report.render_stage_comparison(rep),
+    ]
+    for piece in pieces:
+        assert "2020" not in piece.text and "2020" not in piece.html
+    text = "\n".join(p.text for p in pieces)
+    assert "工作目标 T1“地下矿山数量比2024年下降比例”未完成" in text
+    assert "T1 地下矿山数量比2024年下降比例：非煤地下矿山数量须再减少" in text
+    assert "T1 2024年非煤地下矿山数量（座）：自评 50，核查 51" in text
+    assert "地下矿山数量比2024年下降比例" in pieces[2].html and "大中型矿山占比2024年提高" in pieces[2].html
+    frame = rep.result.targets_frame()
+    assert frame.loc["T2", "总体目标"] == "尾矿库数量比2024年下降比例"
+    default = report.load_report(wu_in_2026)  # the table's reading: 2020, with its caveat
+    assert "工作目标 T1“地下矿山数量比2020年下降比例”未完成" in report.render_failures(default).text
+    assert default.result.targets_frame().loc["T2", "总体目标"] == "尾矿库数量比2020年下降比例"

@@ -26,7 +26,7 @@ from minesafe.whatif import (
     render_verdict_bar,
 )
 
-from .conftest import DEMO, ROOT
+from .conftest import DEMO, ROOT, TWO_YEARS_BEFORE
 
 DING = DEMO / "counties" / "ding.yaml"  # passes with exactly 80 points
 
@@ -208,3 +208,14 @@ def test_html_of_a_live_notebook_shows_the_note_not_a_blank(tmp_path):
     assert "假设分析面板需要在运行中的 Jupyter 内核里使用" in page
     assert WIDGET_VIEW not in page
     nbformat.validate(notebook)
+
+
+def test_panel_labels_name_the_baseline_year_used(wu_in_2026):
+    """Under two-years-before the 2026 panel's target inputs and read-out name 2024, not 2020."""
+    panel = WhatIfPanel(Scenario.from_file(wu_in_2026, TWO_YEARS_BEFORE), chart=False)
+    labels = [box.description for box in panel.target_inputs.values()]
+    assert "T1 2024年非煤地下矿山数量（座）" in labels and "T3 2024年全部非煤矿山数量（座）" in labels
+    assert "T1 地下矿山数量比2024年下降比例" in panel.readout.value
+    panel.target_inputs[("underground_mines", "baseline")].value = 51
+    assert "T1 2024年非煤地下矿山数量（座）：50 → 51" in panel.readout.value
+    assert not [text for text in (*labels, panel.readout.value, panel.verdict_bar.value) if "2020" in text]

@@ -6,13 +6,13 @@ import yaml
 
 from minesafe.cli import main
 from minesafe.exceptions import InputError
-from minesafe.files import write_workbook
+from minesafe.files import read_county_rubric, write_workbook
 from minesafe.rendering import result_to_dict
 from minesafe.results import evaluate
 from minesafe.submission import target_fields
 from minesafe.workbook import FIELDS, INFO, INSTRUCTIONS, ITEMS, TARGETS, build_workbook
 
-from .conftest import DEMO
+from .conftest import DEMO, TWO_YEARS_BEFORE
 
 COUNTIES = sorted((DEMO / "counties").glob("*.yaml"))
 
@@ -165,3 +165,27 @@ def test_values_are_put_and_found_by_the_same_paths(county_rubric):
     assert value_at(tree, ("x", 5), None) is None and value_at({"d": "12345"}, ("d", 0), None) is None
     with pytest.raises(KeyError):
         value_at(tree, ("nope",))
+
+
+def _cells(ws) -> list[str]:
+    return [str(c.value) for row in ws.iter_rows() for c in row if c.value is not None]
+
+
+def test_template_labels_name_the_baseline_year_of_the_reading(wu_in_2026):
+    """Under two-years-before a workbook pre-filled for 2026 names 2024 in its target names and
+    labels; a blank one, whose year is not known yet, says 评估年度前2年. Never the table's 2020."""
+    rubric = read_county_rubric("noncoal-county", TWO_YEARS_BEFORE)
+    filled = build_workbook(rubric, yaml.safe_load(wu_in_2026.read_text(encoding="utf-8")))
+    targets = filled[TARGETS]
+    row = _row_of(targets, "underground_mines.baseline")
+    assert (targets.cell(row, 3).value, targets.cell(row, 5).value) == (
+        "地下矿山数量比2024年下降比例",
+        "2024年非煤地下矿山数量（座）",
+    )
+    blank = build_workbook(rubric)
+    row = _row_of(blank[TARGETS], "large_medium_mines.baseline")
+    assert blank[TARGETS].cell(row, 3).value == "大中型矿山占比评估年度前2年提高"
+    assert blank[TARGETS].cell(row, 5).value == "评估年度前2年大中型非煤矿山数量（座）"
+    assert any("基准年为评估年度前2年" in text for text in _cells(blank[INSTRUCTIONS]))
+    for wb in (filled, blank):
+        assert not [text for ws in wb.worksheets for text in _cells(ws) if "2020" in text]
