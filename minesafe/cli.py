@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import re
 import sys
@@ -76,8 +75,28 @@ def _in_chinese(method: Callable) -> Callable:
     return wrapper
 
 
+def _terminal_columns() -> int:
+    """The terminal's width as ``shutil.get_terminal_size`` finds it: ``$COLUMNS``, else the
+    terminal's own, else 80."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
 class ChineseHelpFormatter(argparse.HelpFormatter):
     """Help with Chinese punctuation: section headings end in a full-width colon."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24, width: int | None = None):
+        # argparse makes a formatter for every argument added and asks shutil for the width; shutil
+        # loads three compression modules on import, a cost every command would pay at start.
+        super().__init__(prog, indent_increment, max_help_position, _terminal_columns() - 2 if width is None else width)
 
     def format_help(self) -> str:
         return re.sub(r"^(\S.*):$", r"\1：", super().format_help(), flags=re.MULTILINE)
@@ -293,6 +312,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     source_of = {id(r): source for r, source in zip(results, sources, strict=True)}
     for i, unit in enumerate(units):
         if args.json:
+            import json
+
             print(json.dumps(result_to_dict(unit, read_provenance(unit, args.params)), ensure_ascii=False))
         else:
             files = "、".join(source_of[id(r)] for r in unit.stages)

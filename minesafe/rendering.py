@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping
 from typing import Any
 
@@ -164,6 +163,8 @@ def format_result_html(evaluation: CountyResult | ProvinceResult | UnitResult) -
     """A result as Jupyter shows it: the verdict banner, the summary line and the key numbers
     (the full tables are in ``targets_frame()``, ``items_frame()`` and the report). A unit given at
     several stages shows its latest stage, saying when that stage changed the verdict."""
+    import html  # only notebooks show HTML; `minesafe evaluate` starts without it
+
     staged = evaluation if isinstance(evaluation, UnitResult) else UnitResult((evaluation,))
     result = staged.deciding
     h = result.header

@@ -11,6 +11,7 @@ import enum
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
+from functools import cached_property
 from typing import Any
 
 from minesafe.decimals import parse_percent
@@ -331,7 +332,13 @@ class Rubric:
         return f"基准年按评估表取{self.baseline_year}年，正文为“较{self.baseline_years_before}年前”，请核实"
 
     def row_by_id(self, row_id: str) -> Row | None:
-        return next((r for r in self.rows if r.id == row_id), None)
+        return self._rows_by_id.get(row_id)
+
+    @cached_property
+    def _rows_by_id(self) -> dict[str, Row]:
+        # Cached in the instance's __dict__, which a frozen dataclass leaves writable; a
+        # dataclasses.replace makes a new instance and so a new index. The first row of an id wins.
+        return {r.id: r for r in reversed(self.rows)}
 
     def rows_of(self, category: Category) -> Iterator[Row]:
         return (r for r in self.rows if r.category is category)

@@ -137,6 +137,37 @@ def test_help_and_usage_errors_are_in_chinese(capsys):
         assert not re.search(r"usage|error|argument|invalid|expected|required", err), (argv, err)
 
 
+@pytest.mark.parametrize("columns", ["57", "", "junk", "-3"])
+def test_help_is_as_wide_as_argparse_would_make_it(monkeypatch, columns):
+    """The help formatter finds the terminal's width without shutil, the same way shutil does."""
+    from minesafe.cli import ChineseHelpFormatter
+
+    monkeypatch.setenv("COLUMNS", columns)
+    assert ChineseHelpFormatter("minesafe")._width == shutil.get_terminal_size().columns - 2
+
+
+#: What `minesafe evaluate FILE` starts without: heavy libraries only other commands use, and the
+#: standard modules only other commands (or other input kinds) need.
+NOT_IMPORTED_BY_EVALUATE = (
+    *("pandas", "numpy", "matplotlib", "jinja2", "openpyxl", "papermill", "nbformat", "nbclient", "nbconvert"),
+    *("jupyter_client", "ipywidgets", "IPython", "psutil", "PIL", "fontTools", "voila"),
+    *("minesafe.report", "minesafe.charts", "minesafe.batch", "minesafe.whatif", "minesafe.workbook", "minesafe.gap"),
+    *("subprocess", "zipfile", "tempfile", "shutil", "json", "csv", "html", "importlib.resources", "importlib.metadata"),
+)
+
+
+def test_evaluate_starts_without_what_it_does_not_need():
+    """`minesafe evaluate FILE` should start in a few times `python -c pass` (benchmarks/batch_speed.py
+    measures it): a heavy import at the top of a module it loads would undo that."""
+    code = "import sys\nfrom minesafe.cli import main\nmain(sys.argv[1:])\nprint(*sorted(sys.modules), file=sys.stderr)"
+    done = subprocess.run(
+        [sys.executable, "-c", code, "evaluate", str(DEMO / "counties" / "jia.yaml")], capture_output=True, text=True, check=True
+    )
+    imported = set(done.stderr.split())
+    assert "考核评估结论：合格" in done.stdout and {"yaml", "minesafe.results", "minesafe.rendering"} <= imported
+    assert sorted(imported.intersection(NOT_IMPORTED_BY_EVALUATE)) == []
+
+
 def test_other_parsers_keep_argparse_english(capsys):
     """The Chinese catalogue is installed only while minesafe's own parser runs."""
     import argparse

@@ -303,6 +303,48 @@ def test_the_libyaml_and_python_loaders_agree(path):
     assert _parse_with(YamlLoader, path) == _parse_with(PythonYamlLoader, path)
 
 
+class _PyYamlConstructionLoader(YamlLoader):
+    """The libyaml loader with PyYAML's general construction only (the fallback of the direct one)."""
+
+    construct_document = yaml.constructor.BaseConstructor.construct_document
+
+
+TRICKY_YAML = [
+    "a: 1\nb: true\nc: ~\nd: 1.5\ne: .inf\nf: -.inf\ng: .nan\nh: 0o17\ni: 0x1f\nj: '010'\nk: []\nl: {}\n",
+    "a: 1\na: 2\n",
+    "1: x\nTrue: y\n",
+    "? [a, b]\n: 1\n",
+    "? {a: 1}\n: 1\n",
+    "a: !!int abc\n",
+    "a: !!str 5\nb: !!float 1\nc: !!bool true\nd: !!null ''\n",
+    "a: !!binary aGk=\n",
+    "a: !custom x\n",
+    "!!int 5\n",
+    "!!map {a: 1}\n",
+    "!!str {a: 1}\n",
+    "a: 12345678901234567890\n",
+    "<<: {a: 1}\n",
+    "- [1, [2, [3]]]\n- {a: {b: {c: null}}}\n",
+    "a: " + "[" * 40 + "]" * 40 + "\n",
+    "x: " + "{a: " * 70 + "1" + "}" * 70 + "\n",
+    "",
+    "plain text\n",
+]
+
+
+@pytest.mark.parametrize("text", TRICKY_YAML, ids=range(len(TRICKY_YAML)))
+def test_direct_construction_agrees_with_pyyamls(text, tmp_path):
+    path = tmp_path / "x.yaml"
+    path.write_text(text, encoding="utf-8")
+    assert repr(_parse_with(YamlLoader, path)) == repr(_parse_with(_PyYamlConstructionLoader, path))
+
+
+@pytest.mark.parametrize("path", YAML_FILES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_direct_construction_agrees_with_pyyamls_on_every_yaml_file(path):
+    # repr, not ==: 1 == True == 1.0 would hide a wrong type
+    assert repr(_parse_with(YamlLoader, path)) == repr(_parse_with(_PyYamlConstructionLoader, path))
+
+
 def test_the_libyaml_loader_is_used():
     assert yaml.__with_libyaml__ and YamlLoader is not PythonYamlLoader
 

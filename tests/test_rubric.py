@@ -141,3 +141,15 @@ def test_province_rubric_reuses_county_targets(county_rubric, province_rubric):
     assert province_rubric.targets == county_rubric.targets
     assert province_rubric.rows == ()
     assert province_rubric.baseline_year == county_rubric.baseline_year
+
+
+def test_row_by_id_knows_the_rows_a_profile_adds():
+    """The row index is cached per rubric object: a rubric with added rows has its own."""
+    from minesafe.files import read_county_rubric
+
+    base = read_rubric("coal-county")
+    assert base.row_by_id("1-1b") is None  # the index of the shipped rubric is made here
+    wuhai = read_county_rubric("coal-county", profile="wuhai-2023")
+    added = wuhai.row_by_id("1-1b")
+    assert added is not None and added.id == "1-1b" and added in wuhai.rows
+    assert base.row_by_id("1-1b") is None and wuhai.row_by_id("1-1a") is base.row_by_id("1-1a")
