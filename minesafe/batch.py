@@ -55,7 +55,9 @@ from minesafe.summary import (
 )
 
 #: Declared parameters that name input files: resolved against the working directory and checked.
-FILE_PARAMETERS = ("submission", "params_file", "verification", "history_file")
+FILE_PARAMETERS = ("submission", "params_file", "verification", "confirmation", "history_file")
+#: Declared parameters that name one unit's files at its stages, earliest first (自评, 核查, 认定).
+STAGE_PARAMETERS = ("submission", "verification", "confirmation")
 #: A batch notebook names the unit it reports on with one of these (its report folder follows from it).
 UNIT_PARAMETERS = ("submission", "history_file")
 #: Declared parameters that are link templates, with the one field they may use.
@@ -268,7 +270,7 @@ def evaluate_run(run: Run, out: Path) -> tuple[Path, str, dict[str, Any]]:
         proposal = {"kind": history.kind, "year": history.year, "proposals": proposals}
         return folder, f"{label} {history.year + 1}年名单建议", proposal
     params = run.parameters.get("params_file") or None
-    stages = [run.parameters["submission"], *([run.parameters["verification"]] if run.parameters.get("verification") else [])]
+    stages = [run.parameters[key] for key in STAGE_PARAMETERS if run.parameters.get(key)]
     unit = evaluate_unit(stages, params)  # the latest stage decides, as in the report
     result = unit.deciding
     h = result.header

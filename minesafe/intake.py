@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from minesafe.batch import Run, build_run, declared_parameters
+from minesafe.batch import STAGE_PARAMETERS, Run, build_run, declared_parameters
 from minesafe.exceptions import InputError, Problem
 from minesafe.files import demo_folder, list_rubrics, read_rubric
 from minesafe.results import FileKind, classify_files, find_input_files, raise_all
@@ -59,7 +59,8 @@ def _named_counties(path: Path, data: Mapping[str, Any]) -> list[Path]:
 
 
 def _unit_runs(submissions: Mapping[Path, Mapping[str, Any]]) -> list[RunDocument]:
-    """One run per unit: its first stage is the submission, its last the verification."""
+    """One run per unit: its stages' files, earliest first, are the notebook's submission,
+    verification and confirmation (a unit has at most the three stages 自评, 核查, 认定)."""
     units: dict[tuple[str, ...], list[tuple[Path, Mapping[str, Any]]]] = {}
     problems: list[InputError] = []
     for path, data in submissions.items():
@@ -83,6 +84,19 @@ def _unit_runs(submissions: Mapping[Path, Mapping[str, Any]]) -> list[RunDocumen
                 )
             )
             continue
+        if len(stages) > len(STAGE_PARAMETERS):  # only a file whose stage is not 自评, 核查 or 认定 makes a fourth
+            files = "、".join(f"{p}（{d.get('stage', STAGES[0])}）" for p, d in stages)
+            problems.append(
+                InputError(
+                    str(stages[-1][0]),
+                    [
+                        Problem(
+                            ("stage",), "同一单位同一年度的提交文件多于评估阶段数", files, "、".join(STAGES) + " 每个阶段一个文件"
+                        )
+                    ],
+                )
+            )
+            continue
         if read_rubric(rubric_id).unit == "province":
             runs += [
                 (
@@ -95,9 +109,7 @@ def _unit_runs(submissions: Mapping[Path, Mapping[str, Any]]) -> list[RunDocumen
                 for path, _ in stages
             ]
             continue
-        parameters = {"submission": str(stages[0][0])}
-        if len(stages) > 1:
-            parameters["verification"] = str(stages[-1][0])
+        parameters = {key: str(path) for key, (path, _) in zip(STAGE_PARAMETERS, stages, strict=False)}
         runs.append((stages[0][0], {"notebook": report_notebook(rubric_id), "parameters": parameters}))
     raise_all(problems)
     return runs

@@ -23,7 +23,7 @@ from minesafe import palette
 from minesafe.decimals import format_decimal
 from minesafe.evaluation import CountyResult, ItemResult, ProvinceResult, UnitResult, describe_failure
 from minesafe.exceptions import ParameterError
-from minesafe.files import read_provenance
+from minesafe.files import read_document, read_provenance
 from minesafe.rendering import DEMO_BANNER, describe_unit, unit_label
 from minesafe.results import evaluate_unit
 from minesafe.rubric import Category, Outcome, Rubric, category_label
@@ -32,7 +32,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
 #: The parameters a report notebook may declare; a name outside these given to papermill is a typo.
-REPORT_PARAMETERS = frozenset({"submission", "params_file", "verification", "whatif_panel", "county_report_link", "results"})
+REPORT_PARAMETERS = frozenset(
+    {"submission", "params_file", "verification", "confirmation", "whatif_panel", "county_report_link", "results"}
+)
 #: Names IPython itself puts in a kernel's namespace.
 _KERNEL_NAMES = frozenset({"In", "Out", "get_ipython", "exit", "quit", "open"})
 SIGNATURE_LABELS = ("评估人员", "审核人", "日期")
@@ -177,17 +179,19 @@ def load_report(
     params_file: str | Path | None = None,
     namespace: Mapping[str, object] | None = None,
     verification: str | Path = "",
+    confirmation: str | Path = "",
 ) -> Report:
     """Evaluate a submission file for a report, recording where every input came from.
 
     ``namespace`` is the notebook's ``globals()``: a parameter name the notebook does not know is
-    refused before anything is evaluated. ``verification`` is the same unit's file at another stage
-    (its 核查, say): the latest of the stages decides the verdict the report shows.
+    refused before anything is evaluated. ``verification`` and ``confirmation`` are the same unit's
+    files at other stages (its 核查 and 认定, say): the latest of the stages decides the verdict the
+    report shows.
     """
     if namespace is not None:
         check_parameters(namespace)
     params = Path(params_file) if params_file else None
-    files = [Path(submission)] + ([Path(verification)] if str(verification).strip() else [])
+    files = [Path(f) for f in (submission, verification, confirmation) if str(f).strip()]
     unit = evaluate_unit(files, params)
     stage_files = {r.header.stage: Path(f) for r, f in zip(unit.stages, unit.sources, strict=True)}
     return Report(unit, read_provenance(unit, params), dt.datetime.now().astimezone(), stage_files, params)
@@ -459,46 +463,57 @@ def render_province_gap(report: Report) -> Html:
 
 
 def render_stage_comparison(report: Report, verification: str | Path = "") -> Html:
-    """The earliest stage beside the deciding one (自评 beside 核查, say) — or beside the file
-    ``verification`` when given — both verdicts and every difference, marking those that change
-    the verdict."""
-    from minesafe.files import read_document
+    """Every stage of the unit side by side, earliest first (自评, 核查, 认定): each stage's verdict
+    and score, then each stage beside the one before it with every difference, marking those that
+    change the earlier stage's verdict; the latest stage decides. With ``verification`` (a file),
+    the earliest stage beside that file instead."""
     from minesafe.stages import compare_stages
 
     earliest = report.stage_files[report.unit.stages[0].header.stage]
     if str(verification).strip():
-        files = (earliest, Path(verification))
-    elif len(report.unit.stages) > 1:
-        files = (earliest, report.submission)
+        files = [earliest, Path(verification)]
     else:
+        files = [report.stage_files[r.header.stage] for r in report.unit.stages]
+    if len(files) < 2:
         note = "未提供核查（省级现场抽查核实）数据。提供后，此处并列显示自评与核查的结论，并逐项列出两者的差异及其是否改变结论。"
         return Html(_lines([], note=note), note)
-    mine, _ = read_document(files[0])
-    theirs, _ = read_document(files[1])
-    c = compare_stages(mine, theirs, report.result.rubric, (str(files[0]), str(files[1])))
-    a, b = c.self_assessed, c.verified
-    first, last = a.header.stage, b.header.stage
-    rows = [
-        ("考核评估结论", verdict_mark(a.passed, a.verdict), verdict_mark(b.passed, b.verdict), "—"),
-        ("评分项得分", format_decimal(a.score), format_decimal(b.score), "—"),
-        *((d.place, d.self_assessed, d.verified, "是" if d.changes_verdict else "否") for d in c.differences),
+    documents = [read_document(f)[0] for f in files]
+    rubric = report.result.rubric
+    pairs = [
+        compare_stages(documents[i], documents[i + 1], rubric, (str(files[i]), str(files[i + 1]))) for i in range(len(files) - 1)
     ]
-    lines = [
-        f"{first} {a.verdict} {format_decimal(a.score)}分；{last} {b.verdict} {format_decimal(b.score)}分；差异 {len(c.differences)} 处"
-    ]
-    lines += [
-        f"{d.place}：{first} {d.self_assessed}，{last} {d.verified}{'（改变结论）' if d.changes_verdict else ''}"
-        for d in c.differences
-    ]
-    lead = f"{lines[0]}{f'，{last}改变了结论，以{last}结论为准' if c.verdicts_differ else ''}。"
-    note = f"“是否改变结论”指只把这一处改为{last}值时，{first}结论是否随之改变。"
-    body = _table(["项目", first, last, "是否改变结论"], rows, widths=("40%", "22%", "22%", "16%"), lead=lead, note=note)
-    return Html(body, "\n".join(lines))
+    stages = [pairs[0].self_assessed, *(c.verified for c in pairs)]
+    last = stages[-1].header.stage
+    changed = [c.verified.header.stage for c in pairs if c.verdicts_differ]
+    head = "；".join(f"{r.header.stage} {r.verdict} {format_decimal(r.score)}分" for r in stages)
+    head += f"；差异 {sum(len(c.differences) for c in pairs)} 处"
+    lead = head + (f"，{'、'.join(changed)}改变了结论，以{last}结论为准" if changed else "") + "。"
+    several = len(pairs) > 1  # each pair is then headed by its two stages
+    parts, lines = [_lines([], lead=lead)] if several else [], [head]
+    for c in pairs:
+        a, b = c.self_assessed, c.verified
+        first, then = a.header.stage, b.header.stage
+        rows = [
+            ("考核评估结论", verdict_mark(a.passed, a.verdict), verdict_mark(b.passed, b.verdict), "—"),
+            ("评分项得分", format_decimal(a.score), format_decimal(b.score), "—"),
+            *((d.place, d.self_assessed, d.verified, "是" if d.changes_verdict else "否") for d in c.differences),
+        ]
+        pair_lead = f"{first} → {then}：差异 {len(c.differences)} 处" + (f"，{then}改变了结论" if c.verdicts_differ else "")
+        if several:
+            lines.append(pair_lead)
+        lines += [
+            f"{d.place}：{first} {d.self_assessed}，{then} {d.verified}{'（改变结论）' if d.changes_verdict else ''}"
+            for d in c.differences
+        ]
+        note = f"“是否改变结论”指只把这一处改为{then}值时，{first}结论是否随之改变。"
+        widths = ("40%", "22%", "22%", "16%")
+        headers = ["项目", first, then, "是否改变结论"]
+        parts.append(_table(headers, rows, widths=widths, lead=f"{pair_lead}。" if several else lead, note=note))
+    return Html("".join(parts), "\n".join(lines))
 
 
 def render_list_proposal(history_file: str | Path) -> Html:
     """Next year's key-unit list proposed from a list-history file (see minesafe.lists)."""
-    from minesafe.files import read_document
     from minesafe.lists import ADD, KINDS, STAY, build_history, exit_action, propose_next_list
 
     data, locate = read_document(Path(history_file))

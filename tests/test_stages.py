@@ -2,6 +2,7 @@
 
 import copy
 import json
+import shutil
 
 import pytest
 import yaml
@@ -14,10 +15,14 @@ from minesafe.report import load_report, render_stage_comparison, render_verdict
 from minesafe.stages import compare_stages
 from minesafe.submission import build_county_submission
 
-from .conftest import DEMO, ROOT
+from .conftest import DATA, DEMO, ROOT
 
 COAL = DEMO / "coal"
 PROFILE = ROOT / "params" / "profiles" / "wuhai-2023.yaml"
+#: One coal county at its three stages: 自评 合格 100, 核查 不合格 90 (veto 2-1c and 2-2a), 认定 不合格 100
+#: (2-2a found met again, 2-1c still failed): the 认定 decides.
+THREE = DATA / "three_stages"
+THREE_FILES = sorted(THREE.glob("*.yaml"))
 
 
 def _data(name):
@@ -187,3 +192,74 @@ def test_batch_result_summary_and_report_show_the_verified_verdict(coal_batch):
     assert "考核评估结论：不合格（核查）" in page and f"{OVERTURNED}。" in page
     assert "考核评估结论：合格" not in page
     assert str(ROOT) not in page and str(ROOT) not in json.dumps(result, ensure_ascii=False)  # no absolute path
+
+
+# --- three stages: every stage in order, the latest decides ---------------------------------------
+
+STAFF_ROW = "第 2-2a 行 加强煤矿安全监管能力建设（以监管人员中专业技术人员的比例衡量）"
+STAFF = "（监管人员中的专业技术人员数量 {n} ÷ 监管人员数量 20 = {share}.00%，监管人员中专业技术人员的比例下限 75%（市级参数方案 wuhai-2023））"
+
+
+def test_three_stages_are_compared_each_beside_the_one_before():
+    evaluation = load_report(*THREE_FILES[:1], verification=THREE_FILES[1], confirmation=THREE_FILES[2])
+    comparison = render_stage_comparison(evaluation)
+    lines = comparison.text.splitlines()
+    assert lines[0] == "自评 合格 100分；核查 不合格 90分；认定 不合格 100分；差异 3 处"
+    assert lines[1] == "自评 → 核查：差异 2 处，核查改变了结论"
+    assert lines[2].startswith("第 2-1c 行") and lines[2].endswith("（改变结论）")
+    assert lines[3] == f"{STAFF_ROW}：自评 完成{STAFF.format(n=16, share=80)}，核查 未完成{STAFF.format(n=14, share=70)}"
+    assert lines[4] == "核查 → 认定：差异 1 处"
+    assert lines[5] == f"{STAFF_ROW}：核查 未完成{STAFF.format(n=14, share=70)}，认定 完成{STAFF.format(n=16, share=80)}"
+    assert len(lines) == 6
+    page = comparison.html
+    assert "差异 3 处，核查改变了结论，以认定结论为准。" in page
+    assert page.index("自评 → 核查") < page.index("核查 → 认定")
+    assert "考核评估结论：不合格（认定）" in render_verdict(evaluation).text
+
+
+def test_a_folder_with_three_stages_makes_one_run_with_every_stage(tmp_path):
+    from minesafe.intake import collect_run_documents
+
+    (run,) = collect_run_documents([THREE], tmp_path / "reports")
+    assert run[1]["parameters"] == {
+        "submission": str(THREE / "1_self_assessed_pass_100.yaml"),
+        "verification": str(THREE / "2_verified_fail_90.yaml"),
+        "confirmation": str(THREE / "3_confirmed_fail_100.yaml"),
+    }
+    extra = tmp_path / "inputs"
+    shutil.copytree(THREE, extra)
+    (extra / "4_unknown_stage.yaml").write_text(
+        (THREE / "3_confirmed_fail_100.yaml").read_text(encoding="utf-8").replace("stage: 认定", "stage: 复核"), encoding="utf-8"
+    )
+    with pytest.raises(InputError, match="同一单位同一年度的提交文件多于评估阶段数"):
+        collect_run_documents([extra], tmp_path / "reports")
+
+
+@pytest.fixture(scope="module")
+def three_stage_batch(tmp_path_factory):
+    out = tmp_path_factory.mktemp("reports")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(ROOT)
+        assert main(["batch", str(THREE), "--out", str(out), "--jobs", "1"]) == 0
+    return out
+
+
+def test_batch_of_three_stages_shows_every_stage_and_the_latest_decides(three_stage_batch):
+    folder = three_stage_batch / "2023" / "示例省" / "示例煤矿县甲"
+    result = json.loads((folder / "result.json").read_text(encoding="utf-8"))
+    assert (result["verdict"], result["stage"], result["score"]) == ("不合格", "认定", 100)
+    assert [(k, v["verdict"], v["score"]) for k, v in result["stages"].items()] == [
+        ("自评", "合格", 100),
+        ("核查", "不合格", 90),
+        ("认定", "不合格", 100),
+    ]
+    assert [i["stage"] for i in result["provenance"]["inputs"]] == ["自评", "核查", "认定"]
+    summary = json.loads((three_stage_batch / "batch-summary.json").read_text(encoding="utf-8"))
+    assert [(u["阶段"], u["以此阶段为准"], u["结论"]) for u in summary["units"]] == [
+        ("自评", False, "合格"),
+        ("核查", False, "不合格"),
+        ("认定", True, "不合格"),
+    ]
+    page = (folder / "report.html").read_text(encoding="utf-8")
+    assert "自评 合格 100分；核查 不合格 90分；认定 不合格 100分；差异 3 处，核查改变了结论，以认定结论为准。" in page
+    assert page.index("自评 → 核查") < page.index("核查 → 认定")
