@@ -97,6 +97,7 @@ class Proposal:
     reasons: tuple[str, ...]
     consecutive_years: int  # consecutive years on the list up to next year, if listed next year
     stationed_supervision: bool
+    years_listed: int = 0  # consecutive years on the list up to and including this year (0: not listed now)
 
 
 def build_history(data: Any, source: str = "（名单数据）", locate=locate_key_path) -> ListHistory:
@@ -262,7 +263,18 @@ def propose_next_list(history: ListHistory) -> list[Proposal]:
         stationed = is_coal and consecutive >= STATIONED_YEARS
         if stationed:
             reasons.append(f"{history.year + 1}年将连续第 {consecutive} 年列入国家名单，组织开展驻点式督导帮扶")
-        proposals.append(Proposal(unit.name, listed_now, unit.result or "—", action, tuple(reasons), consecutive, stationed))
+        proposals.append(
+            Proposal(
+                unit.name,
+                listed_now,
+                unit.result or "—",
+                action,
+                tuple(reasons),
+                consecutive,
+                stationed,
+                _consecutive(unit.listed, history.year),
+            )
+        )
     return proposals
 
 

@@ -144,10 +144,16 @@ def trace_trends(results: pd.DataFrame) -> pd.DataFrame:
     return table.fillna("—")
 
 
+#: How long a unit has been on the list: the consecutive years up to and including its latest
+#: evaluated year (a unit evaluated in 2023 only: 1), whatever next year's proposal.
+STATIONED_YEARS_COLUMN = "连续列入年数（截至最近评估年度）"
+
+
 def propose_stationed_supervision(results: pd.DataFrame) -> pd.DataFrame:
     """For each kind of unit, its latest year's list proposal by :func:`minesafe.lists.propose_next_list`,
     taking the years a unit was evaluated as the years it was listed: the units that would be on
-    the list a third consecutive year are flagged for 驻点式督导帮扶 (coal units, as the rule says)."""
+    the list a third consecutive year are flagged for 驻点式督导帮扶 (coal units, as the rule says);
+    :data:`STATIONED_YEARS_COLUMN` says how long each has been on the list so far."""
     import pandas as pd
 
     units = decide_units(results)
@@ -170,12 +176,21 @@ def propose_stationed_supervision(results: pd.DataFrame) -> pd.DataFrame:
                     "最近评估年度": year,
                     "结论": p.result,
                     "下一年度名单建议": p.action or "不列入",
-                    "连续列入年数": p.consecutive_years,
+                    STATIONED_YEARS_COLUMN: p.years_listed,
                     "驻点式督导帮扶": "是" if p.stationed_supervision else "",
                     "理由": "；".join(p.reasons),
                 }
             )
     return pd.DataFrame(
         lines,
-        columns=["评估表", "单位名称", "最近评估年度", "结论", "下一年度名单建议", "连续列入年数", "驻点式督导帮扶", "理由"],
+        columns=[
+            "评估表",
+            "单位名称",
+            "最近评估年度",
+            "结论",
+            "下一年度名单建议",
+            STATIONED_YEARS_COLUMN,
+            "驻点式督导帮扶",
+            "理由",
+        ],
     )

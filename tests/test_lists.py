@@ -68,6 +68,8 @@ def test_three_consecutive_years_flag_stationed_supervision():
     assert (p["中断过"].consecutive_years, p["中断过"].stationed_supervision) == (2, False)
     assert not p["调出的"].stationed_supervision  # leaves the list
     assert (p["重新增补"].consecutive_years, p["重新增补"].stationed_supervision) == (1, False)  # 2025 broke the run
+    # how long each has been on the list up to 2025, whatever next year brings
+    assert {name: q.years_listed for name, q in p.items()} == {"第三年": 2, "第四年": 3, "中断过": 1, "调出的": 3, "重新增补": 0}
 
 
 @pytest.mark.skipif(not REFERENCE.exists(), reason="the reference text (../shared/reference) is not beside this checkout")

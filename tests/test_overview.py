@@ -55,15 +55,28 @@ def test_trends_show_each_year(table):
 def test_third_consecutive_year_flags_stationed_supervision(table):
     proposals = overview.propose_stationed_supervision(table).set_index("单位名称")
     assert proposals.loc["示例省 示例煤矿县乙", "驻点式督导帮扶"] == "是"
-    assert proposals.loc["示例省 示例煤矿县乙", "连续列入年数"] == 3
+    assert proposals.loc["示例省 示例煤矿县乙", overview.STATIONED_YEARS_COLUMN] == 2  # 2023 and 2024; 2025 the third
     assert "示例省 示例煤矿县甲" not in proposals.index  # no 2024 result: not proposed on the 2024 list
     assert not proposals.loc[proposals["评估表"].str.startswith("noncoal"), "驻点式督导帮扶"].any()  # a coal measure
+
+
+def test_years_listed_count_the_years_on_the_list_whatever_the_proposal(table):
+    """Every demo unit was evaluated (so listed) in one year, but 示例煤矿县乙 in 2023 and 2024. A unit
+    listed in 2023 has been on the list 1 year, whether it may leave (the enterprise, 合格: 可调出) or
+    stays; 乙 has been on it 2 years and would be a third in 2025 (驻点式督导帮扶, 四(五))."""
+    proposals = overview.propose_stationed_supervision(table).set_index("单位名称")
+    shown = proposals[["最近评估年度", "下一年度名单建议", overview.STATIONED_YEARS_COLUMN, "驻点式督导帮扶"]]
+    assert shown.loc["示例省 示例矿业有限公司"].tolist() == [2023, "可调出", 1, ""]
+    assert shown.loc["示例省 示例煤矿县乙"].tolist() == [2024, "保留", 2, "是"]
+    assert shown.loc["示例省 示例丁县"].tolist() == [2022, "调出", 1, ""]
+    assert shown.loc["示例省 示例丙县"].tolist() == [2022, "保留", 1, ""]
+    assert shown.loc["示例省"].tolist() == [2022, "保留", 1, ""]
 
 
 def test_units_listed_once_or_twice_are_not_stationed(table):
     for years in ([2024], [2023]):
         proposals = overview.propose_stationed_supervision(table[table["年度"].isin(years)])
-        assert proposals["驻点式督导帮扶"].eq("").all() and proposals["连续列入年数"].max() <= 2
+        assert proposals["驻点式督导帮扶"].eq("").all() and proposals[overview.STATIONED_YEARS_COLUMN].max() == 1
 
 
 def test_describe_results_names_years_and_counts(table):
