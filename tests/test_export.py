@@ -1,12 +1,14 @@
 """HTML reports: code hidden, Chinese readable offline, nothing loaded from elsewhere."""
 
 import base64
+import io
 import re
 
 import nbformat
 import papermill
 import pytest
 
+from minesafe import export
 from minesafe.export import FONT_FAMILY, export_html
 
 from .conftest import ROOT
@@ -41,15 +43,15 @@ def test_html_hides_code_and_keeps_results(county_html):
 
 def test_html_embeds_a_chinese_font_and_the_charts(county_html):
     assert f'font-family: "{FONT_FAMILY}"' in county_html
-    font = base64.b64decode(re.search(r"data:font/woff2;base64,([A-Za-z0-9+/=]+)", county_html).group(1))
-    assert font[:4] == b"wOF2"  # really WOFF2, not a TTF under another name
+    font = base64.b64decode(re.search(r"data:font/woff;base64,([A-Za-z0-9+/=]+)", county_html).group(1))
+    assert font[:4] == b"wOFF"  # really WOFF, not a TTF under another name
     images = re.findall(r'<img [^>]*src="data:image/png;base64,[^"]*"[^>]*>', county_html)
     assert len(images) == 2
     assert all(re.search(r'alt="示例甲县 [^"]+。T1|alt="示例甲县 各部分评分项得分。\(1\)', img) for img in images)
 
 
 def test_html_is_small(county_html):
-    """Only the CSS the report uses and a WOFF2 subset of the font: well under 350 KB."""
+    """Only the CSS the report uses and a WOFF subset of the font: well under 350 KB."""
     assert len(county_html.encode("utf-8")) <= 350_000
     assert "jp-Notebook-cell {" not in county_html and "--jp-layout-color0" not in county_html  # no JupyterLab theme
 
@@ -62,3 +64,29 @@ def test_the_check_would_catch_an_external_script():
     page = export_html(nbformat.v4.new_notebook(), "空")
     assert not EXTERNAL_LOAD.findall(page)
     assert EXTERNAL_LOAD.findall(page.replace("</head>", '<script src="https://cdn.example/x.js"></script></head>'))
+
+
+def _cmap(font: bytes) -> set[int]:
+    from fontTools.ttLib import TTFont
+
+    return set(TTFont(io.BytesIO(font)).getBestCmap())
+
+
+def test_a_rare_character_is_cut_from_the_full_font():
+    """A character outside the common subset (a rare one in a county's name, say) still shows."""
+    _, covered = export._common_font()
+    rare = min(c for c in export._font_codepoints() if 0x4E00 <= c <= 0x9FFF and c not in covered)
+    assert rare in _cmap(export.font_subset(frozenset({rare, ord("县")})))
+
+
+def test_usual_punctuation_and_characters_the_font_lacks_keep_to_the_common_subset(monkeypatch):
+    """A page with a no-break space, nbconvert's ¶ anchors, ≥ and an emoji the font cannot draw is
+    cut from the small common subset, never from the full 10 MB font (seconds per report)."""
+    sources = []
+    cut = export._subset
+    monkeypatch.setattr(export, "_subset", lambda source, *args: sources.append(source) or cut(source, *args))
+    page = frozenset(map(ord, "\xa0¶≥「」，县😀")) | set(range(0x20, 0x7F))
+    export.font_subset.cache_clear()
+    font = export.font_subset(page)
+    assert [type(s) for s in sources] == [io.BytesIO]
+    assert set(map(ord, "\xa0¶≥「」，县")) <= _cmap(font)
