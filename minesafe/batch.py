@@ -446,6 +446,7 @@ def execute_job(job: Job) -> tuple[UnitOutcome, dict[str, str]]:
     from papermill.exceptions import PapermillExecutionError
 
     from minesafe.export import export_html
+    from minesafe.kernels import ReportKernelManager
 
     started = time.perf_counter()
     try:
@@ -455,6 +456,7 @@ def execute_job(job: Job) -> tuple[UnitOutcome, dict[str, str]]:
             parameters=dict(job.run.parameters),
             cwd=str(job.run.notebook.parent),
             kernel_name=KERNEL_NAME,
+            kernel_manager_class=ReportKernelManager,
             progress_bar=False,
             log_output=False,
             request_save_on_cell_execute=False,

@@ -21,12 +21,20 @@ from __future__ import annotations
 
 import importlib
 import json
+import math
 import os
 import select
 import signal
 import socket
 import sys
 import threading
+import time
+from queue import Empty
+from typing import Any
+
+from jupyter_client.asynchronous.client import AsyncKernelClient
+from jupyter_client.manager import AsyncKernelManager
+from traitlets import Type
 
 #: Modules the template imports once, so forked kernels start with them loaded.
 PRELOAD = (
@@ -78,6 +86,53 @@ signal.signal(signal.SIGTERM, forward)
 while sock.recv(64):
     pass
 """
+
+
+class ReadyKernelClient(AsyncKernelClient):
+    """jupyter_client waits for 0.2 s of silence on IOPub after a kernel's first reply, and every
+    report paid it. This client waits instead for the kernel's ``idle`` status that answers its own
+    ``kernel_info`` request; if IOPub connected too late to see it, it asks again, as
+    jupyter_client does."""
+
+    async def wait_for_ready(self, timeout: float | None = None) -> None:
+        deadline = time.monotonic() + (math.inf if timeout is None else timeout)
+        while True:
+            request = self.kernel_info()
+            if await self._answered(request, deadline):
+                return
+            if not await self.is_alive():
+                raise RuntimeError("Kernel died before replying to kernel_info")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Kernel didn't respond in {timeout} seconds")
+
+    async def _answered(self, request: str, deadline: float) -> bool:
+        reply = await _message_for(self.shell_channel, request, "kernel_info_reply", min(deadline, time.monotonic() + 1))
+        if reply is None:
+            return False
+        self._handle_kernel_info_reply(reply)
+        # the idle status follows the reply at once, unless IOPub connected too late to see it:
+        # then waiting longer is no use, asking again is
+        return await _message_for(self.iopub_channel, request, "status", time.monotonic() + 0.05, "idle") is not None
+
+
+async def _message_for(channel: Any, request: str, kind: str, until: float, state: str = "") -> dict | None:
+    """The first message of ``kind`` (in ``state``) answering ``request`` before ``until``; others
+    (answers to an earlier request, a kernel's start-up status) are skipped."""
+    while (left := until - time.monotonic()) > 0:
+        try:
+            msg = await channel.get_msg(timeout=left)
+        except Empty:
+            return None
+        answers = msg["parent_header"].get("msg_id") == request
+        if answers and msg["msg_type"] == kind and msg["content"].get("execution_state", "") == state:
+            return msg
+    return None
+
+
+class ReportKernelManager(AsyncKernelManager):
+    """The kernel manager the batch gives papermill: jupyter_client's, with :class:`ReadyKernelClient`."""
+
+    client_factory = Type(klass=ReadyKernelClient, config=True)
 
 
 def _warm_up() -> None:

@@ -1,11 +1,15 @@
 """Warm report kernels: forked from a clean template, so no unit's state reaches the next report."""
 
+import asyncio
 import json
 import shutil
+from queue import Empty
 
 import nbformat
+import pytest
 
 from minesafe.cli import main
+from minesafe.kernels import ReadyKernelClient
 
 from .conftest import DEMO, ROOT
 
@@ -46,3 +50,68 @@ def test_no_unit_state_reaches_the_next_report(tmp_path):
     summary = json.loads((out / "batch-summary.json").read_text(encoding="utf-8"))
     assert summary["succeeded"] == len(names)
     shutil.rmtree(out)
+
+
+class ScriptedClient(ReadyKernelClient):
+    """A kernel client whose channels replay a script of messages (nothing is connected)."""
+
+    shell_channel = iopub_channel = None  # plain attributes instead of jupyter_client's channel properties
+
+    def __init__(self, shell, iopub, alive=True):
+        super().__init__()
+        self.shell_channel, self.iopub_channel, self.alive = ScriptedChannel(shell), ScriptedChannel(iopub), alive
+        self.requests = []
+
+    def kernel_info(self):
+        self.requests.append(f"request-{len(self.requests) + 1}")
+        return self.requests[-1]
+
+    async def is_alive(self):
+        return self.alive
+
+
+class ScriptedChannel:
+    def __init__(self, messages):
+        self.messages = list(messages)
+
+    async def get_msg(self, timeout=None):
+        message = self.messages.pop(0) if self.messages else None
+        if message is None:  # nothing (yet): the wait times out
+            raise Empty
+        return message
+
+
+def _message(kind, request, state=None):
+    content = {"protocol_version": "5.3"} if kind == "kernel_info_reply" else {"execution_state": state}
+    return {"msg_type": kind, "parent_header": {"msg_id": request}, "content": content}
+
+
+def test_a_kernel_is_ready_when_it_said_idle_for_this_request():
+    client = ScriptedClient(
+        shell=[_message("kernel_info_reply", "request-1")],
+        iopub=[
+            _message("status", "earlier", "idle"),
+            _message("status", "request-1", "busy"),
+            _message("status", "request-1", "idle"),
+        ],
+    )
+    asyncio.run(client.wait_for_ready(timeout=5))
+    assert client.requests == ["request-1"]
+    assert client.iopub_channel.messages == []  # read up to this request's idle, past the earlier one
+
+
+def test_a_missed_idle_status_means_asking_again():
+    """IOPub may connect after the kernel said idle (a slow joiner): then the client asks again."""
+    client = ScriptedClient(
+        shell=[_message("kernel_info_reply", "request-1"), _message("kernel_info_reply", "request-2")],
+        iopub=[_message("status", "request-1", "busy"), None, _message("status", "request-2", "idle")],
+    )
+    asyncio.run(client.wait_for_ready(timeout=5))
+    assert client.requests == ["request-1", "request-2"]
+
+
+def test_a_dead_kernel_is_reported_not_waited_for():
+    client = ScriptedClient(shell=[], iopub=[], alive=False)
+    with pytest.raises(RuntimeError, match="died"):
+        asyncio.run(client.wait_for_ready(timeout=5))
+    assert client.requests == ["request-1"]
