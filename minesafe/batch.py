@@ -27,7 +27,7 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from minesafe.evaluation import CountyResult
 from minesafe.exceptions import BatchInterrupted, InputError, InputErrors, MinesafeError, Problem, ProblemCollector
@@ -53,6 +53,9 @@ from minesafe.summary import (
     build_summary_workbook,
     summary_to_dict,
 )
+
+if TYPE_CHECKING:
+    from minesafe.kernels import KernelStandby
 
 #: Declared parameters that name input files: resolved against the working directory and checked.
 FILE_PARAMETERS = ("submission", "params_file", "verification", "confirmation", "history_file")
@@ -397,6 +400,7 @@ def write_kernelspec(folder: Path) -> Path:
 
 _stop: Any = None  # the batch's stop event, in a worker
 _template: Any = None  # the worker's kernel template process
+_standby: KernelStandby | None = None  # the worker's next report kernel
 
 
 def _start_worker(log: str, jupyter_data: str, stop: Any, warm_kernels: bool) -> None:
@@ -406,7 +410,7 @@ def _start_worker(log: str, jupyter_data: str, stop: Any, warm_kernels: bool) ->
     import os
     import subprocess
 
-    from minesafe.kernels import SOCKET_VARIABLE
+    from minesafe.kernels import SOCKET_VARIABLE, KernelStandby, start_report_kernel
 
     global _stop
     _stop = stop
@@ -417,6 +421,8 @@ def _start_worker(log: str, jupyter_data: str, stop: Any, warm_kernels: bool) ->
     os.dup2(fd, 2)
     os.close(fd)
     if warm_kernels:
+        global _standby
+        _standby = KernelStandby(functools.partial(start_report_kernel, KERNEL_NAME))
         path = str(Path(jupyter_data) / f"template-{os.getpid()}.sock")
         # its standard input is this worker's pipe: when the worker ends, the template and its kernels end
         global _template
@@ -449,20 +455,28 @@ def execute_job(job: Job) -> tuple[UnitOutcome, dict[str, str]]:
     from minesafe.kernels import ReportKernelManager
 
     started = time.perf_counter()
+    cwd = str(job.run.notebook.parent)
+    kernel = _standby.take(cwd) if _standby is not None else None  # else papermill starts one
     try:
-        notebook = papermill.execute_notebook(
-            str(job.run.notebook),
-            None,
-            parameters=dict(job.run.parameters),
-            cwd=str(job.run.notebook.parent),
-            kernel_name=KERNEL_NAME,
-            kernel_manager_class=ReportKernelManager,
-            progress_bar=False,
-            log_output=False,
-            request_save_on_cell_execute=False,
-            execution_timeout=600,
-            shutdown_kernel="immediate",  # the outputs are in hand: no need to wait for a graceful exit
-        )
+        try:
+            notebook = papermill.execute_notebook(
+                str(job.run.notebook),
+                None,
+                parameters=dict(job.run.parameters),
+                cwd=cwd,
+                kernel_name=KERNEL_NAME,
+                km=kernel,
+                kernel_manager_class=ReportKernelManager,
+                progress_bar=False,
+                log_output=False,
+                request_save_on_cell_execute=False,
+                execution_timeout=600,
+                shutdown_kernel="immediate",  # the outputs are in hand: no need to wait for a graceful exit
+            )
+        finally:
+            if _standby is not None and kernel is not None:
+                _standby.retire(kernel)
+                _standby.prepare(cwd)  # the next report's kernel starts while this one exports
         html = export_html(notebook, job.title)
         digests = write_report(
             job,

@@ -3,13 +3,14 @@
 import asyncio
 import json
 import shutil
+import threading
 from queue import Empty
 
 import nbformat
 import pytest
 
 from minesafe.cli import main
-from minesafe.kernels import ReadyKernelClient
+from minesafe.kernels import KernelStandby, ReadyKernelClient
 
 from .conftest import DEMO, ROOT
 
@@ -115,3 +116,61 @@ def test_a_dead_kernel_is_reported_not_waited_for():
     with pytest.raises(RuntimeError, match="died"):
         asyncio.run(client.wait_for_ready(timeout=5))
     assert client.requests == ["request-1"]
+
+
+class FakeKernel:
+    """A started kernel manager as the standby sees it."""
+
+    def __init__(self, cwd, alive=True):
+        self.cwd, self.alive, self.clients, self.stopped = cwd, alive, [FakeClient()], threading.Event()
+
+    async def is_alive(self):
+        return self.alive
+
+    async def shutdown_kernel(self, now=False):
+        assert now  # a used kernel's outputs are in hand: no graceful wait
+        self.stopped.set()
+
+
+class FakeClient:
+    channels_open = True
+
+    def stop_channels(self):
+        self.channels_open = False
+
+
+def _standby():
+    started = []
+
+    def start(cwd):
+        started.append(FakeKernel(cwd))
+        return started[-1]
+
+    return KernelStandby(start), started
+
+
+def test_the_standby_kernel_serves_the_next_report():
+    standby, started = _standby()
+    first = standby.take("/notebooks")
+    standby.prepare("/notebooks")
+    assert standby.take("/notebooks") is started[1] and len(started) == 2
+    assert first is started[0]
+
+
+def test_a_standby_in_another_folder_or_dead_is_stopped_and_replaced():
+    standby, started = _standby()
+    standby.prepare("/notebooks")
+    kernel = standby.take("/elsewhere")
+    assert kernel is started[1] and kernel.cwd == "/elsewhere"
+    assert started[0].stopped.wait(5) and not started[0].clients[0].channels_open
+    standby.prepare("/elsewhere")
+    started[2].alive = False
+    assert standby.take("/elsewhere") is started[3]
+    assert started[2].stopped.wait(5)
+
+
+def test_a_used_kernel_is_stopped_and_its_channels_closed():
+    standby, started = _standby()
+    kernel = standby.take("/notebooks")
+    standby.retire(kernel)
+    assert kernel.stopped.wait(5) and not kernel.clients[0].channels_open
