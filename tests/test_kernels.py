@@ -170,7 +170,7 @@ def test_a_standby_in_another_folder_or_dead_is_stopped_and_replaced():
 
 
 def test_a_used_kernel_is_stopped_and_its_channels_closed():
-    standby, started = _standby()
+    standby, _ = _standby()
     kernel = standby.take("/notebooks")
     standby.retire(kernel)
     assert kernel.stopped.wait(5) and not kernel.clients[0].channels_open
