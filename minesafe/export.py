@@ -52,7 +52,11 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 def without_live_widgets(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """A copy without widget views and widget state: a static page shows each widget's
-    fallback (the what-if panel's note on how to open it live), never a blank area."""
+    fallback (the what-if panel's note on how to open it live), never a blank area. A notebook
+    with no widget is returned as it is (nbconvert copies what it converts)."""
+    outputs = [output for cell in notebook.cells for output in cell.get("outputs", [])]
+    if "widgets" not in notebook.metadata and not any(WIDGET_VIEW in output.get("data", {}) for output in outputs):
+        return notebook
     notebook = copy.deepcopy(notebook)
     notebook.metadata.pop("widgets", None)
     for cell in notebook.cells:

@@ -207,6 +207,7 @@ def test_html_of_a_live_notebook_shows_the_note_not_a_blank(tmp_path):
     page = export_html(notebook, "live")
     assert "假设分析面板需要在运行中的 Jupyter 内核里使用" in page
     assert WIDGET_VIEW not in page
+    assert any(WIDGET_VIEW in o.get("data", {}) for c in notebook.cells for o in c.get("outputs", []))  # not changed
     nbformat.validate(notebook)
 
 
