@@ -735,7 +735,18 @@ KEY_PROVINCES_FILE = package_folder("data/lists") / "noncoal-key-provinces-2021.
 
 
 def read_key_provinces(path: Path = KEY_PROVINCES_FILE) -> tuple[str, ...] | None:
-    """The non-coal key provinces of the 2021 list, or None when the list is not installed."""
+    """The non-coal key provinces of the 2021 list, or None when the list is not installed.
+
+    Read once per process and file version (every province evaluation asks for it)."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return _read_key_provinces(path, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+
+@lru_cache(maxsize=4)
+def _read_key_provinces(path: Path, *identity: int) -> tuple[str, ...] | None:
     import csv
 
     try:

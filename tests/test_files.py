@@ -19,6 +19,7 @@ from minesafe.files import (
     atomic_write,
     parse_yaml,
     read_document,
+    read_key_provinces,
     read_provenance,
     read_rubric,
     replace_folder,
@@ -554,3 +555,14 @@ def test_provenance_of_a_province_lists_every_county_file(monkeypatch):
     assert all(i["sha256"] == _sha(ROOT / i["path"]) for i in provenance["inputs"])
     assert {r["id"] for r in provenance["rubrics"]} == {"noncoal-province", "noncoal-county"}
     assert not any(Path(i["path"]).is_absolute() for i in provenance["inputs"])
+
+
+def test_the_key_provinces_list_is_read_again_when_it_changes(tmp_path):
+    path = tmp_path / "provinces.csv"
+    path.write_text("province,note\n河北,\n山西,\n", encoding="utf-8")
+    assert read_key_provinces(path) == ("河北", "山西")
+    assert read_key_provinces(path) is read_key_provinces(path)  # read once while unchanged
+    path.write_text("province,note\n河北,\n山西,\n辽宁,\n", encoding="utf-8")
+    assert read_key_provinces(path) == ("河北", "山西", "辽宁")
+    path.unlink()
+    assert read_key_provinces(path) is None
