@@ -1,3 +1,3 @@
-from minesafe.cli import main
+from minesafe.cli import run
 
-raise SystemExit(main())
+raise SystemExit(run())

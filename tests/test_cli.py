@@ -208,3 +208,12 @@ def test_stdout_closed_early_is_no_traceback():
         errors = run.stderr.read()
     assert run.returncode == 1
     assert "输出管道已被关闭" in errors and "Traceback" not in errors and "BrokenPipe" not in errors
+
+
+@pytest.mark.parametrize(("command", "brief"), [("evaluate", True), ("compare", True), ("batch", False), ("app", False)])
+def test_only_brief_commands_collect_garbage_less_often(command, brief):
+    """The console script tunes the garbage collector for a brief command only: the batch and the
+    app run for hours and keep Python's defaults."""
+    code = "import gc, sys\nfrom minesafe import cli\ncli.main = lambda: print(gc.get_threshold()[0]) or 0\nsys.exit(cli.run())"
+    done = subprocess.run([sys.executable, "-c", code, command], capture_output=True, text=True, check=True)
+    assert (int(done.stdout) > 700) is brief
