@@ -422,7 +422,7 @@ def _start_worker(log: str, jupyter_data: str, stop: Any, warm_kernels: bool) ->
     os.close(fd)
     if warm_kernels:
         global _standby
-        _standby = KernelStandby(functools.partial(start_report_kernel, KERNEL_NAME))
+        _standby = KernelStandby(functools.partial(start_report_kernel, KERNEL_NAME, jupyter_data))
         path = str(Path(jupyter_data) / f"template-{os.getpid()}.sock")
         # its standard input is this worker's pipe: when the worker ends, the template and its kernels end
         global _template

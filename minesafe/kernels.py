@@ -35,6 +35,7 @@ import socket
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from queue import Empty
 from typing import Any
@@ -153,9 +154,14 @@ class ReportKernelManager(AsyncKernelManager):
         return client
 
 
-def start_report_kernel(kernel_name: str, cwd: str) -> ReportKernelManager:
-    """Start a report kernel working in ``cwd`` (it gets ready in the background)."""
-    manager = ReportKernelManager(kernel_name=kernel_name)
+def start_report_kernel(kernel_name: str, sockets: str, cwd: str) -> ReportKernelManager:
+    """Start a report kernel working in ``cwd`` (it gets ready in the background). It talks over
+    Unix sockets in the private folder ``sockets``: no TCP ports on the machine, nothing to find
+    them and nothing to log about unencrypted TCP."""
+    path = os.path.join(sockets, f"kernel-{uuid.uuid4().hex[:12]}")
+    # a Unix socket's path has at most 107 bytes: a very long temporary folder keeps to local TCP
+    local = {"transport": "ipc", "ip": path} if len(os.fsencode(path)) <= 90 else {}
+    manager = ReportKernelManager(kernel_name=kernel_name, **local)
     run_sync(manager.start_kernel)(cwd=cwd)
     return manager
 

@@ -22,6 +22,8 @@ os.environ["LEFT_BY_PREVIOUS_UNIT"] = submission
 import matplotlib
 print("rc:", matplotlib.rcParams["lines.linewidth"])
 matplotlib.rcParams["lines.linewidth"] = 9.0
+import json, ipykernel.connect
+print("transport:", json.loads(ipykernel.connect.get_connection_info())["transport"], "| pid:", os.getpid())
 """
 
 
@@ -44,10 +46,14 @@ def test_no_unit_state_reaches_the_next_report(tmp_path):
     assert main(["batch", str(runs), "--out", str(out), "--jobs", "1", "--notebooks", str(notebooks)]) == 0
     reports = sorted(out.rglob("report.ipynb"))
     assert len(reports) == len(names)
+    kernels = set()
     for path in reports:
         printed = "".join(o.get("text", "") for o in nbformat.read(path, as_version=4).cells[-1].outputs)
         assert "module: clean | env: clean" in printed, printed
         assert "rc: 9.0" not in printed
+        assert "transport: ipc" in printed  # Unix sockets in the batch's private folder, no TCP ports
+        kernels.add(printed.rsplit("pid:", 1)[1].strip())
+    assert len(kernels) == len(names)  # a kernel of its own for every report
     summary = json.loads((out / "batch-summary.json").read_text(encoding="utf-8"))
     assert summary["succeeded"] == len(names)
     shutil.rmtree(out)
