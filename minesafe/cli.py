@@ -18,10 +18,14 @@ import gc
 import os
 import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from minesafe.exceptions import InputError, MinesafeError, Problem
+
+if TYPE_CHECKING:
+    from minesafe.summary import UnitOutcome
 
 EXIT_OK, EXIT_FAILED, EXIT_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -254,7 +258,7 @@ def _app(args: argparse.Namespace) -> int:
 
 
 def _batch(args: argparse.Namespace) -> int:
-    from minesafe.batch import OVERVIEW_FOLDER, check_out_folder, run_batch
+    from minesafe.batch import check_out_folder, run_batch
     from minesafe.exceptions import BatchInterrupted
     from minesafe.files import package_folder
     from minesafe.intake import default_inputs, load_batch_runs
@@ -273,21 +277,55 @@ def _batch(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_FAILED
-    for o in outcomes:
+    for line in describe_batch(outcomes, args.out, overview is not None):
+        print(line)
+    print(f"汇总表：{(args.out / 'batch-summary.xlsx').resolve()}")
+    return EXIT_OK if all(o.succeeded for o in outcomes) else EXIT_FAILED
+
+
+def describe_batch(outcomes: Sequence[UnitOutcome], out: Path, overview_expected: bool) -> list[str]:
+    """What ``minesafe batch`` prints when done: a line per unit report, the overview's line with
+    what it sums up, and a closing line that counts the unit reports and says the overview apart
+    (re-made, failed, or kept when no unit changed)."""
+    from minesafe.batch import OVERVIEW_FOLDER
+
+    lines = []
+    units = [o for o in outcomes if o.kind != OVERVIEW_FOLDER]
+    made = [o for o in outcomes if o.kind == OVERVIEW_FOLDER]
+    for o in units:
         if o.succeeded:
             detail = o.verdict + (f"，得分 {o.score} 分" if o.score else "") + ("（沿用上次报告）" if o.reused else "")
         else:
             detail = o.error
-        head = o.unit if o.kind == OVERVIEW_FOLDER else f"{o.unit}（{o.kind or '—'}，{o.year or '—'}年）"
-        print(f"[{o.status}] {head}" + (f"：{detail}" if detail else ""))
-    failed = [o for o in outcomes if not o.succeeded]
-    reused = sum(o.reused for o in outcomes)
-    print(
-        f"\n共 {len(outcomes)} 份，成功 {len(outcomes) - len(failed)} 份（其中沿用上次报告 {reused} 份），失败 {len(failed)} 份。"
-        f"报告位于：{args.out.resolve()}"
-    )
-    print(f"汇总表：{(args.out / 'batch-summary.xlsx').resolve()}")
-    return EXIT_OK if not failed else EXIT_FAILED
+        lines.append(f"[{o.status}] {o.unit}（{o.kind or '—'}，{o.year or '—'}年）" + (f"：{detail}" if detail else ""))
+    for o in made:
+        detail = f"{_where(o.report, out)}，{_sum_up(out)}" if o.succeeded else o.error
+        lines.append(f"[{o.status}] {o.unit}：{detail}")
+    failed = sum(not o.succeeded for o in units)
+    reused = sum(o.reused for o in units)
+    closing = f"单位报告共 {len(units)} 份，成功 {len(units) - failed} 份（其中沿用上次报告 {reused} 份），失败 {failed} 份"
+    if made:
+        closing += "；总览报告已重新生成" if made[0].succeeded else "；总览报告生成失败（见上）"
+    elif overview_expected:
+        closing += "；各单位报告均无变化，总览报告沿用上次报告"
+    lines += ["", f"{closing}。报告位于：{out.resolve()}"]
+    return lines
+
+
+def _where(report: str, out: Path) -> str:
+    """A report's place as the batch shows it: relative to the output folder."""
+    return Path(report).resolve().relative_to(out.resolve()).as_posix()
+
+
+def _sum_up(out: Path) -> str:
+    """The overview's own opening sentence for the results in ``out``: the same numbers it shows."""
+    from minesafe.overview import summarize_results
+    from minesafe.results import load_results
+
+    try:
+        return summarize_results(load_results(out)).removesuffix("。")
+    except MinesafeError as exc:  # a result.json damaged meanwhile: the overview itself shows it
+        return f"无法汇总评估结果（{exc}）"
 
 
 def _evaluate(args: argparse.Namespace) -> int:

@@ -35,18 +35,24 @@ def decide_units(results: pd.DataFrame) -> pd.DataFrame:
     return units.assign(单位名称=unit_name(units))
 
 
-def describe_results(results: pd.DataFrame) -> Html:
-    """The overview's opening line: how many units, which years, how many passed."""
+def summarize_results(results: pd.DataFrame) -> str:
+    """How many units, which years, how many passed, in one sentence (what ``minesafe batch``
+    says of its overview)."""
     units = decide_units(results)
     if units.empty:
-        text = "没有找到评估结果。"
-    else:
-        years = sorted(set(units["年度"]))
-        span = f"{years[0]}年" if len(years) == 1 else f"{years[0]}—{years[-1]}年（{len(years)} 个年度）"
-        passed = int(units["是否合格"].sum())
-        text = f"{span}共 {len(units)} 个单位·年度的评估结果：合格 {passed} 个，不合格 {len(units) - passed} 个。"
-        if units["示例数据"].any():
-            text = DEMO_BANNER + text
+        return "没有找到评估结果。"
+    years = sorted(set(units["年度"]))
+    span = f"{years[0]}年" if len(years) == 1 else f"{years[0]}—{years[-1]}年（{len(years)} 个年度）"
+    passed = int(units["是否合格"].sum())
+    return f"{span}共 {len(units)} 个单位·年度的评估结果：合格 {passed} 个，不合格 {len(units) - passed} 个。"
+
+
+def describe_results(results: pd.DataFrame) -> Html:
+    """The overview's opening line: :func:`summarize_results`, after the demo notice when any
+    result is demo data."""
+    text = summarize_results(results)
+    if not results.empty and decide_units(results)["示例数据"].any():
+        text = DEMO_BANNER + text
     return Html(f"<p><b>{html.escape(text)}</b></p>", text)
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from minesafe.cli import main
+from minesafe.cli import describe_batch, main
 
 from .conftest import DEMO
 
@@ -217,3 +217,42 @@ def test_only_brief_commands_collect_garbage_less_often(command, brief):
     code = "import gc, sys\nfrom minesafe import cli\ncli.main = lambda: print(gc.get_threshold()[0]) or 0\nsys.exit(cli.run())"
     done = subprocess.run([sys.executable, "-c", code, command], capture_output=True, text=True, check=True)
     assert (int(done.stdout) > 700) is brief
+
+
+# --- what minesafe batch says when done ------------------------------------------------------------
+
+
+def _outcome(unit, status="成功", kind="重点县", verdict="合格", score="100", error="", report="", reused=False):
+    from minesafe.summary import UnitOutcome
+
+    return UnitOutcome("run.yaml", unit, kind, "示例省", 2022 if kind != "总览" else None, verdict, score, status, 1.0,
+                       error, report, reused)  # fmt: skip
+
+
+def test_batch_closing_line_counts_unit_reports_and_says_the_overview_apart(tmp_path):
+    from minesafe.rendering import result_to_dict
+    from minesafe.results import evaluate_unit
+
+    out = tmp_path / "reports"
+    result = out / "2022" / "示例省" / "示例甲县" / "result.json"
+    result.parent.mkdir(parents=True)
+    result.write_text(json.dumps(result_to_dict(evaluate_unit([DEMO / "counties" / "jia.yaml"])), ensure_ascii=False))
+    units = [
+        _outcome("示例甲县", report=str(result.with_name("report.html")), reused=True),
+        _outcome("示例乙县", status="失败", verdict="", score="", error="键 year：评估年度写法有误"),
+    ]
+    made = _outcome("综合评估总览", kind="总览", verdict="", score="", report=str(out / "总览" / "report.html"))
+    lines = describe_batch([*units, made], out, True)
+    assert lines[:3] == [
+        "[成功] 示例甲县（重点县，2022年）：合格，得分 100 分（沿用上次报告）",
+        "[失败] 示例乙县（重点县，2022年）：键 year：评估年度写法有误",
+        "[成功] 综合评估总览：总览/report.html，2022年共 1 个单位·年度的评估结果：合格 1 个，不合格 0 个",
+    ]
+    counts = "单位报告共 2 份，成功 1 份（其中沿用上次报告 1 份），失败 1 份"
+    assert lines[4] == f"{counts}；总览报告已重新生成。报告位于：{out.resolve()}"
+    failed = _outcome("综合评估总览", status="失败", kind="总览", verdict="", score="", error="笔记本 overview_report.ipynb 出错")
+    lines = describe_batch([*units, failed], out, True)
+    assert lines[2] == "[失败] 综合评估总览：笔记本 overview_report.ipynb 出错"
+    assert lines[4].startswith(f"{counts}；总览报告生成失败（见上）。")
+    assert describe_batch(units, out, True)[-1].startswith(f"{counts}；各单位报告均无变化，总览报告沿用上次报告。")
+    assert describe_batch(units, out, False)[-1].startswith(f"{counts}。报告位于：")  # no overview notebook
