@@ -97,19 +97,9 @@ def _unit_runs(submissions: Mapping[Path, Mapping[str, Any]]) -> list[RunDocumen
                 )
             )
             continue
-        if read_rubric(rubric_id).unit == "province":
-            runs += [
-                (
-                    path,
-                    {
-                        "notebook": report_notebook(rubric_id),
-                        "parameters": {"submission": str(path), "county_report_link": COUNTY_REPORT_LINK},
-                    },
-                )
-                for path, _ in stages
-            ]
-            continue
         parameters = {key: str(path) for key, (path, _) in zip(STAGE_PARAMETERS, stages, strict=False)}
+        if read_rubric(rubric_id).unit == "province":  # its report links its counties' reports
+            parameters["county_report_link"] = COUNTY_REPORT_LINK
         runs.append((stages[0][0], {"notebook": report_notebook(rubric_id), "parameters": parameters}))
     raise_all(problems)
     return runs

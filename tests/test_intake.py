@@ -86,7 +86,7 @@ def test_a_submission_with_an_unknown_rubric_is_refused(tmp_path):
 @pytest.fixture(scope="module")
 def folder_batch(tmp_path_factory):
     """A season's folder as a province collects it: YAML and Excel county submissions, a province
-    file naming them, and nothing else; batched with no run file."""
+    file naming them and the province's 认定 file, and nothing else; batched with no run file."""
     import yaml
 
     from minesafe.cli import main
@@ -100,6 +100,8 @@ def folder_batch(tmp_path_factory):
     province = yaml.safe_load((DEMO / "province.yaml").read_text(encoding="utf-8"))
     province["counties"] = ["counties/jia.yaml", "counties/bing.xlsx"]
     (folder / "province.yaml").write_text(yaml.safe_dump(province, allow_unicode=True), encoding="utf-8")
+    confirmed = province | {"stage": "认定"}
+    (folder / "province-confirmed.yaml").write_text(yaml.safe_dump(confirmed, allow_unicode=True), encoding="utf-8")
     out = folder / "reports"
     status = main(["batch", str(folder), "--out", str(out), "--jobs", "2"])
     return folder, out, status
@@ -134,4 +136,22 @@ def test_load_results_of_the_reports_folder_agrees_with_the_batch_summary(folder
     assert [{k: u[k] for k in columns} for u in summary["units"]] == [
         {k: (None if v != v else v) for k, v in row.items()} for row in table[columns].astype(object).to_dict("records")
     ]
-    assert sorted(table["单位"]) == ["示例丙县", "示例甲县", "示例省"]
+    assert sorted(table["单位"]) == ["示例丙县", "示例甲县", "示例省", "示例省"]  # the province at 自评 and 认定
+
+
+def test_a_province_at_two_stages_makes_one_report_decided_by_the_latest(folder_batch):
+    """A province's 自评 and 认定 files are one unit, as a county's stages are: one report (not two
+    runs writing one folder), its verdict the 认定's."""
+    import json
+
+    folder, out, _ = folder_batch
+    (run,) = [d for _, d in collect_run_documents([folder], out) if d["notebook"] == "noncoal_province_report"]
+    assert run["parameters"] == {
+        "submission": str(folder / "province.yaml"),
+        "verification": str(folder / "province-confirmed.yaml"),
+        "county_report_link": COUNTY_REPORT_LINK,
+    }
+    report = out / "2022" / "示例省" / "省级评估"
+    result = json.loads((report / "result.json").read_text(encoding="utf-8"))
+    assert (result["stage"], list(result["stages"])) == ("认定", ["自评", "认定"])
+    assert "考核评估结论：不合格（认定）" in (report / "report.html").read_text(encoding="utf-8")
