@@ -12,13 +12,15 @@ Prints, for the county report notebook:
     naive / batch on 20 reports (target >= 4);
   * evaluations per second of `minesafe.evaluate` on a county file in one process (target >= 200), and
     the start-up of `minesafe evaluate FILE` / `python -c pass` (target <= 5);
-  * per-report cost and peak memory of the whole process tree at N = 20, 60, 200 (linear cost, flat memory).
+  * per-report cost and peak memory of the whole process tree at N = 20, 60, 200, and the cost of each
+    added report between those sizes (linear cost: about equal; flat memory).
 Timings vary by about ±10 % on a shared machine; nothing here is asserted.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import shutil
 import statistics
@@ -242,6 +244,12 @@ def main() -> int:
     rows += [
         (f"per report at N={k} (s); peak memory (MB)", f"{s / k:.2f}; {m / 2**20:.0f}", "linear; flat")
         for k, (s, m) in scale.items()
+    ]
+    # linear cost: each added report costs the same, whatever the batch's size (start-up aside)
+    steps = sorted(scale)
+    rows += [
+        (f"each added report, N={a} -> {b} (s)", f"{(scale[b][0] - scale[a][0]) / (b - a):.2f}", "about equal")
+        for a, b in itertools.pairwise(steps)
     ]
     width = max(len(r[0]) for r in rows)
     print()
