@@ -291,12 +291,15 @@ def plot_section_losses(losses: Mapping[str, pd.DataFrame]) -> Chart:
         axes = figure.subplots(len(losses), 1, height_ratios=heights, squeeze=False)[:, 0]
         for ax, (title, frame) in zip(axes, losses.items(), strict=True):
             lost, (lost_at, veto_at) = frame["失分"], _loss_grids(frame)
-            image = ax.imshow(lost_at, cmap="Reds", aspect="auto", vmin=0, vmax=max(float(lost_at.max()), 1.0))
+            most = max(float(lost_at.max()), 1.0)
+            image = ax.imshow(lost_at, cmap="Reds", aspect="auto", vmin=0, vmax=most)
             for y in range(lost.shape[0]):
                 for x in range(lost.shape[1]):
                     points, veto = lost_at[y, x], veto_at[y, x]
                     text = "\n".join(t for t in (f"-{points:g}分" if points else "", f"否决项{veto}" if veto else "") if t)
-                    ax.text(x, y, text or "·", ha="center", va="center", fontsize=8, color=palette.FAIL if veto else "black")
+                    # legible on every shade of red: white on the darker half (the bundled font has one weight)
+                    colour = "white" if points / most > 0.5 else "black"
+                    ax.text(x, y, text or "·", ha="center", va="center", fontsize=8, color=colour)
             ax.set_xticks(range(lost.shape[1]), [_short(c) for c in lost.columns], rotation=20, ha="right", fontsize=8)
             ax.set_yticks(range(lost.shape[0]), list(lost.index), fontsize=8)
             ax.set_title(title, fontsize=10)
