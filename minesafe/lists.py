@@ -24,7 +24,7 @@ Non-coal lists follow the non-coal plan (非煤矿山安全生产重点地区动
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -190,9 +190,11 @@ def exit_action(kind: str) -> str:
     return EXIT_PROPOSED if KINDS[kind][1] else EXIT
 
 
-def _consecutive(listed: tuple[int, ...], last: int) -> int:
+def consecutive_years(listed: Iterable[int], last: int) -> int:
+    """How many consecutive years up to and including ``last`` are among the ``listed`` years."""
+    years = set(listed)
     count = 0
-    while last - count in listed:
+    while last - count in years:
         count += 1
     return count
 
@@ -259,7 +261,7 @@ def propose_next_list(history: ListHistory) -> list[Proposal]:
             action = ADD if reasons else ""
             if not reasons:
                 reasons.append("不符合增补条件")
-        consecutive = _consecutive(unit.listed, history.year) + 1 if action in (STAY, ADD) else 0
+        consecutive = consecutive_years(unit.listed, history.year) + 1 if action in (STAY, ADD) else 0
         stationed = is_coal and consecutive >= STATIONED_YEARS
         if stationed:
             reasons.append(f"{history.year + 1}年将连续第 {consecutive} 年列入国家名单，组织开展驻点式督导帮扶")
@@ -272,7 +274,7 @@ def propose_next_list(history: ListHistory) -> list[Proposal]:
                 tuple(reasons),
                 consecutive,
                 stationed,
-                _consecutive(unit.listed, history.year),
+                consecutive_years(unit.listed, history.year),
             )
         )
     return proposals

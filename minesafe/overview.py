@@ -12,7 +12,7 @@ import html
 from typing import TYPE_CHECKING
 
 from minesafe.files import read_county_rubric, read_rubric
-from minesafe.lists import KINDS, build_history, propose_next_list
+from minesafe.lists import KINDS, build_history, consecutive_years, propose_next_list
 from minesafe.rendering import DEMO_BANNER
 from minesafe.report import Html
 from minesafe.rubric import Category
@@ -153,13 +153,16 @@ def trace_trends(results: pd.DataFrame) -> pd.DataFrame:
 #: How long a unit has been on the list: the consecutive years up to and including its latest
 #: evaluated year (a unit evaluated in 2023 only: 1), whatever next year's proposal.
 STATIONED_YEARS_COLUMN = "连续列入年数（截至最近评估年度）"
+#: The proposal for a unit with no result in its kind's latest year: nothing to decide on.
+MISSING_RESULT = "待补充评估结果"
 
 
 def propose_stationed_supervision(results: pd.DataFrame) -> pd.DataFrame:
     """For each kind of unit, its latest year's list proposal by :func:`minesafe.lists.propose_next_list`,
     taking the years a unit was evaluated as the years it was listed: the units that would be on
     the list a third consecutive year are flagged for 驻点式督导帮扶 (coal units, as the rule says);
-    :data:`STATIONED_YEARS_COLUMN` says how long each has been on the list so far."""
+    :data:`STATIONED_YEARS_COLUMN` says how long each has been on the list so far. A unit with no
+    result in its kind's latest year gets a line saying so (:data:`MISSING_RESULT`), not a proposal."""
     import pandas as pd
 
     units = decide_units(results)
@@ -185,6 +188,22 @@ def propose_stationed_supervision(results: pd.DataFrame) -> pd.DataFrame:
                     STATIONED_YEARS_COLUMN: p.years_listed,
                     "驻点式督导帮扶": "是" if p.stationed_supervision else "",
                     "理由": "；".join(p.reasons),
+                }
+            )
+        # a unit of this kind with no result in its latest year is not silently left out: without
+        # that year's result there is nothing to propose it on, and the evaluator must know
+        for name, unit_years in group[~group["单位名称"].isin(latest.index)].groupby("单位名称", sort=True)["年度"]:
+            last = int(unit_years.max())
+            lines.append(
+                {
+                    "评估表": rubric_id,
+                    "单位名称": str(name),
+                    "最近评估年度": last,
+                    "结论": "—",
+                    "下一年度名单建议": MISSING_RESULT,
+                    STATIONED_YEARS_COLUMN: consecutive_years([int(y) for y in unit_years], last),
+                    "驻点式督导帮扶": "",
+                    "理由": f"没有{year}年评估结果（最近一次为{last}年），无法提出{year + 1}年名单建议；请补充该单位{year}年的评估结果",
                 }
             )
     return pd.DataFrame(

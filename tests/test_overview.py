@@ -56,7 +56,11 @@ def test_third_consecutive_year_flags_stationed_supervision(table):
     proposals = overview.propose_stationed_supervision(table).set_index("单位名称")
     assert proposals.loc["示例省 示例煤矿县乙", "驻点式督导帮扶"] == "是"
     assert proposals.loc["示例省 示例煤矿县乙", overview.STATIONED_YEARS_COLUMN] == 2  # 2023 and 2024; 2025 the third
-    assert "示例省 示例煤矿县甲" not in proposals.index  # no 2024 result: not proposed on the 2024 list
+    # no 2024 result (coal counties' latest year): shown, with nothing proposed and the year to supply
+    assert proposals.loc["示例省 示例煤矿县甲"].drop("理由").tolist() == ["coal-county", 2023, "—", "待补充评估结果", 1, ""]
+    assert proposals.loc["示例省 示例煤矿县甲", "理由"] == (
+        "没有2024年评估结果（最近一次为2023年），无法提出2025年名单建议；请补充该单位2024年的评估结果"
+    )
     assert not proposals.loc[proposals["评估表"].str.startswith("noncoal"), "驻点式督导帮扶"].any()  # a coal measure
 
 
