@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -107,9 +108,33 @@ def render_fragment(template: str, **context: Any) -> str:
 
 
 def _table(
-    headers: Sequence[str], rows: Iterable[Sequence[object]], widths: Sequence[str] = (), lead: str = "", note: str = ""
+    headers: Sequence[str],
+    rows: Iterable[Sequence[object]],
+    widths: Sequence[str] = (),
+    lead: str = "",
+    note: str = "",
+    column_styles: Sequence[str] = (),
 ) -> str:
-    return render_fragment("table.html.j2", headers=headers, rows=list(rows), widths=widths, lead=lead, note=note, caption="")
+    return render_fragment(
+        "table.html.j2",
+        headers=headers,
+        rows=list(rows),
+        widths=widths,
+        lead=lead,
+        note=note,
+        caption="",
+        column_styles=column_styles,
+    )
+
+
+#: A column of a frame whose values are all at most this wide (a Chinese character counting two) is
+#: kept on one line (12 Chinese characters); a wider one wraps, but never narrower than 8 characters.
+SHORT_CELL = 24
+WRAPPED_COLUMN = "min-width:8em"
+
+
+def _display_width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
 def _frame_cell(value: object) -> object:
@@ -123,13 +148,20 @@ def _frame_cell(value: object) -> object:
 
 def render_frame(frame: pd.DataFrame) -> Html:
     """A pandas table as the report shows its tables: named index levels become columns, pandas'
-    own row numbers are left out, missing values read "—" and whole numbers lose their ".0"."""
+    own row numbers are left out, missing values read "—", whole numbers lose their ".0" and columns
+    of short values are not broken across lines."""
     shown = frame.reset_index() if any(name is not None for name in frame.index.names) else frame
     headers = [" ".join(map(str, c)) if isinstance(c, tuple) else str(c) for c in shown.columns]
     rows = [[_frame_cell(v) for v in row] for row in shown.itertuples(index=False, name=None)]
     lines: list[list[object]] = [list(headers), *rows]
     text = "\n".join(" | ".join(str(cell) for cell in line) for line in lines)
-    return Html(_table(headers, rows), text)
+    # Chinese breaks between any two characters: next to a long text column the others would be
+    # squeezed to a character per line ("不/合/格")
+    styles = [
+        "white-space:nowrap" if all(_display_width(str(row[i])) <= SHORT_CELL for row in rows) else WRAPPED_COLUMN
+        for i in range(len(headers))
+    ]
+    return Html(_table(headers, rows, column_styles=styles), text)
 
 
 def _lines(lines: Sequence[str], lead: str = "", ordered: bool = False, note: str = "") -> str:

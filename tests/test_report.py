@@ -158,6 +158,18 @@ def test_a_results_table_reads_as_the_report_tables_do():
     assert cells == ["&lt;script&gt;甲县", "100", "1", "示例省", "—", "0"]
 
 
+def test_short_columns_stay_on_one_line_beside_long_text():
+    """Chinese may break after any character: a 结论 column beside a long 理由 would read 不/合/格."""
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {"结论": ["不合格", "合格"], "理由": ["评估不合格，未完成目标任务，继续列入，进一步加强督促和指导", "—"]}
+    )
+    cells = re.findall(r'<td style="([^"]*)"', report.render_frame(frame).html)
+    assert ["white-space:nowrap" in style for style in cells] == [True, False, True, False]
+    assert ["min-width:8em" in style for style in cells] == [False, True, False, True]  # never a character a line
+
+
 def test_a_named_index_becomes_a_column():
     import pandas as pd
 
