@@ -647,22 +647,27 @@ def profile_folder() -> Path:
     return installed if installed.is_dir() else package_folder("params/profiles")
 
 
-def read_county_rubric(name: str, params_path: str | Path | None = None, profile: str = "") -> Rubric:
+def read_county_rubric(name: str, params_path: str | Path | None = None, profile: str = "", submission: str = "") -> Rubric:
     """A county (or enterprise) rubric with the params file's overrides applied.
 
     ``evaluation.rubric_file`` in the params swaps in another rubric file (the official coal form
     when it arrives, say): a params change, no code change. Its id must be the one asked for.
     ``profile`` (a submission's own ``profile:``) applies the shipped profile of that name first,
-    unless the params file is itself a profile.
+    unless the params file is itself a profile. Only a shipped profile's name is accepted (never a
+    path): anything else is refused as the ``profile`` key of the file ``submission``.
     """
     params, source, locate = read_params(params_path)
     settings = params.get("evaluation", params) if isinstance(params, Mapping) else {}
     rubric = _read_swapped_rubric(name, params, settings, source, locate)
     if profile and not (isinstance(settings, Mapping) and "profile" in settings):
-        shipped = profile_folder() / f"{profile}.yaml"
-        if not shipped.is_file():
-            known = "、".join(sorted(p.stem for p in profile_folder().glob("*.yaml"))) or "（无）"
-            raise InputError(str(shipped), [Problem((), "提交文件的 profile 所指的参数方案不存在", profile, known)])
+        shipped_names = {p.stem: p for p in profile_folder().glob("*.yaml") if p.is_file()}
+        shipped = shipped_names.get(profile)
+        if shipped is None:  # a name, never a path: nothing outside the shipped profiles is read
+            known = "、".join(sorted(shipped_names)) or "（无）"
+            raise InputError(
+                submission or str(profile_folder()),
+                [Problem(("profile",), "提交文件的 profile 不是 minesafe 自带的参数方案名称", profile, known)],
+            )
         profile_params, profile_source, profile_locate = read_params(shipped)
         rubric = apply_params(rubric, profile_params, profile_source, profile_locate)
         rubric = dataclasses.replace(rubric, profile_file=str(shipped), profile_sha256=file_sha256(shipped))
@@ -716,7 +721,9 @@ def read_prefill(path: Path) -> tuple[Mapping[str, Any], Rubric]:
     from minesafe.workbook import check_prefill
 
     data, locate = read_document(path)
-    rubric = read_county_rubric(check_rubric_id(data, str(path), locate), None, profile_name(data))  # with a profile's rows
+    rubric = read_county_rubric(
+        check_rubric_id(data, str(path), locate), None, profile_name(data), str(path)
+    )  # with a profile's rows
     problems = check_prefill(data, rubric)
     if problems:
         raise InputError(str(path), problems, locate)
@@ -727,7 +734,7 @@ def read_county_submission(path: Path, rubric: Rubric | None = None, params_path
     """A validated county submission and the rubric it is judged by."""
     data, locate = read_document(path)
     if rubric is None:
-        rubric = read_county_rubric(check_rubric_id(data, str(path), locate), params_path, profile_name(data))
+        rubric = read_county_rubric(check_rubric_id(data, str(path), locate), params_path, profile_name(data), str(path))
     return build_county_submission(data, rubric, str(path), locate), rubric
 
 

@@ -80,7 +80,7 @@ def _failed_rows(units: pd.DataFrame) -> pd.DataFrame:
         if unit.单位类型 == "重点省":
             continue
         profile = unit.参数方案 if isinstance(unit.参数方案, str) else ""  # NaN or None: no profile
-        rows = {r.id: r for r in read_county_rubric(str(unit.评估表), None, profile).rows}  # a profile's rows too
+        rows = {r.id: r for r in read_county_rubric(str(unit.评估表), None, profile, str(unit.文件)).rows}  # a profile's rows too
         failed = [i for column in ("未完成的否决项", "失分的评分项") for i in str(getattr(unit, column)).split(ID_SEPARATOR) if i]
         for row_id in failed:
             row = rows.get(row_id)

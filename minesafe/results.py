@@ -66,7 +66,7 @@ def evaluate(path: str | Path, params: str | Path | None = None) -> CountyResult
     rubric_id = check_rubric_id(data, str(path), locate)
     stub = read_rubric(rubric_id)
     if stub.unit != "province":
-        rubric = read_county_rubric(rubric_id, params, profile_name(data))
+        rubric = read_county_rubric(rubric_id, params, profile_name(data), str(path))
         return evaluate_county(build_county_submission(data, rubric, str(path), locate), rubric)
     county_rubric = read_county_rubric(stub.county_rubric, params)
     rubric = read_rubric(rubric_id, targets_from=county_rubric)

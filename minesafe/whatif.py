@@ -77,7 +77,7 @@ class Scenario:
         path = Path(path)
         data, _ = read_document(path)
         rubric = read_county_rubric(
-            str(data.get("rubric", "")) if isinstance(data, Mapping) else "", params_file, profile_name(data)
+            str(data.get("rubric", "")) if isinstance(data, Mapping) else "", params_file, profile_name(data), str(path)
         )
         return cls(data, rubric, str(path), file_sha256(path))
 

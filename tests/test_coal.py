@@ -212,7 +212,7 @@ def test_jia_is_filled_against_the_wuhai_profile(tmp_path):
         evaluate(jia, tmp_path / "other.yaml")
     data = yaml.safe_load(jia.read_text(encoding="utf-8")) | {"profile": "nowhere-2023"}
     (tmp_path / "county.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    with pytest.raises(InputError, match="参数方案不存在"):
+    with pytest.raises(InputError, match="不是 minesafe 自带的参数方案名称"):
         evaluate(tmp_path / "county.yaml")
 
 

@@ -566,3 +566,23 @@ def test_the_key_provinces_list_is_read_again_when_it_changes(tmp_path):
     assert read_key_provinces(path) == ("河北", "山西", "辽宁")
     path.unlink()
     assert read_key_provinces(path) is None
+
+
+@pytest.mark.parametrize("name", ["../outside", "{tmp}/outside", "no-such-profile", "sub/../wuhai-2023"])
+def test_a_profile_name_outside_the_shipped_profiles_is_refused_before_any_file_is_read(tmp_path, capsys, monkeypatch, name):
+    """``profile:`` names a shipped profile: a path (relative or absolute) or an unknown name is
+    refused naming the submission and its key, even when a valid profile lies at that path."""
+    shipped = files.profile_folder() / "wuhai-2023.yaml"
+    folder = tmp_path / "package" / "profiles"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "wuhai-2023.yaml").write_bytes(shipped.read_bytes())
+    monkeypatch.setattr(files, "profile_folder", lambda: folder)
+    name = name.format(tmp=tmp_path)
+    for planted in (tmp_path / "package" / "outside.yaml", tmp_path / "outside.yaml"):  # valid profiles, wrongly placed
+        planted.write_text(shipped.read_text(encoding="utf-8").replace("name: wuhai-2023", f"name: {name}"), encoding="utf-8")
+    data = yaml.safe_load((DATA / "three_stages" / "1_self_assessed_pass_100.yaml").read_text(encoding="utf-8"))
+    submission = tmp_path / "county.yaml"
+    submission.write_text(yaml.safe_dump(data | {"profile": name}, allow_unicode=True), encoding="utf-8")
+    assert main(["evaluate", str(submission)]) == 2
+    err = capsys.readouterr().err
+    assert f"文件 {submission} " in err and "键 profile：" in err and f"“{name}”" in err and "wuhai-2023" in err
