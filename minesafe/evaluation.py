@@ -231,7 +231,7 @@ def decide_stages(results: Sequence[Result], sources: Sequence[str] = ()) -> Uni
     """The :class:`UnitResult` of one unit's results at different stages (any order).
 
     Raises :class:`InputError` when the results are not of one unit (form, province, unit name and
-    year must agree) or when one stage is given twice; ``sources`` (file names, in the order of
+    year must agree), were judged under different params profiles, or when one stage is given twice; ``sources`` (file names, in the order of
     ``results``) name the files in the message.
     """
     if not results:
@@ -247,6 +247,18 @@ def decide_stages(results: Sequence[Result], sources: Sequence[str] = ()) -> Uni
         )
         for i, r in enumerate(results)
         if _unit_identity(r) != first
+    ]
+    # one unit's stages are judged by one form: a stage under another profile (other rows and
+    # thresholds) would decide, or be compared, by rules its other stages were not held to
+    problems += [
+        Problem(
+            ("profile",),
+            f"{names[i]} 与 {names[0]} 所按的参数方案不同（同一单位各评估阶段须按同一参数方案评估）",
+            r.rubric.profile or "（未按参数方案）",
+            results[0].rubric.profile or "（未按参数方案）",
+        )
+        for i, r in enumerate(results)
+        if r.rubric.profile != results[0].rubric.profile
     ]
     seen: dict[str, int] = {}
     for i, r in enumerate(results):

@@ -263,3 +263,25 @@ def test_batch_of_three_stages_shows_every_stage_and_the_latest_decides(three_st
     page = (folder / "report.html").read_text(encoding="utf-8")
     assert "自评 合格 100分；核查 不合格 90分；认定 不合格 100分；差异 3 处，核查改变了结论，以认定结论为准。" in page
     assert page.index("自评 → 核查") < page.index("核查 → 认定")
+
+
+def test_stages_judged_under_different_profiles_are_refused_naming_both_files(tmp_path, capsys):
+    """One unit's stages are judged by one form: a 认定 filled without the 自评's city profile
+    (its rows and thresholds) is refused before a verdict or a comparison is made, both files named."""
+    self_assessed = THREE_FILES[0]
+    data = yaml.safe_load(THREE_FILES[2].read_text(encoding="utf-8"))
+    del data["profile"]
+    national = read_county_rubric(data["rubric"])
+    data["items"] = {
+        row.id: {"result": "完成"} if row.measure else data["items"][row.id] for row in national.rows if row.id in data["items"]
+    }
+    confirmed = tmp_path / "confirmed_without_profile.yaml"
+    confirmed.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    assert main(["evaluate", str(confirmed)]) == 0  # valid on its own, under the national form
+    capsys.readouterr()
+    for order in ((self_assessed, confirmed), (confirmed, self_assessed)):
+        assert main(["evaluate", *map(str, order)]) == 2
+        err = capsys.readouterr().err
+        assert str(self_assessed) in err and str(confirmed) in err and "参数方案" in err and "wuhai-2023" in err
+    with pytest.raises(InputError, match="参数方案"):
+        load_report(self_assessed, verification=confirmed)
