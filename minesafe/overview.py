@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING
 
+from minesafe.exceptions import InputError, Problem
 from minesafe.files import read_county_rubric, read_rubric
 from minesafe.lists import KINDS, build_history, consecutive_years, propose_next_list
 from minesafe.rendering import DEMO_BANNER
@@ -30,9 +31,24 @@ def unit_name(frame: pd.DataFrame) -> pd.Series:
 
 
 def decide_units(results: pd.DataFrame) -> pd.DataFrame:
-    """One line per unit and year: the line of the stage that decides, with 单位名称."""
+    """One line per unit and year: the line of the stage that decides, with 单位名称. Raises
+    :class:`InputError` naming the files when two results decide one unit's year (a copied report
+    folder, say): counting both would count the unit twice."""
     units = results[results["以此阶段为准"].fillna(True).astype(bool)].reset_index(drop=True)
-    return units.assign(单位名称=unit_name(units))
+    units = units.assign(单位名称=unit_name(units))
+    twice = units[units.duplicated(["评估表", "年度", "单位名称"], keep=False)]
+    problems = [
+        Problem(
+            (),
+            f"{name} {year}年有 {len(group)} 份评估结果",
+            "、".join(map(str, group["文件"])),
+            "每个单位每个年度一份评估结果（同一单位各阶段的文件一起评估，结论以最后阶段为准）",
+        )
+        for (_, year, name), group in twice.groupby(["评估表", "年度", "单位名称"], sort=True)
+    ]
+    if problems:
+        raise InputError("、".join(dict.fromkeys(map(str, twice["文件"]))), problems)
+    return units
 
 
 def summarize_results(results: pd.DataFrame) -> str:

@@ -6,6 +6,7 @@ import pytest
 
 import minesafe
 from minesafe import charts, overview
+from minesafe.exceptions import InputError
 
 
 @pytest.fixture(scope="module")
@@ -102,3 +103,14 @@ def test_overview_charts_carry_their_data(table):
     assert {d["单位名称"] for d in trends.data} == {"示例省 示例煤矿县乙"}
     assert charts.plot_score_trends(units[units["年度"] == 2022]).data == ()
     assert isinstance(units, pd.DataFrame)
+
+
+def test_one_unit_and_year_decided_twice_is_refused_naming_both_files(table):
+    """Two results deciding one unit's year (a copied report folder, say) were counted twice and
+    broke the list proposals with a pandas error: refused, naming both files."""
+    yi = table[(table["单位"] == "示例煤矿县乙") & (table["年度"] == 2024)]
+    copied = pd.concat([table, yi.assign(文件="副本/result.json")], ignore_index=True)
+    for summarize in (overview.propose_stationed_supervision, overview.count_verdicts, overview.summarize_results):
+        with pytest.raises(InputError, match="示例煤矿县乙") as caught:
+            summarize(copied)
+        assert "副本/result.json" in str(caught.value) and str(yi["文件"].iloc[0]) in str(caught.value)
