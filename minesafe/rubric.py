@@ -259,6 +259,7 @@ class Rubric:
     totals: Totals | None = None
     pass_score: Fraction = Fraction(0)
     baseline_year: int = 0  # the table's baseline year (比2020年)
+    named_baseline_year: int = 0  # the year the form's target names say; params move baseline_year, not the words
     baseline_years_before: int = 0  # the plan text's "较N年前", where the form has one
     baseline_reading: str = "fixed-2020"  # or "two-years-before": see baseline_for
     targets: tuple[Target, ...] = ()
@@ -319,7 +320,7 @@ class Rubric:
         baseline year used for ``year`` instead of the table's (see :meth:`baseline_label`)."""
         if target.rule not in (TargetRule.DECREASE, TargetRule.SHARE_INCREASE):
             return target  # only these compare with the baseline year
-        name = target.name.replace(f"{self.baseline_year}年", self.baseline_label(year))
+        name = target.name.replace(f"{self.named_baseline_year or self.baseline_year}年", self.baseline_label(year))
         return target if name == target.name else replace(target, name=name)
 
     def baseline_caveat(self, year: int) -> str:
@@ -396,6 +397,9 @@ def build_rubric(data: Mapping[str, Any], source: str, targets_from: Rubric | No
         totals=totals,
         pass_score=Fraction(data.get("pass_score", 0)),
         baseline_year=int(data.get("baseline_year", targets_from.baseline_year if targets_from else 0)),
+        named_baseline_year=(
+            targets_from.named_baseline_year if targets_from and "targets_from" in data else int(data.get("baseline_year", 0))
+        ),
         baseline_years_before=int(data.get("baseline_years_before", targets_from.baseline_years_before if targets_from else 0)),
         baseline_reading=targets_from.baseline_reading if targets_from else "fixed-2020",
         targets=targets,

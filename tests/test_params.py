@@ -120,3 +120,19 @@ def test_category_may_become_scored_only_with_points(county_rubric):
 def test_swapping_a_veto_and_a_reference_row_keeps_the_totals(county_rubric):
     rubric = apply_params(county_rubric, {"categories": {"2-1a": "reference", "3-7d": "veto"}})
     assert rubric.row_by_id("3-7d").category is Category.VETO
+
+
+def test_a_moved_baseline_year_renames_the_targets_that_compare_with_it(county_rubric):
+    """``baseline_year: 2021`` compares with 2021: the form's names (比2020年) say 2021 too, for the
+    county and for the province that takes its targets; untouched, they still say 2020."""
+    from minesafe.files import read_rubric
+
+    moved = apply_params(county_rubric, {"baseline_year": 2021}, "（测试参数）")
+    province = read_rubric("noncoal-province", targets_from=moved)
+    compared = [t for t in county_rubric.targets if "2020年" in t.name]
+    assert compared  # the form names its baseline year
+    for rubric in (moved, province):
+        names = {t.id: rubric.name_target(t, 2023).name for t in rubric.targets}
+        assert all("2021年" in names[t.id] and "2020年" not in names[t.id] for t in compared)
+        assert rubric.name_target(compared[0]).name == compared[0].name.replace("2020年", "2021年")  # blank form
+    assert [county_rubric.name_target(t, 2023).name for t in compared] == [t.name for t in compared]
