@@ -37,13 +37,14 @@ def report_notebook(rubric_id: str) -> str:
 
 def _unit_key(data: Mapping[str, Any]) -> tuple[str, ...] | None:
     """Which unit and year a submission is for, or None when its rubric is unknown (its own
-    evaluation reports that)."""
+    evaluation reports that). Names and year are read as the engine reads them (spaces around
+    dropped, 2023 and "2023" alike), so the stages it takes for one unit make one report."""
     rubric_id = data.get("rubric")
     if rubric_id not in list_rubrics():
         return None
     rubric = read_rubric(rubric_id)
-    unit = "" if rubric.unit == "province" else str(data.get(rubric.unit_key, ""))
-    return (rubric_id, str(data.get("province", "")), unit, str(data.get("year", "")))
+    unit = "" if rubric.unit == "province" else str(data.get(rubric.unit_key, "")).strip()
+    return (rubric_id, str(data.get("province", "")).strip(), unit, str(data.get("year", "")).strip())
 
 
 def _stage_order(item: tuple[Path, Mapping[str, Any]]) -> int:

@@ -72,6 +72,19 @@ def test_two_files_for_one_stage_of_a_unit_are_refused(tmp_path):
         collect_run_documents([tmp_path], tmp_path / "out")
 
 
+def test_stages_naming_their_unit_with_spaces_around_are_one_unit_as_the_engine_reads_them(tmp_path):
+    """The engine reads " 示例煤矿县甲 " and 2023 as "2023": so does the batch, which made two runs for
+    one report folder of these stages (refused) while ``minesafe evaluate`` took them as one unit."""
+    stages = sorted((ROOT / "tests" / "data" / "three_stages").glob("*.yaml"))
+    shutil.copy(stages[0], tmp_path / "self.yaml")
+    text = stages[2].read_text(encoding="utf-8")
+    spaced = text.replace("county: 示例煤矿县甲", 'county: " 示例煤矿县甲 "').replace("year: 2023", 'year: "2023"')
+    assert spaced.count('"') == 4
+    (tmp_path / "confirmed.yaml").write_text(spaced, encoding="utf-8")
+    ((_, run),) = collect_run_documents([tmp_path], tmp_path / "out")
+    assert run["parameters"] == {"submission": str(tmp_path / "self.yaml"), "verification": str(tmp_path / "confirmed.yaml")}
+
+
 def test_an_empty_folder_is_refused(tmp_path):
     with pytest.raises(InputError, match="没有找到提交文件"):
         collect_run_documents([tmp_path], tmp_path / "out")
