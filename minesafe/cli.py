@@ -218,9 +218,14 @@ def _parser() -> argparse.ArgumentParser:
     lists.add_argument("--out", type=Path, metavar="文件.xlsx", help="同时写出 Excel 名单建议")
     lists.add_argument("--force", action="store_true", help="覆盖已存在的输出文件")
 
-    compare = commands.add_parser("compare", help="并列比较同一单位的自评与核查", description="比较自评与核查提交文件")
+    compare = commands.add_parser(
+        "compare",
+        help="并列比较同一单位的自评与核查（及认定）",
+        description="比较自评与核查提交文件，给出认定文件时依次比较三个阶段",
+    )
     compare.add_argument("self_assessment", type=Path, metavar="自评文件")
     compare.add_argument("verification", type=Path, metavar="核查文件")
+    compare.add_argument("confirmation", type=Path, nargs="?", metavar="认定文件", help="同一单位的认定文件（可省略）")
     compare.add_argument("--params", type=Path, metavar="参数文件", help="评估参数文件")
     return parser
 
@@ -244,8 +249,12 @@ def _lists(args: argparse.Namespace) -> int:
 def _compare(args: argparse.Namespace) -> int:
     from minesafe.report import load_report, render_stage_comparison
 
-    report = load_report(args.self_assessment, args.params)
-    print(render_stage_comparison(report, args.verification).text)
+    if args.confirmation is None:
+        report = load_report(args.self_assessment, args.params)
+        print(render_stage_comparison(report, args.verification).text)
+    else:  # the three files must be one unit's three stages: each is compared with the one before it
+        report = load_report(args.self_assessment, args.params, verification=args.verification, confirmation=args.confirmation)
+        print(render_stage_comparison(report).text)
     return EXIT_OK
 
 

@@ -521,7 +521,7 @@ def render_stage_comparison(report: Report, verification: str | Path = "") -> Ht
     head += f"；差异 {sum(len(c.differences) for c in pairs)} 处"
     lead = head + (f"，{'、'.join(changed)}改变了结论，以{last}结论为准" if changed else "") + "。"
     several = len(pairs) > 1  # each pair is then headed by its two stages
-    parts, lines = [_lines([], lead=lead)] if several else [], [head]
+    parts, lines = [_lines([], lead=lead)] if several else [], [lead]  # the text always says which stage decides
     for c in pairs:
         a, b = c.self_assessed, c.verified
         first, then = a.header.stage, b.header.stage

@@ -61,6 +61,21 @@ def test_cli_compare(capsys):
     assert "自评 合格 100分；核查 不合格 90分；差异 2 处" in out and "（改变结论）" in out
 
 
+def test_cli_compare_three_stages(capsys):
+    stages = sorted((DATA / "three_stages").glob("*.yaml"))
+    assert main(["compare", *map(str, stages)]) == 0
+    out = capsys.readouterr().out
+    assert "自评 合格 100分；核查 不合格 90分；认定 不合格 100分" in out and "以认定结论为准" in out
+    assert "自评 → 核查" in out and "核查 → 认定" in out
+
+
+def test_cli_compare_refuses_three_files_that_are_not_three_stages(capsys):
+    stages = sorted((DATA / "three_stages").glob("*.yaml"))
+    assert main(["compare", str(stages[0]), str(stages[1]), str(stages[1])]) == 2
+    err = capsys.readouterr().err
+    assert str(stages[1]) in err and "Traceback" not in err
+
+
 def test_the_same_meaning_written_differently_is_no_difference(county_data, county_rubric):
     verified = copy.deepcopy(county_data)
     verified["stage"] = "核查"
@@ -204,7 +219,7 @@ def test_three_stages_are_compared_each_beside_the_one_before():
     evaluation = load_report(*THREE_FILES[:1], verification=THREE_FILES[1], confirmation=THREE_FILES[2])
     comparison = render_stage_comparison(evaluation)
     lines = comparison.text.splitlines()
-    assert lines[0] == "自评 合格 100分；核查 不合格 90分；认定 不合格 100分；差异 3 处"
+    assert lines[0] == "自评 合格 100分；核查 不合格 90分；认定 不合格 100分；差异 3 处，核查改变了结论，以认定结论为准。"
     assert lines[1] == "自评 → 核查：差异 2 处，核查改变了结论"
     assert lines[2].startswith("第 2-1c 行") and lines[2].endswith("（改变结论）")
     assert lines[3] == f"{STAFF_ROW}：自评 完成{STAFF.format(n=16, share=80)}，核查 未完成{STAFF.format(n=14, share=70)}"
