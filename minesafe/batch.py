@@ -33,11 +33,11 @@ from minesafe.evaluation import CountyResult
 from minesafe.exceptions import BatchInterrupted, InputError, InputErrors, MinesafeError, Problem, ProblemCollector
 from minesafe.files import (
     file_sha256,
+    finish_interrupted_swaps,
     read_document,
     read_provenance,
     recording_reads,
     replace_folder,
-    restore_retired_folders,
     write_json,
     write_workbook,
 )
@@ -350,6 +350,10 @@ def _failure(run: Run, error: str, seconds: float, status: str = STATUS_FAILED) 
 #: The overview report's folder in a batch's output folder (it has no ``result.json``).
 OVERVIEW_FOLDER = "总览"
 OVERVIEW_TITLE = "综合评估总览"
+#: How deep report folders lie in a batch's output folder: the overview at ``总览``, every unit at
+#: ``<year>/<province>/<unit>`` (list proposals at ``<year>/名单管理/<list>``). Housekeeping looks
+#: for unfinished swaps beside them, nowhere else.
+REPORT_DEPTHS = (1, 3)
 
 
 def overview_job(run: Run, out: Path) -> Job:
@@ -648,7 +652,7 @@ def run_batch(
     from tqdm import tqdm
 
     out.mkdir(parents=True, exist_ok=True)
-    restore_retired_folders(out)  # a batch killed mid-swap last time
+    finish_interrupted_swaps(out, REPORT_DEPTHS)  # a batch killed mid-swap last time
     cache = {} if force else read_cache(out)
     outcomes: dict[int, UnitOutcome] = {}
     todo: list[int] = []
@@ -692,7 +696,7 @@ def run_batch(
             if interrupted:
                 signum = signum or interrupted[0]
         if signum is not None:
-            restore_retired_folders(out)
+            finish_interrupted_swaps(out, REPORT_DEPTHS)
     ordered = [outcomes.get(i) or _failure(run, "批量评估被中断，未完成", 0.0, STATUS_INTERRUPTED) for i, run in enumerate(runs)]
     write_json({"format": 1, "units": cache}, out / CACHE_FILE)
     frame = build_summary_frame(ordered, read_unit_results(ordered))

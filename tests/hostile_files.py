@@ -8,7 +8,10 @@ is wrong with it. The text fixtures are committed in tests/data/invalid/.
 
 from __future__ import annotations
 
+import shutil
 import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import openpyxl
@@ -117,3 +120,60 @@ def write_hostile_files(folder: Path) -> None:
     text = COUNTY.read_text(encoding="utf-8")
     padding = "#" + " " * 100 + "\n"
     (folder / "county_yaml_too_large.yaml").write_text(text + padding * (MAX_TEXT_BYTES // len(padding) + 1), encoding="utf-8")
+
+
+# --- hostile situations ----------------------------------------------------------------------------
+# Not a bad file but a bad place, name or moment: an output that cannot be written, a name longer
+# than the file system allows, a signal, an --out folder holding the evaluator's own folders. Each
+# is run through a real ``minesafe`` process (tests/test_files.py, test_hostile_situation).
+
+DEMO = ROOT / "data" / "demo"
+
+
+@dataclass(frozen=True)
+class Situation:
+    """What a situation makes in an empty working folder (it returns the command's arguments), the
+    exit status and message fragments expected (on stdout or stderr), and what must hold after."""
+
+    prepare: Callable[[Path], list[str]]
+    status: int
+    fragments: tuple[str, ...]
+    after: Callable[[Path], None] | None = None
+    #: where the command's standard output goes: a pipe, the full disk ``/dev/full``, or closed (``>&-``)
+    stdout: str = "pipe"
+    #: ``module:function`` that sends the command SIGTERM when called (the signal arrives mid-command)
+    terminate_in: str = ""
+
+
+def _copy_demo(folder: Path, *names: str) -> Path:
+    """Demo county files copied into ``folder/收件`` (what an evaluator's inbox holds)."""
+    inbox = folder / "收件"
+    inbox.mkdir(exist_ok=True)
+    for name in names:
+        shutil.copy(DEMO / "counties" / f"{name}.yaml", inbox / f"{name}.yaml")
+    return inbox
+
+
+# --- data loss: --out housekeeping -----------------------------------------------------------------
+
+_EVALUATORS_FOLDERS = (".相册.old", ".草稿.tmp", "2022/.草稿.tmp", "2022/示例省/.示例甲县.4242.old", "2022/示例省/.备份.tmp")
+
+
+def _out_with_evaluators_folders(folder: Path) -> list[str]:
+    _copy_demo(folder, "jia")
+    for name in _EVALUATORS_FOLDERS:
+        (folder / "reports" / name).mkdir(parents=True)
+        (folder / "reports" / name / "照片.jpg").write_bytes(b"photo")
+    return ["batch", "收件", "--out", "reports", "--jobs", "1"]
+
+
+def _evaluators_folders_kept(folder: Path) -> None:
+    for name in _EVALUATORS_FOLDERS:
+        assert (folder / "reports" / name / "照片.jpg").read_bytes() == b"photo", name
+
+
+SITUATIONS: dict[str, Situation] = {
+    "batch_out_holds_the_evaluators_hidden_folders": Situation(
+        _out_with_evaluators_folders, 0, ("单位报告共 1 份，成功 1 份",), _evaluators_folders_kept
+    ),
+}

@@ -13,7 +13,6 @@ from minesafe import files, report
 from minesafe.cli import main
 from minesafe.exceptions import InputError
 from minesafe.files import (
-    RETIRED_SUFFIX,
     PythonYamlLoader,
     YamlLoader,
     atomic_write,
@@ -23,7 +22,6 @@ from minesafe.files import (
     read_provenance,
     read_rubric,
     replace_folder,
-    restore_retired_folders,
     write_json,
     write_yaml,
 )
@@ -31,8 +29,8 @@ from minesafe.results import evaluate, evaluate_unit
 from minesafe.rubric import Category, Outcome
 from minesafe.submission import build_county_submission
 
-from .conftest import DATA, DEMO, ROOT
-from .hostile_files import write_hostile_files
+from .conftest import DATA, DEMO, ROOT, minesafe_exe
+from .hostile_files import SITUATIONS, Situation, write_hostile_files
 
 INVALID = DATA / "invalid"
 
@@ -222,6 +220,54 @@ def test_bad_input_is_explained(name, fragments, generated, tmp_path, capsys, mo
         assert fragment in err
     assert "Traceback" not in err
     assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+#: Runs ``minesafe`` (the console script's ``run``) after making one function send the process
+#: SIGTERM when it is called: the signal arrives in the middle of the command, at a known step.
+_TERMINATE_IN = """
+import importlib, os, signal, sys
+module, name = sys.argv.pop(1).split(":")
+owner = importlib.import_module(module)
+real = getattr(owner, name)
+def terminated(*args, **kwargs):
+    os.kill(os.getpid(), signal.SIGTERM)
+    return real(*args, **kwargs)
+setattr(owner, name, terminated)
+from minesafe.cli import run
+sys.argv[0] = "minesafe"
+sys.exit(run())
+"""
+
+
+def run_situation(situation: Situation, folder: Path) -> tuple[int, str]:
+    """Run a situation's command in ``folder`` as a real process: its exit status and everything it printed."""
+    import subprocess
+    import sys
+
+    argv = situation.prepare(folder)
+    command = [minesafe_exe(), *argv]
+    if situation.terminate_in:
+        command = [sys.executable, "-c", _TERMINATE_IN, situation.terminate_in, *argv]
+    if situation.stdout == "closed":  # as the shell does for `minesafe … >&-`
+        command = ["sh", "-c", 'exec "$@" >&-', "sh", *command]
+    with open(os.devnull if situation.stdout != "full" else "/dev/full", "w") as sink:
+        stdout = subprocess.PIPE if situation.stdout == "pipe" else sink
+        done = subprocess.run(command, cwd=folder, stdout=stdout, stderr=subprocess.PIPE, text=True, timeout=600, check=False)
+    return done.returncode, (done.stdout or "") + done.stderr
+
+
+@pytest.mark.parametrize("name", SITUATIONS)
+def test_hostile_situation_is_handled(name, tmp_path):
+    """Every hostile situation of the catalogue: its exit status, its Chinese message, no
+    traceback, and what must hold after it."""
+    situation = SITUATIONS[name]
+    status, printed = run_situation(situation, tmp_path)
+    assert status == situation.status, printed
+    for fragment in situation.fragments:
+        assert fragment in printed, printed
+    assert "Traceback" not in printed and "Error:" not in printed, printed
+    if situation.after is not None:
+        situation.after(tmp_path)
 
 
 def test_every_problem_in_a_file_is_reported_at_once():
@@ -429,12 +475,13 @@ def test_data_is_synced_before_the_rename(tmp_path, monkeypatch):
     events = []
     real_fsync, real_replace = os.fsync, os.replace
     monkeypatch.setattr(os, "fsync", lambda fd: (events.append("fsync"), real_fsync(fd))[1])
-    monkeypatch.setattr(os, "replace", lambda a, b: (events.append("replace"), real_replace(a, b))[1])
+    monkeypatch.setattr(os, "replace", lambda a, b: (events.append(("replace", Path(b).name)), real_replace(a, b))[1])
     write_json({"a": 1}, tmp_path / "x.json")
-    assert events[:2] == ["fsync", "replace"]
+    assert events[:2] == ["fsync", ("replace", "x.json")]
     events.clear()
     replace_folder(tmp_path / "report", {"a": b"1", "b": b"2"})
-    assert events.index("replace") > 2 and events[:2] == ["fsync", "fsync"]
+    marked, swapped = events.index(("replace", files.STAGING_MARKER)), events.index(("replace", "report"))
+    assert events[marked + 1 : marked + 3] == ["fsync", "fsync"] and swapped > marked + 2  # both files, then the swap
 
 
 def test_a_failure_between_writing_and_swapping_keeps_the_old_folder(tmp_path):
@@ -450,16 +497,79 @@ def test_a_failure_between_writing_and_swapping_keeps_the_old_folder(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["report"]  # no staging folder left behind
 
 
-def test_a_swap_killed_half_way_is_undone(tmp_path):
-    """A process killed after setting the old report aside but before moving the new one in."""
+_KILLED_SWAP = """
+import os, shutil, signal, sys
+from pathlib import Path
+from minesafe.files import replace_folder
+module, name, at = sys.argv[2], sys.argv[3], int(sys.argv[4])
+real, calls = getattr(sys.modules[module], name), []
+def killing(*args, **kwargs):
+    calls.append(args)
+    if len(calls) == at:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real(*args, **kwargs)
+setattr(sys.modules[module], name, killing)
+replace_folder(Path(sys.argv[1]), {"report.html": b"new"})
+"""
+
+
+@pytest.mark.parametrize(
+    ("killed_in", "kept"),
+    [
+        (("os", "replace", 2), b"old"),  # before the old report goes aside
+        (("os", "replace", 3), b"old"),  # after it went aside, before the new one took its place
+        (("shutil", "rmtree", 1), b"new"),  # after the swap, before the staging folder is removed
+    ],
+)
+def test_a_swap_killed_half_way_is_undone(tmp_path, killed_in, kept):
+    """A process killed (a real SIGKILL) at each step of a swap: the next housekeeping leaves one
+    report folder, never none, and nothing beside it."""
+    import subprocess
+    import sys
+
     folder = tmp_path / "2022" / "省" / "县"
     replace_folder(folder, {"report.html": b"old"})
-    retired = folder.with_name(f".县.4242{RETIRED_SUFFIX}")
-    os.replace(folder, retired)
-    (folder.parent / ".县.abcd.tmp").mkdir()  # an unfinished staging folder
-    restore_retired_folders(tmp_path)
-    assert (folder / "report.html").read_bytes() == b"old"
+    argv = [sys.executable, "-c", _KILLED_SWAP, str(folder), *map(str, killed_in)]
+    done = subprocess.run(argv, capture_output=True, check=False)
+    assert done.returncode == -9, done.stderr
+    assert [p.name for p in folder.parent.iterdir() if p.name.startswith(files.STAGING_PREFIX)]  # left behind
+    files.finish_interrupted_swaps(tmp_path, (3,))
+    assert (folder / "report.html").read_bytes() == kept
     assert [p.name for p in folder.parent.iterdir()] == ["县"]
+
+
+def test_housekeeping_never_touches_what_minesafe_did_not_make(tmp_path):
+    """The evaluator's own hidden folders, anywhere under --out, survive housekeeping; so do staging
+    folders without a marker, at other depths, or in use by another process (its marker locked)."""
+    import fcntl
+
+    folder = tmp_path / "2022" / "省" / "县"
+    replace_folder(folder, {"report.html": b"report"})
+    own = [
+        tmp_path / ".相册.old",
+        tmp_path / ".草稿.tmp",
+        folder.parent / ".县.4242.old",  # what minesafe 0.x made, or the evaluator
+        folder.parent / ".县.abcd.tmp",
+        folder / ".草稿.tmp",
+        folder.parent / f"{files.STAGING_PREFIX}nomarker",
+        tmp_path / "2022" / f"{files.STAGING_PREFIX}wrongdepth",
+    ]
+    for path in own:
+        path.mkdir()
+        (path / "照片.jpg").write_bytes(b"photo")
+    (own[-1] / files.STAGING_MARKER).write_text('{"folder": "x"}')
+    busy = folder.parent / f"{files.STAGING_PREFIX}busy"
+    busy.mkdir()
+    (busy / "old").mkdir()
+    (busy / files.STAGING_MARKER).write_text('{"folder": "乙县"}')
+    with open(busy / files.STAGING_MARKER) as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # another batch is writing this report
+        files.finish_interrupted_swaps(tmp_path, (1, 3))
+    assert all((path / "照片.jpg").read_bytes() == b"photo" for path in own)
+    assert (busy / "old").is_dir() and not (folder.parent / "乙县").exists()
+    files.finish_interrupted_swaps(tmp_path, (1, 3))  # the lock is gone: the swap is finished
+    assert (folder.parent / "乙县").is_dir() and not busy.exists()
+    assert (folder / "report.html").read_bytes() == b"report"
 
 
 # --- a veto row marked 不涉及 needs its note (否决项评估结论分为…“无该项”，并作说明) ---------------------
