@@ -5,18 +5,24 @@ Batch runs, reports and what-if widgets all call :func:`evaluate_county` and
 stages (自评, 核查, 认定), :func:`decide_stages` (one unit) or :func:`group_stages` (many) make
 the :class:`UnitResult` whose latest stage decides its verdict.
 
+Every result's conclusion is a :class:`Verdict`: 合格, 不合格, or (a province only) 待定.
+Its ``passed`` is ``True``, ``False`` or ``None`` (待定) accordingly.
+
 Pass rules (矿安〔2023〕9号, 三(三) and the table's footnote):
 
 * county 合格 iff every target is met (or 不涉及), no veto row is 未完成, and the score is at
-  least the pass score (80, "以上" includes the bound);
-* province 合格 iff its own targets are met and every one of the key counties it names
-  (``key_counties``) has a result and is 合格;
+  least the pass score (80, "以上" includes the bound); otherwise 不合格 — never 待定;
+* province 不合格 as soon as one of its own targets fails or a key county's result (its latest
+  stage, whatever it is) is 不合格; otherwise 待定 while any key county it names
+  (``key_counties``) has no result or a result at 自评 only (the notice judges a province on its
+  counties' 评估结果, i.e. after the provincial group's 核查 or the national 认定); otherwise 合格;
 * a unit given at several stages has the verdict of its latest stage (三(三)/(四): the
   provincial review checks the self-assessment on site, the national determination reviews both).
 """
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -27,6 +33,7 @@ from minesafe.exceptions import InputError, Problem
 from minesafe.rubric import (
     EVALUATOR,
     STAGES,
+    VERIFIED_STAGES,
     Category,
     FieldKind,
     FieldRole,
@@ -43,7 +50,35 @@ from minesafe.targets import TargetResult, evaluate_target
 if TYPE_CHECKING:
     import pandas as pd
 
-PASSED, FAILED = "合格", "不合格"
+
+class Verdict(enum.StrEnum):
+    """A unit's conclusion (考核评估结论), in the form's words; a ``str``, so ``verdict == "合格"``
+    and JSON both see the Chinese word.
+
+    * ``PASSED`` 合格 and ``FAILED`` 不合格: what the notice's pass rules say (see the module).
+    * ``PENDING`` 待定 (provinces only): nothing known fails, but not every key county has a
+      result checked by the province on site (核查) or confirmed nationally (认定) — one is at
+      自评 only, or has no file. A province is never 合格 on what nobody has checked.
+
+    :attr:`passed` is ``True``, ``False`` or ``None`` (待定); every result's ``passed`` follows it.
+    """
+
+    PASSED = "合格"
+    FAILED = "不合格"
+    PENDING = "待定"
+
+    @property
+    def passed(self) -> bool | None:
+        """``True`` for 合格, ``False`` for 不合格, ``None`` for 待定 (undecided)."""
+        return None if self is Verdict.PENDING else self is Verdict.PASSED
+
+    @classmethod
+    def of(cls, passed: bool | None) -> Verdict:
+        """The verdict of a ``passed`` value: ``True`` 合格, ``False`` 不合格, ``None`` 待定."""
+        return cls.PENDING if passed is None else cls.PASSED if passed else cls.FAILED
+
+
+PASSED, FAILED, PENDING = Verdict.PASSED, Verdict.FAILED, Verdict.PENDING
 
 
 @dataclass(frozen=True)
@@ -51,7 +86,9 @@ class Reason:
     """One line of why a verdict is what it is.
 
     ``kind`` is ``target``, ``veto``, ``points``, ``score`` or ``county`` for what decided or cost
-    something, ``flag`` for a caveat the evaluator should check.
+    something; ``pending`` for what keeps a province 待定 (a key county at 自评 only, or without a
+    file: it would stop a 合格 even where something else already fails); ``flag`` for a caveat the
+    evaluator should check (it never decides the verdict).
     """
 
     kind: str
@@ -81,11 +118,12 @@ class _Shown:
     """What county and province results share in a notebook: the verdict banner as HTML and the
     targets as a DataFrame (pandas is only imported when a frame is asked for)."""
 
-    passed: bool
+    passed: bool | None
 
     @property
-    def verdict(self) -> str:
-        return PASSED if self.passed else FAILED
+    def verdict(self) -> Verdict:
+        """合格, 不合格 or 待定 (see :class:`Verdict`), from ``passed``."""
+        return Verdict.of(self.passed)
 
     def _repr_html_(self) -> str:
         from minesafe.rendering import format_result_html
@@ -101,6 +139,9 @@ class _Shown:
 
 @dataclass(frozen=True)
 class CountyResult(_Shown):
+    """A county's (or an enterprise's) evaluation at one stage. ``passed`` is always a ``bool``:
+    a county is 合格 or 不合格 at every stage (待定 is for provinces)."""
+
     rubric: Rubric
     header: Header
     county: str
@@ -128,20 +169,27 @@ class CountyResult(_Shown):
 
 @dataclass(frozen=True)
 class ProvinceResult(_Shown):
+    """A key province's evaluation: its own targets and its key counties' results.
+
+    ``passed`` is ``True`` (合格), ``False`` (不合格) or ``None`` (待定: nothing known fails, but
+    ``missing`` or ``pending`` is not empty); ``verdict`` says the same as a :class:`Verdict`.
+    """
+
     rubric: Rubric
     header: Header
     targets: tuple[TargetResult, ...]
     units: tuple[UnitResult, ...]  # the key counties with a result, each over its stages
     missing: tuple[str, ...]  # key counties named by the province without any result
-    passed: bool
+    passed: bool | None
     reasons: tuple[Reason, ...]
+    pending: tuple[str, ...] = ()  # key counties whose deciding result is a 自评 (not yet 核查 or 认定)
 
     @property
     def name(self) -> str:
         return self.header.province
 
     def __repr__(self) -> str:
-        failed = sum(not c.passed for c in self.counties)
+        failed = sum(c.passed is False for c in self.counties)
         return f"<{type(self).__name__} {self.header.province} {self.header.year}年 {self.header.stage}：{self.verdict}，重点县 {len(self.counties)} 个（不合格 {failed} 个）>"
 
     def counties_frame(self) -> pd.DataFrame:
@@ -196,12 +244,20 @@ class UnitResult:
         return self.stages[-1]
 
     @property
-    def passed(self) -> bool:
+    def passed(self) -> bool | None:
+        """The deciding stage's ``passed``: ``None`` when it is 待定 (a province)."""
         return self.deciding.passed
 
     @property
-    def verdict(self) -> str:
+    def verdict(self) -> Verdict:
+        """The deciding stage's :class:`Verdict`."""
         return self.deciding.verdict
+
+    @property
+    def verified(self) -> bool:
+        """Whether the deciding stage was checked by someone other than the unit itself: 核查 (the
+        province on site) or 认定 (national), not 自评 (see :data:`minesafe.rubric.VERIFIED_STAGES`)."""
+        return self.stage in VERIFIED_STAGES
 
     @property
     def name(self) -> str:
@@ -542,9 +598,11 @@ def evaluate_province(
     """Evaluate a key province from its own targets and its key counties' results.
 
     ``counties`` may hold a county's results at several stages side by side (or ready
-    :class:`UnitResult` objects): the latest stage of each county counts. Every county named in
-    ``submission.key_counties`` must have a result for the province to pass; a result for a county
-    the province does not name is an :class:`InputError`. A province not on ``key_provinces``
+    :class:`UnitResult` objects): the latest stage of each county counts. The verdict is
+    :func:`decide_province`: 不合格 on any known failure, 待定 while a county named in
+    ``submission.key_counties`` has no result or only its 自评 (``missing``, ``pending``, each with a
+    ``pending`` reason), else 合格. A result for a county the province does not name is an
+    :class:`InputError`. A province not on ``key_provinces``
     (the national list, when given) gets a notice to check, not an error: lists change.
     """
     flat: list[Result] = []
@@ -569,10 +627,8 @@ def evaluate_province(
     missing = tuple(k for k in submission.key_counties if k not in have)
     targets = evaluate_targets(rubric, submission.targets, submission.header.year)
     reasons = _baseline_reasons(rubric, targets, submission.header.year) + _target_reasons(targets)
-    for name in missing:
-        reasons.append(Reason("county", name, f"重点县 {name} 没有评估结果（未提交其评估文件），本省不能评为合格。"))
     for u in units:
-        if not u.passed:
+        if u.passed is False:
             reasons.append(
                 Reason(
                     "county",
@@ -582,6 +638,19 @@ def evaluate_province(
             )
         if u.stage_change:
             reasons.append(Reason("flag", u.name, f"重点县 {u.name}：{u.stage_change}，以{u.stage}结论为准。"))
+    # a county's own 自评 of 合格 is not yet its 评估结果: the province's group reviews it and checks
+    # on site (核查), the nation confirms (认定); until then the province cannot be 合格
+    pending = tuple(u.name for u in units if u.passed and not u.verified)
+    for name in missing:
+        reasons.append(Reason("pending", name, f"重点县 {name} 没有评估结果（未提交其评估文件），本省不能评为合格。"))
+    for name in pending:
+        reasons.append(
+            Reason(
+                "pending",
+                name,
+                f"重点县 {name} 只有自评结果（合格），尚未经省级评估小组审核和现场抽查核实（核查）或国家认定，本省不能评为合格。",
+            )
+        )
     province = submission.header.province
     if key_provinces is not None and not _on_list(province, key_provinces):
         reasons.append(
@@ -591,8 +660,21 @@ def evaluate_province(
                 f"{province}不在2021年确定的非煤矿山重点省（区）名单（{'、'.join(key_provinces)}）中，请核实（名单可能已调整）。",
             )
         )
-    passed = all(t.met for t in targets) and not missing and all(u.passed for u in units)
-    return ProvinceResult(rubric, submission.header, targets, tuple(units), missing, passed, tuple(reasons))
+    passed = decide_province(targets, units, missing, pending)
+    return ProvinceResult(rubric, submission.header, targets, tuple(units), missing, passed, tuple(reasons), pending)
+
+
+def decide_province(
+    targets: Sequence[TargetResult], units: Sequence[UnitResult], missing: Sequence[str], pending: Sequence[str]
+) -> bool | None:
+    """A province's ``passed``: ``False`` (不合格) when one of its targets or one key county's known
+    result fails, else ``None`` (待定) while a key county is ``missing`` (no file) or ``pending`` (自评
+    only), else ``True`` (合格)."""
+    if not all(t.met for t in targets) or any(u.passed is False for u in units):
+        return False
+    if missing or pending:
+        return None
+    return True
 
 
 _PROVINCE_SUFFIXES = ("壮族自治区", "回族自治区", "维吾尔自治区", "自治区", "省", "市")

@@ -124,9 +124,13 @@ def result_row(data: Mapping[str, Any], file: str) -> dict[str, Any]:
         reasons.append("否决项 " + "、".join(failed_veto[len(failed_targets) :]) + " 未完成")
     if score is not None and pass_score is not None and score < pass_score:
         reasons.append(f"得分 {format_decimal(score)} 分，低于 {format_decimal(pass_score)} 分")
-    failed_counties = [name for name, c in data.get("counties", {}).items() if not c.get("passed")]
+    failed_counties = [name for name, c in data.get("counties", {}).items() if c.get("passed") is False]
     if failed_counties:
         reasons.append("重点县 " + "、".join(failed_counties) + " 不合格")
+    # what keeps a province 待定 (or would, once its failures are fixed)
+    for key, what in (("pending_counties", "只有自评结果"), ("missing_counties", "没有评估结果")):
+        if data.get(key):
+            reasons.append("重点县 " + "、".join(data[key]) + f" {what}")
     return {
         "年度": data["year"],
         "省": data["province"],
@@ -135,7 +139,7 @@ def result_row(data: Mapping[str, Any], file: str) -> dict[str, Any]:
         "阶段": data.get("stage", ""),
         "以此阶段为准": True,
         "结论": data["verdict"],
-        "是否合格": bool(data["passed"]),
+        "是否合格": data["passed"],  # None (pd.NA) for 待定
         "得分": _number(score),
         "合格分数线": _number(pass_score),
         "否决项未完成数": len(failed_veto),
@@ -149,7 +153,8 @@ def result_row(data: Mapping[str, Any], file: str) -> dict[str, Any]:
     }
 
 
-#: Column types of a table of results: numbers as numbers (nullable, for lines that lack one).
+#: Column types of a table of results: numbers as numbers (nullable, for lines that lack one);
+#: 是否合格 is True, False or missing (<NA>) for a 待定 province.
 RESULT_TYPES = {
     "年度": "Int64",
     "是否合格": "boolean",
@@ -186,7 +191,7 @@ def result_rows(data: Mapping[str, Any], file: str) -> list[dict[str, Any]]:
             "阶段": stage,
             "以此阶段为准": False,
             "结论": s["verdict"],
-            "是否合格": bool(s["passed"]),
+            "是否合格": s["passed"],
             "得分": _number(s.get("score")),
         }
         for stage, s in (data.get("stages") or {}).items()

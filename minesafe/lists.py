@@ -4,7 +4,9 @@ Coal lists follow the coal plan of 矿安〔2023〕9号 (煤矿安全生产重�
 
 * a listed unit evaluated 合格 **may** leave ("…经国家矿山安全监察局评估合格的可调出管理名单", 二(四)):
   the proposal is 可调出, quoting the whole exit condition, never a firm 调出; a unit with a 较大 or
-  worse accident in the year stays (二(三)1);
+  worse accident in the year stays (二(三)1), and so does one the province still finds "灾害较重,
+  安全管理能力相对较弱,事故多发" or nominates (二(三)2–3: "原则上纳入"; the exit condition also needs
+  "安全管理水平显著提升", which that finding denies);
 * a listed unit evaluated 不合格 stays ("对未完成目标任务的，进一步加强督促和指导", 四(一)); one without a
   result stays and is flagged;
 * an unlisted unit is proposed for addition on the criteria of 二(三): a 较大 or worse accident, the
@@ -12,6 +14,10 @@ Coal lists follow the coal plan of 矿安〔2023〕9号 (煤矿安全生产重�
   nomination ("原则上纳入");
 * units that would be on the national list a third consecutive year (or more) are flagged for
   stationed supervision (驻点式督导帮扶, 四(五)).
+
+Whatever the kind, a proposal to leave rests only on a checked result: the province's on-site 核查 or
+the national 认定 (``stage``). A 合格 known only from the unit's own 自评 (or with no stage given) is
+:data:`PENDING_CHECK` 待核查, never 调出 or 可调出: the unit stays until its result is checked.
 
 Non-coal lists follow the non-coal plan (非煤矿山安全生产重点地区动态管理及综合评估工作方案), not the coal rules:
 
@@ -33,6 +39,7 @@ from openpyxl.styles import Font
 
 from minesafe.cells import append_row, style_header
 from minesafe.exceptions import ProblemCollector, locate_key_path
+from minesafe.rubric import STAGES, VERIFIED_STAGES
 
 KINDS = {
     "coal-county": ("煤矿安全生产重点县(市、区)", True),
@@ -41,6 +48,12 @@ KINDS = {
     "noncoal-province": ("非煤矿山安全生产重点省(区)", False),
 }
 EXIT_PROPOSED, EXIT, STAY, ADD = "可调出", "调出", "保留", "增补"
+#: A listed unit whose 合格 is its own 自评 only: no exit is proposed until 核查 or 认定 confirms it.
+PENDING_CHECK = "待核查"
+#: The actions that keep a unit on next year's list (for the list's size and consecutive years).
+ON_LIST = (STAY, ADD, PENDING_CHECK)
+#: The results a history may give: a verdict, or 待定 (a province whose counties are not all checked).
+RESULTS = ("合格", "不合格", "待定")
 #: The earliest year a key-unit list can have been drawn up (a guard against typos such as 0 or -5).
 FIRST_LIST_YEAR = 2000
 STATIONED_YEARS = 3  # 对连续3年被国家矿山安全监察局列入重点县(市、区)、重点企业名单的
@@ -60,7 +73,7 @@ NONCOAL_PROVINCE_CRITERIA = (
     "按照金属非金属地下矿山和尾矿库的数量、事故情况,辖区矿业秩序及风险隐患防控治理情况,"
     "综合考虑各地非煤矿山安全监管力量与监管任务的匹配度,特别是近年来各地非煤矿山安全监管水平与实际工作成效"
 )
-_COMMON_KEYS = {"listed", "result"}
+_COMMON_KEYS = {"listed", "result", "stage"}
 _KEYS = {
     "coal-county": _COMMON_KEYS | {"larger_accidents", "province_flag", "nomination"},
     "coal-enterprise": _COMMON_KEYS | {"larger_accidents", "province_flag", "nomination"},
@@ -79,6 +92,7 @@ class UnitRecord:
     nomination: str = ""
     principles: tuple[int, ...] = ()  # non-coal county: the principles of 一(二) that apply
     finding: str = ""  # non-coal province: the national finding under 一(一)
+    stage: str = ""  # the stage of the result: 自评, 核查 or 认定 ("" when not given)
 
 
 @dataclass(frozen=True)
@@ -93,7 +107,7 @@ class Proposal:
     unit: str
     listed_now: bool
     result: str
-    action: str  # 可调出 (coal), 调出 (non-coal), 保留, 增补, or "" (stays off the list)
+    action: str  # 可调出 (coal), 调出 (non-coal), 保留, 待核查, 增补, or "" (stays off the list)
     reasons: tuple[str, ...]
     consecutive_years: int  # consecutive years on the list up to next year, if listed next year
     stationed_supervision: bool
@@ -143,8 +157,12 @@ def build_history(data: Any, source: str = "（名单数据）", locate=locate_k
             )
             listed = []
         result = record.get("result")
-        if result not in (None, "合格", "不合格"):
-            problems.add((*where, "result"), "评估结果写法有误", result, "合格 或 不合格（未评估可不填）")
+        if result not in (None, *RESULTS):
+            problems.add((*where, "result"), "评估结果写法有误", result, "、".join(RESULTS) + "（未评估可不填）")
+        stage = record.get("stage", "")
+        if stage not in ("", *STAGES):
+            problems.add((*where, "stage"), "评估结果的阶段写法有误", stage, "、".join(STAGES) + "（调出须以核查或认定结果为据）")
+            stage = ""
         accidents = record.get("larger_accidents", 0)
         if not (isinstance(accidents, int) and not isinstance(accidents, bool) and accidents >= 0):
             problems.add((*where, "larger_accidents"), "较大及以上事故起数应为非负整数", accidents, "如 0")
@@ -171,6 +189,7 @@ def build_history(data: Any, source: str = "（名单数据）", locate=locate_k
                 str(record.get("nomination") or ""),
                 tuple(sorted(set(principles))),
                 str(record.get("finding") or ""),
+                str(stage),
             )
         )
     problems.raise_if_any(source, locate)
@@ -199,18 +218,44 @@ def consecutive_years(listed: Iterable[int], last: int) -> int:
     return count
 
 
+def _unchecked(unit: UnitRecord, reasons: list[str]) -> bool:
+    """Whether a 合格 is the unit's own 自评 (or of no stage given): recorded as the reason it is 待核查."""
+    if unit.stage in VERIFIED_STAGES:
+        return False
+    known = f"为{unit.stage}结果" if unit.stage else "未注明评估阶段（stage）"
+    reasons.append(
+        f"评估结果合格{known}，尚未经省级评估小组核查或国家认定；调出名单须以核查或认定结果为据，暂予保留，待核查后重新测算"
+    )
+    return True
+
+
 def _coal_listed(unit: UnitRecord, year: int, reasons: list[str]) -> str:
     if unit.result == "合格" and not unit.larger_accidents:
+        findings = _coal_additions(unit)
+        if findings:
+            # the exit condition needs "安全管理水平显著提升"; the province finds the opposite
+            reasons += findings
+            reasons.append("评估合格，但省级部门仍认定或提名其为重点，不符合调出条件中“安全管理水平显著提升”，继续列入")
+            return STAY
+        if _unchecked(unit, reasons):
+            return PENDING_CHECK
         reasons.append(
             f"经评估合格，可调出管理名单（建议，由国家矿山安全监察局认定）。调出条件：“{COAL_EXIT_CONDITION}”，"
             "请同时核实煤矿安全生产形势明显好转、安全管理水平显著提升，且合格结论为国家矿山安全监察局审核认定的结果"
         )
         return EXIT_PROPOSED
+    _missing_or_failed(unit, year, reasons, "评估不合格，未完成目标任务，继续列入，进一步加强督促和指导")
+    return STAY
+
+
+def _missing_or_failed(unit: UnitRecord, year: int, reasons: list[str], failed: str) -> None:
+    """The reason a listed unit without an exit stays: no result, 待定, or 不合格 (``failed``)."""
     if unit.result is None:
         reasons.append(f"缺少{year}年度评估结果，暂予保留，请补充评估结果后重新测算")
+    elif unit.result == "待定":
+        reasons.append("评估结论待定（重点县未全部经核查或认定），暂予保留，结论确定后重新测算")
     elif unit.result == "不合格":
-        reasons.append("评估不合格，未完成目标任务，继续列入，进一步加强督促和指导")
-    return STAY
+        reasons.append(failed)
 
 
 def _coal_additions(unit: UnitRecord) -> list[str]:
@@ -224,12 +269,13 @@ def _coal_additions(unit: UnitRecord) -> list[str]:
 
 def _noncoal_listed(unit: UnitRecord, year: int, reasons: list[str]) -> str:
     if unit.result == "合格":
+        if _unchecked(unit, reasons):
+            return PENDING_CHECK
         reasons.append("经评估合格，完成目标任务，调出名单（“对完成目标任务的地区调出名单”）")
         return EXIT
-    if unit.result is None:
-        reasons.append(f"缺少{year}年度评估结果，暂予保留，请补充评估结果后重新测算")
-    else:
-        reasons.append("评估不合格，未完成目标任务，继续列入，进一步加强督促和指导，确保全面完成各项攻坚克难工作目标和任务")
+    _missing_or_failed(
+        unit, year, reasons, "评估不合格，未完成目标任务，继续列入，进一步加强督促和指导，确保全面完成各项攻坚克难工作目标和任务"
+    )
     return STAY
 
 
@@ -261,7 +307,7 @@ def propose_next_list(history: ListHistory) -> list[Proposal]:
             action = ADD if reasons else ""
             if not reasons:
                 reasons.append("不符合增补条件")
-        consecutive = consecutive_years(unit.listed, history.year) + 1 if action in (STAY, ADD) else 0
+        consecutive = consecutive_years(unit.listed, history.year) + 1 if action in ON_LIST else 0
         stationed = is_coal and consecutive >= STATIONED_YEARS
         if stationed:
             reasons.append(f"{history.year + 1}年将连续第 {consecutive} 年列入国家名单，组织开展驻点式督导帮扶")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING
 
+from minesafe.evaluation import Verdict
 from minesafe.exceptions import InputError, Problem
 from minesafe.files import read_county_rubric, read_rubric
 from minesafe.lists import KINDS, build_history, consecutive_years, propose_next_list
@@ -52,15 +53,17 @@ def decide_units(results: pd.DataFrame) -> pd.DataFrame:
 
 
 def summarize_results(results: pd.DataFrame) -> str:
-    """How many units, which years, how many passed, in one sentence (what ``minesafe batch``
+    """How many units, which years, how many passed, failed and (when any) are 待定, in one sentence (what ``minesafe batch``
     says of its overview)."""
     units = decide_units(results)
     if units.empty:
         return "没有找到评估结果。"
     years = sorted(set(units["年度"]))
     span = f"{years[0]}年" if len(years) == 1 else f"{years[0]}—{years[-1]}年（{len(years)} 个年度）"
-    passed = int(units["是否合格"].sum())
-    return f"{span}共 {len(units)} 个单位·年度的评估结果：合格 {passed} 个，不合格 {len(units) - passed} 个。"
+    counts = units["结论"].value_counts()
+    pending = int(counts.get(Verdict.PENDING, 0))
+    text = f"{span}共 {len(units)} 个单位·年度的评估结果：合格 {int(counts.get(Verdict.PASSED, 0))} 个，不合格 {int(counts.get(Verdict.FAILED, 0))} 个"
+    return text + (f"，待定 {pending} 个。" if pending else "。")
 
 
 def describe_results(results: pd.DataFrame) -> Html:
@@ -175,7 +178,8 @@ MISSING_RESULT = "待补充评估结果"
 
 def propose_stationed_supervision(results: pd.DataFrame) -> pd.DataFrame:
     """For each kind of unit, its latest year's list proposal by :func:`minesafe.lists.propose_next_list`,
-    taking the years a unit was evaluated as the years it was listed: the units that would be on
+    taking the years a unit was evaluated as the years it was listed and its deciding stage as the
+    stage of its result (a 合格 at 自评 is 待核查, never 调出): the units that would be on
     the list a third consecutive year are flagged for 驻点式督导帮扶 (coal units, as the rule says);
     :data:`STATIONED_YEARS_COLUMN` says how long each has been on the list so far. A unit with no
     result in its kind's latest year gets a line saying so (:data:`MISSING_RESULT`), not a proposal."""
@@ -187,9 +191,11 @@ def propose_stationed_supervision(results: pd.DataFrame) -> pd.DataFrame:
         if rubric_id not in KINDS:
             continue
         year = int(group["年度"].max())
-        latest = group[group["年度"] == year].set_index("单位名称")["结论"]
+        latest = group[group["年度"] == year].set_index("单位名称")
+        verdicts, stages = latest["结论"], latest["阶段"].fillna("")
+        # each result with its deciding stage: an exit is proposed on a 核查 or 认定 result only
         records = {
-            name: {"listed": sorted(int(y) for y in history["年度"]), "result": latest[name]}
+            name: {"listed": sorted(int(y) for y in history["年度"]), "result": verdicts[name], "stage": stages[name]}
             for name, history in group[group["单位名称"].isin(latest.index)].groupby("单位名称", sort=True)
         }
         history = build_history({"kind": rubric_id, "year": year, "units": records}, "（评估结果）")

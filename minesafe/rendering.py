@@ -111,12 +111,14 @@ def result_to_dict(
                 "verdict": u.verdict,
                 "score": to_json_number(county.score),
                 "stage": u.stage,
+                "verified": u.verified,
                 "stages": _stages_dict(u),
                 "stage_change": u.stage_change or None,
             }
             for u, county in zip(result.units, result.counties, strict=True)
         }
         out["missing_counties"] = list(result.missing)
+        out["pending_counties"] = list(result.pending)
     out["reasons"] = [{"kind": r.kind, "id": r.id, "text": r.text} for r in result.reasons]
     out["minesafe_version"] = minesafe.__version__
     if provenance is not None:
@@ -151,7 +153,8 @@ def format_result_text(evaluation: CountyResult | ProvinceResult | UnitResult) -
     if isinstance(result, ProvinceResult):
         lines.append("重点县：")
         for u, county in zip(result.units, result.counties, strict=True):
-            lines.append(f"  {u.name}：{u.verdict}（{u.stage}，得分 {format_decimal(county.score)} 分）")
+            unchecked = "" if u.verified else "，未经核查或认定"
+            lines.append(f"  {u.name}：{u.verdict}（{u.stage}{unchecked}，得分 {format_decimal(county.score)} 分）")
         lines += [f"  {name}：无评估结果（未提交）" for name in result.missing]
     if result.reasons:
         lines.append("原因与提示：")
@@ -189,7 +192,7 @@ def format_result_html(evaluation: CountyResult | ProvinceResult | UnitResult) -
             ("未完成的工作目标", failed_targets),
         ]
     else:
-        failed = [c for c in result.counties if not c.passed]
+        failed = [c for c in result.counties if c.passed is False]
         numbers = [
             ("未完成的工作目标", failed_targets),
             ("重点县", f"{len(result.counties)} 个，不合格 {len(failed)} 个"),
@@ -197,6 +200,8 @@ def format_result_html(evaluation: CountyResult | ProvinceResult | UnitResult) -
         ]
         if result.missing:
             numbers.append(("无评估结果的重点县", "、".join(result.missing)))
+        if result.pending:
+            numbers.append(("只有自评结果的重点县", "、".join(result.pending)))
     numbers.append(("评估表", f"{result.rubric.title}（{result.rubric.id} {result.rubric.version}）"))
     cell = 'style="text-align:left;padding:2px 8px"'
     rows = "".join(f"<tr><th {cell}>{k}</th><td {cell}>{html.escape(v)}</td></tr>" for k, v in numbers)

@@ -34,13 +34,21 @@ if TYPE_CHECKING:
 
 #: The parameters a report notebook may declare; a name outside these given to papermill is a typo.
 REPORT_PARAMETERS = frozenset(
-    {"submission", "params_file", "verification", "confirmation", "whatif_panel", "county_report_link", "results"}
+    {"submission", "params_file", "verification", "confirmation", "whatif_panel", "county_report_link", "county_files", "results"}
 )
 #: Names IPython itself puts in a kernel's namespace.
 _KERNEL_NAMES = frozenset({"In", "Out", "get_ipython", "exit", "quit", "open"})
 SIGNATURE_LABELS = ("评估人员", "审核人", "日期")
 EXACT_NOTE = "百分数与分数按两位小数向下取整显示；是否达标、是否合格均按精确值（分数）判定。"
-REASON_KINDS = {"target": "工作目标", "veto": "否决项", "points": "评分项", "score": "总分", "county": "重点县", "flag": "请核实"}
+REASON_KINDS = {
+    "target": "工作目标",
+    "veto": "否决项",
+    "points": "评分项",
+    "score": "总分",
+    "county": "重点县",
+    "pending": "待定",
+    "flag": "请核实",
+}
 
 
 @dataclass(frozen=True)
@@ -83,7 +91,7 @@ def outcome_mark(outcome: Outcome) -> Mark:
     return Mark(outcome.value, palette.OUTCOME_COLOURS[outcome])
 
 
-def verdict_mark(passed: bool, verdict: str) -> Mark:
+def verdict_mark(passed: bool | None, verdict: str) -> Mark:
     return Mark(verdict, palette.verdict_colour(passed))
 
 
@@ -212,19 +220,21 @@ def load_report(
     namespace: Mapping[str, object] | None = None,
     verification: str | Path = "",
     confirmation: str | Path = "",
+    county_files: Sequence[str | Path] = (),
 ) -> Report:
     """Evaluate a submission file for a report, recording where every input came from.
 
     ``namespace`` is the notebook's ``globals()``: a parameter name the notebook does not know is
     refused before anything is evaluated. ``verification`` and ``confirmation`` are the same unit's
     files at other stages (its 核查 and 认定, say): the latest of the stages decides the verdict the
-    report shows.
+    report shows. ``county_files`` (a province): its key counties' files besides those it lists,
+    which a batch passes so that the province decides each county by that county's report's stage.
     """
     if namespace is not None:
         check_parameters(namespace)
     params = Path(params_file) if params_file else None
     files = [Path(f) for f in (submission, verification, confirmation) if str(f).strip()]
-    unit = evaluate_unit(files, params)
+    unit = evaluate_unit(files, params, county_files)
     stage_files = {r.header.stage: Path(f) for r, f in zip(unit.stages, unit.sources, strict=True)}
     return Report(unit, read_provenance(unit, params), dt.datetime.now().astimezone(), stage_files, params)
 
@@ -242,7 +252,8 @@ def render_verdict(report: Report) -> Html:
     and the pass rule."""
     r = report.result
     unit = report.unit
-    decisive = [x.text for x in r.reasons if x.kind != "flag"]
+    decisive = [x.text for x in r.reasons if x.kind not in ("flag", "pending")]
+    pending = [x.text for x in r.reasons if x.kind == "pending"]
     flags = [x.text for x in r.reasons if x.kind == "flag"]
     summary = r.summary if isinstance(r, CountyResult) else ""
     # the deciding stage's verdict, naming the stage when several were given
@@ -260,6 +271,7 @@ def render_verdict(report: Report) -> Html:
         verdict=verdict,
         stage_change=stage_change,
         decisive=decisive,
+        pending=pending,
         flags=flags,
         summary=summary,
         pass_rule=r.rubric.pass_rule,
@@ -270,7 +282,7 @@ def render_verdict(report: Report) -> Html:
         f"考核评估结论：{verdict}",
         *([stage_change] if stage_change else []),
     ]
-    lines += [f"- {x}" for x in decisive] + [f"? {x}" for x in flags]
+    lines += [f"- {x}" for x in decisive] + [f"… {x}" for x in pending] + [f"? {x}" for x in flags]
     if summary:
         lines.append(f"评估结果汇总：{summary}")
     return Html(body, "\n".join(lines))
@@ -279,7 +291,7 @@ def render_verdict(report: Report) -> Html:
 def key_numbers(report: Report) -> list[tuple[str, str]]:
     """The numbers a regression check must see unchanged, as (item, value) rows."""
     r = report.result
-    rows = [("考核评估结论", r.verdict)]
+    rows: list[tuple[str, str]] = [("考核评估结论", r.verdict)]
     if isinstance(r, CountyResult):
         rows += [
             ("评分项得分", f"{format_decimal(r.score)} 分"),
@@ -287,7 +299,10 @@ def key_numbers(report: Report) -> list[tuple[str, str]]:
         ]
     rows += [(f"工作目标 {t.target.id}", f"{t.outcome.value} {t.value_text}".strip()) for t in r.targets]
     if isinstance(r, ProvinceResult):
-        rows += [(f"重点县 {c.county}", f"{c.verdict} {format_decimal(c.score)} 分") for c in r.counties]
+        rows += [
+            (f"重点县 {u.name}", f"{u.verdict} {format_decimal(c.score)} 分" + ("（自评，待核查）" if u.name in r.pending else ""))
+            for u, c in zip(r.units, r.counties, strict=True)
+        ]
         rows += [(f"重点县 {name}", "无评估结果") for name in r.missing]
     return rows
 
@@ -441,13 +456,14 @@ def render_counties(report: Report, link_template: str = "") -> Html:
         c = cast(CountyResult, u.deciding)  # a province's units are its key counties
         name: object = Link(c.county, link_template.format(county=c.county)) if link_template else c.county
         veto = f"完成 {c.veto.completed}，未完成 {c.veto.failed}，不涉及 {c.veto.not_applicable}"
-        note = "；".join(x for x in (describe_failure(c), u.stage_change) if x) or "—"
+        unchecked = "" if u.verified or not c.passed else "只有自评结果，尚未经核查或认定：本省结论待定"
+        note = "；".join(x for x in (describe_failure(c), u.stage_change, unchecked) if x) or "—"
         rows.append((name, format_decimal(c.score), veto, verdict_mark(c.passed, f"{c.verdict}（{u.stage}）"), note))
         lines.append(f"{c.county} {c.verdict}（{u.stage}） {format_decimal(c.score)}分")
     for missing in r.missing:
-        rows.append((missing, "—", "—", verdict_mark(False, "无评估结果"), "未提交该重点县的评估文件"))
+        rows.append((missing, "—", "—", verdict_mark(None, "无评估结果"), "未提交该重点县的评估文件：本省结论待定"))
         lines.append(f"{missing} 无评估结果")
-    body = _table(["重点县", "得分", "否决项", "结论", "不合格原因"], rows, widths=("14%", "8%", "26%", "9%", "43%"))
+    body = _table(["重点县", "得分", "否决项", "结论", "不合格或待定原因"], rows, widths=("14%", "8%", "26%", "9%", "43%"))
     return Html(body, "\n".join(lines))
 
 
@@ -479,6 +495,7 @@ def render_province_gap(report: Report) -> Html:
     lines += ["本省工作目标：", *target_lines]
     failing = [c for c in r.counties if not c.passed]
     missing = [f"重点县 {name}：无评估结果，须提交其评估文件" for name in r.missing]
+    missing += [f"重点县 {name}：只有自评结果，须经省级评估小组核查（或国家认定）" for name in r.pending]
     if missing:
         parts.append(_lines(missing))
         lines += missing
@@ -546,7 +563,7 @@ def render_stage_comparison(report: Report, verification: str | Path = "") -> Ht
 
 def render_list_proposal(history_file: str | Path) -> Html:
     """Next year's key-unit list proposed from a list-history file (see minesafe.lists)."""
-    from minesafe.lists import ADD, KINDS, STAY, build_history, exit_action, propose_next_list
+    from minesafe.lists import ADD, KINDS, PENDING_CHECK, STAY, build_history, exit_action, propose_next_list
 
     data, locate = read_document(Path(history_file))
     history = build_history(data, str(history_file), locate)
@@ -564,10 +581,16 @@ def render_list_proposal(history_file: str | Path) -> Html:
         for p in proposals
     ]
     exit_word = exit_action(history.kind)
-    exits, stays, adds = (sum(p.action == action for p in proposals) for action in (exit_word, STAY, ADD))
+    exits, unchecked, stays, adds = (
+        sum(p.action == action for p in proposals) for action in (exit_word, PENDING_CHECK, STAY, ADD)
+    )
     head = (
-        f"{KINDS[history.kind][0]} {history.year + 1}年名单建议：{exit_word} {exits} 个，保留 {stays} 个，增补 {adds} 个；"
-        f"名单共 {stays + adds} 个（{exit_word}的单位不计入），其中驻点式督导帮扶 {sum(p.stationed_supervision for p in proposals)} 个"
+        f"{KINDS[history.kind][0]} {history.year + 1}年名单建议：{exit_word} {exits} 个，"
+        + (f"{PENDING_CHECK} {unchecked} 个，" if unchecked else "")
+        + f"保留 {stays} 个，增补 {adds} 个；"
+        f"名单共 {unchecked + stays + adds} 个（{exit_word}的单位不计入"
+        + ("，待核查的单位暂计入" if unchecked else "")
+        + f"），其中驻点式督导帮扶 {sum(p.stationed_supervision for p in proposals)} 个"
     )
     headers = ["单位", "本年度在名单内", "评估结果", "建议", "理由", "连续列入年数", "驻点式督导帮扶"]
     body = _table(headers, rows, widths=("14%", "9%", "9%", "8%", "42%", "9%", "9%"), lead=head)

@@ -219,6 +219,9 @@ class Target:
 #: verdict supersedes an earlier one's; each rubric names the stages its units go through, in the
 #: reference's own words.
 STAGES = ("自评", "核查", "认定")
+#: The stages whose result is an 评估结果 someone other than the unit has checked: the province's
+#: on-site 核查 and the national 认定. A province is judged, and list proposals made, on these only.
+VERIFIED_STAGES = STAGES[1:]
 
 
 @dataclass(frozen=True)

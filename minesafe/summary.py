@@ -109,7 +109,7 @@ def summary_to_dict(frame: pd.DataFrame) -> dict:
 
 def build_summary_workbook(frame: pd.DataFrame, out: Path | None = None) -> Workbook:
     """The summary as evaluators open it: numbers as numbers, 是/否 for yes and no, 不合格 and
-    failures in red, earlier stages in grey, and each report a link (relative to ``out``, the
+    failures in red, 待定 in amber, earlier stages in grey, and each report a link (relative to ``out``, the
     folder the workbook is in, so that the folder can move)."""
     wb = Workbook()
     ws = wb.active
@@ -119,6 +119,7 @@ def build_summary_workbook(frame: pd.DataFrame, out: Path | None = None) -> Work
     append_row(ws, columns)
     style_header(ws, 1, [WIDTHS.get(c, 10) for c in columns])
     red = Font(bold=True, color=palette.FAIL.removeprefix("#").upper())
+    pending = Font(bold=True, color=palette.PENDING.removeprefix("#").upper())
     earlier = Font(italic=True, color=palette.NOT_APPLICABLE.removeprefix("#").upper())
     link = columns.index("报告")
     for record in frame.to_dict("records"):
@@ -134,6 +135,8 @@ def build_summary_workbook(frame: pd.DataFrame, out: Path | None = None) -> Work
         for name in ("结论", "运行状态"):
             if record[name] in ("不合格", STATUS_FAILED, STATUS_INTERRUPTED):
                 ws.cell(row, columns.index(name) + 1).font = red
+            elif record[name] == "待定":  # a province not yet decidable: neither green nor red
+                ws.cell(row, columns.index(name) + 1).font = pending
         if record["以此阶段为准"] is False:  # an earlier stage: its verdict is not the unit's
             for name in ("阶段", "以此阶段为准", "结论"):
                 ws.cell(row, columns.index(name) + 1).font = earlier

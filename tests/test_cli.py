@@ -75,8 +75,33 @@ def test_province_json_lists_counties(capsys):
     result = json.loads(capsys.readouterr().out)
     assert "county" not in result
     assert len(result["counties"]) == len(COUNTIES)
-    assert set(next(iter(result["counties"].values()))) == {"passed", "verdict", "score", "stage", "stages", "stage_change"}
+    assert set(next(iter(result["counties"].values()))) == {
+        "passed",
+        "verdict",
+        "score",
+        "stage",
+        "verified",
+        "stages",
+        "stage_change",
+    }
     assert result["missing_counties"] == []
+
+
+def test_a_pending_province_is_null_in_json_and_said_in_text(capsys):
+    """示例南省: 南甲县 checked (核查), 南乙县 at 自评 only: 待定, passed null, naming 南乙县."""
+    path = DEMO / "south" / "province.yaml"
+    assert main(["evaluate", "--json", str(path)]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert (result["passed"], result["verdict"]) == (None, "待定")
+    assert result["pending_counties"] == ["示例南乙县"] and result["missing_counties"] == []
+    assert {n: (c["stage"], c["verified"]) for n, c in result["counties"].items()} == {
+        "示例南甲县": ("核查", True),
+        "示例南乙县": ("自评", False),
+    }
+    assert [r["id"] for r in result["reasons"] if r["kind"] == "pending"] == ["示例南乙县"]
+    assert main(["evaluate", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "考核评估结论：待定" in out and "示例南乙县：合格（自评，未经核查或认定" in out
 
 
 def test_readable_text_shows_verdict_summary_and_reasons(capsys):

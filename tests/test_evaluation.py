@@ -1,13 +1,14 @@
 """Verdicts, scores, the summary line and reasons of county and province evaluations."""
 
+import json
 from fractions import Fraction
 
 import pytest
 
-from minesafe.evaluation import derive_row_outcome, evaluate_county, evaluate_province
+from minesafe.evaluation import Verdict, derive_row_outcome, evaluate_county, evaluate_province
 from minesafe.exceptions import InputError
 from minesafe.params import apply_params
-from minesafe.rubric import Category, Outcome
+from minesafe.rubric import VERIFIED_STAGES, Category, Outcome
 from minesafe.submission import build_county_submission, build_province_submission
 
 
@@ -241,21 +242,51 @@ def _named(data, county, **changes):
     return dict(data, county=county, items=dict(data["items"])) | changes
 
 
-def test_province_passes_when_targets_met_and_every_county_passes(county_data, county_rubric, province_rubric):
-    counties = [_evaluate(_named(county_data, name), county_rubric) for name in ("甲县", "乙县")]
-    result = _province(county_rubric, province_rubric, counties)
-    assert result.passed and result.missing == ()
+def test_province_passes_when_targets_met_and_every_county_passes_at_a_checked_stage(county_data, county_rubric, province_rubric):
+    for stage in VERIFIED_STAGES:
+        counties = [_evaluate(_named(county_data, name, stage=stage), county_rubric) for name in ("甲县", "乙县")]
+        result = _province(county_rubric, province_rubric, counties)
+        assert result.passed is True and result.verdict is Verdict.PASSED
+        assert result.missing == () and result.pending == ()
 
 
-def test_province_with_a_key_county_without_result_fails_naming_it(county_data, county_rubric, province_rubric):
-    county = _evaluate(_named(county_data, "甲县"), county_rubric)
+def test_province_with_one_county_at_self_assessment_is_pending_naming_it(county_data, county_rubric, province_rubric):
+    """Every result 合格, but 乙县's is its own 自评: the province is 待定, never 合格."""
+    checked = _evaluate(_named(county_data, "甲县", stage="核查"), county_rubric)
+    self_assessed = _evaluate(_named(county_data, "乙县"), county_rubric)
+    result = _province(county_rubric, province_rubric, [checked, self_assessed])
+    assert result.passed is None and result.verdict is Verdict.PENDING and result.verdict == "待定"
+    assert result.pending == ("乙县",)
+    ((kind, county, text),) = [(r.kind, r.id, r.text) for r in result.reasons]
+    assert (kind, county) == ("pending", "乙县") and "只有自评结果" in text and "本省不能评为合格" in text
+
+
+def test_province_with_a_key_county_without_result_is_pending_naming_it(county_data, county_rubric, province_rubric):
+    county = _evaluate(_named(county_data, "甲县", stage="认定"), county_rubric)
     result = _province(county_rubric, province_rubric, [county], key_counties=["甲县", "乙县", "丙县"])
-    assert not result.passed
+    assert result.passed is None and result.verdict is Verdict.PENDING
     assert result.missing == ("乙县", "丙县")
-    assert [r.text for r in result.reasons if r.kind == "county"] == [
+    assert [r.text for r in result.reasons if r.kind == "pending"] == [
         "重点县 乙县 没有评估结果（未提交其评估文件），本省不能评为合格。",
         "重点县 丙县 没有评估结果（未提交其评估文件），本省不能评为合格。",
     ]
+
+
+def test_province_fails_on_a_known_failure_whatever_else_is_pending(county_data, county_rubric, province_rubric):
+    """A self-assessed 不合格 is known: the province is 不合格 at once, and still names what is unchecked."""
+    failing = _evaluate(_fail_rows(_named(county_data, "坏县"), ["1-1a"]), county_rubric)
+    self_assessed = _evaluate(_named(county_data, "乙县"), county_rubric)
+    result = _province(county_rubric, province_rubric, [failing, self_assessed], key_counties=["坏县", "乙县", "丙县"])
+    assert result.passed is False and result.verdict is Verdict.FAILED
+    assert [(r.kind, r.id) for r in result.reasons] == [("county", "坏县"), ("pending", "丙县"), ("pending", "乙县")]
+    own_target = _province(county_rubric, province_rubric, [self_assessed], larger_accidents={"count": 1, "deaths": 3})
+    assert own_target.passed is False and own_target.pending == ("乙县",)
+
+
+def test_verdict_is_three_valued():
+    assert [Verdict.of(p) for p in (True, False, None)] == [Verdict.PASSED, Verdict.FAILED, Verdict.PENDING]
+    assert [v.passed for v in Verdict] == [True, False, None]
+    assert f"{Verdict.PENDING}" == "待定" and json.dumps(Verdict.FAILED, ensure_ascii=False) == '"不合格"'
 
 
 def test_province_refuses_a_result_for_a_county_it_does_not_name(county_data, county_rubric, province_rubric):
@@ -285,7 +316,7 @@ def test_province_counts_each_countys_latest_stage(county_data, county_rubric, p
 
 
 def test_province_fails_with_one_failed_county(county_data, county_rubric, province_rubric):
-    good = _evaluate(county_data, county_rubric)
+    good = _evaluate(_named(county_data, "甲县", stage="核查"), county_rubric)
     bad = _evaluate(_fail_rows(_named(county_data, "坏县"), ["1-1a"]), county_rubric)
     result = _province(county_rubric, province_rubric, [good, bad])
     assert not result.passed
@@ -294,7 +325,7 @@ def test_province_fails_with_one_failed_county(county_data, county_rubric, provi
 
 
 def test_province_fails_on_its_own_target(county_data, county_rubric, province_rubric):
-    good = _evaluate(county_data, county_rubric)
+    good = _evaluate(_named(county_data, "甲县", stage="核查"), county_rubric)
     result = _province(county_rubric, province_rubric, [good], larger_accidents={"count": 1, "deaths": 3})
     assert not result.passed
     assert [r.id for r in result.reasons] == ["T5"]

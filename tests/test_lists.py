@@ -13,11 +13,13 @@ from minesafe.lists import (
     EXIT_PROPOSED,
     NONCOAL_COUNTY_PRINCIPLES,
     NONCOAL_PROVINCE_CRITERIA,
+    PENDING_CHECK,
     STAY,
     build_history,
     build_proposal_workbook,
     propose_next_list,
 )
+from minesafe.rubric import VERIFIED_STAGES
 
 from .conftest import DEMO, REFERENCE
 from .test_rubric import _normalise
@@ -32,14 +34,14 @@ def test_exits_stays_and_additions():
     p = _propose(
         "coal-county",
         {
-            "合格县": {"listed": [2025], "result": "合格"},
+            "合格县": {"listed": [2025], "result": "合格", "stage": "认定"},
             "不合格县": {"listed": [2025], "result": "不合格"},
             "未评估县": {"listed": [2025]},
             "事故县": {"listed": [], "larger_accidents": 2},
             "认定县": {"listed": [], "province_flag": "灾害重"},
             "提名县": {"listed": [], "nomination": "省级提名"},
             "无关县": {"listed": []},
-            "合格但有事故县": {"listed": [2025], "result": "合格", "larger_accidents": 1},
+            "合格但有事故县": {"listed": [2025], "result": "合格", "stage": "认定", "larger_accidents": 1},
         },
     )
     assert p["合格县"].action == EXIT_PROPOSED  # "可调出": a proposal, never a firm 调出
@@ -59,7 +61,7 @@ def test_three_consecutive_years_flag_stationed_supervision():
             "第三年": {"listed": [2024, 2025], "result": "不合格"},
             "第四年": {"listed": [2023, 2024, 2025], "result": "不合格"},
             "中断过": {"listed": [2023, 2025], "result": "不合格"},
-            "调出的": {"listed": [2023, 2024, 2025], "result": "合格"},
+            "调出的": {"listed": [2023, 2024, 2025], "result": "合格", "stage": "核查"},
             "重新增补": {"listed": [2023, 2024], "larger_accidents": 1},
         },
     )
@@ -83,7 +85,7 @@ def test_non_coal_lists_follow_the_non_coal_plan():
     p = _propose(
         "noncoal-county",
         {
-            "合格县": {"listed": [2025], "result": "合格"},
+            "合格县": {"listed": [2025], "result": "合格", "stage": "核查"},
             "不合格县": {"listed": [2025], "result": "不合格"},
             "原则县": {"listed": [], "principles": [3, 1]},
             "无关县": {"listed": []},
@@ -113,6 +115,31 @@ def test_criteria_of_the_other_plan_are_input_errors(kind, record, message):
         build_history({"kind": kind, "year": 2025, "units": {"某地": record}})
 
 
+@pytest.mark.parametrize("kind", ["coal-county", "coal-enterprise", "noncoal-county", "noncoal-province"])
+@pytest.mark.parametrize("stage", [None, "自评"])
+def test_an_exit_is_proposed_on_a_checked_result_only(kind, stage):
+    """A 合格 the unit gave itself (or of no stage) is 待核查: it stays until 核查 or 认定 confirms it."""
+    record = {"listed": [2024, 2025], "result": "合格"} | ({"stage": stage} if stage else {})
+    unit = _propose(kind, {"某地": record})["某地"]
+    assert unit.action == PENDING_CHECK and unit.consecutive_years == 3
+    assert "尚未经省级评估小组核查或国家认定" in unit.reasons[0] and (stage or "未注明评估阶段") in unit.reasons[0]
+    for checked in VERIFIED_STAGES:
+        assert _propose(kind, {"某地": record | {"stage": checked}})["某地"].action in (EXIT, EXIT_PROPOSED)
+
+
+def test_a_pending_province_stays():
+    unit = _propose("noncoal-province", {"某省": {"listed": [2025], "result": "待定", "stage": "认定"}})["某省"]
+    assert unit.action == STAY and "评估结论待定" in unit.reasons[0]
+
+
+@pytest.mark.parametrize("finding", [{"province_flag": "灾害重、管理弱、事故多"}, {"nomination": "省级认为应当作为重点"}])
+def test_a_coal_unit_the_province_still_finds_weak_stays_though_it_passed(finding):
+    """二(四): leaving needs "安全管理水平显著提升"; a province finding 管理弱 (or nominating it) says the opposite."""
+    unit = _propose("coal-county", {"某县": {"listed": [2025], "result": "合格", "stage": "认定"} | finding})["某县"]
+    assert unit.action == STAY
+    assert next(iter(finding.values())) in unit.reasons[0] and "安全管理水平显著提升" in unit.reasons[-1]
+
+
 def test_non_coal_lists_have_no_stationed_supervision():
     p = _propose("noncoal-county", {"县": {"listed": [2023, 2024, 2025], "result": "不合格"}})
     assert p["县"].action == STAY and not p["县"].stationed_supervision
@@ -131,7 +158,7 @@ def test_bad_history_reports_every_problem():
 def test_cli_writes_the_workbook(tmp_path, capsys):
     out = tmp_path / "名单建议.xlsx"
     assert main(["lists", str(DEMO / "lists" / "coal-county-history.yaml"), "--out", str(out)]) == 0
-    assert "2026年名单建议：可调出 1 个，保留 4 个，增补 3 个" in capsys.readouterr().out
+    assert "2026年名单建议：可调出 1 个，待核查 1 个，保留 5 个，增补 3 个" in capsys.readouterr().out
     sheet = openpyxl.load_workbook(out).active
     assert sheet.cell(2, 4).value == "建议"
     stationed = [sheet.cell(r, 1).value for r in range(3, sheet.max_row + 1) if sheet.cell(r, 7).value == "是"]
@@ -140,6 +167,8 @@ def test_cli_writes_the_workbook(tmp_path, capsys):
 
 
 def test_workbook_is_built_without_files():
-    history = build_history({"kind": "noncoal-province", "year": 2023, "units": {"河北": {"listed": [2023], "result": "合格"}}})
+    history = build_history(
+        {"kind": "noncoal-province", "year": 2023, "units": {"河北": {"listed": [2023], "result": "合格", "stage": "认定"}}}
+    )
     wb = build_proposal_workbook(history, propose_next_list(history))
     assert wb.active.cell(3, 4).value == EXIT

@@ -19,12 +19,23 @@ def test_the_last_stage_decides_a_unit(table):
     jia = units.loc[(2023, "示例省 示例煤矿县甲")]
     assert (jia["阶段"], jia["结论"]) == ("核查", "不合格")
     assert not units.index.duplicated().any()
-    assert len(units) == len(table) - 1  # 甲's 自评 is the only line that does not decide
+    assert len(units) == len(table) - 2  # 煤矿县甲's and 南甲县's 自评 are the lines that do not decide
+
+
+def test_a_pending_province_is_neither_passed_nor_failed(table):
+    """示例南省: 示例南乙县 is at 自评 only, so the province is 待定 (是否合格 missing), counted apart."""
+    units = overview.summarize_units(table).set_index(["年度", "单位名称"])
+    assert units.loc[(2022, "示例南省"), "结论"] == "待定"
+    assert "示例南乙县" in units.loc[(2022, "示例南省"), "不合格原因"]
+    assert overview.count_verdicts(table).loc[(2022, "重点省"), "待定"] == 1
+    assert "待定 1 个" in overview.summarize_results(table)
+    line = table[table["单位"] == "示例南省"].iloc[0]
+    assert line["是否合格"] is pd.NA
 
 
 def test_count_verdicts_per_year_and_kind(table):
     counts = overview.count_verdicts(table)
-    assert counts.loc[(2022, "重点县"), "合格"] == 3 and counts.loc[(2022, "重点县"), "不合格"] == 3
+    assert counts.loc[(2022, "重点县"), "合格"] == 5 and counts.loc[(2022, "重点县"), "不合格"] == 3  # 示例省 6, 示例南省 2
     assert counts.loc[(2024, "重点县"), "不合格"] == 1
 
 
@@ -67,15 +78,25 @@ def test_third_consecutive_year_flags_stationed_supervision(table):
 
 def test_years_listed_count_the_years_on_the_list_whatever_the_proposal(table):
     """Every demo unit was evaluated (so listed) in one year, but 示例煤矿县乙 in 2023 and 2024. A unit
-    listed in 2023 has been on the list 1 year, whether it may leave (the enterprise, 合格: 可调出) or
-    stays; 乙 has been on it 2 years and would be a third in 2025 (驻点式督导帮扶, 四(五))."""
+    listed in 2023 has been on the list 1 year, whether it waits for its check (the enterprise, 合格
+    at 自评: 待核查) or stays; 乙 has been on it 2 years and would be a third in 2025 (驻点式督导帮扶, 四(五))."""
     proposals = overview.propose_stationed_supervision(table).set_index("单位名称")
     shown = proposals[["最近评估年度", "下一年度名单建议", overview.STATIONED_YEARS_COLUMN, "驻点式督导帮扶"]]
-    assert shown.loc["示例省 示例矿业有限公司"].tolist() == [2023, "可调出", 1, ""]
+    assert shown.loc["示例省 示例矿业有限公司"].tolist() == [2023, "待核查", 1, ""]
     assert shown.loc["示例省 示例煤矿县乙"].tolist() == [2024, "保留", 2, "是"]
-    assert shown.loc["示例省 示例丁县"].tolist() == [2022, "调出", 1, ""]
+    assert shown.loc["示例省 示例丁县"].tolist() == [2022, "待核查", 1, ""]
     assert shown.loc["示例省 示例丙县"].tolist() == [2022, "保留", 1, ""]
     assert shown.loc["示例省"].tolist() == [2022, "保留", 1, ""]
+
+
+def test_an_exit_is_proposed_on_a_checked_result_only(table):
+    """示例丁县 passed its 自评 only: 待核查; with the same 合格 at 核查 it would leave (调出)."""
+    ding = overview.propose_stationed_supervision(table).set_index("单位名称").loc["示例省 示例丁县"]
+    assert ding["下一年度名单建议"] == "待核查" and "尚未经省级评估小组核查或国家认定" in ding["理由"]
+    checked = table.assign(阶段=table["阶段"].where(table["单位"] != "示例丁县", "核查"))
+    assert (
+        overview.propose_stationed_supervision(checked).set_index("单位名称").loc["示例省 示例丁县", "下一年度名单建议"] == "调出"
+    )
 
 
 def test_units_listed_once_or_twice_are_not_stationed(table):

@@ -109,12 +109,12 @@ def _province_folder(tmp_path, key_counties, counties):
     return path
 
 
-def test_a_key_county_without_a_file_fails_the_province_naming_it(tmp_path):
+def test_a_key_county_without_a_file_keeps_the_province_pending_naming_it(tmp_path):
     path = _province_folder(tmp_path, ["示例甲县", "示例己县", "示例庚县", "示例辛县"], ["counties/jia.yaml", "counties/ji.yaml"])
     result = evaluate(path)
     assert [c.county for c in result.counties] == ["示例甲县", "示例己县"] and all(c.passed for c in result.counties)
-    assert not result.passed and result.missing == ("示例庚县", "示例辛县")
-    assert [r.id for r in result.reasons if r.kind == "county"] == ["示例庚县", "示例辛县"]
+    assert result.passed is None and result.verdict == "待定" and result.missing == ("示例庚县", "示例辛县")
+    assert [r.id for r in result.reasons if r.kind == "pending"] == ["示例庚县", "示例辛县", "示例甲县", "示例己县"]
 
 
 def test_a_file_for_a_county_the_province_does_not_name_is_an_input_error(tmp_path):
