@@ -274,7 +274,7 @@ def evaluate_run(run: Run, out: Path) -> tuple[Path, str, dict[str, Any]]:
         return folder, f"{label} {history.year + 1}年名单建议", proposal
     params = run.parameters.get("params_file") or None
     stages = [run.parameters[key] for key in STAGE_PARAMETERS if run.parameters.get(key)]
-    unit = evaluate_unit(stages, params)  # the latest stage decides, as in the report
+    unit = evaluate_unit(stages, params, run.parameters.get("county_files") or ())  # as in the report
     result = unit.deciding
     h = result.header
     leaf = result.county if isinstance(result, CountyResult) else "省级评估"

@@ -53,10 +53,32 @@ def _stage_order(item: tuple[Path, Mapping[str, Any]]) -> int:
 
 
 def _named_counties(path: Path, data: Mapping[str, Any]) -> list[Path]:
+    return [path.parent / name for name in _listed(data) if (path.parent / name).is_file()]
+
+
+def _county_stage_files(
+    rubric_id: str, stages: Sequence[tuple[Path, Mapping[str, Any]]], units: Mapping[tuple[str, ...], Sequence[tuple[Path, Any]]]
+) -> list[str]:
+    """Every file of the batch for the province's key counties that the province does not list
+    itself (a county's 核查 beside the listed 自评, say): the province report is given them, so it
+    decides each key county by the same stage as that county's own report in the batch."""
+    county_rubric = read_rubric(rubric_id).county_rubric
+    listed = {(path.parent / name).resolve() for path, data in stages for name in _listed(data)}
+    _, data = stages[0]
+    province, year = str(data.get("province", "")).strip(), str(data.get("year", "")).strip()
+    names = data.get("key_counties")
+    names = [str(n).strip() for n in names] if isinstance(names, list) else []
+    return [
+        str(path)
+        for name in names
+        for path, _ in units.get((county_rubric, province, name, year), ())
+        if path.resolve() not in listed
+    ]
+
+
+def _listed(data: Mapping[str, Any]) -> list[str]:
     counties = data.get("counties")
-    if not isinstance(counties, list):
-        return []
-    return [path.parent / name for name in counties if isinstance(name, str) and (path.parent / name).is_file()]
+    return [c for c in counties if isinstance(c, str)] if isinstance(counties, list) else []
 
 
 def _unit_runs(submissions: Mapping[Path, Mapping[str, Any]]) -> list[RunDocument]:
@@ -98,9 +120,12 @@ def _unit_runs(submissions: Mapping[Path, Mapping[str, Any]]) -> list[RunDocumen
                 )
             )
             continue
-        parameters = {key: str(path) for key, (path, _) in zip(STAGE_PARAMETERS, stages, strict=False)}
+        parameters: dict[str, Any] = {key: str(path) for key, (path, _) in zip(STAGE_PARAMETERS, stages, strict=False)}
         if read_rubric(rubric_id).unit == "province":  # its report links its counties' reports
             parameters["county_report_link"] = COUNTY_REPORT_LINK
+            extra = _county_stage_files(rubric_id, stages, units)
+            if extra:
+                parameters["county_files"] = extra
         runs.append((stages[0][0], {"notebook": report_notebook(rubric_id), "parameters": parameters}))
     raise_all(problems)
     return runs
@@ -134,7 +159,7 @@ def collect_run_documents(paths: Sequence[Path], out: Path) -> list[RunDocument]
 
 #: What ``minesafe batch`` makes when given nothing: the demo submissions shipped in the package
 #: (the province brings in its counties; the list-history file is not a submission).
-DEMO_INPUTS = ("province.yaml", "coal")
+DEMO_INPUTS = ("province.yaml", "south", "coal")
 
 
 def default_inputs() -> list[Path]:

@@ -51,15 +51,20 @@ class FileKind(enum.Enum):
     RUN = "运行参数文件"
 
 
-def evaluate(path: str | Path, params: str | Path | None = None) -> CountyResult | ProvinceResult:
+def evaluate(
+    path: str | Path, params: str | Path | None = None, county_files: Sequence[str | Path] = ()
+) -> CountyResult | ProvinceResult:
     """Read, validate and evaluate one county, enterprise or province submission file (YAML, JSON
     or Excel; one stage), optionally with a params file; the same engine as ``minesafe evaluate``.
     Bad input raises :class:`~minesafe.exceptions.InputError` with every problem of the file, in
     Chinese.
 
-    A province's key counties are read from the files it lists; a county listed with several
-    stages (its 自评 and 核查 files, say) counts with its latest stage. See :func:`evaluate_unit`
-    for one unit given at several stages.
+    A province's key counties are read from the files it lists (``counties:``) and from
+    ``county_files``: more of its key counties' files, e.g. the 核查 files a batch holds beside the
+    listed 自评 (a batch passes them, so the province and each county's own report decide by the
+    same stage). A county given with several stages counts with its latest stage; the province is
+    合格, 不合格 or 待定 (see :class:`minesafe.evaluation.Verdict`). See :func:`evaluate_unit` for
+    one unit given at several stages.
     """
     path = Path(path)
     data, locate = read_document(path)
@@ -74,24 +79,32 @@ def evaluate(path: str | Path, params: str | Path | None = None) -> CountyResult
     errors: list[InputError] = []
     counties: list[UnitResult] = []
     membership = ProblemCollector()
-    files: dict[Path, int] = {}  # each listed file by its real path: the same file twice is refused
-    stages: dict[tuple[str, str], int] = {}  # (county, stage) -> list index
+    files: dict[Path, tuple[str, ...]] = {}  # each county file by its real path: the same file twice is refused
+    stages: dict[tuple[str, str], tuple[str, ...]] = {}  # (county, stage) -> where it was given
+    # every county file with where it was given and as what: the province's list, then the batch's additions
+    given = [(("counties", i), name, path.parent / name) for i, name in enumerate(province.counties)]
+    given += [(("county_files", j), str(f), Path(f)) for j, f in enumerate(county_files)]
+    shown = {place: name for place, name, _ in given}
 
-    def listed_before(seen: dict, key: Any, i: int, same: str, expected: str) -> bool:
-        """Whether entry ``i`` repeats an earlier one (recorded as a problem); records it if not."""
+    def listed_before(seen: dict, key: Any, place: tuple, same: str, expected: str) -> bool:
+        """Whether the file at ``place`` repeats an earlier one (recorded as a problem); records it if not."""
         if key not in seen:
-            seen[key] = i
+            seen[key] = place
             return False
-        j = seen[key]
-        membership.add(("counties", i), f"与第 {j + 1} 项（{province.counties[j]}）{same}", province.counties[i], expected)
+        first = seen[key]
+        where = f"第 {first[1] + 1} 项" if first[0] == "counties" else "批量评估中的文件"
+        membership.add(place, f"与{where}（{shown[first]}）{same}", shown[place], expected)
         return True
 
-    for i, name in enumerate(province.counties):
-        county_path = path.parent / name
+    for place, name, county_path in given:
+        if place[0] == "county_files" and county_path.resolve() in files:
+            continue  # a batch's addition the province lists itself
         if not county_path.is_file():
-            membership.add(("counties", i), "找不到重点县文件", name, f"相对于 {path.parent} 的已存在文件路径")
+            membership.add(place, "找不到重点县文件", name, f"相对于 {path.parent} 的已存在文件路径")
             continue
-        if listed_before(files, county_path.resolve(), i, "是同一个文件（路径写法不同或为符号链接）", "每个重点县文件只列一次"):
+        if listed_before(
+            files, county_path.resolve(), place, "是同一个文件（路径写法不同或为符号链接）", "每个重点县文件只列一次"
+        ):
             continue
         try:
             county, _ = read_county_submission(county_path, county_rubric)
@@ -101,10 +114,10 @@ def evaluate(path: str | Path, params: str | Path | None = None) -> CountyResult
         for key, label in (("province", "省（区）"), ("year", "评估年度")):
             mine, theirs = getattr(province.header, key), getattr(county.header, key)
             if mine != theirs:
-                membership.add(("counties", i), f"重点县文件的{label}与本省文件不一致", theirs, str(mine))
+                membership.add(place, f"重点县文件的{label}与本省文件不一致", theirs, str(mine))
         if county.county not in province.key_counties:
             membership.add(
-                ("counties", i),
+                place,
                 f"文件中的重点县“{county.county}”不在本省 key_counties 所列重点县之中",
                 name,
                 "key_counties 所列县之一：" + "、".join(province.key_counties),
@@ -113,7 +126,7 @@ def evaluate(path: str | Path, params: str | Path | None = None) -> CountyResult
         if listed_before(
             stages,
             (county.county, county.header.stage),
-            i,
+            place,
             f"是同一重点县“{county.county}”的同一评估阶段（{county.header.stage}）",
             "每个重点县每个评估阶段只列一个文件",
         ):
@@ -125,11 +138,13 @@ def evaluate(path: str | Path, params: str | Path | None = None) -> CountyResult
     return evaluate_province(province, rubric, counties, read_key_provinces())
 
 
-def evaluate_unit(paths: Sequence[str | Path], params: str | Path | None = None) -> UnitResult:
+def evaluate_unit(
+    paths: Sequence[str | Path], params: str | Path | None = None, county_files: Sequence[str | Path] = ()
+) -> UnitResult:
     """One unit's submission files at different stages (自评, 核查, 认定), evaluated and combined:
     the latest stage decides. Raises :class:`InputError` when the files are not of one unit or
-    give one stage twice."""
-    results = [evaluate(p, params) for p in paths]
+    give one stage twice. ``county_files``: a province's further key-county files (see :func:`evaluate`)."""
+    results = [evaluate(p, params, county_files) for p in paths]
     return decide_stages(results, [str(p) for p in paths])
 
 

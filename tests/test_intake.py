@@ -110,6 +110,10 @@ def folder_batch(tmp_path_factory):
     assert (
         main(["template", "--from", str(DEMO / "counties" / "bing.yaml"), "--out", str(folder / "counties" / "bing.xlsx")]) == 0
     )
+    # 甲县's 核查, which the province file does not list, fails the county: its report and the province decide by it
+    verified = yaml.safe_load((DEMO / "counties" / "jia.yaml").read_text(encoding="utf-8")) | {"stage": "核查"}
+    verified["items"]["4-2c"] = {"result": "未完成", "note": "现场抽查发现1座矿山未按设计开采"}
+    (folder / "counties" / "jia-verified.yaml").write_text(yaml.safe_dump(verified, allow_unicode=True), encoding="utf-8")
     province = yaml.safe_load((DEMO / "province.yaml").read_text(encoding="utf-8"))
     province["counties"] = ["counties/jia.yaml", "counties/bing.xlsx"]
     (folder / "province.yaml").write_text(yaml.safe_dump(province, allow_unicode=True), encoding="utf-8")
@@ -149,7 +153,7 @@ def test_load_results_of_the_reports_folder_agrees_with_the_batch_summary(folder
     assert [{k: u[k] for k in columns} for u in summary["units"]] == [
         {k: (None if v != v else v) for k, v in row.items()} for row in table[columns].astype(object).to_dict("records")
     ]
-    assert sorted(table["单位"]) == ["示例丙县", "示例甲县", "示例省", "示例省"]  # the province at 自评 and 认定
+    assert sorted(table["单位"]) == ["示例丙县", "示例甲县", "示例甲县", "示例省", "示例省"]  # 甲 and the province at two stages
 
 
 def test_a_province_at_two_stages_makes_one_report_decided_by_the_latest(folder_batch):
@@ -163,8 +167,31 @@ def test_a_province_at_two_stages_makes_one_report_decided_by_the_latest(folder_
         "submission": str(folder / "province.yaml"),
         "verification": str(folder / "province-confirmed.yaml"),
         "county_report_link": COUNTY_REPORT_LINK,
+        "county_files": [str(folder / "counties" / "jia-verified.yaml")],
     }
     report = out / "2022" / "示例省" / "省级评估"
     result = json.loads((report / "result.json").read_text(encoding="utf-8"))
     assert (result["stage"], list(result["stages"])) == ("认定", ["自评", "认定"])
     assert "考核评估结论：不合格（认定）" in (report / "report.html").read_text(encoding="utf-8")
+
+
+def test_a_province_decides_each_county_by_the_stage_of_that_countys_report(folder_batch):
+    """甲县's 核查 is in the batch but not in the province's list: the county's report says 不合格
+    (核查), and the province, its result.json and load_results say the same of 甲县 — never a
+    province built on the 自评 beside a linked report that says 不合格."""
+    import json
+
+    import minesafe
+
+    _, out, _ = folder_batch
+    county = json.loads((out / "2022" / "示例省" / "示例甲县" / "result.json").read_text(encoding="utf-8"))
+    assert (county["stage"], county["verdict"]) == ("核查", "不合格")
+    province = json.loads((out / "2022" / "示例省" / "省级评估" / "result.json").read_text(encoding="utf-8"))
+    jia = province["counties"]["示例甲县"]
+    assert (jia["stage"], jia["verdict"], jia["verified"]) == ("核查", "不合格", True)
+    assert any(r["id"] == "示例甲县" and "核查" in r["text"] for r in province["reasons"] if r["kind"] == "county")
+    page = (out / "2022" / "示例省" / "省级评估" / "report.html").read_text(encoding="utf-8")
+    assert "不合格（核查）" in page
+    table = minesafe.load_results(out)
+    deciding = table[(table["单位"] == "示例甲县") & table["以此阶段为准"]]
+    assert deciding[["阶段", "结论"]].values.tolist() == [["核查", "不合格"]]
