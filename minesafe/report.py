@@ -300,7 +300,10 @@ def key_numbers(report: Report) -> list[tuple[str, str]]:
     rows += [(f"工作目标 {t.target.id}", f"{t.outcome.value} {t.value_text}".strip()) for t in r.targets]
     if isinstance(r, ProvinceResult):
         rows += [
-            (f"重点县 {u.name}", f"{u.verdict} {format_decimal(c.score)} 分" + ("（自评，待核查）" if u.name in r.pending else ""))
+            (
+                f"重点县 {u.name}",
+                f"{u.verdict} {format_decimal(c.score)} 分" + ("（自评，待核查）" if u.name in r.pending else ""),
+            )
             for u, c in zip(r.units, r.counties, strict=True)
         ]
         rows += [(f"重点县 {name}", "无评估结果") for name in r.missing]
