@@ -227,7 +227,24 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("verification", type=Path, metavar="核查文件")
     compare.add_argument("confirmation", type=Path, nargs="?", metavar="认定文件", help="同一单位的认定文件（可省略）")
     compare.add_argument("--params", type=Path, metavar="参数文件", help="评估参数文件")
+
+    demo = commands.add_parser(
+        "demo",
+        help="写出演示工作区（示例提交文件、填报表、运行参数文件、参数、名单数据、报告笔记本和使用说明）",
+        description="把安装包自带的示例数据写成一个可直接试用的工作区文件夹，其中 README.txt 说明可以试哪些命令",
+    )
+    demo.add_argument("folder", type=Path, metavar="文件夹", help="工作区文件夹（如 演示）；不存在时自动创建")
+    demo.add_argument("--force", action="store_true", help="文件夹已存在且不为空时，覆盖其中的演示文件（其他文件保留）")
     return parser
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from minesafe.workspace import README, write_demo_workspace
+
+    written = write_demo_workspace(args.folder, args.force)
+    print(f"已写出演示工作区：{args.folder}（{len(written)} 个文件）")
+    print(f"下一步：cd {args.folder}，然后按 {README} 试用各项命令")
+    return EXIT_OK
 
 
 def _lists(args: argparse.Namespace) -> int:
@@ -397,11 +414,12 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "app": _app,
     "lists": _lists,
     "compare": _compare,
+    "demo": _demo,
 }
 
 
 #: Commands that run briefly in a process of their own (not the batch, nor the app's server).
-BRIEF_COMMANDS = {"evaluate", "template", "lists", "compare"}
+BRIEF_COMMANDS = {"evaluate", "template", "lists", "compare", "demo"}
 
 
 def run() -> int:

@@ -53,3 +53,6 @@ def test_wheel_ships_the_report_notebooks_and_the_demo_data(wheel):
     } <= wheel
     assert "minesafe/apps/whatif_app.ipynb" in wheel
     assert "minesafe/data/profiles/wuhai-2023.yaml" in wheel  # named by submissions such as the demo's 甲
+    # `minesafe demo` writes the readings and its README.txt into the workspace
+    assert {f"minesafe/data/readings/{p.name}" for p in (ROOT / "params" / "readings").glob("*.yaml")} <= wheel
+    assert "minesafe/templates/workspace/README.txt" in wheel
