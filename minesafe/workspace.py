@@ -1,7 +1,7 @@
 """The demo workspace: ``minesafe demo DIR`` writes the shipped demo as a folder to work in.
 
 Everything the documentation's commands use is in it, under the names the documentation uses:
-each demo submission as YAML (named after its unit, e.g. ``示例省/示例丙县.yaml``, with its stage
+each demo submission as YAML (named after its unit, e.g. ``收件/示例省/示例丙县.yaml``, with its stage
 and year added where a unit has several) and as a filled workbook (``填报表/…``), run files
 (``运行/``), the params readings and profiles (``参数/``), the list data (``名单数据.yaml``), copies
 of the report notebooks whose defaults point at these files (``笔记本/``), and a Chinese
@@ -39,6 +39,8 @@ from minesafe.files import (
 from minesafe.rubric import STAGES
 
 README = "README.txt"
+#: The submissions as they arrive, a folder per province: what ``minesafe batch 收件/`` takes.
+INBOX = "收件"
 WORKBOOK_FOLDER = "填报表"
 RUN_FOLDER = "运行"
 PARAMS_FOLDER = "参数"
@@ -90,7 +92,7 @@ def list_demo_submissions() -> list[DemoSubmission]:
             stem += f"-{data['year']}"
         if data.get("stage", STAGES[0]) != STAGES[0]:
             stem += f"-{data['stage']}"
-        folder = PurePosixPath(province, COAL_FOLDER) if rubric_id.startswith("coal-") else PurePosixPath(province)
+        folder = PurePosixPath(INBOX, province, *([COAL_FOLDER] if rubric_id.startswith("coal-") else []))
         submissions.append(DemoSubmission(path, data, folder / f"{stem}.yaml"))
     names = Counter(s.name for s in submissions)
     twice = [str(name) for name, n in names.items() if n > 1]
@@ -129,8 +131,13 @@ def plan_submissions() -> dict[str, bytes]:
             text = _renamed_counties(text, old, _county_names(s, by_source, ".yaml"))
             data = {**data, "counties": _county_names(s, by_source, ".xlsx")}
         files[str(s.name)] = text.encode("utf-8")
-        files[str(PurePosixPath(WORKBOOK_FOLDER) / s.name.with_suffix(".xlsx"))] = _workbook_bytes(rubric, data)
+        files[str(workbook_name(s))] = _workbook_bytes(rubric, data)
     return files
+
+
+def workbook_name(submission: DemoSubmission) -> PurePosixPath:
+    """Where a submission's filled workbook is: ``填报表/`` holds the inbox's folders and names."""
+    return PurePosixPath(WORKBOOK_FOLDER) / submission.name.relative_to(INBOX).with_suffix(".xlsx")
 
 
 def _workbook_bytes(rubric, data: Mapping[str, Any]) -> bytes:
@@ -156,8 +163,7 @@ def workspace_path(shipped: str, submissions: list[DemoSubmission]) -> str:
     """Where a path into the shipped demo data (``counties/jia.yaml``, or ``""`` for the demo
     folder itself) is in the workspace. Raises ``KeyError`` for a path the workspace lacks."""
     if shipped in ("", "."):
-        (province,) = {s.name.parts[0] for s in submissions}
-        return province
+        return INBOX
     if shipped == SHIPPED_LIST_DATA:
         return LIST_DATA
     source = (demo_folder() / shipped).resolve()
@@ -196,9 +202,8 @@ def plan_runs(root: Path) -> dict[str, bytes]:
     workspace, where ``minesafe batch 运行/`` is run."""
     from minesafe.intake import collect_run_documents
 
-    provinces = sorted({p for p in root.iterdir() if p.is_dir() and p.name not in _OWN_FOLDERS})
     files = {}
-    for source, run in collect_run_documents(provinces, root / "reports"):
+    for source, run in collect_run_documents([root / INBOX], root / "reports"):
         parameters = {
             key: PurePosixPath(os.path.relpath(value, root)).as_posix() if key in _PATH_PARAMETERS else value
             for key, value in run["parameters"].items()
@@ -215,7 +220,6 @@ def _run_file(header: str, body: Mapping[str, Any]) -> bytes:
     return (header + yaml.safe_dump(body, allow_unicode=True, sort_keys=False, default_flow_style=False)).encode("utf-8")
 
 
-_OWN_FOLDERS = {WORKBOOK_FOLDER, RUN_FOLDER, PARAMS_FOLDER, NOTEBOOK_FOLDER, "reports"}
 _PATH_PARAMETERS = ("submission", "verification", "confirmation", "params_file", "history_file")
 
 

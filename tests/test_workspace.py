@@ -24,6 +24,7 @@ from minesafe.workspace import (
     RUN_FOLDER,
     WORKBOOK_FOLDER,
     list_demo_submissions,
+    workbook_name,
     write_demo_workspace,
 )
 
@@ -52,10 +53,10 @@ def test_every_demo_submission_is_there_as_yaml_and_as_workbook_named_by_its_uni
         assert s.name.name.startswith(unit), s.name
         assert (data.get("stage", "自评") == "自评") != s.name.stem.endswith(f"-{data.get('stage')}")
         assert str(s.name) in files
-        assert f"{WORKBOOK_FOLDER}/{s.name.with_suffix('.xlsx')}" in files
+        assert str(workbook_name(s)) in files
         assert (demo / s.name).read_text(encoding="utf-8").splitlines()[0] == s.source.read_text(encoding="utf-8").splitlines()[0]
-    assert "示例省/煤矿/示例煤矿县甲-核查.yaml" in files  # the names the documentation uses
-    assert {"示例省/煤矿/示例煤矿县乙-2023.yaml", "示例省/煤矿/示例煤矿县乙-2024.yaml"} <= files
+    assert "收件/示例省/煤矿/示例煤矿县甲-核查.yaml" in files  # the names the documentation uses
+    assert {"收件/示例省/煤矿/示例煤矿县乙-2023.yaml", "收件/示例省/煤矿/示例煤矿县乙-2024.yaml"} <= files
 
 
 def test_yaml_and_workbooks_evaluate_alike_and_like_the_shipped_files(demo):
@@ -63,14 +64,16 @@ def test_yaml_and_workbooks_evaluate_alike_and_like_the_shipped_files(demo):
     for s in list_demo_submissions():
         shipped = result_to_dict(evaluate(s.source))
         assert result_to_dict(evaluate(demo / s.name)) == shipped, s.name
-        assert result_to_dict(evaluate(demo / WORKBOOK_FOLDER / s.name.with_suffix(".xlsx"))) == shipped, s.name
+        assert result_to_dict(evaluate(demo / workbook_name(s))) == shipped, s.name
 
 
 def test_the_province_lists_its_counties_by_their_workspace_names(demo):
-    data = yaml.safe_load((demo / "示例省" / "示例省.yaml").read_text(encoding="utf-8"))
+    data = yaml.safe_load((demo / "收件" / "示例省" / "示例省.yaml").read_text(encoding="utf-8"))
     assert data["counties"] == [f"{name}.yaml" for name in data["key_counties"]]
-    text = (demo / "示例省" / "示例省.yaml").read_text(encoding="utf-8")
+    text = (demo / "收件" / "示例省" / "示例省.yaml").read_text(encoding="utf-8")
     assert text.startswith("# 示例数据")  # its comments are kept
+    south = yaml.safe_load((demo / "收件" / "示例南省" / "示例南省.yaml").read_text(encoding="utf-8"))
+    assert "示例南甲县-核查.yaml" in south["counties"]
 
 
 def test_run_files_are_valid_and_cover_every_unit_and_the_list(demo, monkeypatch):
@@ -80,8 +83,8 @@ def test_run_files_are_valid_and_cover_every_unit_and_the_list(demo, monkeypatch
     units = evaluate_files([s.name for s in list_demo_submissions()])
     assert len([r for r in runs if "submission" in r.parameters]) == len(units)
     assert [r.parameters["history_file"] for r in runs if "history_file" in r.parameters] == [str((demo / LIST_DATA).resolve())]
-    (jia,) = [r for r in runs if r.parameters.get("verification")]
-    assert Path(jia.parameters["verification"]).name == "示例煤矿县甲-核查.yaml"
+    verified = sorted(Path(r.parameters["verification"]).name for r in runs if r.parameters.get("verification"))
+    assert verified == ["示例南甲县-核查.yaml", "示例煤矿县甲-核查.yaml"]
 
 
 def test_params_hold_every_reading_and_profile(demo):
@@ -110,7 +113,7 @@ def test_notebooks_point_at_the_workspace_and_carry_no_outputs(demo):
 def test_readme_is_chinese_and_names_what_is_there(demo):
     text = (demo / README).read_text(encoding="utf-8")
     assert "示例数据" in text and "source .venv/bin/activate" in text
-    for folder in (WORKBOOK_FOLDER, RUN_FOLDER, PARAMS_FOLDER, NOTEBOOK_FOLDER, "示例省/煤矿"):
+    for folder in (WORKBOOK_FOLDER, RUN_FOLDER, PARAMS_FOLDER, NOTEBOOK_FOLDER, "收件/示例省/煤矿"):
         assert f"{folder}/" in text and (demo / folder).is_dir()
     assert LIST_DATA in text
 
@@ -125,11 +128,11 @@ def test_a_folder_that_is_not_empty_is_refused_without_force(demo, capsys):
 def test_force_replaces_the_demo_files_and_keeps_the_others(tmp_path):
     folder = tmp_path / "演示"
     assert main(["demo", str(folder)]) == 0
-    (folder / "示例省" / "示例丙县.yaml").write_text("changed", encoding="utf-8")
+    (folder / "收件" / "示例省" / "示例丙县.yaml").write_text("changed", encoding="utf-8")
     (folder / "reports").mkdir()
     (folder / "reports" / "mine.txt").write_text("kept", encoding="utf-8")
     assert main(["demo", str(folder), "--force"]) == 0
-    assert (folder / "示例省" / "示例丙县.yaml").read_bytes() == (demo_folder() / "counties" / "bing.yaml").read_bytes()
+    assert (folder / "收件" / "示例省" / "示例丙县.yaml").read_bytes() == (demo_folder() / "counties" / "bing.yaml").read_bytes()
     assert (folder / "reports" / "mine.txt").read_text(encoding="utf-8") == "kept"
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left
 
