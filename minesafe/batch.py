@@ -34,8 +34,10 @@ from minesafe.exceptions import BatchInterrupted, InputError, InputErrors, Mines
 from minesafe.files import (
     file_sha256,
     finish_interrupted_swaps,
+    list_rubrics,
     read_document,
     read_provenance,
+    read_rubric,
     recording_reads,
     replace_folder,
     write_json,
@@ -343,8 +345,52 @@ def plan_unit(run: Run, out: Path) -> Job | UnitOutcome:
 
 
 def _failure(run: Run, error: str, seconds: float, status: str = STATUS_FAILED) -> UnitOutcome:
-    name = run.parameters.get("submission") or run.parameters.get("history_file") or ""
-    return UnitOutcome(str(run.source), Path(str(name)).stem, "", "", None, "", "", status, seconds, error, "")
+    """A unit that could not be made, named as far as its deciding file can be read (unit,
+    province, kind, year, stage), whatever else is wrong with it; else by its file's name."""
+    files = [run.parameters[k] for k in STAGE_PARAMETERS if run.parameters.get(k)]
+    name = files[-1] if files else run.parameters.get("history_file") or ""
+    unit, kind, province, year, stage = identify_submission(Path(str(name))) if name else ("", "", "", None, "")
+    for path in files:  # the files as the command line named them, as `minesafe evaluate` prints them
+        error = error.replace(f"文件 {path} ", f"文件 {shown_file(path)} ")
+    return UnitOutcome(
+        str(run.source), unit or Path(str(name)).stem, kind, province, year, "", "", status, seconds, error, "", stage=stage
+    )
+
+
+def identify_submission(path: Path) -> tuple[str, str, str, int | None, str]:
+    """(unit, kind, province, year, stage) as a submission file states them, each left empty when
+    the file cannot be read or the value is not plain text or a year: only to name a unit whose
+    evaluation failed (the engine's own reading is the one that counts)."""
+    try:
+        data, _ = read_document(path)
+    except (MinesafeError, OSError):
+        return "", "", "", None, ""
+    if not isinstance(data, Mapping):
+        return "", "", "", None, ""
+
+    def text(key: str) -> str:
+        value = data.get(key)
+        return value.strip()[:NAME_SHOWN] if isinstance(value, str) else ""
+
+    province, rubric_id = text("province"), data.get("rubric")
+    unit, kind = "", ""
+    if isinstance(rubric_id, str) and rubric_id in list_rubrics():
+        rubric = read_rubric(rubric_id)
+        kind = UNIT_KINDS.get(rubric.unit, PROVINCE_KIND)
+        unit = province if rubric.unit == "province" else text(rubric.unit_key)
+    year = str(data.get("year", "")).strip() if isinstance(data.get("year"), int | str) else ""
+    return unit, kind, province, int(year) if year.isdigit() and len(year) == 4 else None, text("stage")
+
+
+def shown_file(path: str | Path) -> str:
+    """A file as the batch's console names it: relative to the folder the batch runs in when it
+    is inside it (as the command line gave it), else in full."""
+    resolved = Path(path).resolve()
+    return resolved.relative_to(Path.cwd()).as_posix() if resolved.is_relative_to(Path.cwd()) else str(path)
+
+
+#: How much of a name from a file that failed is shown (a pasted essay is not repeated).
+NAME_SHOWN = 40
 
 
 #: The overview report's folder in a batch's output folder (it has no ``result.json``).
@@ -380,6 +426,8 @@ def job_outcome(job: Job, status: str, seconds: float, error: str = "") -> UnitO
         seconds=seconds,
         error=error,
         report=report,
+        stage=str(r.get("stage", "")),
+        stages=tuple((str(stage), str(v.get("verdict", ""))) for stage, v in (r.get("stages") or {}).items()),
     )
 
 

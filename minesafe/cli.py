@@ -18,6 +18,7 @@ import gc
 import os
 import re
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -305,37 +306,72 @@ def _batch(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     for line in describe_batch(outcomes, args.out, overview is not None):
         print(line)
-    print(f"汇总表：{(args.out / 'batch-summary.xlsx').resolve()}")
     return EXIT_OK if all(o.succeeded for o in outcomes) else EXIT_FAILED
 
 
 def describe_batch(outcomes: Sequence[UnitOutcome], out: Path, overview_expected: bool) -> list[str]:
-    """What ``minesafe batch`` prints when done: a line per unit report, the overview's line with
-    what it sums up, and a closing line that counts the unit reports and says the overview apart
-    (re-made, failed, or kept when no unit changed)."""
+    """What ``minesafe batch`` prints when done: a line per unit report (:func:`describe_outcome`),
+    the overview's line with what it sums up, the counts by outcome (合格, 不合格, 待定, 失败; the
+    overview said apart: re-made, failed, or kept when no unit changed) and the files to open next."""
     from minesafe.batch import OVERVIEW_FOLDER
+    from minesafe.evaluation import Verdict
+    from minesafe.frames import PROVINCE_KIND, SUMMARY_STEM
+    from minesafe.summary import STATUS_FAILED
 
-    lines = []
     units = [o for o in outcomes if o.kind != OVERVIEW_FOLDER]
     made = [o for o in outcomes if o.kind == OVERVIEW_FOLDER]
-    for o in units:
-        if o.succeeded:
-            detail = o.verdict + (f"，得分 {o.score} 分" if o.score else "") + ("（沿用上次报告）" if o.reused else "")
-        else:
-            detail = o.error
-        lines.append(f"[{o.status}] {o.unit}（{o.kind or '—'}，{o.year or '—'}年）" + (f"：{detail}" if detail else ""))
+    lines = [describe_outcome(o) for o in units]
     for o in made:
         detail = f"{_where(o.report, out)}，{_sum_up(out)}" if o.succeeded else o.error
         lines.append(f"[{o.status}] {o.unit}：{detail}")
-    failed = sum(not o.succeeded for o in units)
-    reused = sum(o.reused for o in units)
-    closing = f"单位报告共 {len(units)} 份，成功 {len(units) - failed} 份（其中沿用上次报告 {reused} 份），失败 {failed} 份"
+    # a unit's outcome is the engine's verdict, or its run's status when it has no report
+    counted = Counter(o.verdict or o.kind if o.succeeded else o.status for o in units)
+    shown = [v.value for v in Verdict] + [STATUS_FAILED] + sorted(counted.keys() - {v.value for v in Verdict} - {STATUS_FAILED})
+    closing = f"单位报告共 {len(units)} 份：" + "，".join(f"{name} {counted[name]} 份" for name in shown)
+    closing += f"（其中沿用上次报告 {sum(o.reused for o in units)} 份）"
     if made:
         closing += "；总览报告已重新生成" if made[0].succeeded else "；总览报告生成失败（见上）"
     elif overview_expected:
         closing += "；各单位报告均无变化，总览报告沿用上次报告"
-    lines += ["", f"{closing}。报告位于：{out.resolve()}"]
+    lines += ["", f"{closing}。", "接下来可以打开："]
+    overview = out / OVERVIEW_FOLDER / "report.html"
+    if overview.is_file() and (overview_expected or made):
+        lines.append(f"  总览报告：{overview.resolve()}")
+    lines.append(f"  汇总表：{(out / f'{SUMMARY_STEM}.xlsx').resolve()}")
+    for o in units:
+        if o.kind == PROVINCE_KIND and o.succeeded and o.report:
+            lines += [f"  {o.unit} 评估报告：{path.resolve()}" for path in _province_documents(Path(o.report))]
+    lines.append(f"报告位于：{out.resolve()}")
     return lines
+
+
+def describe_outcome(o: UnitOutcome) -> str:
+    """A unit report's console line: the unit, its kind, year and deciding stage, the verdict and
+    score, and when a later stage overturned an earlier one, which (``核查不合格，推翻自评合格``).
+    A failed unit is named by its file, then by what its file states (unit, kind, year, stage),
+    then every problem in the words of ``minesafe evaluate``."""
+    from minesafe.batch import shown_file
+
+    name = o.unit if not o.province or o.province == o.unit else f"{o.province} {o.unit}"
+    stage = f"以{o.stage}为准" if len(o.stages) > 1 else o.stage
+    if not o.succeeded:
+        known = "，".join(x for x in (name if o.kind else "", o.kind, f"{o.year}年" if o.year else "", stage) if x)
+        return f"[{o.status}] {shown_file(o.run_file)}" + (f"（{known}）" if known else "") + (f"：{o.error}" if o.error else "")
+    facts = "，".join(x for x in (o.kind, f"{o.year}年" if o.year else "", stage) if x)
+    detail = o.verdict + (f"，得分 {o.score} 分" if o.score else "")
+    overturned = [f"{s}{v}" for s, v in o.stages[:-1] if v != o.verdict]
+    if overturned:
+        detail += f"；{o.stage}{o.verdict}，推翻{'、'.join(overturned)}"
+    detail += "（沿用上次报告）" if o.reused else ""
+    return f"[{o.status}] {name}" + (f"（{facts}）" if facts else "") + (f"：{detail}" if detail else "")
+
+
+def _province_documents(report: Path) -> list[Path]:
+    """What a reader of a province's result opens: its 评估报告 documents (Word, PDF) when the
+    batch made them, else its HTML report."""
+    folder = report.parent
+    documents = sorted(folder.glob("*.docx")) + sorted(folder.glob("*.pdf"))
+    return documents or [report]
 
 
 def _where(report: str, out: Path) -> str:

@@ -40,6 +40,8 @@ class UnitOutcome:
     error: str
     report: str  # the HTML report's path, when one was written
     reused: bool = False  # unchanged since the last batch: its report was kept, not re-made
+    stage: str = ""  # the stage whose verdict is the unit's (自评, 核查 or 认定), when known
+    stages: tuple[tuple[str, str], ...] = ()  # (stage, verdict) of each stage given, earliest first
 
     @property
     def succeeded(self) -> bool:

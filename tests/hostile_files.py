@@ -174,6 +174,6 @@ def _evaluators_folders_kept(folder: Path) -> None:
 
 SITUATIONS: dict[str, Situation] = {
     "batch_out_holds_the_evaluators_hidden_folders": Situation(
-        _out_with_evaluators_folders, 0, ("单位报告共 1 份，成功 1 份",), _evaluators_folders_kept
+        _out_with_evaluators_folders, 0, ("单位报告共 1 份：", "失败 0 份"), _evaluators_folders_kept
     ),
 }

@@ -435,7 +435,13 @@ def test_failed_units_print_every_problem_in_full(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "键 year" in printed
     assert "[成功] 综合评估总览：总览/report.html，没有找到评估结果" in printed  # the only unit failed
-    assert "\n单位报告共 1 份，成功 0 份（其中沿用上次报告 0 份），失败 1 份；总览报告已重新生成。报告位于：" in printed
+    assert (
+        "\n单位报告共 1 份：合格 0 份，不合格 0 份，待定 0 份，失败 1 份（其中沿用上次报告 0 份）；总览报告已重新生成。"
+        in printed
+    )
+    assert (
+        f"[失败] {run}（示例省 示例甲县，重点县，1999年，自评）：文件 {county} 有 " in printed
+    )  # named by its file, then its unit
     assert "缺少第 3-1a 行（实际控制人每月在生产现场履行安全生产职责时间不少于10个工作日）的评估结果" in printed
 
 

@@ -247,14 +247,15 @@ def test_only_brief_commands_collect_garbage_less_often(command, brief):
 # --- what minesafe batch says when done ------------------------------------------------------------
 
 
-def _outcome(unit, status="成功", kind="重点县", verdict="合格", score="100", error="", report="", reused=False):
+def _outcome(unit, status="成功", kind="重点县", verdict="合格", score="100", error="", report="", reused=False, **more):
     from minesafe.summary import UnitOutcome
 
-    return UnitOutcome("run.yaml", unit, kind, "示例省", 2022 if kind != "总览" else None, verdict, score, status, 1.0,
-                       error, report, reused)  # fmt: skip
+    return UnitOutcome("run.yaml", unit, kind, "示例省" if kind != "总览" else "", 2022 if kind != "总览" else None, verdict,
+                       score, status, 1.0, error, report, reused, **more)  # fmt: skip
 
 
-def test_batch_closing_line_counts_unit_reports_and_says_the_overview_apart(tmp_path):
+def test_batch_lines_name_unit_year_and_deciding_stage_and_say_when_a_stage_overturned(tmp_path):
+    from minesafe.batch import OVERVIEW_FOLDER
     from minesafe.rendering import result_to_dict
     from minesafe.results import evaluate_unit
 
@@ -263,21 +264,77 @@ def test_batch_closing_line_counts_unit_reports_and_says_the_overview_apart(tmp_
     result.parent.mkdir(parents=True)
     result.write_text(json.dumps(result_to_dict(evaluate_unit([DEMO / "counties" / "jia.yaml"])), ensure_ascii=False))
     units = [
-        _outcome("示例甲县", report=str(result.with_name("report.html")), reused=True),
-        _outcome("示例乙县", status="失败", verdict="", score="", error="键 year：评估年度写法有误"),
-    ]
-    made = _outcome("综合评估总览", kind="总览", verdict="", score="", report=str(out / "总览" / "report.html"))
+        _outcome("示例甲县", report=str(result.with_name("report.html")), reused=True, stage="自评", stages=(("自评", "合格"),)),
+        _outcome("示例乙县", verdict="不合格", score="90", stage="核查", stages=(("自评", "合格"), ("核查", "不合格"))),
+        _outcome("示例丙县", verdict="合格", score="96", stage="认定", stages=(("自评", "合格"), ("核查", "不合格"), ("认定", "合格"))),
+        _outcome("示例省", kind="重点省", verdict="待定", score="", stage="自评", report=str(out / "2022" / "示例省" / "省级评估" / "report.html")),
+        _outcome("示例丁县", status="失败", kind="重点县", verdict="", score="", error="文件 丁.yaml 有 1 处问题：\n  - 键 year：评估年度写法有误", stage="自评"),
+        _outcome("坏", status="失败", kind="", verdict="", score="", error="文件 坏.yaml 不是 YAML"),
+    ]  # fmt: skip
+    (out / OVERVIEW_FOLDER).mkdir()
+    (out / OVERVIEW_FOLDER / "report.html").write_text("<html></html>", encoding="utf-8")
+    made = _outcome("综合评估总览", kind=OVERVIEW_FOLDER, verdict="", score="", report=str(out / "总览" / "report.html"))
     lines = describe_batch([*units, made], out, True)
-    assert lines[:3] == [
-        "[成功] 示例甲县（重点县，2022年）：合格，得分 100 分（沿用上次报告）",
-        "[失败] 示例乙县（重点县，2022年）：键 year：评估年度写法有误",
+    assert lines[:7] == [
+        "[成功] 示例省 示例甲县（重点县，2022年，自评）：合格，得分 100 分（沿用上次报告）",
+        "[成功] 示例省 示例乙县（重点县，2022年，以核查为准）：不合格，得分 90 分；核查不合格，推翻自评合格",
+        "[成功] 示例省 示例丙县（重点县，2022年，以认定为准）：合格，得分 96 分；认定合格，推翻核查不合格",
+        "[成功] 示例省（重点省，2022年，自评）：待定",
+        "[失败] run.yaml（示例省 示例丁县，重点县，2022年，自评）：文件 丁.yaml 有 1 处问题：\n  - 键 year：评估年度写法有误",
+        "[失败] run.yaml（2022年）：文件 坏.yaml 不是 YAML",  # nothing readable but the file (and the year)
         "[成功] 综合评估总览：总览/report.html，2022年共 1 个单位·年度的评估结果：合格 1 个，不合格 0 个",
     ]
-    counts = "单位报告共 2 份，成功 1 份（其中沿用上次报告 1 份），失败 1 份"
-    assert lines[4] == f"{counts}；总览报告已重新生成。报告位于：{out.resolve()}"
+    counts = "单位报告共 6 份：合格 2 份，不合格 1 份，待定 1 份，失败 2 份（其中沿用上次报告 1 份）"
+    assert lines[7:] == [
+        "",
+        f"{counts}；总览报告已重新生成。",
+        "接下来可以打开：",
+        f"  总览报告：{(out / '总览' / 'report.html').resolve()}",
+        f"  汇总表：{(out / 'batch-summary.xlsx').resolve()}",
+        f"  示例省 评估报告：{(out / '2022' / '示例省' / '省级评估' / 'report.html').resolve()}",
+        f"报告位于：{out.resolve()}",
+    ]
+    # once the batch writes the province's 评估报告 as documents, those are what to open
+    documents = out / "2022" / "示例省" / "省级评估"
+    documents.mkdir(parents=True)
+    (documents / "评估报告.docx").write_bytes(b"")
+    (documents / "评估报告.pdf").write_bytes(b"")
+    assert [line for line in describe_batch(units, out, True) if "评估报告：" in line] == [
+        f"  示例省 评估报告：{(documents / '评估报告.docx').resolve()}",
+        f"  示例省 评估报告：{(documents / '评估报告.pdf').resolve()}",
+    ]
+
+
+def test_batch_closing_line_counts_unit_reports_and_says_the_overview_apart(tmp_path):
+    out = tmp_path / "reports"
+    units = [_outcome("示例甲县", reused=True), _outcome("示例乙县", status="失败", verdict="", score="", error="错")]
+    units.append(_outcome("煤矿安全生产重点县(市、区) 2026年名单建议", kind="名单管理", verdict="", score=""))
+    counts = "单位报告共 3 份：合格 1 份，不合格 0 份，待定 0 份，失败 1 份，名单管理 1 份（其中沿用上次报告 1 份）"
+    made = _outcome("综合评估总览", kind="总览", verdict="", score="", report=str(out / "总览" / "report.html"))
     failed = _outcome("综合评估总览", status="失败", kind="总览", verdict="", score="", error="笔记本 overview_report.ipynb 出错")
-    lines = describe_batch([*units, failed], out, True)
-    assert lines[2] == "[失败] 综合评估总览：笔记本 overview_report.ipynb 出错"
-    assert lines[4].startswith(f"{counts}；总览报告生成失败（见上）。")
-    assert describe_batch(units, out, True)[-1].startswith(f"{counts}；各单位报告均无变化，总览报告沿用上次报告。")
-    assert describe_batch(units, out, False)[-1].startswith(f"{counts}。报告位于：")  # no overview notebook
+    with_failed = describe_batch([*units, failed], out, True)
+    assert with_failed[3] == "[失败] 综合评估总览：笔记本 overview_report.ipynb 出错"
+    assert f"{counts}；总览报告生成失败（见上）。" in with_failed
+    assert not any("总览报告：" in line for line in with_failed)  # no overview page to open
+    assert f"{counts}；各单位报告均无变化，总览报告沿用上次报告。" in describe_batch(units, out, True)
+    assert f"{counts}。" in describe_batch(units, out, False)  # no overview notebook
+    assert describe_batch([*units, made], out, True)[-1] == f"报告位于：{out.resolve()}"
+
+
+def test_a_failed_unit_is_named_by_what_its_file_states_however_broken(tmp_path):
+    from minesafe.batch import NAME_SHOWN, identify_submission
+
+    path = tmp_path / "x.yaml"
+    path.write_text(
+        "rubric: noncoal-county\nprovince: 示例省\ncounty: 示例甲县\nyear: 2022\nstage: 核查\nitems: 3\n", encoding="utf-8"
+    )
+    assert identify_submission(path) == ("示例甲县", "重点县", "示例省", 2022, "核查")
+    path.write_text(f"rubric: coal-enterprise\nprovince: [1]\nenterprise: {'长' * 500}\nyear: 20220\n", encoding="utf-8")
+    assert identify_submission(path) == ("长" * NAME_SHOWN, "重点企业", "", None, "")
+    path.write_text("rubric: noncoal-province\nprovince: 示例省\nyear: '2022'\n", encoding="utf-8")
+    assert identify_submission(path) == ("示例省", "重点省", "示例省", 2022, "")
+    path.write_text("rubric: nothing\ncounty: {a: 1}\n", encoding="utf-8")
+    assert identify_submission(path) == ("", "", "", None, "")
+    path.write_text("[unclosed", encoding="utf-8")
+    assert identify_submission(path) == ("", "", "", None, "")
+    assert identify_submission(tmp_path / "missing.yaml") == ("", "", "", None, "")
