@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TYPE_CHECKING, cast
 
@@ -105,6 +105,7 @@ class ItemResult:
     evidence: str  # the fill-in values that decided a derived result, in Chinese
     earned: Fraction | None  # points earned, scored rows only
     note: str
+    values: Mapping[str, Value] = field(default_factory=dict)  # the submitted fill-in values (the filled form shows them)
 
 
 @dataclass(frozen=True)
@@ -457,6 +458,7 @@ def judge_items(rubric: Rubric, entries: Mapping[str, ItemEntry]) -> tuple[ItemR
                 evidence,
                 earned_points(row, outcome),
                 entry.note,
+                entry.values,
             )
         )
     return tuple(results)

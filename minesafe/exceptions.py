@@ -166,3 +166,12 @@ class BatchInterrupted(MinesafeError):
     def __init__(self, signum: int):
         self.signum = signum
         super().__init__("批量评估被中断：已完成的报告保留，未完成的单位在汇总表中记为“中断”。重新运行同一命令即可继续完成。")
+
+
+class OfficeError(MinesafeError):
+    """Raised when a PDF cannot be made from a Word document: LibreOffice (``soffice``) is not
+    installed, fails, runs too long or writes no file. The .docx files are already written.
+
+    Install LibreOffice's Writer (Debian/Ubuntu: ``apt install libreoffice-writer-nogui
+    fonts-noto-cjk``), or open the .docx in WPS or Word and save it as PDF there.
+    """

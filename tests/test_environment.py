@@ -19,7 +19,7 @@ def _conda_requirements():
     env = yaml.safe_load((ROOT / "environment.yml").read_text(encoding="utf-8"))
     found = {}
     for dep in env["dependencies"]:
-        if isinstance(dep, str) and not re.match(r"(python|pip)\b", dep):
+        if isinstance(dep, str) and not re.match(r"(python|pip)(=|\s|$)", dep):
             name, spec = re.match(r"([A-Za-z0-9_.\-]+)\s*(.*)", dep).groups()
             found[name.lower()] = spec.replace(" ", "")
     return found

@@ -1,0 +1,568 @@
+"""The 评估报告 as Word documents an office signs, seals and submits.
+
+* :func:`build_county_document`: a key county's (or enterprise's) 自评估报告 (at 自评) or
+  评估报告 (at 核查 and 认定): the verdict and its reasons first, the targets, the form's summary
+  line, the failed and 不涉及 rows with their 说明, the gap to pass, what changed against the
+  earlier stage, the narrative an office writes itself, the signature and seal block, and the filled
+  评估表 as its annex (:mod:`minesafe.annex`).
+* :func:`build_province_document`: a key province's 评估报告: its own targets, every key county's
+  result, the counts, the rows failing most across counties, the province's verdict and why, its
+  signature block, and each county's filled 评估表 as an annex.
+
+Everything comes from the engine's results; layout is :mod:`minesafe.word`. Narrative fields the
+submission leaves out (工作开展情况, 存在的主要问题, 下一步整改措施) are headed sections reading
+:data:`TO_FILL`, so the office completes them in Word: never a silent omission.
+"""
+
+from __future__ import annotations
+
+import string
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from docx.shared import Mm, Pt
+
+from minesafe.annex import NOT_GIVEN, SAME_AS_BEFORE, Annex, Filled, build_annex, category_mark
+from minesafe.decimals import format_decimal
+from minesafe.evaluation import CountyResult, ProvinceResult, Result, UnitResult, describe_failure
+from minesafe.rendering import DEMO_BANNER, describe_unit, unit_label
+from minesafe.rubric import Category, Outcome, Rubric
+from minesafe.word import (
+    RED,
+    SIZE_5,
+    SIZE_SMALL_4,
+    SIZE_SMALL_5,
+    Cell,
+    Span,
+    add_heading,
+    add_paragraph,
+    add_subtitle,
+    add_table,
+    add_title,
+    create_document,
+    merge_down,
+    set_running_header,
+    set_widths,
+    start_landscape_section,
+    to_bytes,
+    write_cell,
+)
+
+if TYPE_CHECKING:
+    from docx.document import Document
+
+#: What a narrative section the submission left out reads, for the office to complete in Word.
+TO_FILL = "【待填写】"
+#: The narrative an office writes itself: submission key -> heading.
+NARRATIVE = {"work": "工作开展情况", "problems": "存在的主要问题", "measures": "下一步整改措施"}
+SIGNATURE = ("评估人员", "审核人", "单位（盖章）", "日期")
+HEADING_NUMBERS = "一二三四五六七八九十"
+#: The width of a portrait page's text block (A4 less the 公文 margins), in millimetres.
+TEXT_WIDTH = 156
+#: The width of a landscape page's text block, for the form.
+FORM_WIDTH = 257
+
+
+def report_kind(result: Result) -> str:
+    """What the document is called at its stage: a unit's own 自评估报告 at 自评, the 评估报告 of
+    the province's review (核查) and of the determination (认定); a province's is its 评估报告."""
+    if isinstance(result, CountyResult) and result.header.stage == "自评":
+        return "自评估报告"
+    return "评估报告"
+
+
+def report_subject(rubric: Rubric) -> str:
+    """The work a form evaluates, from its title: ``非煤矿山重点地区安全生产攻坚克难工作``."""
+    subject = rubric.title.removesuffix("（暂行）").removesuffix("评估表")
+    return subject + "评估" if subject.endswith("综合") else subject
+
+
+def document_title(result: Result) -> list[str]:
+    """The title's lines: the unit, the year and the work, the kind of report."""
+    unit = result.header.province + (result.county if isinstance(result, CountyResult) else "")
+    return [f"{unit}{result.header.year}年度", report_subject(result.rubric), report_kind(result)]
+
+
+def running_header(result: Result) -> str:
+    """The line at the top of every page: unit, year, stage and kind of report."""
+    return f"{describe_unit(result)}　{result.header.year}年度　{result.rubric.stage_label(result.header.stage)}　{report_kind(result)}"
+
+
+class _Numbering:
+    """一、二、三、… for the document's headings, whichever sections it has."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def next(self, text: str) -> str:
+        self.count += 1
+        return f"{HEADING_NUMBERS[self.count - 1]}、{text}"
+
+
+def _verdict_span(passed: bool, verdict: str) -> Span:
+    return Span(verdict, bold=True, colour=None if passed else RED)
+
+
+def _add_notices(document: Document, result: Result) -> None:
+    notices = [DEMO_BANNER] if result.header.demo else []
+    if result.rubric.provisional:
+        notices.append(f"【暂行评估表】{result.rubric.provisional}")
+    for notice in notices:
+        add_paragraph(document, Span(notice, bold=True), size=SIZE_SMALL_4)
+
+
+def _add_opening(document: Document, result: Result, unit: UnitResult) -> None:
+    add_title(document, document_title(result))
+    stages = "、".join(r.header.stage for r in unit.stages)
+    add_subtitle(
+        document,
+        f"（{result.header.year}年度　{result.rubric.stage_label(result.header.stage)}"
+        + (f"；评估阶段 {stages}，以{unit.stage}为准" if len(unit.stages) > 1 else "")
+        + "）",
+    )
+    _add_notices(document, result)
+
+
+def _add_verdict(document: Document, numbering: _Numbering, result: Result, unit: UnitResult) -> None:
+    """The verdict in words, then every reason for it, then the points to check."""
+    add_heading(document, numbering.next("评估结论"))
+    name = describe_unit(result)
+    add_paragraph(
+        document,
+        f"{unit_label(result.rubric)}{name}{result.header.year}年度考核评估结论：",
+        _verdict_span(unit.passed, unit.verdict),
+        "。" + (f"本结论以{unit.stage}结论为准；{unit.stage_change}。" if unit.stage_change else ""),
+    )
+    decisive = [r.text for r in result.reasons if r.kind != "flag"]
+    flags = [r.text for r in result.reasons if r.kind == "flag"]
+    if decisive:
+        add_paragraph(document, "不合格或失分的原因：")
+        for i, text in enumerate(decisive, 1):
+            add_paragraph(document, f"{i}. {text}")
+    elif isinstance(result, CountyResult):
+        add_paragraph(document, "全部工作目标和否决项已完成，评分项得分达到合格分数线。")
+    for text in flags:
+        add_paragraph(document, Span("请核实：", bold=True), text)
+    add_paragraph(document, f"合格标准：{result.rubric.pass_rule}")
+
+
+def _add_targets(document: Document, numbering: _Numbering, result: Result, title: str = "工作目标完成情况") -> None:
+    add_heading(document, numbering.next(title))
+    rows: list[list[Cell]] = [
+        [
+            t.target.id,
+            t.target.name,
+            t.goal_text,
+            t.value_text or "—",
+            [Span(t.outcome.value, bold=True, colour=RED if t.outcome is Outcome.FAILED else None)],
+            t.explanation,
+        ]
+        for t in result.targets
+    ]
+    add_table(
+        document,
+        ["序号", "工作目标", "目标", "实际", "评估结果", "填报数据与计算"],
+        rows,
+        (10, 32, 22, 18, 16, 58),
+        centred=(0, 4),
+    )
+
+
+def _add_summary(document: Document, numbering: _Numbering, result: CountyResult) -> None:
+    add_heading(document, numbering.next("评估结果汇总"))
+    add_paragraph(document, *_summary_spans(result))
+
+
+def _summary_spans(result: CountyResult) -> list[Span]:
+    """The form's summary line with its blanks filled (values underlined)."""
+    values = {
+        "completed": str(result.veto.completed),
+        "failed": str(result.veto.failed),
+        "not_applicable": str(result.veto.not_applicable),
+        "score": format_decimal(result.score),
+    }
+    spans = []
+    for literal, field, _, _ in string.Formatter().parse(result.rubric.summary_template):
+        if literal:
+            spans.append(Span(literal))
+        if field:
+            spans.append(Span(f" {values[field]} ", bold=True, underline=True))
+    return spans
+
+
+def _basis(item) -> str:
+    """Why a row has its result, and its 说明."""
+    basis = "评估认定" if item.source == "explicit" else f"由填报数量判定：{item.evidence}"
+    return "；".join(x for x in (basis, f"说明：{item.note}" if item.note else "") if x)
+
+
+def _add_open_rows(document: Document, numbering: _Numbering, result: CountyResult) -> None:
+    """The rows not completed (未完成 and 不涉及), with their 说明."""
+    add_heading(document, numbering.next("未完成及不涉及的事项"))
+    open_items = [i for i in result.items if i.outcome is not Outcome.COMPLETED]
+    if not open_items:
+        add_paragraph(document, "评估表各行均为“完成”，无未完成或不涉及的事项。")
+        return
+    failed = sum(i.outcome is Outcome.FAILED for i in open_items)
+    add_paragraph(document, f"未完成 {failed} 项，不涉及 {len(open_items) - failed} 项（评估表附后）：")
+    rows: list[list[Cell]] = [
+        [
+            i.row.id,
+            f"{category_mark(i.row)} {i.row.category.value}",
+            i.row.requirement,
+            [Span(i.outcome.value, bold=True, colour=RED if i.outcome is Outcome.FAILED else None)],
+            _basis(i),
+        ]
+        for i in open_items
+    ]
+    add_table(document, ["编号", "类别", "任务分解", "评估结果", "依据与说明"], rows, (14, 22, 50, 16, 54), centred=(0, 3))
+
+
+def _add_gap(document: Document, numbering: _Numbering, result: CountyResult) -> None:
+    from minesafe.gap import compute_gap, describe_gap
+
+    add_heading(document, numbering.next("距合格的差距"))
+    lines = describe_gap(compute_gap(result))
+    add_paragraph(document, lines[0])
+    for i, line in enumerate(lines[1:], 1):
+        add_paragraph(document, f"{i}. {line}")
+
+
+def _add_stage_changes(document: Document, numbering: _Numbering, unit: UnitResult) -> None:
+    """What each stage changed against the one before it (the 核查 against the 自评, …)."""
+    add_heading(document, numbering.next("与前一评估阶段相比的变化"))
+    for before, after, source in zip(unit.stages[:-1], unit.stages[1:], _stage_pairs(unit), strict=True):
+        line = (
+            f"{after.header.stage}结论{after.verdict}，得分 {_score(after)}；"
+            f"{before.header.stage}结论{before.verdict}，得分 {_score(before)}"
+            + ("，结论改变。" if after.passed != before.passed else "，结论未变。")
+        )
+        add_paragraph(document, Span(f"{before.header.stage} → {after.header.stage}：", bold=True), line)
+        if source is None:
+            continue
+        differences = source.differences
+        if not differences:
+            add_paragraph(document, "两阶段填报的数值和评估结果相同。")
+            continue
+        rows = [[d.place, d.self_assessed, d.verified, "是" if d.changes_verdict else "否"] for d in differences]
+        add_table(
+            document,
+            ["项目", before.header.stage, after.header.stage, "是否改变结论"],
+            rows,
+            (60, 40, 40, 16),
+            centred=(3,),
+        )
+        add_paragraph(
+            document,
+            f"“是否改变结论”指只把这一处改为{after.header.stage}值时，{before.header.stage}结论是否随之改变。",
+            size=SIZE_5,
+        )
+
+
+def _stage_pairs(unit: UnitResult) -> list:
+    """Each stage compared with the one before it from their files (``None`` without files)."""
+    from minesafe.files import read_document
+    from minesafe.stages import compare_stages
+
+    if len(unit.sources) != len(unit.stages):
+        return [None] * (len(unit.stages) - 1)
+    documents = [read_document(Path(source))[0] for source in unit.sources]
+    rubric = unit.deciding.rubric
+    return [
+        compare_stages(documents[i], documents[i + 1], rubric, (unit.sources[i], unit.sources[i + 1]))
+        for i in range(len(documents) - 1)
+    ]
+
+
+def _score(result: Result) -> str:
+    return f"{format_decimal(result.score)} 分" if isinstance(result, CountyResult) else "—"
+
+
+def _add_narrative(document: Document, numbering: _Numbering, narrative: Mapping[str, str]) -> None:
+    """工作开展情况, 存在的主要问题, 下一步整改措施: the office's own words, or :data:`TO_FILL`."""
+    for key, heading in NARRATIVE.items():
+        add_heading(document, numbering.next(heading))
+        text = (narrative.get(key) or "").strip()
+        if not text:
+            add_paragraph(document, Span(TO_FILL, bold=True, colour=RED))
+            continue
+        for line in text.splitlines():
+            if line.strip():
+                add_paragraph(document, line.strip())
+
+
+def _add_signature(document: Document) -> None:
+    """评估人员 / 审核人 / 单位（盖章） / 日期, kept together on one page."""
+    add_paragraph(document, "")
+    blanks = {"日期": "　　　　年　　月　　日"}
+    for label in SIGNATURE:
+        paragraph = add_paragraph(document, f"{label}：", Span(blanks.get(label, "　" * 12), underline=label != "日期"))
+        paragraph.paragraph_format.keep_with_next = label != SIGNATURE[-1]
+        paragraph.paragraph_format.left_indent = Mm(TEXT_WIDTH / 3)
+        paragraph.paragraph_format.first_line_indent = Mm(0)
+        paragraph.paragraph_format.line_spacing = Pt(40)  # room to sign
+
+
+def add_annex(document: Document, annex: Annex, number: str = "") -> None:
+    """The filled 评估表 on landscape pages, as the notice prints the form."""
+    start_landscape_section(document)
+    add_paragraph(document, Span(f"附件{number}", bold=True), indent=False)
+    add_title_line(document, annex.rubric.title)
+    add_paragraph(
+        document,
+        f"{'被评估企业' if annex.rubric.unit == 'enterprise' else '被评估地区'}：",
+        Span(annex.unit, underline=True),
+        f"　　评估年度：{annex.year}年　　评估阶段：{annex.stage}",
+        indent=False,
+        size=SIZE_SMALL_4,
+    )
+    add_paragraph(document, Span("一、工作目标完成情况", bold=True), indent=False, size=SIZE_SMALL_4)
+    _add_form_targets(document, annex)
+    add_paragraph(document, Span("二、重点工作任务完成情况", bold=True), indent=False, size=SIZE_SMALL_4)
+    _add_form_rows(document, annex)
+    add_paragraph(document, Span("评估结果汇总：", bold=True), *_filled_summary(annex), indent=False, size=SIZE_SMALL_4)
+    marks = ("☑", "☐") if annex.passed else ("☐", "☑")
+    add_paragraph(
+        document,
+        Span("考核评估结论：", bold=True),
+        f"{marks[0]} 合格　　{marks[1]} 不合格　（",
+        _verdict_span(annex.passed, "合格" if annex.passed else "不合格"),
+        "）",
+        indent=False,
+        size=SIZE_SMALL_4,
+    )
+    if annex.rubric.footnote:
+        add_paragraph(document, Span("备注：", bold=True), annex.rubric.footnote, indent=False, size=SIZE_5)
+    add_paragraph(
+        document,
+        f"填表说明：括号内为提交文件填报的数值；“{NOT_GIVEN}”表示提交文件未填报该数值（该行评估结果由评估认定），"
+        f"“{SAME_AS_BEFORE}”表示与前一空的填报内容相同。评分项的评估结果注明所得分值；“说明”为提交文件对该行的说明。",
+        indent=False,
+        size=SIZE_5,
+    )
+
+
+def add_title_line(document: Document, text: str) -> None:
+    add_title(document, [text])
+
+
+def _filled_spans(filled: Filled) -> list[Span]:
+    return [Span(text, bold=value, underline=value) for text, value in filled.parts]
+
+
+def _filled_summary(annex: Annex) -> list[Span]:
+    """The summary line as filled, its numbers underlined."""
+    spans = []
+    for piece in _split_numbers(annex.summary):
+        spans.append(
+            Span(piece, bold=piece.strip().replace(".", "").isdigit(), underline=piece.strip().replace(".", "").isdigit())
+        )
+    return spans
+
+
+def _split_numbers(text: str) -> list[str]:
+    import re
+
+    return [p for p in re.split(r"(\s*\d+(?:\.\d+)?\s*)", text) if p]
+
+
+def _result_spans(result: str, note: str) -> list[Span]:
+    failed = result.startswith(Outcome.FAILED.value)
+    spans = [Span(result, bold=True, colour=RED if failed else None)]
+    if note:
+        spans.append(Span(f"\n说明：{note}"))
+    return spans
+
+
+def _add_form_targets(document: Document, annex: Annex) -> None:
+    """一、工作目标完成情况 as the form prints it: three value columns, merged into one for a target
+    the form writes in one text."""
+    headers = ["序号", "总体目标", "类别/\n分值", "目标", *annex.target_headers, "评估结果"]
+    widths = (12, 44, 14, 18, 52, 52, 40, 25)
+    rows: list[list[Cell]] = [
+        [str(n), t.target.name, "■", t.goal, "", "", "", _result_spans(t.result, "")] for n, t in enumerate(annex.targets, 1)
+    ]
+    table = add_table(document, headers, rows, widths, size=SIZE_SMALL_5, centred=(0, 2, 3, 7))
+    for n, t in enumerate(annex.targets, 1):
+        columns = [_filled_spans(c) for c in t.columns]
+        if t.note:
+            columns[-1].append(Span(f"\n（{t.note}）"))
+        cells = table.rows[n].cells
+        places = [cells[4].merge(cells[6])] if len(columns) == 1 else cells[4:7]
+        for cell, spans in zip(places, columns, strict=True):
+            write_cell(cell, spans, SIZE_SMALL_5)
+
+
+def _add_form_rows(document: Document, annex: Annex) -> None:
+    headers = ["序号", "重点任务", "类别", "任务分解", "完成情况", "评估结果"]
+    widths = (12, 28, 14, 62, 103, 38)
+    table = add_table(document, headers, [], widths, size=SIZE_SMALL_5)
+    for heading, rows in annex.sections:
+        cells = table.add_row().cells
+        merged = cells[0].merge(cells[-1])
+        write_cell(merged, [Span(heading, bold=True)], SIZE_SMALL_5)
+        first = len(table.rows)
+        for r in rows:
+            cells = table.add_row().cells
+            if r.first_of_task:
+                merge_down(table, 0, first, len(table.rows) - 2)
+                merge_down(table, 1, first, len(table.rows) - 2)
+                first = len(table.rows) - 1
+                write_cell(cells[0], [Span(str(r.row.task))], SIZE_SMALL_5, centre=True)
+                write_cell(cells[1], [Span(r.row.task_name)], SIZE_SMALL_5)
+            write_cell(cells[2], [Span(r.mark)], SIZE_SMALL_5, centre=True)
+            write_cell(cells[3], [Span(r.row.requirement)], SIZE_SMALL_5)
+            write_cell(cells[4], _filled_spans(r.filled), SIZE_SMALL_5)
+            write_cell(cells[5], _result_spans(r.result, r.note), SIZE_SMALL_5)
+        merge_down(table, 0, first, len(table.rows) - 1)
+        merge_down(table, 1, first, len(table.rows) - 1)
+    set_widths(table, widths)
+
+
+def _open_document(unit: UnitResult) -> tuple[Document, _Numbering]:
+    """A new document with its running header, title, notices and verdict (its first section)."""
+    result = unit.deciding
+    document = create_document()
+    set_running_header(document, running_header(result))
+    _add_opening(document, result, unit)
+    numbering = _Numbering()
+    _add_verdict(document, numbering, result, unit)
+    return document, numbering
+
+
+def build_county_document(unit: UnitResult | CountyResult, narrative: Mapping[str, str] | None = None) -> Document:
+    """The county's (or enterprise's) report with its filled 评估表 as the annex."""
+    unit = unit if isinstance(unit, UnitResult) else UnitResult((unit,))
+    result = unit.deciding
+    if not isinstance(result, CountyResult):
+        raise TypeError("build_county_document needs a county or enterprise result")
+    document, numbering = _open_document(unit)
+    _add_targets(document, numbering, result)
+    _add_summary(document, numbering, result)
+    _add_open_rows(document, numbering, result)
+    if not result.passed:
+        _add_gap(document, numbering, result)
+    if len(unit.stages) > 1:
+        _add_stage_changes(document, numbering, unit)
+    _add_narrative(document, numbering, narrative if narrative is not None else _narrative_of(result))
+    _add_signature(document)
+    add_paragraph(document, f"附件：{result.rubric.title}（填报）", indent=False)
+    add_annex(document, build_annex(result))
+    return document
+
+
+def _narrative_of(result: Result) -> Mapping[str, str]:
+    return getattr(result.header, "narrative", None) or {}
+
+
+def failing_rows(counties: Sequence[CountyResult]) -> list[tuple[str, str, list[str]]]:
+    """The targets and rows that fail in most counties, most first: (id, what, counties)."""
+    failing: dict[str, list[str]] = {}
+    names: dict[str, str] = {}
+    for c in counties:
+        for t in c.targets:
+            if t.outcome is Outcome.FAILED:
+                failing.setdefault(t.target.id, []).append(c.county)
+                names[t.target.id] = f"工作目标 {t.target.name}"
+        for i in c.items:
+            if i.outcome is Outcome.FAILED:
+                failing.setdefault(i.row.id, []).append(c.county)
+                names[i.row.id] = f"{category_mark(i.row)} {i.row.category.value}：{i.row.requirement}"
+    order = Counter({key: len(value) for key, value in failing.items()})
+    return [(key, names[key], failing[key]) for key, _ in order.most_common()]
+
+
+def _failed_veto(county: CountyResult) -> str:
+    ids = [t.target.id for t in county.targets if t.outcome is Outcome.FAILED]
+    ids += [i.row.id for i in county.items if i.row.category is Category.VETO and i.outcome is Outcome.FAILED]
+    return "、".join(ids) or "无"
+
+
+def build_province_document(province: UnitResult | ProvinceResult, narrative: Mapping[str, str] | None = None) -> Document:
+    """The province's 评估报告 with every key county's filled 评估表 as an annex."""
+    unit = province if isinstance(province, UnitResult) else UnitResult((province,))
+    result = unit.deciding
+    if not isinstance(result, ProvinceResult):
+        raise TypeError("build_province_document needs a province result")
+    document, numbering = _open_document(unit)
+    _add_targets(document, numbering, result, "本省工作目标完成情况")
+    _add_counties(document, numbering, result)
+    _add_failing_rows(document, numbering, result)
+    _add_narrative(document, numbering, narrative if narrative is not None else _narrative_of(result))
+    _add_signature(document)
+    counties = result.counties
+    if counties:
+        add_paragraph(document, "附件：", indent=False)
+        for n, c in enumerate(counties, 1):
+            add_paragraph(document, f"{n}. {c.header.province} {c.county} {c.rubric.title}（填报）", indent=False)
+    for n, c in enumerate(counties, 1):
+        add_annex(document, build_annex(c), str(n))
+    return document
+
+
+def _add_counties(document: Document, numbering: _Numbering, result: ProvinceResult) -> None:
+    add_heading(document, numbering.next("重点县评估结果"))
+    counts = Counter(u.verdict for u in result.units)
+    parts = [f"{verdict} {counts[verdict]} 个" for verdict in counts]
+    if result.missing:
+        parts.append(f"无评估结果 {len(result.missing)} 个")
+    total = len(result.units) + len(result.missing)
+    add_paragraph(document, f"本省重点县共 {total} 个：" + "，".join(parts) + "。")
+    rows: list[list] = []
+    for n, (u, c) in enumerate(zip(result.units, result.counties, strict=True), 1):
+        reason = "；".join(x for x in (describe_failure(c), u.stage_change) if x) or "—"
+        rows.append(
+            [str(n), c.county, u.stage, [_verdict_span(u.passed, u.verdict)], format_decimal(c.score), _failed_veto(c), reason]
+        )
+    for name in result.missing:
+        rows.append([str(len(rows) + 1), name, "—", [_verdict_span(False, "无评估结果")], "—", "—", "未提交该重点县的评估文件"])
+    add_table(
+        document,
+        ["序号", "重点县", "以此阶段为准", "结论", "得分", "未完成的否决项", "原因"],
+        rows,
+        (10, 24, 16, 16, 12, 26, 52),
+        centred=(0, 2, 3, 4),
+    )
+
+
+def _add_failing_rows(document: Document, numbering: _Numbering, result: ProvinceResult) -> None:
+    add_heading(document, numbering.next("各重点县未完成较多的事项"))
+    rows = failing_rows(result.counties)
+    if not rows:
+        add_paragraph(document, "各重点县的工作目标和评估表各行均无未完成事项。")
+        return
+    shown = rows[:10]
+    add_paragraph(
+        document, f"各重点县未完成的工作目标和评估表行共 {len(rows)} 项，按未完成的县数由多到少列出前 {len(shown)} 项："
+    )
+    add_table(
+        document,
+        ["编号", "事项", "未完成的县数", "重点县"],
+        [[key, what, str(len(names)), "、".join(names)] for key, what, names in shown],
+        (14, 78, 20, 44),
+        centred=(0, 2),
+    )
+
+
+def write_document(document: Document, path: Path) -> None:
+    """Write a document atomically (a reader never sees half a file)."""
+    from minesafe.files import atomic_write
+
+    with atomic_write(path) as handle:
+        handle.write(to_bytes(document))
+
+
+__all__ = [
+    "NARRATIVE",
+    "SIGNATURE",
+    "TO_FILL",
+    "build_county_document",
+    "build_province_document",
+    "document_title",
+    "failing_rows",
+    "report_kind",
+    "to_bytes",
+    "write_document",
+]

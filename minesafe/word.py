@@ -1,0 +1,310 @@
+"""Word (.docx) layout of the evaluation documents, in the style of Chinese official documents
+(GB/T 9704 党政机关公文格式): A4, 公文 margins, a 小标宋-class title, 黑体/楷体 headings, 仿宋
+body, 宋体 tables, page numbers ``— 1 —`` and a running header naming the unit, stage and year.
+
+Only layout lives here (python-docx and the few WordprocessingML properties it has no API for:
+East Asian fonts, repeated table headers, rows kept whole, page-number fields, font fallbacks);
+what the documents say is :mod:`minesafe.documents`. Fonts are named, never embedded: every face
+is one that Word or WPS on a plain Chinese Windows has, or has a fallback that it has (see
+:data:`FONT_FALLBACKS` and docs/reports.md).
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from docx import Document as new_document
+from docx.enum.section import WD_ORIENT
+from docx.enum.table import WD_TABLE_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK, WD_LINE_SPACING
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Mm, Pt, RGBColor
+from lxml import etree
+
+if TYPE_CHECKING:
+    from docx.document import Document
+    from docx.section import Section
+    from docx.table import Table, _Cell
+    from docx.text.paragraph import Paragraph
+
+#: The faces used, by role. 小标宋 titles, 黑体 and 楷体 headings, 仿宋 body, 宋体 tables.
+TITLE_FONT = "方正小标宋简体"
+HEADING_FONT = "黑体"
+SUBHEADING_FONT = "楷体"
+BODY_FONT = "仿宋"
+TABLE_FONT = "宋体"
+LATIN_FONT = "Times New Roman"
+#: Where a face is missing, Word and WPS use the font table's ``altName``: faces every Chinese
+#: Windows has (方正小标宋简体 is installed with WPS and on most government machines, not with Windows).
+FONT_FALLBACKS = {
+    TITLE_FONT: "宋体",
+    HEADING_FONT: "SimHei",
+    SUBHEADING_FONT: "KaiTi",
+    BODY_FONT: "FangSong",
+    TABLE_FONT: "SimSun",
+}
+#: Sizes by their Chinese names: 二号 22 pt, 三号 16 pt, 四号 14 pt, 小四 12 pt, 五号 10.5 pt, 小五 9 pt.
+SIZE_2, SIZE_3, SIZE_4, SIZE_SMALL_4, SIZE_5, SIZE_SMALL_5 = 22, 16, 14, 12, 10.5, 9
+#: GB/T 9704 margins: top 37 mm, bottom 35 mm, left 28 mm, right 26 mm (a 156 × 225 mm text block).
+MARGINS_MM = (37, 35, 28, 26)
+RED = RGBColor(0xB0, 0x00, 0x20)
+
+
+def create_document() -> Document:
+    """An empty A4 portrait document with the 公文 styles and font fallbacks."""
+    document = new_document()
+    _set_margins(document.sections[0], landscape=False)
+    normal = document.styles["Normal"]
+    normal.font.size = Pt(SIZE_3)
+    _set_fonts(normal.element.get_or_add_rPr(), BODY_FONT)
+    paragraph = normal.paragraph_format
+    paragraph.line_spacing_rule = WD_LINE_SPACING.EXACTLY
+    paragraph.line_spacing = Pt(28)
+    paragraph.space_after = Pt(0)
+    paragraph.space_before = Pt(0)
+    paragraph.widow_control = True
+    return document
+
+
+def _set_fonts(rpr, east_asian: str) -> None:
+    fonts = rpr.find(qn("w:rFonts"))
+    if fonts is None:
+        fonts = OxmlElement("w:rFonts")
+        rpr.insert(0, fonts)
+    for attribute in ("w:ascii", "w:hAnsi", "w:cs"):
+        fonts.set(qn(attribute), LATIN_FONT)
+    fonts.set(qn("w:eastAsia"), east_asian)
+    for attribute in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
+        fonts.attrib.pop(qn(attribute), None)
+
+
+def _font_table_entries() -> list:
+    """Each Chinese face for the font table, with its fallback (``altName``) and the GB2312
+    character set, so a machine without the face substitutes a Chinese one, not a Latin one."""
+    fonts = []
+    for name, fallback in FONT_FALLBACKS.items():
+        font = OxmlElement("w:font")
+        font.set(qn("w:name"), name)
+        for tag, value in (
+            ("w:altName", fallback),
+            ("w:charset", "86"),
+            ("w:family", "modern" if name == HEADING_FONT else "roman"),
+        ):
+            child = OxmlElement(tag)
+            child.set(qn("w:val"), value)
+            font.append(child)
+        fonts.append(font)
+    return fonts
+
+
+def _set_margins(section: Section, landscape: bool) -> None:
+    top, bottom, left, right = MARGINS_MM
+    section.orientation = WD_ORIENT.LANDSCAPE if landscape else WD_ORIENT.PORTRAIT
+    section.page_width, section.page_height = (Mm(297), Mm(210)) if landscape else (Mm(210), Mm(297))
+    if landscape:  # the form's wide table: the short margins of a landscape page
+        top, bottom, left, right = 25, 22, 20, 20
+    section.top_margin, section.bottom_margin = Mm(top), Mm(bottom)
+    section.left_margin, section.right_margin = Mm(left), Mm(right)
+    section.header_distance, section.footer_distance = Mm(15), Mm(15) if not landscape else Mm(10)
+
+
+def start_landscape_section(document: Document) -> None:
+    """A new page, landscape, for the form's wide table (header and footer carry on)."""
+    from docx.enum.section import WD_SECTION
+
+    _set_margins(document.add_section(WD_SECTION.NEW_PAGE), landscape=True)
+
+
+def set_running_header(document: Document, text: str) -> None:
+    """Every page: ``text`` (unit, stage, year) at the top, the page number ``— 1 —`` at the bottom."""
+    section = document.sections[0]
+    header = section.header.paragraphs[0]
+    header.text = ""
+    run = header.add_run(text)
+    _style_run(run, BODY_FONT, SIZE_SMALL_5)
+    header.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    footer = section.footer.paragraphs[0]
+    footer.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    for piece in ("— ", None, " —"):
+        if piece is None:
+            _page_field(footer)
+        else:
+            _style_run(footer.add_run(piece), LATIN_FONT, SIZE_4)
+
+
+def _page_field(paragraph: Paragraph) -> None:
+    """A PAGE field: Word, WPS and LibreOffice put each page's number there."""
+    for kind, text in (("begin", None), (None, " PAGE "), ("separate", None), (None, "1"), ("end", None)):
+        run = paragraph.add_run()
+        _style_run(run, LATIN_FONT, SIZE_4)
+        if kind is not None:
+            char = OxmlElement("w:fldChar")
+            char.set(qn("w:fldCharType"), kind)
+            run.element.append(char)
+        elif text == " PAGE ":
+            instruction = OxmlElement("w:instrText")
+            instruction.set(qn("xml:space"), "preserve")
+            instruction.text = text
+            run.element.append(instruction)
+        else:
+            run.text = text or ""
+
+
+def _style_run(run, font: str, size: float, bold: bool = False, colour: RGBColor | None = None) -> None:
+    run.font.size = Pt(size)
+    run.font.bold = bold
+    if colour is not None:
+        run.font.color.rgb = colour
+    _set_fonts(run.element.get_or_add_rPr(), font)
+
+
+def add_title(document: Document, lines: Sequence[str]) -> None:
+    """The document's title, centred, in 二号小标宋, one paragraph per line."""
+    for i, line in enumerate(lines):
+        paragraph = document.add_paragraph()
+        paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        paragraph.paragraph_format.line_spacing = Pt(36)
+        paragraph.paragraph_format.keep_with_next = True
+        if i == 0:
+            paragraph.paragraph_format.space_before = Pt(12)
+        _style_run(paragraph.add_run(line), TITLE_FONT, SIZE_2)
+
+
+def add_subtitle(document: Document, text: str) -> None:
+    """A centred line under the title (stage and year), 楷体."""
+    paragraph = document.add_paragraph()
+    paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    paragraph.paragraph_format.space_after = Pt(12)
+    _style_run(paragraph.add_run(text), SUBHEADING_FONT, SIZE_3)
+
+
+def add_heading(document: Document, text: str, level: int = 1) -> None:
+    """一、 headings in 黑体, （一） headings in 楷体; kept with what follows."""
+    paragraph = document.add_paragraph()
+    paragraph.paragraph_format.first_line_indent = Pt(SIZE_3 * 2)
+    paragraph.paragraph_format.keep_with_next = True
+    _style_run(paragraph.add_run(text), HEADING_FONT if level == 1 else SUBHEADING_FONT, SIZE_3)
+
+
+@dataclass(frozen=True)
+class Span:
+    """A piece of a paragraph: ``bold`` for a value the reader must see, ``colour`` for a verdict."""
+
+    text: str
+    bold: bool = False
+    colour: RGBColor | None = None
+    underline: bool = False
+
+
+def add_paragraph(document: Document, *pieces: str | Span, indent: bool = True, size: float = SIZE_3) -> Paragraph:
+    """A body paragraph (仿宋, first line indented two characters)."""
+    paragraph = document.add_paragraph()
+    if indent:
+        paragraph.paragraph_format.first_line_indent = Pt(size * 2)
+    if size != SIZE_3:
+        paragraph.paragraph_format.line_spacing = Pt(size * 1.5)
+    for piece in pieces:
+        span = piece if isinstance(piece, Span) else Span(piece)
+        run = paragraph.add_run(span.text)
+        _style_run(run, BODY_FONT, size, span.bold, span.colour)
+        run.font.underline = span.underline
+    return paragraph
+
+
+def add_page_break(document: Document) -> None:
+    document.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
+
+
+Cell = str | Sequence[Span]
+
+
+def add_table(
+    document: Document,
+    headers: Sequence[str],
+    rows: Sequence[Sequence[Cell]],
+    widths_mm: Sequence[float],
+    size: float = SIZE_5,
+    centred: Sequence[int] = (),
+) -> Table:
+    """A bordered table in 宋体: its header row repeated on every page, no row split across pages."""
+    table = document.add_table(rows=1, cols=len(headers))
+    table.style = document.styles["Table Grid"]
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    table.autofit = False
+    for cell, header in zip(table.rows[0].cells, headers, strict=True):
+        write_cell(cell, [Span(header, bold=True)], size, centre=True)
+    for values in rows:
+        row = table.add_row()
+        for i, (cell, value) in enumerate(zip(row.cells, values, strict=True)):
+            write_cell(cell, [Span(value)] if isinstance(value, str) else value, size, centre=i in centred)
+    set_widths(table, widths_mm)
+    return table
+
+
+def set_widths(table: Table, widths_mm: Sequence[float]) -> None:
+    """Column widths in millimetres (the grid LibreOffice and WPS lay out by, and every cell)."""
+    for column, width in zip(table.columns, widths_mm, strict=True):
+        column.width = Mm(width)
+    for row in table.rows:
+        for cell, width in zip(row.cells, widths_mm, strict=False):
+            cell.width = Mm(width)
+
+
+def write_cell(cell: _Cell, spans: Sequence[Span], size: float = SIZE_5, centre: bool = False) -> None:
+    """A table cell's text (the cell is new and empty), line breaks kept."""
+    paragraph = cell.paragraphs[0]
+    paragraph.paragraph_format.line_spacing = Pt(size * 1.35)
+    paragraph.paragraph_format.first_line_indent = Pt(0)
+    if centre:
+        paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    for span in (s for s in spans if s.text):  # an empty cell stays empty (merging it adds no blank line)
+        for i, line in enumerate(span.text.split("\n")):
+            run = paragraph.add_run()
+            if i:
+                run.add_break()
+            run.add_text(line)
+            _style_run(run, TABLE_FONT, size, span.bold, span.colour)
+            run.font.underline = span.underline
+
+
+def finish_tables(document: Document) -> None:
+    """Every table: its first row repeated at the top of each page it runs onto, and no row split
+    across two pages (python-docx has no API for these two row properties)."""
+    for table in document.element.body.iter(qn("w:tbl")):
+        for i, row in enumerate(table.iterchildren(qn("w:tr"))):
+            properties = row.find(qn("w:trPr"))
+            if properties is None:
+                properties = OxmlElement("w:trPr")
+                row.insert(1 if row.find(qn("w:tblPrEx")) is not None else 0, properties)
+            for name in ("w:cantSplit", "w:tblHeader") if i == 0 else ("w:cantSplit",):
+                if properties.find(qn(name)) is None:
+                    properties.append(OxmlElement(name))
+
+
+def merge_down(table: Table, column: int, first: int, last: int) -> None:
+    """Merge a column's cells from row ``first`` to ``last`` (the form's 序号 and 重点任务 of a task)."""
+    if last > first:
+        table.cell(first, column).merge(table.cell(last, column))
+
+
+def to_bytes(document: Document) -> bytes:
+    """The .docx file's bytes: tables finished (:func:`finish_tables`) and the font table naming
+    each Chinese face's fallback."""
+    finish_tables(document)
+    saved = io.BytesIO()
+    document.save(saved)
+    out = io.BytesIO()
+    with zipfile.ZipFile(saved) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "word/fontTable.xml":
+                root = etree.fromstring(data)
+                root.extend(_font_table_entries())
+                data = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+            target.writestr(item, data)
+    return out.getvalue()

@@ -1,0 +1,317 @@
+"""The Word documents: what they say (read back with python-docx), their layout properties, the
+filled 评估表 annex row by row against the rubric, and their PDF from LibreOffice headless (text
+extracted with pypdfium2: verdict, counties, filled blanks, page numbers, signature block, pages).
+
+Without LibreOffice the conversions are skipped, saying what to install; in CI (``CI`` set) a
+missing LibreOffice fails them instead.
+"""
+
+import io
+import os
+import re
+import zipfile
+
+import pytest
+import yaml
+from docx import Document
+
+from minesafe.annex import build_annex
+from minesafe.documents import (
+    NARRATIVE,
+    SIGNATURE,
+    TO_FILL,
+    build_county_document,
+    build_province_document,
+    document_title,
+    failing_rows,
+    write_document,
+)
+from minesafe.files import read_rubric
+from minesafe.results import evaluate, evaluate_unit
+from minesafe.word import to_bytes
+
+from .conftest import DATA, DEMO
+from .office import convert, find_soffice
+
+W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+THREE_STAGES = sorted((DATA / "three_stages").glob("*.yaml"))
+
+
+def _read(document) -> Document:
+    return Document(io.BytesIO(to_bytes(document)))
+
+
+def _texts(document) -> list[str]:
+    return [p.text for p in document.paragraphs]
+
+
+def _table_rows(table) -> list[list[str]]:
+    rows = []
+    for row in table.rows:
+        cells = []
+        for cell in row.cells:  # a merged cell repeats: keep it once
+            if not cells or cell._tc is not cells[-1][0]:
+                cells.append((cell._tc, cell.text))
+        rows.append([text for _, text in cells])
+    return rows
+
+
+@pytest.fixture(scope="module")
+def yi():
+    return evaluate(DEMO / "counties" / "yi.yaml")
+
+
+@pytest.fixture(scope="module")
+def yi_document(yi):
+    return _read(build_county_document(yi))
+
+
+def test_the_county_report_opens_with_its_title_and_verdict(yi, yi_document):
+    texts = _texts(yi_document)
+    assert texts[:3] == ["示例省示例乙县2022年度", "非煤矿山重点地区安全生产攻坚克难工作", "自评估报告"] == document_title(yi)
+    assert texts[3] == "（2022年度　自评（自评估））"
+    verdict = next(i for i, t in enumerate(texts) if "考核评估结论" in t)
+    assert texts[verdict] == "被评估地区示例省 示例乙县2022年度考核评估结论：不合格。"
+    assert texts[verdict - 1] == "一、评估结论" and verdict < 8
+    assert any(t.startswith("1. 否决项 4-2c") for t in texts)
+    assert "否决项完成的有  27  项，未完成的有  1  项，不涉及的有  1  项；评分项共计得分  100  分" in texts
+
+
+def test_the_county_report_has_its_sections_and_signature_block(yi_document):
+    texts = _texts(yi_document)
+    report = texts[: texts.index("附件：非煤矿山重点地区安全生产攻坚克难工作评估表（填报）")]
+    headings = [t for t in report if re.match(r"^[一二三四五六七八九十]、", t)]
+    assert headings == [
+        "一、评估结论",
+        "二、工作目标完成情况",
+        "三、评估结果汇总",
+        "四、未完成及不涉及的事项",
+        "五、距合格的差距",
+        "六、工作开展情况",
+        "七、存在的主要问题",
+        "八、下一步整改措施",
+    ]
+    # without narrative in the submission, each section is there for the office to complete
+    assert texts.count(TO_FILL) == len(NARRATIVE)
+    for label in SIGNATURE:
+        assert any(t.startswith(f"{label}：") for t in texts), label
+    assert "附件：非煤矿山重点地区安全生产攻坚克难工作评估表（填报）" in texts
+
+
+def test_the_failed_and_not_applicable_rows_carry_their_notes(yi, yi_document):
+    table = next(t for t in yi_document.tables if t.rows[0].cells[0].text == "编号")
+    rows = _table_rows(table)
+    assert [r[0] for r in rows[1:]] == [i.row.id for i in yi.items if i.outcome.value != "完成"]
+    failed = next(r for r in rows if r[0] == "4-2c")
+    assert failed[3] == "未完成" and "说明：在用单次提升超过9人的单绳缠绕式提升机1台未按期淘汰" in failed[4]
+
+
+def test_narrative_given_is_printed_instead_of_the_blank(yi):
+    narrative = {"work": "全年开展执法检查 120 次。", "problems": "", "measures": "年底前淘汰提升机。\n加强督导。"}
+    texts = _texts(_read(build_county_document(yi, narrative)))
+    assert "全年开展执法检查 120 次。" in texts and "加强督导。" in texts
+    assert texts.count(TO_FILL) == 1  # 存在的主要问题 still to fill
+
+
+def test_every_page_has_the_running_header_and_a_page_number(yi_document):
+    section = yi_document.sections[0]
+    assert section.header.paragraphs[0].text == "示例省 示例乙县　2022年度　自评（自评估）　自评估报告"
+    footer = section.footer.paragraphs[0]._p.xml
+    assert "PAGE" in footer and footer.count("—") == 2
+    assert all(s.header.is_linked_to_previous for s in yi_document.sections[1:])
+    assert (round(section.page_width.mm), round(section.page_height.mm)) == (210, 297)
+    assert [round(x.mm) for x in (section.top_margin, section.bottom_margin, section.left_margin, section.right_margin)] == [
+        37,
+        35,
+        28,
+        26,
+    ]
+    assert yi_document.sections[-1].orientation == 1  # the form: landscape
+
+
+def test_tables_repeat_their_header_and_keep_rows_whole(yi_document):
+    for table in yi_document.tables:
+        rows = table._tbl.findall(f"{W}tr")
+        assert rows[0].find(f"{W}trPr/{W}tblHeader") is not None
+        assert all(r.find(f"{W}trPr/{W}cantSplit") is not None for r in rows)
+
+
+def test_the_fonts_are_named_with_fallbacks_every_windows_has(yi):
+    data = to_bytes(build_county_document(yi))
+    with zipfile.ZipFile(io.BytesIO(data)) as docx:
+        fonts = docx.read("word/fontTable.xml").decode()
+        body = docx.read("word/document.xml").decode()
+        names = [n for n in docx.namelist() if n.startswith("word/fonts/")]
+    assert not names  # nothing embedded
+    for face, fallback in (("方正小标宋简体", "宋体"), ("仿宋", "FangSong"), ("黑体", "SimHei"), ("宋体", "SimSun")):
+        assert re.search(rf'w:name="{face}".*?<w:altName w:val="{fallback}"/>', fonts), face
+        assert f'w:eastAsia="{face}"' in body or (face == "宋体" and 'w:eastAsia="宋体"' in body)
+
+
+def _annex_rows(document):
+    table = next(t for t in document.tables if [c.text for c in t.rows[0].cells][:3] == ["序号", "重点任务", "类别"])
+    return _table_rows(table)
+
+
+def test_the_annex_table_is_the_national_form_row_by_row(yi, yi_document):
+    """Every row of the rubric, in order, under its section, with the form's mark, its words with
+    the blanks filled, and its result."""
+    rubric = read_rubric("noncoal-county")
+    rows = _annex_rows(yi_document)
+    assert rows[0] == ["序号", "重点任务", "类别", "任务分解", "完成情况", "评估结果"]
+    annex = build_annex(yi)
+    expected = []
+    for (heading, section_rows), section in zip(annex.sections, rubric.sections, strict=True):
+        assert heading.endswith(section.name)
+        expected.append([heading])
+        expected += [
+            [r.mark, r.row.requirement, r.filled.text, r.result + (f"\n说明：{r.note}" if r.note else "")] for r in section_rows
+        ]
+    shown = [r if len(r) == 1 else r[-4:] for r in rows[1:]]
+    assert shown == expected
+    assert len([r for r in shown if len(r) == 4]) == len(rubric.rows) == 65
+
+
+def test_the_annex_targets_and_summary_line_are_filled(yi_document):
+    table = next(t for t in yi_document.tables if t.rows[0].cells[1].text == "总体目标")
+    rows = _table_rows(table)
+    assert rows[0] == ["序号", "总体目标", "类别/\n分值", "目标", "2020年\n数量/座", "2022年12月\n数量/座", "%", "评估结果"]
+    assert rows[1] == [
+        "1",
+        "地下矿山数量比2020年下降比例",
+        "■",
+        "20%以上",
+        "2020年非煤地下矿山数量（60）",
+        "2022年非煤地下矿山数量（45）",
+        "下降比例（25.00%）",
+        "完成",
+    ]
+    assert rows[5] == [
+        "5",
+        "较大事故和盗采事件",
+        "■",
+        "未发生",
+        "较大事故起数（0）、死亡人数（0），较大盗采事件起数（0）、死亡人数（0）",
+        "完成",
+    ]
+    texts = _texts(yi_document)
+    assert "评估结果汇总：否决项完成的有 27 项，未完成的有 1 项，不涉及的有 1 项；评分项共计得分 100 分" in texts
+    assert "考核评估结论：☐ 合格　　☑ 不合格　（不合格）" in texts
+    assert "被评估地区：示例省 示例乙县　　评估年度：2022年　　评估阶段：自评（自评估）" in texts
+
+
+def test_a_verified_stage_is_an_evaluation_report_saying_what_changed():
+    unit = evaluate_unit(THREE_STAGES[:2])
+    texts = _texts(_read(build_county_document(unit)))
+    assert texts[2] == "评估报告"
+    assert texts[:2] == ["示例省示例煤矿县甲2023年度", "煤矿安全生产重点县(市、区)综合评估"]
+    assert texts[3] == "（2023年度　核查（实施评估，到现场抽查核实）；评估阶段 自评、核查，以核查为准）"
+    heading = texts.index("六、与前一评估阶段相比的变化")
+    assert texts[heading + 1] == "自评 → 核查：核查结论不合格，得分 90 分；自评结论合格，得分 100 分，结论改变。"
+
+
+def test_the_province_report_lists_every_key_county_and_the_rows_failing_most():
+    province = evaluate(DEMO / "province.yaml")
+    document = _read(build_province_document(province))
+    texts = _texts(document)
+    assert texts[:3] == ["示例省2022年度", "非煤矿山重点省(区)综合评估", "评估报告"]
+    assert "被评估地区示例省（重点省）2022年度考核评估结论：不合格。" in texts
+    counties = next(t for t in document.tables if t.rows[0].cells[1].text == "重点县")
+    rows = _table_rows(counties)
+    assert [r[1] for r in rows[1:]] == list(yaml.safe_load((DEMO / "province.yaml").read_text(encoding="utf-8"))["key_counties"])
+    assert {r[3] for r in rows[1:]} == {"合格", "不合格"}
+    failing = failing_rows(province.counties)
+    assert failing[0][2] and len(failing[0][2]) >= len(failing[-1][2])
+    # one filled form per key county, each on its own landscape pages
+    forms = [t for t in document.tables if [c.text for c in t.rows[0].cells][:3] == ["序号", "重点任务", "类别"]]
+    assert len(forms) == len(province.counties) == 6
+    assert sum(t.startswith("被评估地区：示例省 ") for t in texts) == 6
+
+
+def test_documents_are_written_whole(tmp_path, yi):
+    path = tmp_path / "report.docx"
+    write_document(build_county_document(yi), path)
+    assert Document(str(path)).paragraphs[2].text == "自评估报告"
+    assert [p.name for p in tmp_path.iterdir()] == ["report.docx"]  # no temporary file left
+
+
+# --- PDF through LibreOffice ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def pdfs(tmp_path_factory, yi):
+    """The county 自评 report, a county 核查 report and the province report as PDF."""
+    if find_soffice() is None:
+        message = "没有可用的 LibreOffice：请安装 libreoffice-writer-nogui 和 fonts-noto-cjk 软件包后再运行本测试"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    folder = tmp_path_factory.mktemp("documents")
+    documents = {
+        "county": build_county_document(yi),
+        "verified": build_county_document(evaluate_unit(THREE_STAGES[:2])),
+        "province": build_province_document(evaluate(DEMO / "province.yaml")),
+    }
+    for name, document in documents.items():
+        write_document(document, folder / f"{name}.docx")
+    from minesafe.office import convert as convert_all
+
+    return dict(zip(documents, convert_all([folder / f"{n}.docx" for n in documents], "pdf", folder), strict=True))
+
+
+def _pages(path) -> list[str]:
+    import pypdfium2
+
+    pdf = pypdfium2.PdfDocument(path)
+    try:
+        return [pdf[i].get_textpage().get_text_range() for i in range(len(pdf))]
+    finally:
+        pdf.close()
+
+
+def _flat(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def test_the_county_pdf_reads_its_verdict_blanks_page_numbers_and_signature(pdfs):
+    pages = [_flat(p) for p in _pages(pdfs["county"])]
+    assert "考核评估结论：不合格" in pages[0]
+    assert "示例省示例乙县2022年度自评（自评估）自评估报告" in pages[0]  # the running header
+    for n, page in enumerate(pages, 1):
+        assert f"—{n}—" in page, n
+        assert "示例省示例乙县" in page, n
+    annex = next(i for i, p in enumerate(pages) if p.startswith("示例省示例乙县2022年度自评（自评估）自评估报告附件"))
+    assert annex <= 6  # the report itself: at most six pages
+    assert len(pages) - annex <= 12  # the form: sane
+    text = "".join(pages)
+    for label in ("评估人员：", "审核人：", "单位（盖章）：", "日期：年月日"):
+        assert label in "".join(pages[:annex]), label
+    assert "2020年非煤地下矿山数量（60）" in text and "一个采矿证范围内只有一个独立生产系统的数量（38）" in text
+    assert "否决项完成的有27项，未完成的有1项，不涉及的有1项；评分项共计得分100分" in text
+    assert "考核评估结论：" in text and "☐" in text and "☑" in text and "不合格（不合格）" in text
+
+
+def test_the_verified_pdf_is_an_evaluation_report(pdfs):
+    pages = [_flat(p) for p in _pages(pdfs["verified"])]
+    assert "评估报告" in pages[0] and "考核评估结论：不合格" in pages[0]
+    assert "自评→核查" in "".join(pages)
+
+
+def test_the_province_pdf_names_every_key_county(pdfs):
+    pages = [_flat(p) for p in _pages(pdfs["province"])]
+    text = "".join(pages)
+    assert "考核评估结论：不合格" in pages[0]
+    for county in yaml.safe_load((DEMO / "province.yaml").read_text(encoding="utf-8"))["key_counties"]:
+        assert f"被评估地区：示例省{county}" in text, county
+    assert all(f"—{n}—" in page for n, page in enumerate(pages, 1))
+
+
+def test_the_pdfs_embed_their_fonts(pdfs):
+    for path in pdfs.values():
+        data = path.read_bytes()
+        descriptors = len(re.findall(rb"/Type\s*/FontDescriptor", data))
+        assert descriptors >= 2 and len(re.findall(rb"/FontFile[23]?\s", data)) == descriptors, path
+
+
+def test_convert_is_the_one_used_by_the_workbook_tests():
+    assert convert.__module__ == "tests.office"
