@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from minesafe.evaluation import CountyResult
+from minesafe.evaluation import CountyResult, UnitResult
 from minesafe.exceptions import BatchInterrupted, InputError, InputErrors, MinesafeError, Problem, ProblemCollector
 from minesafe.files import (
     file_sha256,
@@ -100,6 +100,7 @@ class Job:
     title: str
     result: Mapping[str, Any]
     inputs: Mapping[str, str]  # every file the report depends on -> its SHA-256
+    pdf: bool = False  # also write the report's PDF (report.pdf, from report.docx)
 
 
 def find_run_files(paths: Iterable[Path]) -> list[Path]:
@@ -275,8 +276,7 @@ def evaluate_run(run: Run, out: Path) -> tuple[Path, str, dict[str, Any]]:
         proposal = {"kind": history.kind, "year": history.year, "proposals": proposals}
         return folder, f"{label} {history.year + 1}年名单建议", proposal
     params = run.parameters.get("params_file") or None
-    stages = [run.parameters[key] for key in STAGE_PARAMETERS if run.parameters.get(key)]
-    unit = evaluate_unit(stages, params, run.parameters.get("county_files") or ())  # as in the report
+    unit = _evaluate_stages(run)  # the latest stage decides, as in the report
     result = unit.deciding
     h = result.header
     leaf = result.county if isinstance(result, CountyResult) else "省级评估"
@@ -496,6 +496,21 @@ def write_report(job: Job, files: Mapping[str, bytes]) -> dict[str, str]:
     return {name: hashlib.sha256(content).hexdigest() for name, content in files.items()}
 
 
+def unit_documents(job: Job) -> dict[str, bytes]:
+    """A unit's 评估报告 as Word (and PDF when the batch asks), from the same evaluation as its
+    report: a province's report in its folder, a county's or enterprise's in theirs."""
+    from minesafe.documents import document_files
+
+    return document_files(_evaluate_stages(job.run), job.pdf)
+
+
+def _evaluate_stages(run: Run) -> UnitResult:
+    """The unit a run reports on, over its stages (the latest decides)."""
+    params = run.parameters.get("params_file") or None
+    stages = [run.parameters[key] for key in STAGE_PARAMETERS if run.parameters.get(key)]
+    return evaluate_unit(stages, params, run.parameters.get("county_files") or ())
+
+
 def execute_job(job: Job) -> tuple[UnitOutcome, dict[str, str]]:
     """Run one notebook with papermill and write its three outputs, all or nothing. Returns the
     outcome and the SHA-256 of each output written."""
@@ -530,6 +545,7 @@ def execute_job(job: Job) -> tuple[UnitOutcome, dict[str, str]]:
                 _standby.retire(kernel)
                 _standby.prepare(cwd)  # the next report's kernel starts while this one exports
         html = export_html(notebook, job.title)
+        documents = unit_documents(job) if job.result.get("verdict") else {}
         digests = write_report(
             job,
             {
@@ -540,7 +556,8 @@ def execute_job(job: Job) -> tuple[UnitOutcome, dict[str, str]]:
                 {"result.json": (json.dumps(job.result, ensure_ascii=False, indent=2) + "\n").encode("utf-8")}
                 if job.result
                 else {}
-            ),
+            )
+            | documents,
         )
     except PapermillExecutionError as exc:
         # number the cell as the evaluator sees it in the notebook, without papermill's injected cell
@@ -609,6 +626,14 @@ def unit_key(run: Run, inputs: Mapping[str, str]) -> str:
 
 
 OUTPUT_NAMES = ("report.ipynb", "report.html", "result.json")
+#: What a unit with a verdict (not a list proposal) also gets: its 评估报告 as Word, and as PDF when asked.
+DOCUMENT_NAME, PDF_NAME = "report.docx", "report.pdf"
+
+
+def expected_outputs(verdict: str, pdf: bool) -> set[str]:
+    """The files a unit's folder must hold to be reused."""
+    documents = {DOCUMENT_NAME, *((PDF_NAME,) if pdf else ())} if verdict else set()
+    return {*OUTPUT_NAMES, *documents}
 
 
 def _current_digest(path: str) -> str | None:
@@ -618,8 +643,9 @@ def _current_digest(path: str) -> str | None:
         return None
 
 
-def reuse_unit(run: Run, entry: Mapping[str, Any] | None) -> UnitOutcome | None:
-    """The recorded outcome of an unchanged unit whose three outputs are intact, else ``None``."""
+def reuse_unit(run: Run, entry: Mapping[str, Any] | None, pdf: bool = False) -> UnitOutcome | None:
+    """The recorded outcome of an unchanged unit whose outputs are intact (with its PDF when
+    ``pdf`` asks for one), else ``None``."""
     if not isinstance(entry, Mapping) or entry.get("code") != code_fingerprint():
         return None
     digests = {path: _current_digest(path) for path in entry.get("inputs", {})}
@@ -628,11 +654,13 @@ def reuse_unit(run: Run, entry: Mapping[str, Any] | None) -> UnitOutcome | None:
         return None
     folder = Path(entry["folder"])
     outputs = entry.get("outputs", {})
-    if sorted(outputs) != sorted(OUTPUT_NAMES) or any(_current_digest(str(folder / n)) != d for n, d in outputs.items()):
-        return None
     try:
         outcome = UnitOutcome(**entry["outcome"])
     except TypeError:
+        return None
+    if not expected_outputs(outcome.verdict, pdf) <= set(outputs):
+        return None
+    if any(_current_digest(str(folder / n)) != d for n, d in outputs.items()):
         return None
     return dataclasses.replace(outcome, run_file=str(run.source), seconds=0.0, reused=True)
 
@@ -688,6 +716,7 @@ def run_batch(
     execute: Callable[[Job], tuple[UnitOutcome, dict[str, str]]] = execute_job,
     force: bool = False,
     overview: Run | None = None,
+    pdf: bool = False,
 ) -> list[UnitOutcome]:
     """Run every unit in a pool of ``jobs`` worker processes, write the batch summary, then make
     the ``overview`` report (if given) of every result in ``out``: again when any unit was re-made
@@ -705,7 +734,7 @@ def run_batch(
     outcomes: dict[int, UnitOutcome] = {}
     todo: list[int] = []
     for i, run in enumerate(runs):
-        reused = reuse_unit(run, cache.get(str(run.source)))
+        reused = reuse_unit(run, cache.get(str(run.source)), pdf)
         if reused is None:
             todo.append(i)
         else:
@@ -730,7 +759,9 @@ def run_batch(
             try:
                 total = 2 * len(todo) + len(later)
                 with tqdm(total=total, desc="生成评估报告", unit="步", disable=not progress, file=sys.stderr) as bar:
-                    planned = _plan(pool, runs, todo, out, outcomes, bar)
+                    planned = {
+                        i: dataclasses.replace(job, pdf=pdf) for i, job in _plan(pool, runs, todo, out, outcomes, bar).items()
+                    }
                     _check_duplicates(runs, planned, outcomes, cache)
                     bar.update(len(todo) - len(planned))
                     _execute(pool, planned, execute, outcomes, cache, bar)

@@ -193,6 +193,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     batch.add_argument("--out", type=Path, default=Path("reports"), metavar="文件夹", help="报告输出文件夹（默认 reports/）")
     batch.add_argument("--force", action="store_true", help="重新生成全部报告（默认沿用输入未变且报告完好的单位）")
+    batch.add_argument("--pdf", action="store_true", help="同时生成各报告的 PDF（需安装 LibreOffice）")
     batch.add_argument("--notebooks", type=Path, metavar="文件夹", help="报告笔记本所在文件夹（默认：安装包自带的报告笔记本）")
     app = commands.add_parser(
         "app", help="在本机浏览器中打开假设分析页面（不显示代码）", description="用 Voilà 在 127.0.0.1 上提供假设分析页面"
@@ -218,6 +219,18 @@ def _parser() -> argparse.ArgumentParser:
     lists.add_argument("history", type=Path, metavar="名单数据文件", help="名单历史、评估结果和事故情况（YAML，见 docs/coal.md）")
     lists.add_argument("--out", type=Path, metavar="文件.xlsx", help="同时写出 Excel 名单建议")
     lists.add_argument("--force", action="store_true", help="覆盖已存在的输出文件")
+
+    report = commands.add_parser(
+        "report",
+        help="为提交文件生成 Word（及 PDF）评估报告",
+        description="为各单位的提交文件生成评估报告（.docx，附填好的评估表）；同一单位不同阶段的文件合为一份报告，以最后阶段为准",
+    )
+    report.add_argument("files", nargs="+", type=Path, metavar="文件", help="县、企业或省的提交文件（YAML、JSON 或 Excel）")
+    report.add_argument("--docx", action="store_true", help="生成 Word 文档（默认即生成）")
+    report.add_argument("--pdf", action="store_true", help="同时由 Word 文档生成 PDF（需安装 LibreOffice）")
+    report.add_argument("--out", type=Path, default=Path("."), metavar="文件夹", help="输出文件夹（默认当前文件夹）")
+    report.add_argument("--params", type=Path, metavar="参数文件", help="评估参数文件")
+    report.add_argument("--force", action="store_true", help="覆盖已存在的同名报告")
 
     compare = commands.add_parser(
         "compare",
@@ -293,7 +306,9 @@ def _batch(args: argparse.Namespace) -> int:
     check_out_folder(args.out)
     runs, overview = load_batch_runs(args.runs or default_inputs(), args.out, args.notebooks or package_folder("notebooks"))
     try:
-        outcomes = run_batch(runs, args.out, args.jobs, progress=sys.stderr.isatty(), force=args.force, overview=overview)
+        outcomes = run_batch(
+            runs, args.out, args.jobs, progress=sys.stderr.isatty(), force=args.force, overview=overview, pdf=args.pdf
+        )
     except BatchInterrupted as exc:
         print(exc, file=sys.stderr)
         print(f"汇总表：{(args.out / 'batch-summary.xlsx').resolve()}", file=sys.stderr)
@@ -390,6 +405,53 @@ def _sum_up(out: Path) -> str:
         return f"无法汇总评估结果（{exc}）"
 
 
+def _report(args: argparse.Namespace) -> int:
+    """Word (and PDF) documents of the units the files give, without a batch; every input is
+    checked before anything is written."""
+    from minesafe.batch import check_out_folder
+    from minesafe.documents import build_document, document_name
+    from minesafe.exceptions import OfficeError
+    from minesafe.files import atomic_write
+    from minesafe.results import evaluate_files
+    from minesafe.word import to_bytes
+
+    check_out_folder(args.out)
+    units = evaluate_files(args.files, args.params)
+    names = [document_name(u.deciding) for u in units]
+    extensions = (".docx", ".pdf") if args.pdf else (".docx",)
+    problems = [
+        Problem((), "有两个单位的报告文件名相同", name, "每个单位一份报告：请分别生成")
+        for name in {n for n in names if names.count(n) > 1}
+    ]
+    problems += [
+        Problem((), "输出文件已存在，未写入", str(path), "另选 --out 文件夹，或加 --force 覆盖")
+        for name in names
+        for path in (args.out / f"{name}{e}" for e in extensions)
+        if path.exists() and not args.force
+    ]
+    if problems:
+        raise InputError(str(args.out), problems)
+    args.out.mkdir(parents=True, exist_ok=True)
+    documents = {name: to_bytes(build_document(unit)) for name, unit in zip(names, units, strict=True)}
+    for name, data in documents.items():
+        with atomic_write(args.out / f"{name}.docx") as handle:
+            handle.write(data)
+        print(f"已写出：{args.out / f'{name}.docx'}")
+    if args.pdf:
+        from minesafe.office import pdf_of
+
+        try:
+            pdfs = pdf_of(documents)
+        except OfficeError as exc:
+            print(exc, file=sys.stderr)
+            return EXIT_FAILED
+        for name, data in pdfs.items():
+            with atomic_write(args.out / f"{name}.pdf") as handle:
+                handle.write(data)
+            print(f"已写出：{args.out / f'{name}.pdf'}")
+    return EXIT_OK
+
+
 def _evaluate(args: argparse.Namespace) -> int:
     from minesafe.evaluation import group_stages
     from minesafe.files import read_provenance
@@ -451,11 +513,12 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "lists": _lists,
     "compare": _compare,
     "demo": _demo,
+    "report": _report,
 }
 
 
 #: Commands that run briefly in a process of their own (not the batch, nor the app's server).
-BRIEF_COMMANDS = {"evaluate", "template", "lists", "compare", "demo"}
+BRIEF_COMMANDS = {"evaluate", "template", "lists", "compare", "demo", "report"}
 
 
 def run() -> int:

@@ -29,6 +29,7 @@ from minesafe.decimals import format_decimal
 from minesafe.evaluation import CountyResult, ProvinceResult, Result, UnitResult, describe_failure
 from minesafe.rendering import DEMO_BANNER, describe_unit, unit_label
 from minesafe.rubric import Category, Outcome, Rubric
+from minesafe.submission import NARRATIVE_KEYS
 from minesafe.word import (
     RED,
     SIZE_5,
@@ -56,7 +57,7 @@ if TYPE_CHECKING:
 #: What a narrative section the submission left out reads, for the office to complete in Word.
 TO_FILL = "【待填写】"
 #: The narrative an office writes itself: submission key -> heading.
-NARRATIVE = {"work": "工作开展情况", "problems": "存在的主要问题", "measures": "下一步整改措施"}
+NARRATIVE = NARRATIVE_KEYS
 SIGNATURE = ("评估人员", "审核人", "单位（盖章）", "日期")
 HEADING_NUMBERS = "一二三四五六七八九十"
 #: The width of a portrait page's text block (A4 less the 公文 margins), in millimetres.
@@ -454,7 +455,7 @@ def build_county_document(unit: UnitResult | CountyResult, narrative: Mapping[st
 
 
 def _narrative_of(result: Result) -> Mapping[str, str]:
-    return getattr(result.header, "narrative", None) or {}
+    return result.header.narrative
 
 
 def failing_rows(counties: Sequence[CountyResult]) -> list[tuple[str, str, list[str]]]:
@@ -546,6 +547,34 @@ def _add_failing_rows(document: Document, numbering: _Numbering, result: Provinc
     )
 
 
+def build_document(unit: UnitResult) -> Document:
+    """A unit's report: a province's 评估报告, or a county's or enterprise's report."""
+    if isinstance(unit.deciding, ProvinceResult):
+        return build_province_document(unit)
+    return build_county_document(unit)
+
+
+def document_name(result: Result) -> str:
+    """A document's file name without extension: its title on one line, ``示例省示例乙县2022年度…自评估报告``,
+    made safe as a file name."""
+    import re
+
+    name = "".join(document_title(result))
+    return re.sub(r'[\\/:*?"<>|\x00-\x1f\x7f]', "_", name).strip(" .")[:80] or "评估报告"
+
+
+def document_files(unit: UnitResult, pdf: bool = False, stem: str = "report") -> dict[str, bytes]:
+    """The files of a unit's report: ``{stem}.docx`` and, with ``pdf``, ``{stem}.pdf`` made from
+    it by LibreOffice (:func:`minesafe.office.pdf_of`; raises :class:`~minesafe.exceptions.OfficeError`)."""
+    docx = to_bytes(build_document(unit))
+    files = {f"{stem}.docx": docx}
+    if pdf:
+        from minesafe.office import pdf_of
+
+        files[f"{stem}.pdf"] = pdf_of({stem: docx})[stem]
+    return files
+
+
 def write_document(document: Document, path: Path) -> None:
     """Write a document atomically (a reader never sees half a file)."""
     from minesafe.files import atomic_write
@@ -559,7 +588,10 @@ __all__ = [
     "SIGNATURE",
     "TO_FILL",
     "build_county_document",
+    "build_document",
     "build_province_document",
+    "document_files",
+    "document_name",
     "document_title",
     "failing_rows",
     "report_kind",

@@ -14,7 +14,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -67,6 +67,16 @@ def fontconfig_file(folder: Path) -> Path:
     path = folder / "fonts.conf"
     path.write_text("".join(parts), encoding="utf-8")
     return path
+
+
+def pdf_of(documents: Mapping[str, bytes]) -> dict[str, bytes]:
+    """The PDF of each .docx (by name), made in one LibreOffice run in a temporary folder."""
+    with tempfile.TemporaryDirectory(prefix="minesafe-pdf-") as folder:
+        sources = [Path(folder) / f"{i}.docx" for i in range(len(documents))]  # names kept out of the file system
+        for source, data in zip(sources, documents.values(), strict=True):
+            source.write_bytes(data)
+        made = convert(sources, "pdf", Path(folder) / "pdf")
+        return {name: path.read_bytes() for name, path in zip(documents, made, strict=True)}
 
 
 def convert(sources: Sequence[Path], target_format: str, outdir: Path) -> list[Path]:

@@ -80,6 +80,13 @@ class Mark:
 
 
 @dataclass(frozen=True)
+class Word:
+    """A short table cell kept on one line (``■ 否决项``, ``△/4 评分项``)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
 class Link:
     """A table cell shown as a link."""
 
@@ -106,6 +113,7 @@ def _environment() -> jinja2.Environment:
     )
     environment.tests["mark"] = lambda value: isinstance(value, Mark)
     environment.tests["link"] = lambda value: isinstance(value, Link)
+    environment.tests["word"] = lambda value: isinstance(value, Word)
     environment.globals["palette"] = palette
     return environment
 
@@ -122,6 +130,7 @@ def _table(
     lead: str = "",
     note: str = "",
     column_styles: Sequence[str] = (),
+    keep: bool = False,
 ) -> str:
     return render_fragment(
         "table.html.j2",
@@ -132,6 +141,7 @@ def _table(
         note=note,
         caption="",
         column_styles=column_styles,
+        keep=keep,
     )
 
 
@@ -400,7 +410,7 @@ def _item_row(i: ItemResult) -> tuple[object, ...]:
     if i.source == "explicit" and i.derived is None and i.evidence:  # a threshold no text gives a number for
         basis += f"（{i.evidence}）"
     notes = "；".join(x for x in (basis, i.note, f"依据原文：{i.row.citation}" if i.row.citation else "") if x)
-    return (i.row.id, f"{i.row.task}. {i.row.task_name}", category_label(i.row.category, i.row.points), i.row.requirement,
+    return (i.row.id, f"{i.row.task}. {i.row.task_name}", Word(category_label(i.row.category, i.row.points)), i.row.requirement,
             outcome_mark(i.outcome), points, notes)  # fmt: skip
 
 
@@ -427,7 +437,7 @@ def render_items(report: Report) -> Html:
                 "title": title,
                 "shown": [_item_row(i) for i in items if _shown_in_full(i)],
                 "folded": folded,
-                "folded_label": f"已完成的否决项、参考项 {len(folded)} 项（点击展开；打印时全部列出）",
+                "folded_label": f"已完成的否决项、参考项 {len(folded)} 项",  # the template adds 点击展开 on screen only
             }
         )
         lines.append(title)
@@ -466,7 +476,7 @@ def render_counties(report: Report, link_template: str = "") -> Html:
     for missing in r.missing:
         rows.append((missing, "—", "—", verdict_mark(None, "无评估结果"), "未提交该重点县的评估文件：本省结论待定"))
         lines.append(f"{missing} 无评估结果")
-    body = _table(["重点县", "得分", "否决项", "结论", "不合格或待定原因"], rows, widths=("14%", "8%", "26%", "9%", "43%"))
+    body = _table(["重点县", "得分", "否决项", "结论", "不合格或待定原因"], rows, widths=("14%", "8%", "26%", "9%", "43%"), keep=True)
     return Html(body, "\n".join(lines))
 
 

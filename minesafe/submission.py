@@ -70,6 +70,7 @@ class Header:
     stage: str = STAGES[0]  # see minesafe.rubric.STAGES
     demo: bool = False
     scenario: Mapping[str, Any] | None = None  # set when the file is an exported what-if scenario
+    narrative: Mapping[str, str] = field(default_factory=dict)  # NARRATIVE_KEYS -> the office's own text
 
 
 @dataclass(frozen=True)
@@ -156,7 +157,9 @@ def put_value(tree: dict, path: tuple, value: Any) -> None:
     node[path[-1]] = value
 
 
-_HEADER_KEYS = {"rubric", "profile", "province", "year", "stage", "demo", "scenario"}
+_HEADER_KEYS = {"rubric", "profile", "province", "year", "stage", "demo", "scenario", "narrative"}
+#: The narrative an office writes itself for its 评估报告 (optional): key -> what it is.
+NARRATIVE_KEYS = {"work": "工作开展情况", "problems": "存在的主要问题", "measures": "下一步整改措施"}
 
 
 def build_county_submission(
@@ -276,7 +279,29 @@ def _build_header(data: Mapping[str, Any], rubric: Rubric, problems: ProblemColl
     if scenario is not None and not (isinstance(scenario, Mapping) and isinstance(scenario.get("based_on_sha256"), str)):
         problems.add(("scenario",), "假设情景说明写法有误", scenario, "由假设分析面板导出的映射，含 based_on_sha256")
         scenario = None
-    return Header(str(rubric_id), province, year, str(stage), demo, dict(scenario) if scenario else None)
+    narrative = _build_narrative(data.get("narrative"), problems)
+    return Header(str(rubric_id), province, year, str(stage), demo, dict(scenario) if scenario else None, narrative)
+
+
+def _build_narrative(raw: Any, problems: ProblemCollector) -> dict[str, str]:
+    """The optional ``narrative`` of a submission: text for any of :data:`NARRATIVE_KEYS`."""
+    if raw is None:
+        return {}
+    expected = "映射，如 narrative: {work: 工作开展情况, problems: 存在的主要问题, measures: 下一步整改措施}，各项为文字"
+    if not isinstance(raw, Mapping):
+        problems.add(("narrative",), "报告文字部分写法有误", raw, expected)
+        return {}
+    _reject_unknown(raw, ("narrative",), set(NARRATIVE_KEYS), problems)
+    narrative = {}
+    for key, what in NARRATIVE_KEYS.items():
+        value = raw.get(key)
+        if value is None or value == "":
+            continue
+        if not isinstance(value, str):
+            problems.add(("narrative", key), f"{what}应为一段文字", value, "文字（可分多行）")
+        elif value.strip():
+            narrative[key] = value.strip()
+    return narrative
 
 
 def _reject_unknown(data: Mapping[str, Any], path: KeyPath, allowed: set[str], problems: ProblemCollector) -> None:

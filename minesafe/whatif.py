@@ -27,9 +27,8 @@ from minesafe.rubric import Outcome, Rubric, category_label, parse_outcome
 from minesafe.submission import TargetField, build_county_submission, put_value, target_fields, value_at
 
 STATIC_NOTE = (
-    "假设分析面板需要在运行中的 Jupyter 内核里使用，本页为静态报告，不能交互。"
-    "请在 JupyterLab 中打开 notebooks/{notebook}.ipynb 并运行全部单元格，"
-    "或在命令行运行 minesafe app 提交文件.yaml，再用浏览器打开它显示的本机地址。"
+    "本页为静态报告，不含假设分析面板；如需假设分析，可运行 minesafe app 打开提交文件，"
+    "或在 Jupyter 中运行报告笔记本 {notebook}.ipynb。（本说明只在屏幕上显示，不打印。）"
 )
 
 

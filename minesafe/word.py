@@ -12,6 +12,7 @@ is one that Word or WPS on a plain Chinese Windows has, or has a fallback that i
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -125,7 +126,7 @@ def set_running_header(document: Document, text: str) -> None:
     section = document.sections[0]
     header = section.header.paragraphs[0]
     header.text = ""
-    run = header.add_run(text)
+    run = header.add_run(xml_safe(text))
     _style_run(run, BODY_FONT, SIZE_SMALL_5)
     header.alignment = WD_ALIGN_PARAGRAPH.CENTER
     footer = section.footer.paragraphs[0]
@@ -155,6 +156,15 @@ def _page_field(paragraph: Paragraph) -> None:
             run.text = text or ""
 
 
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def xml_safe(text: str) -> str:
+    """Text Word can hold: a control character a submission smuggled in (which XML cannot carry)
+    becomes U+FFFD, so one odd note never stops a document."""
+    return _NOT_XML.sub("\ufffd", text)
+
+
 def _style_run(run, font: str, size: float, bold: bool = False, colour: RGBColor | None = None) -> None:
     run.font.size = Pt(size)
     run.font.bold = bold
@@ -172,7 +182,7 @@ def add_title(document: Document, lines: Sequence[str]) -> None:
         paragraph.paragraph_format.keep_with_next = True
         if i == 0:
             paragraph.paragraph_format.space_before = Pt(12)
-        _style_run(paragraph.add_run(line), TITLE_FONT, SIZE_2)
+        _style_run(paragraph.add_run(xml_safe(line)), TITLE_FONT, SIZE_2)
 
 
 def add_subtitle(document: Document, text: str) -> None:
@@ -180,7 +190,7 @@ def add_subtitle(document: Document, text: str) -> None:
     paragraph = document.add_paragraph()
     paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
     paragraph.paragraph_format.space_after = Pt(12)
-    _style_run(paragraph.add_run(text), SUBHEADING_FONT, SIZE_3)
+    _style_run(paragraph.add_run(xml_safe(text)), SUBHEADING_FONT, SIZE_3)
 
 
 def add_heading(document: Document, text: str, level: int = 1) -> None:
@@ -188,7 +198,7 @@ def add_heading(document: Document, text: str, level: int = 1) -> None:
     paragraph = document.add_paragraph()
     paragraph.paragraph_format.first_line_indent = Pt(SIZE_3 * 2)
     paragraph.paragraph_format.keep_with_next = True
-    _style_run(paragraph.add_run(text), HEADING_FONT if level == 1 else SUBHEADING_FONT, SIZE_3)
+    _style_run(paragraph.add_run(xml_safe(text)), HEADING_FONT if level == 1 else SUBHEADING_FONT, SIZE_3)
 
 
 @dataclass(frozen=True)
@@ -210,7 +220,7 @@ def add_paragraph(document: Document, *pieces: str | Span, indent: bool = True, 
         paragraph.paragraph_format.line_spacing = Pt(size * 1.5)
     for piece in pieces:
         span = piece if isinstance(piece, Span) else Span(piece)
-        run = paragraph.add_run(span.text)
+        run = paragraph.add_run(xml_safe(span.text))
         _style_run(run, BODY_FONT, size, span.bold, span.colour)
         run.font.underline = span.underline
     return paragraph
@@ -267,7 +277,7 @@ def write_cell(cell: _Cell, spans: Sequence[Span], size: float = SIZE_5, centre:
             run = paragraph.add_run()
             if i:
                 run.add_break()
-            run.add_text(line)
+            run.add_text(xml_safe(line))
             _style_run(run, TABLE_FONT, size, span.bold, span.colour)
             run.font.underline = span.underline
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import nbformat
 import openpyxl
 import pytest
+from docx import Document
 
 from minesafe import batch as batch_module
 from minesafe.batch import (
@@ -26,6 +27,7 @@ from minesafe.batch import (
     read_cache,
     reuse_unit,
     run_batch,
+    unit_documents,
     write_report,
 )
 from minesafe.cli import main
@@ -154,7 +156,11 @@ def test_batch_reports_failures_and_keeps_going(batch):
 def test_batch_writes_notebook_html_and_result_per_unit(batch):
     _, out, _ = batch
     folder = out / "2022" / "示例省" / "示例丁县"
-    assert sorted(p.name for p in folder.iterdir()) == ["report.html", "report.ipynb", "result.json"]
+    assert sorted(p.name for p in folder.iterdir()) == ["report.docx", "report.html", "report.ipynb", "result.json"]
+    assert Document(str(folder / "report.docx")).paragraphs[0].text == "示例省示例丁县2022年度"
+    # the province's 评估报告 in the province's folder, with every county's form as an annex
+    report = Document(str(out / "2022" / "示例省" / "省级评估" / "report.docx"))
+    assert [p.text for p in report.paragraphs][:3] == ["示例省2022年度", "非煤矿山重点省(区)综合评估", "评估报告"]
     result = json.loads((folder / "result.json").read_text(encoding="utf-8"))
     provenance = result.pop("provenance")
     assert result == result_to_dict(evaluate(DEMO / "counties" / "ding.yaml"))
@@ -219,6 +225,7 @@ def stub_execute(job):
     files = {"report.ipynb": b"{}", "report.html": job.title.encode("utf-8")}
     if job.result:  # the overview has no result of its own
         files["result.json"] = json.dumps(job.result, ensure_ascii=False).encode("utf-8")
+        files |= unit_documents(job)  # the real documents: the cache must cover them
     return job_outcome(job, STATUS_OK, 0.0), write_report(job, files)
 
 
@@ -281,7 +288,17 @@ def _touch_text(path, extra):
 
 
 @pytest.mark.parametrize(
-    "change", ["submission", "params", "rubric file", "notebook", "minesafe version", "damaged output", "missing output"]
+    "change",
+    [
+        "submission",
+        "params",
+        "rubric file",
+        "notebook",
+        "minesafe version",
+        "damaged output",
+        "damaged document",
+        "missing output",
+    ],
 )
 def test_a_changed_input_or_damaged_output_is_remade(cached_batch, change, monkeypatch):
     inputs, notebooks, out, _, reusable = cached_batch
@@ -300,6 +317,8 @@ def test_a_changed_input_or_damaged_output_is_remade(cached_batch, change, monke
         undo = monkeypatch.undo
     elif change == "damaged output":
         undo = _touch_text(jia / "report.html", "<p>被改动</p>")
+    elif change == "damaged document":
+        undo = _touch_text(jia / "report.docx", "x")
     else:
         content = (jia / "result.json").read_bytes()
         (jia / "result.json").unlink()
@@ -308,6 +327,14 @@ def test_a_changed_input_or_damaged_output_is_remade(cached_batch, change, monke
     assert reusable() == {"jia": False, "yi": not both}
     undo()
     assert reusable() == {"jia": True, "yi": True}
+
+
+def test_a_batch_asking_for_pdf_remakes_units_without_one(cached_batch):
+    inputs, notebooks, out, _, _ = cached_batch
+    cache = read_cache(out)
+    runs = load_runs(find_run_files([inputs.parent / "runs"]), notebooks)
+    assert all(reuse_unit(r, cache.get(str(r.source))) is not None for r in runs)
+    assert all(reuse_unit(r, cache.get(str(r.source)), pdf=True) is None for r in runs)  # no report.pdf yet
 
 
 def test_a_remade_unit_is_current_again(cached_batch):

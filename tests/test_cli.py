@@ -338,3 +338,52 @@ def test_a_failed_unit_is_named_by_what_its_file_states_however_broken(tmp_path)
     path.write_text("[unclosed", encoding="utf-8")
     assert identify_submission(path) == ("", "", "", None, "")
     assert identify_submission(tmp_path / "missing.yaml") == ("", "", "", None, "")
+
+    lines = describe_batch([*units, failed], out, True)
+    assert lines[2] == "[失败] 综合评估总览：笔记本 overview_report.ipynb 出错"
+    assert lines[4].startswith(f"{counts}；总览报告生成失败（见上）。")
+    assert describe_batch(units, out, True)[-1].startswith(f"{counts}；各单位报告均无变化，总览报告沿用上次报告。")
+    assert describe_batch(units, out, False)[-1].startswith(f"{counts}。报告位于：")  # no overview notebook
+
+
+# --- minesafe report ------------------------------------------------------------------------
+
+
+def test_report_writes_a_document_per_unit_and_refuses_to_overwrite(tmp_path, capsys):
+    from docx import Document
+
+    files = [str(DEMO / "counties" / "yi.yaml"), str(DEMO / "province.yaml")]
+    assert main(["report", *files, "--docx", "--out", str(tmp_path)]) == 0
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == [
+        "示例省2022年度非煤矿山重点省(区)综合评估评估报告.docx",
+        "示例省示例乙县2022年度非煤矿山重点地区安全生产攻坚克难工作自评估报告.docx",
+    ]
+    county = Document(str(tmp_path / names[1]))
+    assert [p.text for p in county.paragraphs][2] == "自评估报告"
+    assert "已写出：" in capsys.readouterr().out
+    before = {p: p.read_bytes() for p in tmp_path.iterdir()}
+    assert main(["report", *files, "--out", str(tmp_path)]) == 2
+    assert "输出文件已存在，未写入" in capsys.readouterr().err
+    assert {p: p.read_bytes() for p in tmp_path.iterdir()} == before
+    assert main(["report", *files, "--out", str(tmp_path), "--force"]) == 0
+
+
+def test_report_checks_every_input_before_writing(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        (DEMO / "counties" / "yi.yaml").read_text(encoding="utf-8").replace("year: 2022", "year: 1999"), encoding="utf-8"
+    )
+    out = tmp_path / "out"
+    assert main(["report", str(DEMO / "counties" / "jia.yaml"), str(bad), "--out", str(out)]) == 2
+    assert "year" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_report_without_libreoffice_keeps_the_docx_and_says_what_to_install(tmp_path, capsys, monkeypatch):
+    from minesafe import office
+
+    monkeypatch.setattr(office, "find_soffice", lambda: None)
+    assert main(["report", str(DEMO / "counties" / "jia.yaml"), "--pdf", "--out", str(tmp_path)]) == 1
+    assert "libreoffice-writer-nogui" in capsys.readouterr().err
+    assert [p.suffix for p in tmp_path.iterdir()] == [".docx"]

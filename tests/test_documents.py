@@ -315,3 +315,34 @@ def test_the_pdfs_embed_their_fonts(pdfs):
 
 def test_convert_is_the_one_used_by_the_workbook_tests():
     assert convert.__module__ == "tests.office"
+
+
+# --- narrative from the submission ----------------------------------------------------------
+
+
+def test_narrative_in_the_submission_reaches_the_document(tmp_path):
+    data = yaml.safe_load((DEMO / "counties" / "yi.yaml").read_text(encoding="utf-8"))
+    data["narrative"] = {"work": "开展执法检查 120 次。\n关闭矿山 3 座。", "measures": "年底前淘汰提升机。\x07"}
+    path = tmp_path / "yi.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    result = evaluate(path)
+    assert result.header.narrative == {"work": "开展执法检查 120 次。\n关闭矿山 3 座。", "measures": "年底前淘汰提升机。\x07"}
+    texts = _texts(_read(build_county_document(result)))
+    assert "开展执法检查 120 次。" in texts and "关闭矿山 3 座。" in texts
+    assert "年底前淘汰提升机。\ufffd" in texts  # a control character XML cannot hold does not stop the document
+    assert texts.count(TO_FILL) == 1
+
+
+@pytest.mark.parametrize(
+    ("narrative", "message"),
+    [("一段话", "报告文字部分写法有误"), ({"work": 3}, "工作开展情况应为一段文字"), ({"summary": "x"}, "未知的键")],
+)
+def test_a_bad_narrative_is_refused_naming_its_key(tmp_path, narrative, message):
+    from minesafe.exceptions import InputError
+
+    data = yaml.safe_load((DEMO / "counties" / "yi.yaml").read_text(encoding="utf-8")) | {"narrative": narrative}
+    path = tmp_path / "yi.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(InputError, match=message) as error:
+        evaluate(path)
+    assert "narrative" in str(error.value)

@@ -45,6 +45,9 @@ def printed(chromium, county_report):  # noqa: F811
                     overflowing: [...document.querySelectorAll('td, th, pre, img, p, li')]
                         .filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.textContent.slice(0, 40)),
                     folded: [...document.querySelectorAll('details.ms-folded table')].map(t => t.getBoundingClientRect().height),
+                    broken: [...document.querySelectorAll('.ms-mark, .ms-word')]
+                        .filter(e => e.getClientRects().length > 1).map(e => e.textContent),
+                    words: document.querySelectorAll('.ms-mark, .ms-word').length,
                 })"""
             )
             pdf = page.pdf(format="A4", print_background=True, prefer_css_page_size=True)
@@ -89,3 +92,27 @@ def test_table_headers_repeat_on_continued_pages(printed):
     for text in _pages(printed[0]):
         if re.search(r"^\d-\d[a-z]\s", text, re.M):
             assert "任务分解" in text
+
+
+def test_every_printed_page_names_the_report_and_carries_its_number(printed):
+    for n, text in enumerate(_pages(printed[0]), 1):
+        assert "示例丁县 2022年度综合评估报告" in text, n
+        assert f"— {n} —" in text, n
+
+
+def test_nothing_only_for_the_screen_is_printed(printed):
+    text = "".join(_pages(printed[0]))
+    for screen_only in ("点击展开", "JupyterLab", "notebooks/", "假设分析面板"):
+        assert screen_only not in text, screen_only
+
+
+def test_short_words_are_not_broken_across_lines(printed):
+    _, layout = printed
+    assert layout["words"] > 60  # every result and category mark is one
+    assert layout["broken"] == []
+
+
+def test_a_title_cannot_end_the_page_style(tmp_path):
+    page = export_html(nbformat.v4.new_notebook(), 'a"b\\</style><script>alert(1)</script>\n')
+    assert "<script>alert" not in page
+    assert 'content: "a\\"b\\\\\\3c /style>\\3c script>alert(1)\\3c /script> "' in page

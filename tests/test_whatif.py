@@ -175,7 +175,9 @@ def test_disabled_panel_and_static_fallback(panel):
     assert isinstance(build_whatif_panel(DING, enabled=False), StaticNote)
     bundle = panel._repr_mimebundle_()
     assert WIDGET_VIEW in bundle
-    assert "notebooks/noncoal_county_report.ipynb" in bundle["text/plain"] and "minesafe app" in bundle["text/html"]
+    assert "minesafe app" in bundle["text/plain"] and "minesafe app" in bundle["text/html"]
+    # a report's reader gets no developer instruction (a notebook path, JupyterLab)
+    assert "notebooks/" not in bundle["text/plain"] and "JupyterLab" not in bundle["text/html"]
 
 
 @pytest.mark.parametrize(
@@ -194,7 +196,7 @@ def test_the_static_note_names_the_units_notebook(submission, notebook):
         build_whatif_panel(load_report(submission), enabled=False),
         WhatIfPanel(Scenario.from_file(submission), chart=False),
     ):
-        assert f"notebooks/{notebook}.ipynb" in repr(shown)
+        assert f"报告笔记本 {notebook}.ipynb" in repr(shown)
         assert (ROOT / "notebooks" / f"{notebook}.ipynb").is_file()
 
 
@@ -205,7 +207,7 @@ def test_html_of_a_live_notebook_shows_the_note_not_a_blank(tmp_path):
     )
     assert any(WIDGET_VIEW in o.get("data", {}) for c in notebook.cells for o in c.get("outputs", []))
     page = export_html(notebook, "live")
-    assert "假设分析面板需要在运行中的 Jupyter 内核里使用" in page
+    assert "本页为静态报告，不含假设分析面板" in page
     assert WIDGET_VIEW not in page
     assert any(WIDGET_VIEW in o.get("data", {}) for c in notebook.cells for o in c.get("outputs", []))  # not changed
     nbformat.validate(notebook)
