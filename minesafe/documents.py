@@ -36,16 +36,16 @@ from minesafe.word import (
     SIZE_SMALL_4,
     SIZE_SMALL_5,
     Cell,
+    FastCell,
     Span,
     add_heading,
     add_paragraph,
     add_subtitle,
     add_table,
     add_title,
+    append_rows,
     create_document,
-    merge_down,
     set_running_header,
-    set_widths,
     start_landscape_section,
     to_bytes,
     write_cell,
@@ -114,14 +114,11 @@ def _add_notices(document: Document, result: Result) -> None:
         add_paragraph(document, Span(notice, bold=True), size=SIZE_SMALL_4)
 
 
-def _add_opening(document: Document, result: Result, unit: UnitResult) -> None:
+def _add_opening(document: Document, result: Result) -> None:
     add_title(document, document_title(result))
-    stages = "、".join(r.header.stage for r in unit.stages)
     add_subtitle(
         document,
-        f"（{result.header.year}年度　{result.rubric.stage_label(result.header.stage)}"
-        + (f"；评估阶段 {stages}，以{unit.stage}为准" if len(unit.stages) > 1 else "")
-        + "）",
+        f"（{result.header.year}年度　{result.rubric.stage_label(result.header.stage)}）",
     )
     _add_notices(document, result)
 
@@ -129,12 +126,17 @@ def _add_opening(document: Document, result: Result, unit: UnitResult) -> None:
 def _add_verdict(document: Document, numbering: _Numbering, result: Result, unit: UnitResult) -> None:
     """The verdict in words, then every reason for it, then the points to check."""
     add_heading(document, numbering.next("评估结论"))
-    name = describe_unit(result)
+    # the verdict on a line of its own: a wrapped line must never break 不合格 apart
+    add_paragraph(document, Span("考核评估结论：", bold=True), _verdict_span(unit.passed, unit.verdict), "。")
     add_paragraph(
         document,
-        f"{unit_label(result.rubric)}{name}{result.header.year}年度考核评估结论：",
-        _verdict_span(unit.passed, unit.verdict),
-        "。" + (f"本结论以{unit.stage}结论为准；{unit.stage_change}。" if unit.stage_change else ""),
+        f"{unit_label(result.rubric)}：{describe_unit(result)}；评估年度：{result.header.year}年；"
+        f"评估阶段：{result.rubric.stage_label(result.header.stage)}。"
+        + (
+            f"本结论以{unit.stage}结论为准" + (f"；{unit.stage_change}" if unit.stage_change else "") + "。"
+            if len(unit.stages) > 1
+            else ""
+        ),
     )
     decisive = [r.text for r in result.reasons if r.kind != "flag"]
     flags = [r.text for r in result.reasons if r.kind == "flag"]
@@ -166,7 +168,7 @@ def _add_targets(document: Document, numbering: _Numbering, result: Result, titl
         document,
         ["序号", "工作目标", "目标", "实际", "评估结果", "填报数据与计算"],
         rows,
-        (10, 32, 22, 18, 16, 58),
+        (12, 30, 22, 18, 20, 54),
         centred=(0, 4),
     )
 
@@ -397,29 +399,29 @@ def _add_form_targets(document: Document, annex: Annex) -> None:
 
 
 def _add_form_rows(document: Document, annex: Annex) -> None:
+    """二、重点工作任务完成情况 as the form prints it: a row per section heading, then the section's
+    rows, 序号 and 重点任务 merged down over each task's rows."""
     headers = ["序号", "重点任务", "类别", "任务分解", "完成情况", "评估结果"]
     widths = (12, 28, 14, 62, 103, 38)
-    table = add_table(document, headers, [], widths, size=SIZE_SMALL_5)
-    for heading, rows in annex.sections:
-        cells = table.add_row().cells
-        merged = cells[0].merge(cells[-1])
-        write_cell(merged, [Span(heading, bold=True)], SIZE_SMALL_5)
-        first = len(table.rows)
-        for r in rows:
-            cells = table.add_row().cells
-            if r.first_of_task:
-                merge_down(table, 0, first, len(table.rows) - 2)
-                merge_down(table, 1, first, len(table.rows) - 2)
-                first = len(table.rows) - 1
-                write_cell(cells[0], [Span(str(r.row.task))], SIZE_SMALL_5, centre=True)
-                write_cell(cells[1], [Span(r.row.task_name)], SIZE_SMALL_5)
-            write_cell(cells[2], [Span(r.mark)], SIZE_SMALL_5, centre=True)
-            write_cell(cells[3], [Span(r.row.requirement)], SIZE_SMALL_5)
-            write_cell(cells[4], _filled_spans(r.filled), SIZE_SMALL_5)
-            write_cell(cells[5], _result_spans(r.result, r.note), SIZE_SMALL_5)
-        merge_down(table, 0, first, len(table.rows) - 1)
-        merge_down(table, 1, first, len(table.rows) - 1)
-    set_widths(table, widths)
+    add_table(document, headers, [], widths, size=SIZE_SMALL_5)
+    rows: list[list[FastCell]] = []
+    for heading, section_rows in annex.sections:
+        rows.append([FastCell([Span(heading, bold=True)], columns=len(headers))])
+        for n, r in enumerate(section_rows):
+            last_of_task = n + 1 == len(section_rows) or section_rows[n + 1].first_of_task
+            merge = "" if r.first_of_task and last_of_task else "restart" if r.first_of_task else "continue"
+            task = [Span(str(r.row.task)), Span(r.row.task_name)] if r.first_of_task else [Span(""), Span("")]
+            rows.append(
+                [
+                    FastCell([task[0]], centre=True, merge=merge),
+                    FastCell([task[1]], merge=merge),
+                    FastCell([Span(r.mark)], centre=True),
+                    FastCell([Span(r.row.requirement)]),
+                    FastCell(_filled_spans(r.filled)),
+                    FastCell(_result_spans(r.result, r.note)),
+                ]
+            )
+    append_rows(document, rows, widths, SIZE_SMALL_5)
 
 
 def _open_document(unit: UnitResult) -> tuple[Document, _Numbering]:
@@ -427,7 +429,7 @@ def _open_document(unit: UnitResult) -> tuple[Document, _Numbering]:
     result = unit.deciding
     document = create_document()
     set_running_header(document, running_header(result))
-    _add_opening(document, result, unit)
+    _add_opening(document, result)
     numbering = _Numbering()
     _add_verdict(document, numbering, result, unit)
     return document, numbering

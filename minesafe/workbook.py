@@ -21,10 +21,12 @@ from openpyxl.worksheet.page import PageMargins
 from minesafe.cells import append_row, style_header
 from minesafe.exceptions import InputError, KeyPath, Problem
 from minesafe.rubric import STAGES, FieldKind, Outcome, Rubric, category_label
-from minesafe.submission import put_value, target_fields, value_at
+from minesafe.submission import NARRATIVE_KEYS, put_value, target_fields, value_at
 
 INSTRUCTIONS = "填表说明"
 INFO = "基本信息"
+#: The 基本信息 keys of the report's own words are ``narrative.work`` and the like (NARRATIVE_KEYS).
+NARRATIVE_KEY = "narrative"
 TARGETS = "工作目标"
 ITEMS = "重点任务"
 FIELDS = "填报数量"
@@ -208,6 +210,12 @@ def build_workbook(rubric: Rubric, data: Mapping[str, Any] | None = None) -> Wor
         ("year", "评估年度", data.get("year"), f"四位年份，如 2022（基准年为{rubric.baseline_label()}）"),
         ("stage", "评估阶段", data.get("stage", STAGES[0]), "、".join(rubric.stage_label(t) for t in rubric.stages)),
         ("demo", "示例数据", _cell_value(data.get("demo", False)), "正式填报请选“否”"),
+    ]
+    given = data.get(NARRATIVE_KEY)
+    narrative: Mapping[str, Any] = given if isinstance(given, Mapping) else {}
+    rows += [  # the report's own words (docs/submission.md): optional, 【待填写】 in the Word report when blank
+        (f"{NARRATIVE_KEY}.{key}", label, narrative.get(key), "评估报告中的文字，可不填（不填则报告中该部分为【待填写】）")
+        for key, label in NARRATIVE_KEYS.items()
     ]
     for key, label, value, hint in rows:
         append_row(info, [key, label, value, hint])
@@ -483,6 +491,12 @@ def read_workbook(wb: Workbook, source: str) -> tuple[dict[str, Any], Callable[[
     info_rows = [(r, row) for r, row in info_rows if row[0] is not None]
     repeats = reader.refuse_duplicates(INFO, [(str(row[0]), f"A{r}") for r, row in info_rows], "键")
     for i, (r, (key, _, value, *_)) in enumerate(info_rows):
+        if str(key).startswith(f"{NARRATIVE_KEY}."):  # the report's own words: free text, kept as written
+            part = str(key).split(".", 1)[1]
+            note((NARRATIVE_KEY, part), INFO, f"C{r}")
+            if _clean(value, strip=False) is not None and i not in repeats:
+                data.setdefault(NARRATIVE_KEY, {})[part] = _clean(value, strip=False)
+            continue
         note((str(key),), INFO, f"C{r}")
         value = _clean(value)
         if value is None or i in repeats:

@@ -1,8 +1,11 @@
 """Regenerate the pictures in docs/images/: a full-page screenshot of each report type made by
 ``minesafe batch`` from the demo data, the first printed pages of a county report (Chromium's
-print to PDF on A4), and the printed fill-in workbook (LibreOffice's PDF conversion).
+print to PDF on A4), the printed fill-in workbook (LibreOffice's PDF conversion), and the first
+pages of each Word document (county 自评, county 核查, province, the filled 评估表 annex) as
+LibreOffice prints them.
 
-    python scripts/make_doc_images.py        # needs chromium and soffice on PATH
+    python scripts/make_doc_images.py              # needs chromium and soffice on PATH
+    python scripts/make_doc_images.py --documents  # only the Word documents' pictures
 
 Look at every picture after regenerating: they are how the project shows what it makes.
 """
@@ -58,8 +61,53 @@ def _render_pdf_pages(pdf: bytes, stem: str, pages: dict[int, str], scale: float
     return written
 
 
+def _verified_demo(folder: Path) -> Path:
+    """示例乙县's 核查: the province found the hoist replaced (4-2c 完成), which turns its 自评's 不合格."""
+    import yaml
+
+    data = yaml.safe_load((ROOT / "data" / "demo" / "counties" / "yi.yaml").read_text(encoding="utf-8"))
+    data["stage"] = "核查"
+    data["items"]["4-2c"] = {"result": "完成", "note": "现场抽查核实：提升机已于12月更换"}
+    path = folder / "yi-verified.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def document_images(folder: Path) -> None:
+    """The first page of each Word document type, and of the county's annex, as LibreOffice prints them."""
+    import pypdfium2
+
+    from minesafe.documents import build_document, write_document
+    from minesafe.office import convert as convert_documents
+    from minesafe.results import evaluate_unit
+
+    demo = ROOT / "data" / "demo"
+    units = {
+        "document-county": evaluate_unit([demo / "counties" / "yi.yaml"]),
+        "document-county-verified": evaluate_unit([demo / "counties" / "yi.yaml", _verified_demo(folder)]),
+        "document-province": evaluate_unit([demo / "province.yaml"]),
+    }
+    for name, unit in units.items():
+        write_document(build_document(unit), folder / f"{name}.docx")
+    pdfs = convert_documents([folder / f"{name}.docx" for name in units], "pdf", folder)
+    for name, pdf in zip(units, pdfs, strict=True):
+        pages = {1: "page1"}
+        if name == "document-county":  # the annex: the first landscape page
+            document = pypdfium2.PdfDocument(pdf)
+            annex = next(i for i in range(len(document)) if document[i].get_size()[0] > document[i].get_size()[1])
+            document.close()
+            pages[annex + 1] = "annex"
+        for path in _render_pdf_pages(pdf.read_bytes(), name, pages, scale=1.0):
+            print(f"wrote {path.relative_to(ROOT)}")
+
+
 def main() -> int:
     from playwright.sync_api import sync_playwright
+
+    if "--documents" in sys.argv[1:]:
+        with tempfile.TemporaryDirectory() as tmp:
+            document_images(Path(tmp))
+        return 0
 
     IMAGES.mkdir(parents=True, exist_ok=True)
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -85,6 +133,7 @@ def main() -> int:
         printed = convert(template, "pdf", Path(tmp))
         for path in _render_pdf_pages(printed.read_bytes(), "print-template", {1: "instructions", 5: "tasks"}):
             print(f"wrote {path.relative_to(ROOT)}")
+        document_images(Path(tmp))
     return 0
 
 

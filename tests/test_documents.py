@@ -71,7 +71,8 @@ def test_the_county_report_opens_with_its_title_and_verdict(yi, yi_document):
     assert texts[:3] == ["示例省示例乙县2022年度", "非煤矿山重点地区安全生产攻坚克难工作", "自评估报告"] == document_title(yi)
     assert texts[3] == "（2022年度　自评（自评估））"
     verdict = next(i for i, t in enumerate(texts) if "考核评估结论" in t)
-    assert texts[verdict] == "被评估地区示例省 示例乙县2022年度考核评估结论：不合格。"
+    assert texts[verdict] == "考核评估结论：不合格。"
+    assert texts[verdict + 1] == "被评估地区：示例省 示例乙县；评估年度：2022年；评估阶段：自评（自评估）。"
     assert texts[verdict - 1] == "一、评估结论" and verdict < 8
     assert any(t.startswith("1. 否决项 4-2c") for t in texts)
     assert "否决项完成的有  27  项，未完成的有  1  项，不涉及的有  1  项；评分项共计得分  100  分" in texts
@@ -140,12 +141,12 @@ def test_the_fonts_are_named_with_fallbacks_every_windows_has(yi):
     data = to_bytes(build_county_document(yi))
     with zipfile.ZipFile(io.BytesIO(data)) as docx:
         fonts = docx.read("word/fontTable.xml").decode()
-        body = docx.read("word/document.xml").decode()
+        used = docx.read("word/document.xml").decode() + docx.read("word/styles.xml").decode()
         names = [n for n in docx.namelist() if n.startswith("word/fonts/")]
     assert not names  # nothing embedded
     for face, fallback in (("方正小标宋简体", "宋体"), ("仿宋", "FangSong"), ("黑体", "SimHei"), ("宋体", "SimSun")):
         assert re.search(rf'w:name="{face}".*?<w:altName w:val="{fallback}"/>', fonts), face
-        assert f'w:eastAsia="{face}"' in body or (face == "宋体" and 'w:eastAsia="宋体"' in body)
+        assert f'w:eastAsia="{face}"' in used, face  # each face is used (by a style or a run)
 
 
 def _annex_rows(document):
@@ -205,7 +206,8 @@ def test_a_verified_stage_is_an_evaluation_report_saying_what_changed():
     texts = _texts(_read(build_county_document(unit)))
     assert texts[2] == "评估报告"
     assert texts[:2] == ["示例省示例煤矿县甲2023年度", "煤矿安全生产重点县(市、区)综合评估"]
-    assert texts[3] == "（2023年度　核查（实施评估，到现场抽查核实）；评估阶段 自评、核查，以核查为准）"
+    assert texts[3] == "（2023年度　核查（实施评估，到现场抽查核实））"
+    assert any("本结论以核查结论为准；核查结论不合格，与自评（合格）不同。" in t for t in texts[:10])
     heading = texts.index("六、与前一评估阶段相比的变化")
     assert texts[heading + 1] == "自评 → 核查：核查结论不合格，得分 90 分；自评结论合格，得分 100 分，结论改变。"
 
@@ -215,7 +217,10 @@ def test_the_province_report_lists_every_key_county_and_the_rows_failing_most():
     document = _read(build_province_document(province))
     texts = _texts(document)
     assert texts[:3] == ["示例省2022年度", "非煤矿山重点省(区)综合评估", "评估报告"]
-    assert "被评估地区示例省（重点省）2022年度考核评估结论：不合格。" in texts
+    assert (
+        "考核评估结论：不合格。" in texts
+        and "被评估地区：示例省（重点省）；评估年度：2022年；评估阶段：自评（自评估）。" in texts
+    )
     counties = next(t for t in document.tables if t.rows[0].cells[1].text == "重点县")
     rows = _table_rows(counties)
     assert [r[1] for r in rows[1:]] == list(yaml.safe_load((DEMO / "province.yaml").read_text(encoding="utf-8"))["key_counties"])

@@ -129,6 +129,7 @@ def test_a_folder_batch_makes_every_report_and_the_overview(folder_batch):
     assert status == 0
     for unit in ("示例甲县", "示例丙县", "省级评估"):
         assert sorted(p.name for p in (out / "2022" / "示例省" / unit).iterdir()) == [
+            "report.docx",  # the 评估报告 in Word (the province's with its counties' forms)
             "report.html",
             "report.ipynb",
             "result.json",

@@ -189,3 +189,18 @@ def test_template_labels_name_the_baseline_year_of_the_reading(wu_in_2026):
     assert any("基准年为评估年度前2年" in text for text in _cells(blank[INSTRUCTIONS]))
     for wb in (filled, blank):
         assert not [text for ws in wb.worksheets for text in _cells(ws) if "2020" in text]
+
+
+def test_the_reports_own_words_go_through_the_workbook(tmp_path):
+    """narrative.* rows of 基本信息: filled from a submission, read back exactly as written (free text)."""
+    data = yaml.safe_load((DEMO / "counties" / "yi.yaml").read_text(encoding="utf-8"))
+    data["narrative"] = {"work": "  全年检查 120 次。\n关闭矿山 3 座。", "measures": "年底前淘汰。"}
+    source = tmp_path / "yi.yaml"
+    source.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    book = tmp_path / "yi.xlsx"
+    assert main(["template", "--from", str(source), "--out", str(book)]) == 0
+    info = openpyxl.load_workbook(book)[INFO]
+    keys = [info.cell(r, 1).value for r in range(1, info.max_row + 1)]
+    assert {"narrative.work", "narrative.problems", "narrative.measures"} <= set(keys)
+    result = evaluate(book)
+    assert result.header.narrative == {"work": "全年检查 120 次。\n关闭矿山 3 座。", "measures": "年底前淘汰。"}
