@@ -102,8 +102,9 @@ class _Numbering:
         return f"{HEADING_NUMBERS[self.count - 1]}、{text}"
 
 
-def _verdict_span(passed: bool, verdict: str) -> Span:
-    return Span(verdict, bold=True, colour=None if passed else RED)
+def _verdict_span(passed: bool | None, verdict: str) -> Span:
+    """A verdict in words, bold; 不合格 also in red (待定 and 合格 in the text's colour)."""
+    return Span(verdict, bold=True, colour=RED if passed is False else None)
 
 
 def _add_notices(document: Document, result: Result) -> None:
@@ -138,13 +139,15 @@ def _add_verdict(document: Document, numbering: _Numbering, result: Result, unit
             else ""
         ),
     )
-    decisive = [r.text for r in result.reasons if r.kind != "flag"]
+    decisive = [r.text for r in result.reasons if r.kind not in ("flag", "pending")]
+    pending = [r.text for r in result.reasons if r.kind == "pending"]
     flags = [r.text for r in result.reasons if r.kind == "flag"]
-    if decisive:
-        add_paragraph(document, "不合格或失分的原因：")
-        for i, text in enumerate(decisive, 1):
-            add_paragraph(document, f"{i}. {text}")
-    elif isinstance(result, CountyResult):
+    for lead, texts in (("不合格或失分的原因：", decisive), ("结论待定的原因：", pending)):
+        if texts:
+            add_paragraph(document, lead)
+            for i, text in enumerate(texts, 1):
+                add_paragraph(document, f"{i}. {text}")
+    if not decisive and not pending and isinstance(result, CountyResult):
         add_paragraph(document, "全部工作目标和否决项已完成，评分项得分达到合格分数线。")
     for text in flags:
         add_paragraph(document, Span("请核实：", bold=True), text)
@@ -507,20 +510,37 @@ def build_province_document(province: UnitResult | ProvinceResult, narrative: Ma
 
 def _add_counties(document: Document, numbering: _Numbering, result: ProvinceResult) -> None:
     add_heading(document, numbering.next("重点县评估结果"))
-    counts = Counter(u.verdict for u in result.units)
-    parts = [f"{verdict} {counts[verdict]} 个" for verdict in counts]
-    if result.missing:
-        parts.append(f"无评估结果 {len(result.missing)} 个")
+    counts = county_counts(result)
     total = len(result.units) + len(result.missing)
-    add_paragraph(document, f"本省重点县共 {total} 个：" + "，".join(parts) + "。")
+    add_paragraph(
+        document,
+        f"本省重点县共 {total} 个：合格 {counts['合格']} 个，不合格 {counts['不合格']} 个，待定 {counts['待定']} 个"
+        + (
+            f"（只有自评结果 {len(result.pending)} 个，无评估结果 {len(result.missing)} 个）"
+            if result.pending or result.missing
+            else ""
+        )
+        + "。",
+    )
     rows: list[list] = []
     for n, (u, c) in enumerate(zip(result.units, result.counties, strict=True), 1):
-        reason = "；".join(x for x in (describe_failure(c), u.stage_change) if x) or "—"
+        unchecked = "只有自评结果，尚未经核查或认定：本省结论待定" if u.name in result.pending else ""
+        reason = "；".join(x for x in (describe_failure(c), u.stage_change, unchecked) if x) or "—"
         rows.append(
             [str(n), c.county, u.stage, [_verdict_span(u.passed, u.verdict)], format_decimal(c.score), _failed_veto(c), reason]
         )
     for name in result.missing:
-        rows.append([str(len(rows) + 1), name, "—", [_verdict_span(False, "无评估结果")], "—", "—", "未提交该重点县的评估文件"])
+        rows.append(
+            [
+                str(len(rows) + 1),
+                name,
+                "—",
+                [_verdict_span(None, "无评估结果")],
+                "—",
+                "—",
+                "未提交该重点县的评估文件：本省结论待定",
+            ]
+        )
     add_table(
         document,
         ["序号", "重点县", "以此阶段为准", "结论", "得分", "未完成的否决项", "原因"],
@@ -528,6 +548,15 @@ def _add_counties(document: Document, numbering: _Numbering, result: ProvinceRes
         (10, 24, 16, 16, 12, 26, 52),
         centred=(0, 2, 3, 4),
     )
+
+
+def county_counts(result: ProvinceResult) -> Counter[str]:
+    """The province's key counties by what they mean for it: 合格 (checked on site or confirmed),
+    不合格, and 待定 (a 合格 at 自评 only, or no result at all)."""
+    counts: Counter[str] = Counter({"合格": 0, "不合格": 0, "待定": len(result.missing)})
+    for u in result.units:
+        counts["待定" if u.name in result.pending else "合格" if u.passed else "不合格"] += 1
+    return counts
 
 
 def _add_failing_rows(document: Document, numbering: _Numbering, result: ProvinceResult) -> None:

@@ -476,7 +476,9 @@ def render_counties(report: Report, link_template: str = "") -> Html:
     for missing in r.missing:
         rows.append((missing, "—", "—", verdict_mark(None, "无评估结果"), "未提交该重点县的评估文件：本省结论待定"))
         lines.append(f"{missing} 无评估结果")
-    body = _table(["重点县", "得分", "否决项", "结论", "不合格或待定原因"], rows, widths=("14%", "8%", "26%", "9%", "43%"), keep=True)
+    body = _table(
+        ["重点县", "得分", "否决项", "结论", "不合格或待定原因"], rows, widths=("14%", "8%", "26%", "9%", "43%"), keep=True
+    )
     return Html(body, "\n".join(lines))
 
 
