@@ -10,6 +10,8 @@ Prints, for the county report notebook:
   * a fair naive peer: the papermill CLI then `jupyter nbconvert --to html --no-input` per county, run
     as many at a time as the batch has workers, making the same outputs (executed notebook and HTML);
     naive / batch on 20 reports (target >= 4);
+  * the CPU time of one county's report.docx, which every batch report includes, and its share of
+    the per-report cost;
   * evaluations per second of `minesafe.evaluate` on a county file in one process (target >= 200), and
     the start-up of `minesafe evaluate FILE` / `python -c pass` (target <= 5);
   * per-report cost and peak memory of the whole process tree at N = 20, 60, 200, and the cost of each
@@ -168,6 +170,22 @@ def evaluations_per_second(seconds: float) -> float:
     return count / (time.perf_counter() - started)
 
 
+def document_seconds(repeats: int) -> float:
+    """The median CPU time of one county's 评估报告 as Word (built and serialised, as the batch
+    writes it beside each report), in this process."""
+    from minesafe.documents import document_files
+    from minesafe.results import evaluate_unit
+
+    unit = evaluate_unit([COUNTY])
+    document_files(unit)  # python-docx's template and the styles are loaded once per process
+    times = []
+    for _ in range(repeats):
+        started = time.process_time()
+        document_files(unit)
+        times.append(time.process_time() - started)
+    return statistics.median(times)
+
+
 def startup_seconds(commands: list[list[str]], repeats: int, pycache: Path) -> list[float]:
     """The median wall time of each command, run in turn (so load on a shared machine falls on all
     alike), after a first run that is not timed.
@@ -224,6 +242,7 @@ def main() -> int:
         naive = time_naive(peer, work / "naive", jobs)
         print(f"  fair peer N={peer_size}: batch {batch_peer:.1f} s, naive {jobs}-way {naive:.1f} s", flush=True)
         rate = evaluations_per_second(2 if args.quick else 5)
+        docx = document_seconds(5 if args.quick else 20)
         bare, cli = startup_seconds(
             [[sys.executable, "-c", "pass"], [str(BIN / "minesafe"), "evaluate", str(COUNTY)]],
             9 if args.quick else 21,
@@ -239,6 +258,7 @@ def main() -> int:
         (f"  (per report / empty notebook through the batch, N={n})", f"{main_seconds / warm_floor:.2f}", ""),
         (f"naive {jobs}-way / batch (N={peer_size})", f"{naive / batch_peer:.1f}", ">= 4"),
         ("minesafe.evaluate per second (one county file)", f"{rate:.0f}", ">= 200"),
+        (f"report.docx per county (CPU s); / per report (N={n})", f"{docx:.2f}; {docx / (main_seconds / n):.2f}", "(included)"),
         ("`minesafe evaluate FILE` / `python -c pass` start-up", f"{cli / bare:.1f}", "<= 5"),
     ]
     rows += [
