@@ -339,12 +339,6 @@ def test_a_failed_unit_is_named_by_what_its_file_states_however_broken(tmp_path)
     assert identify_submission(path) == ("", "", "", None, "")
     assert identify_submission(tmp_path / "missing.yaml") == ("", "", "", None, "")
 
-    lines = describe_batch([*units, failed], out, True)
-    assert lines[2] == "[失败] 综合评估总览：笔记本 overview_report.ipynb 出错"
-    assert lines[4].startswith(f"{counts}；总览报告生成失败（见上）。")
-    assert describe_batch(units, out, True)[-1].startswith(f"{counts}；各单位报告均无变化，总览报告沿用上次报告。")
-    assert describe_batch(units, out, False)[-1].startswith(f"{counts}。报告位于：")  # no overview notebook
-
 
 # --- minesafe report ------------------------------------------------------------------------
 
