@@ -106,11 +106,13 @@ def minesafe_exe() -> str:
     return str(Path(sys.executable).parent / "minesafe")
 
 
-def start_app(*args: str, env: dict[str, str] | None = None, timeout: float = 180) -> tuple[subprocess.Popen, str]:
-    """Start ``minesafe app`` with ``args`` and return it with the address it prints once serving.
-    Fails (stopping it) if it ends or prints no address in time."""
+def start_app(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 180, exe: str | None = None, cwd: Path = ROOT
+) -> tuple[subprocess.Popen, str]:
+    """Start ``minesafe app`` with ``args`` (``exe``: another installation's script) and return it with
+    the address it prints once serving. Fails (stopping it) if it ends or prints no address in time."""
     server = subprocess.Popen(
-        [minesafe_exe(), "app", *args], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [exe or minesafe_exe(), "app", *args], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     selector = selectors.DefaultSelector()
     selector.register(server.stdout, selectors.EVENT_READ)

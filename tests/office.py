@@ -7,26 +7,15 @@ without a system CJK font, as it does in the HTML reports.
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 from pathlib import Path
 
 from minesafe import office
 
 
 def find_soffice() -> str | None:
-    """LibreOffice's ``soffice``, installed from Debian's packages when missing and the suite runs
-    as root (as in CI), like the browser of tests/test_browser.py."""
-    found = office.find_soffice()
-    if found or os.geteuid() != 0 or not shutil.which("apt-get"):
-        return found
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    subprocess.run(["apt-get", "update", "-qq"], check=False, env=env, capture_output=True, timeout=600)
-    # Calc for the workbooks, Writer for the reports' .docx, a serif and a sans CJK face for the documents
-    packages = ["libreoffice-calc-nogui", "libreoffice-writer-nogui", "fonts-noto-cjk"]
-    subprocess.run(["apt-get", "install", "-y", "-qq", *packages], check=False, env=env, capture_output=True, timeout=1200)
-    return shutil.which("soffice")
+    """LibreOffice's ``soffice`` (Debian's libreoffice-calc-nogui and -writer-nogui, with fonts-noto-cjk
+    for the documents; .ci/run installs them)."""
+    return office.find_soffice()
 
 
 def convert(source: Path, target_format: str, outdir: Path) -> Path:

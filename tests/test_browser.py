@@ -2,15 +2,13 @@
 ``minesafe app`` on 127.0.0.1. A veto row is failed and restored; the verdict shown must flip from
 合格 to 不合格 and back, and the page must fetch nothing from anywhere but the local server.
 
-Chromium comes from Debian's package, installed here when missing and the suite runs as root
-(as in CI). Elsewhere without a browser the test is skipped, saying what to install; in CI
-(``CI`` set) a missing browser fails it instead.
+Chromium comes from Debian's package (.ci/run installs it). Without a browser the test is skipped,
+saying what to install; in CI (``CI`` set) a missing browser fails it instead.
 """
 
 import os
 import shutil
 import socket
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -24,20 +22,9 @@ CHROMIUM_FLAGS = [
 ]  # fmt: skip
 
 
-def _install_chromium() -> str | None:
-    """Debian's chromium, installed with apt-get when missing and allowed."""
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found or os.geteuid() != 0 or not shutil.which("apt-get"):
-        return found
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    subprocess.run(["apt-get", "update", "-qq"], check=False, env=env, capture_output=True, timeout=600)
-    subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=False, env=env, capture_output=True, timeout=900)
-    return shutil.which("chromium")
-
-
 @pytest.fixture(scope="module")
 def chromium():
-    path = _install_chromium()
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
     if path is None:
         message = "没有可用的 Chromium：请安装 Debian 的 chromium 软件包（apt-get install chromium）后再运行本测试"
         if os.environ.get("CI"):
