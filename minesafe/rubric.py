@@ -363,6 +363,8 @@ def build_rubric(data: Mapping[str, Any], source: str, targets_from: Rubric | No
     ``targets_from`` supplies the targets of a rubric that declares ``targets_from`` (a province
     form reuses its county form's targets). Raises :class:`RubricError` listing every problem.
     """
+    if not isinstance(data, Mapping):
+        raise RubricError(source, [f"文件内容应为评估表的键值映射（当前为 {type(data).__name__}）"])
     problems: list[str] = []
 
     def need(key: str, kind: type, where: Mapping[str, Any] = data, label: str = "") -> Any:
@@ -383,7 +385,12 @@ def build_rubric(data: Mapping[str, Any], source: str, targets_from: Rubric | No
     else:
         targets = tuple(_build_targets(data.get("targets"), problems))
     thresholds = _build_thresholds(data.get("thresholds") or {}, problems)
-    sections, rows = _build_rows(data.get("sections", []), problems)
+    sections, rows = _build_rows(data.get("sections"), problems)
+    inferred = data.get("inferred_categories") or {}
+    if not isinstance(inferred, Mapping):
+        problems.append(f"inferred_categories 应为映射，如 note: 说明（当前值：{inferred!r}）")
+        inferred = {}
+    base = targets_from
     totals = None
     if "totals" in data:
         t = need("totals", dict)
@@ -398,17 +405,25 @@ def build_rubric(data: Mapping[str, Any], source: str, targets_from: Rubric | No
         summary_template=str(data.get("summary_template", "")),
         footnote=str(data.get("footnote", "")),
         totals=totals,
-        pass_score=Fraction(data.get("pass_score", 0)),
-        baseline_year=int(data.get("baseline_year", targets_from.baseline_year if targets_from else 0)),
-        named_baseline_year=(
-            targets_from.named_baseline_year if targets_from and "targets_from" in data else int(data.get("baseline_year", 0))
+        pass_score=_number(data, "pass_score", 0, problems, "合格分数线（数，如 80）"),
+        baseline_year=int(
+            _number(data, "baseline_year", base.baseline_year if base else 0, problems, "基准年份（整数）", whole=True)
         ),
-        baseline_years_before=int(data.get("baseline_years_before", targets_from.baseline_years_before if targets_from else 0)),
+        named_baseline_year=(
+            base.named_baseline_year
+            if base and "targets_from" in data
+            else int(_number(data, "baseline_year", 0, [], "", whole=True))
+        ),
+        baseline_years_before=int(
+            _number(
+                data, "baseline_years_before", base.baseline_years_before if base else 0, problems, "年数（整数）", whole=True
+            )
+        ),
         baseline_reading=targets_from.baseline_reading if targets_from else "fixed-2020",
         targets=targets,
         sections=tuple(sections),
         rows=tuple(rows),
-        inferred_note=str((data.get("inferred_categories") or {}).get("note", "")),
+        inferred_note=str(inferred.get("note", "")),
         county_rubric=str(data.get("county_rubric", "")),
         thresholds=thresholds,
         provisional=str(data.get("provisional", "")).strip(),
@@ -423,6 +438,16 @@ def build_rubric(data: Mapping[str, Any], source: str, targets_from: Rubric | No
 
 
 _KIND_NAMES = {str: "文字", int: "整数", dict: "映射", list: "列表"}
+
+
+def _number(data: Mapping[str, Any], key: str, default: int, problems: list[str], expected: str, whole: bool = False) -> Fraction:
+    """A number of the rubric's top level (a YAML number, never text); its ``default`` when absent."""
+    value = data.get(key, default)
+    kinds = (int,) if whole else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kinds):
+        problems.append(f"{key} 应为{expected}（当前值：{value!r}）")
+        return Fraction(default)
+    return Fraction(value)
 
 
 def _build_targets(raw: Any, problems: list[str]) -> Iterator[Target]:
@@ -474,9 +499,14 @@ def _build_stages(raw: Any, problems: list[str]) -> dict[str, Stage]:
 
 
 def _build_thresholds(raw: Any, problems: list[str]) -> dict[str, Threshold]:
+    if not isinstance(raw, Mapping):
+        problems.append(f"thresholds 应为映射：阈值名 → {{value, label, source}}（当前为 {type(raw).__name__}）")
+        return {}
     thresholds = {}
     for name, spec in raw.items():
         try:
+            if not isinstance(spec, Mapping):
+                raise TypeError(f"应为映射，含 value、label（当前为 {type(spec).__name__}）")
             thresholds[name] = build_threshold(str(name), spec)
         except (KeyError, ValueError, TypeError) as exc:
             problems.append(f"阈值 {name} 写法有误：{exc}")
@@ -512,18 +542,54 @@ def _build_measure(raw: Any) -> Measure | None:
 
 
 def _build_rows(raw: Any, problems: list[str]) -> tuple[list[Section], list[Row]]:
+    """Sections, their tasks and rows; every malformed part is a problem (where it is), the rest is read."""
     sections: list[Section] = []
     rows: list[Row] = []
-    for s in raw or []:
-        section = Section(int(s["number"]), str(s["name"]))
+    if raw is None:  # a form of targets only (the province's)
+        return sections, rows
+    if not isinstance(raw, list):
+        problems.append(f"sections 应为部分的列表，每部分含 number、name、tasks（当前为 {type(raw).__name__}）")
+        return sections, rows
+    for i, s in enumerate(raw):
+        where = f"sections[{i}]"
+        if not _numbered(s):
+            problems.append(f"{where} 应为映射，含整数 number、文字 name 和 tasks 列表（当前值：{_short(s)}）")
+            continue
+        section = Section(s["number"], str(s["name"]))
         sections.append(section)
-        for t in s.get("tasks", []):
-            for r in t.get("rows", []):
+        tasks = s.get("tasks", [])
+        if not isinstance(tasks, list):
+            problems.append(f"{where}（第 {section.number} 部分）的 tasks 应为任务的列表（当前为 {type(tasks).__name__}）")
+            continue
+        for j, t in enumerate(tasks):
+            task_rows = t.get("rows", []) if isinstance(t, Mapping) else None
+            if not _numbered(t) or not isinstance(task_rows, list):
+                problems.append(f"{where}.tasks[{j}] 应为映射，含整数 number、文字 name 和 rows 列表（当前值：{_short(t)}）")
+                continue
+            for k, r in enumerate(task_rows):
+                if not isinstance(r, Mapping):
+                    problems.append(f"{where}.tasks[{j}].rows[{k}] 应为一行的映射（当前值：{_short(r)}）")
+                    continue
                 try:
-                    rows.append(build_row(r, section, int(t["number"]), str(t["name"])))
-                except (KeyError, ValueError, TypeError) as exc:
+                    rows.append(build_row(r, section, t["number"], str(t["name"])))
+                except (KeyError, ValueError, TypeError, AttributeError) as exc:
                     problems.append(f"第 {r.get('id', '?')} 行写法有误：缺少或写错了 {exc}")
     return sections, rows
+
+
+def _numbered(part: Any) -> bool:
+    """A section or task: a mapping with a whole ``number`` and a ``name``."""
+    return (
+        isinstance(part, Mapping)
+        and isinstance(part.get("number"), int)
+        and not isinstance(part.get("number"), bool)
+        and isinstance(part.get("name"), str)
+    )
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def build_row(r: Mapping[str, Any], section: Section, task: int, task_name: str) -> Row:

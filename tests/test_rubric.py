@@ -153,3 +153,39 @@ def test_row_by_id_knows_the_rows_a_profile_adds():
     added = wuhai.row_by_id("1-1b")
     assert added is not None and added.id == "1-1b" and added in wuhai.rows
     assert base.row_by_id("1-1b") is None and wuhai.row_by_id("1-1a") is base.row_by_id("1-1a")
+
+
+def test_malformed_rubric_reports_every_problem_as_rubric_error_lines(rubric_data):
+    """A rubric file named by a params file may be malformed anywhere: every problem is a line of one
+    RubricError (never a KeyError, AttributeError or ValueError out of build_rubric)."""
+
+    def break_everything(d):
+        d["sections"][0].pop("number")
+        d["sections"][1]["tasks"][0]["rows"].append("不是一行")
+        d["sections"][2]["tasks"] = "不是列表"
+        d["thresholds"] = ["75%"]
+        d["pass_score"] = "八十"
+        d["baseline_year"] = "2020年"
+        d["inferred_categories"] = ["note"]
+
+    with pytest.raises(RubricError) as info:
+        build_rubric(_mutated(rubric_data, break_everything), "test.yaml")
+    problems = info.value.problems
+    expected = [
+        "sections[0] 应为映射，含整数 number",
+        "sections[1].tasks[0].rows[",
+        "sections[2]（第 3 部分）的 tasks 应为任务的列表",
+        "thresholds 应为映射",
+        "pass_score 应为合格分数线（数，如 80）（当前值：'八十'）",
+        "baseline_year 应为基准年份（整数）",
+        "inferred_categories 应为映射",
+    ]
+    for fragment in expected:
+        assert any(fragment in p for p in problems), (fragment, problems)
+    assert len(problems) == len(expected)
+
+
+@pytest.mark.parametrize("data", [["id", "unit"], "评估表", None])
+def test_rubric_that_is_not_a_mapping_is_a_rubric_error(data):
+    with pytest.raises(RubricError, match="文件内容应为评估表的键值映射"):
+        build_rubric(data, "test.yaml")
