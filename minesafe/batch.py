@@ -43,7 +43,7 @@ from minesafe.files import (
     write_json,
     write_workbook,
 )
-from minesafe.frames import PROVINCE_KIND, RESULT_FILE, SUMMARY_STEM, UNIT_KINDS
+from minesafe.frames import PROVINCE_KIND, RESULT_FILE, SUMMARY_STEM, UNIT_KINDS, mark_form
 from minesafe.rendering import describe_unit, result_to_dict
 from minesafe.results import evaluate_unit
 from minesafe.summary import (
@@ -279,7 +279,7 @@ def evaluate_run(run: Run, out: Path) -> tuple[Path, str, dict[str, Any]]:
     unit = _evaluate_stages(run)  # the latest stage decides, as in the report
     result = unit.deciding
     h = result.header
-    leaf = result.county if isinstance(result, CountyResult) else "省级评估"
+    leaf = mark_form(result.county, result.rubric.id) if isinstance(result, CountyResult) else "省级评估"
     folder = out / str(h.year) / _folder_name(h.province) / _folder_name(leaf)
     title = f"{describe_unit(result)} {h.year}年度综合评估报告" + ("（示例数据）" if h.demo else "")
     return folder, title, result_to_dict(unit, read_provenance(unit, params))
@@ -339,9 +339,18 @@ def plan_unit(run: Run, out: Path) -> Job | UnitOutcome:
     except (MemoryError, RecursionError) as exc:
         what = "内存上限" if isinstance(exc, MemoryError) else "嵌套层数上限"
         return _failure(run, f"评估超过{what}，已停止；请检查提交文件是否异常庞大或嵌套过深", time.perf_counter() - started)
+    except Exception as exc:  # one unit's unforeseen fault fails that unit alone; the batch goes on
+        return _failure(run, f"评估时出现意外错误：{_describe(exc)}", time.perf_counter() - started)
     files = {run.notebook, *reads, *(Path(run.parameters[k]) for k in FILE_PARAMETERS if run.parameters.get(k))}
-    inputs = {str(path.resolve()): file_sha256(path) for path in sorted(files)}
+    try:
+        inputs = {str(path.resolve()): file_sha256(path) for path in sorted(files)}
+    except OSError as exc:  # an input removed or made unreadable meanwhile
+        return _failure(run, f"读取输入文件时出错：{_describe(exc)}", time.perf_counter() - started)
     return Job(run, folder, title, result, inputs)
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _failure(run: Run, error: str, seconds: float, status: str = STATUS_FAILED) -> UnitOutcome:
@@ -451,11 +460,12 @@ def write_kernelspec(folder: Path) -> Path:
 
 
 _stop: Any = None  # the batch's stop event, in a worker
+_waiting: Any = None  # how many of the batch's jobs have not started yet (shared by the workers)
 _template: Any = None  # the worker's kernel template process
 _standby: KernelStandby | None = None  # the worker's next report kernel
 
 
-def _start_worker(log: str, jupyter_data: str, stop: Any, warm_kernels: bool) -> None:
+def _start_worker(log: str, jupyter_data: str, stop: Any, waiting: Any, warm_kernels: bool) -> None:
     """Leave Ctrl-C to the batch process (it stops the workers itself), send the kernels' console
     chatter to the batch log, find the batch's kernel spec and start this worker's warm kernel
     template (it imports in the background while the worker evaluates)."""
@@ -464,8 +474,8 @@ def _start_worker(log: str, jupyter_data: str, stop: Any, warm_kernels: bool) ->
 
     from minesafe.kernels import SOCKET_VARIABLE, KernelStandby, start_report_kernel
 
-    global _stop
-    _stop = stop
+    global _stop, _waiting
+    _stop, _waiting = stop, waiting
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ.setdefault("MINESAFE_RUN_FOLDER", os.getcwd())  # report kernels run elsewhere: paths stay relative to here
     os.environ["JUPYTER_PATH"] = os.pathsep.join(p for p in (jupyter_data, os.environ.get("JUPYTER_PATH", "")) if p)
@@ -482,6 +492,26 @@ def _start_worker(log: str, jupyter_data: str, stop: Any, warm_kernels: bool) ->
             [sys.executable, "-m", "minesafe.kernels", path], stdin=subprocess.PIPE, stdout=2, stderr=2, start_new_session=True
         )
         os.environ[SOCKET_VARIABLE] = path
+
+
+def _start_job() -> None:
+    """Count a job of the batch as started (see :func:`prepare_next_kernel`)."""
+    if _waiting is not None:
+        with _waiting.get_lock():
+            _waiting.value -= 1
+
+
+def prepare_next_kernel(cwd: str) -> None:
+    """Start this worker's next report kernel, best-effort: a kernel that cannot be started now is
+    logged and started again (or fails its own unit) when a report takes it; it never decides the
+    report that is running. Nothing is started after the batch's last job has started, nor once the
+    batch is stopping."""
+    if _standby is None or (_stop is not None and _stop.is_set()) or (_waiting is not None and _waiting.value <= 0):
+        return
+    try:
+        _standby.prepare(cwd)
+    except Exception as exc:  # the next unit's kernel start is retried by take(); it fails that unit if it fails again
+        print(f"minesafe: the next report kernel could not be started ahead: {_describe(exc)}", file=sys.stderr)
 
 
 def _refuse_after_stop() -> None:
@@ -523,8 +553,10 @@ def execute_job(job: Job) -> tuple[UnitOutcome, dict[str, str]]:
 
     started = time.perf_counter()
     cwd = str(job.run.notebook.parent)
-    kernel = _standby.take(cwd) if _standby is not None else None  # else papermill starts one
+    kernel = None
+    _start_job()
     try:
+        kernel = _standby.take(cwd) if _standby is not None else None  # else papermill starts one
         try:
             notebook = papermill.execute_notebook(
                 str(job.run.notebook),
@@ -543,7 +575,7 @@ def execute_job(job: Job) -> tuple[UnitOutcome, dict[str, str]]:
         finally:
             if _standby is not None and kernel is not None:
                 _standby.retire(kernel)
-                _standby.prepare(cwd)  # the next report's kernel starts while this one exports
+            prepare_next_kernel(cwd)  # the next report's kernel starts while this one exports
         html = export_html(notebook, job.title)
         documents = unit_documents(job) if job.result.get("verdict") else {}
         digests = write_report(
@@ -568,8 +600,8 @@ def execute_job(job: Job) -> tuple[UnitOutcome, dict[str, str]]:
         return job_outcome(job, STATUS_FAILED, time.perf_counter() - started, error), {}
     except BatchInterrupted:
         return job_outcome(job, STATUS_INTERRUPTED, time.perf_counter() - started), {}
-    except Exception as exc:  # one unit's failure must not stop the batch; it is reported in the summary
-        return job_outcome(job, STATUS_FAILED, time.perf_counter() - started, f"{type(exc).__name__}: {exc}"), {}
+    except Exception as exc:  # one unit's failure (kernel start, run, export) must not stop the batch
+        return job_outcome(job, STATUS_FAILED, time.perf_counter() - started, _describe(exc)), {}
     return job_outcome(job, STATUS_OK, time.perf_counter() - started), digests
 
 
@@ -703,9 +735,16 @@ def _collect(
     for future in as_completed(futures):
         try:
             on_result(futures[future], future.result())
-        except BrokenProcessPool as exc:  # a worker died (killed, out of memory)
+        except Exception as exc:  # a worker died (killed, out of memory), or a unit's unforeseen fault
             on_error(futures[future], exc)
         bar.update()
+
+
+def _worker_error(exc: BaseException) -> str:
+    """How a unit's failure outside its own error handling reads in the summary."""
+    if isinstance(exc, BrokenProcessPool):
+        return f"工作进程异常退出（可能超出内存或时间上限）：{_describe(exc)}"
+    return f"意外错误：{_describe(exc)}"
 
 
 def run_batch(
@@ -747,6 +786,7 @@ def run_batch(
     if todo or later:
         context = multiprocessing.get_context("spawn")  # kernels and zmq do not survive fork safely
         stop = context.Event()
+        waiting = context.Value("i", 0)  # set to the jobs to run once planning has said how many
         log = str((out / "batch-log.txt").resolve())
         with tempfile.TemporaryDirectory(prefix="minesafe-kernel-") as folder, _signals_raise() as interrupted:
             jupyter_data = str(write_kernelspec(Path(folder)))
@@ -754,7 +794,7 @@ def run_batch(
                 max_workers=max(1, min(jobs, len(todo))),
                 mp_context=context,
                 initializer=_start_worker,
-                initargs=(log, jupyter_data, stop, execute is execute_job),
+                initargs=(log, jupyter_data, stop, waiting, execute is execute_job),
             )
             try:
                 total = 2 * len(todo) + len(later)
@@ -764,6 +804,7 @@ def run_batch(
                     }
                     _check_duplicates(runs, planned, outcomes, cache)
                     bar.update(len(todo) - len(planned))
+                    waiting.value = len(planned) + len(later)
                     _execute(pool, planned, execute, outcomes, cache, bar)
                     made = _make_later(pool, later, execute, bar)  # the overview reads the results just written
             except BatchInterrupted as exc:
@@ -807,7 +848,7 @@ def _make_later(pool, later: Sequence[Job], execute, bar) -> list[UnitOutcome]:
         made[i] = done[0]
 
     def died(i, exc):
-        made[i] = job_outcome(later[i], STATUS_FAILED, 0.0, f"工作进程异常退出：{type(exc).__name__}: {exc}")
+        made[i] = job_outcome(later[i], STATUS_FAILED, 0.0, _worker_error(exc))
 
     _collect({pool.submit(execute, job): i for i, job in enumerate(later)}, bar, record, died)
     return [made[i] for i in sorted(made)]
@@ -823,7 +864,7 @@ def _plan(pool, runs, todo, out, outcomes, bar) -> dict[int, Job]:
             outcomes[i] = unit
 
     def died(i, exc):
-        outcomes[i] = _failure(runs[i], f"评估时工作进程异常退出（可能超出内存或时间上限）：{type(exc).__name__}: {exc}", 0.0)
+        outcomes[i] = _failure(runs[i], f"评估时{_worker_error(exc)}", 0.0)
 
     _collect({pool.submit(plan_unit, runs[i], out): i for i in todo}, bar, record, died)
     return dict(sorted(planned.items()))
@@ -866,7 +907,7 @@ def _execute(pool, planned: Mapping[int, Job], execute, outcomes, cache, bar) ->
             }
 
     def died(i, exc):
-        outcomes[i] = job_outcome(planned[i], STATUS_FAILED, 0.0, f"工作进程异常退出：{type(exc).__name__}: {exc}")
+        outcomes[i] = job_outcome(planned[i], STATUS_FAILED, 0.0, _worker_error(exc))
 
     _collect({pool.submit(execute, job): i for i, job in planned.items()}, bar, record, died)
 

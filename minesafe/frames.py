@@ -26,6 +26,17 @@ SUMMARY_STEM = "batch-summary"
 #: Unit kinds as the summary names them, by the key a result mapping names its unit with.
 UNIT_KINDS = {"county": "重点县", "enterprise": "重点企业"}
 PROVINCE_KIND = "重点省"
+#: A county can be a key county on the coal list and on the non-coal list in one year: one unit on
+#: each form. The coal form's unit is told apart by this word (its report folder; its name in the
+#: overview when both are there); the non-coal unit keeps the plain name the province report links to.
+FORM_MARKS = {"coal-county": "煤矿"}
+
+
+def mark_form(name: str, rubric_id: str) -> str:
+    """``name`` with its form's mark (:data:`FORM_MARKS`): ``甲县（煤矿）``; other forms' names as they are."""
+    return f"{name}（{FORM_MARKS[rubric_id]}）" if rubric_id in FORM_MARKS else name
+
+
 #: The columns of :func:`results_frame` (and so of ``minesafe.load_results`` and the batch summary).
 RESULT_COLUMNS = (
     "年度",

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from minesafe.evaluation import Verdict
 from minesafe.exceptions import InputError, Problem
 from minesafe.files import read_county_rubric, read_rubric
+from minesafe.frames import mark_form
 from minesafe.lists import KINDS, build_history, consecutive_years, propose_next_list
 from minesafe.rendering import DEMO_BANNER
 from minesafe.report import Html
@@ -36,7 +37,11 @@ def decide_units(results: pd.DataFrame) -> pd.DataFrame:
     :class:`InputError` naming the files when two results decide one unit's year (a copied report
     folder, say): counting both would count the unit twice."""
     units = results[results["以此阶段为准"].fillna(True).astype(bool)].reset_index(drop=True)
-    units = units.assign(单位名称=unit_name(units))
+    names = unit_name(units)
+    # a county on the coal and the non-coal list alike: its coal unit's name carries the form
+    on_two_forms = names.map(units.groupby(names)["评估表"].nunique()) > 1
+    marked = [mark_form(n, f) if two else n for n, f, two in zip(names, units["评估表"], on_two_forms, strict=True)]
+    units = units.assign(单位名称=marked)
     twice = units[units.duplicated(["评估表", "年度", "单位名称"], keep=False)]
     problems = [
         Problem(
@@ -108,7 +113,7 @@ def _failed_rows(units: pd.DataFrame) -> pd.DataFrame:
             lines.append(
                 {
                     "年度": unit.年度,
-                    "单位名称": f"{unit.省} {unit.单位}",
+                    "单位名称": unit.单位名称,
                     "评估表": unit.评估表,
                     "编号": row.id,
                     "部分": f"({row.section}) {row.section_name}",

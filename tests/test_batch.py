@@ -623,3 +623,153 @@ def test_a_notebooks_folder_without_the_overview_makes_none(tmp_path):
     shutil.copy(NOTEBOOKS / "noncoal_county_report.ipynb", notebooks)
     runs, overview = load_batch_runs([DEMO / "counties" / "jia.yaml"], tmp_path / "out", notebooks)
     assert len(runs) == 1 and overview is None
+
+
+# --- one unit's fault fails that unit alone ------------------------------------------------------
+
+
+def _county_runs(tmp_path, extra_parameters=""):
+    """Run files for the demo's 甲 (``extra_parameters`` added) and 乙, each with its own input copies."""
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    _write(
+        runs / "jia.yaml",
+        f"notebook: noncoal_county_report\nparameters: {{submission: {DEMO / 'counties' / 'jia.yaml'}{extra_parameters}}}\n",
+    )
+    _write(runs / "yi.yaml", f"notebook: noncoal_county_report\nparameters: {{submission: {DEMO / 'counties' / 'yi.yaml'}}}\n")
+    return load_runs(find_run_files([runs]), NOTEBOOKS)
+
+
+def test_a_malformed_rubric_named_by_a_params_file_fails_its_unit_and_the_batch_goes_on(tmp_path):
+    import yaml
+
+    rubric = yaml.safe_load((ROOT / "minesafe" / "rubrics" / "noncoal-county.yaml").read_text(encoding="utf-8"))
+    rubric["sections"][0].pop("number")
+    rubric["thresholds"] = ["75%"]
+    rubric["pass_score"] = "八十"
+    _write(tmp_path / "rubric.yaml", yaml.safe_dump(rubric, allow_unicode=True))
+    _write(tmp_path / "params.yaml", "evaluation:\n  rubric_file: rubric.yaml\n")
+    runs = _county_runs(tmp_path, f", params_file: {tmp_path / 'params.yaml'}")
+    out = tmp_path / "reports"
+    jia, yi = run_batch(runs, out, 1, progress=False, execute=stub_execute)
+    assert not jia.succeeded and yi.succeeded
+    assert "评估表文件" in jia.error and "有 3 处问题" in jia.error
+    assert all(part in jia.error for part in ("sections[0]", "thresholds 应为映射", "pass_score 应为"))
+    summary = json.loads((out / "batch-summary.json").read_text(encoding="utf-8"))
+    assert (summary["succeeded"], summary["failed"]) == (1, 1)
+    assert list(read_cache(out)) == [str(runs[1].source)]  # the good unit is cached for the next run
+
+
+def test_an_unforeseen_error_while_planning_fails_that_unit_with_its_name(tmp_path, monkeypatch):
+    def crash(run, out):
+        raise KeyError("thresholds")
+
+    run = _county_runs(tmp_path)[0]
+    monkeypatch.setattr(batch_module, "evaluate_run", crash)
+    unit = plan_unit(run, tmp_path / "reports")
+    assert unit.status == "失败" and unit.error == "评估时出现意外错误：KeyError: 'thresholds'"
+    assert unit.run_file == str(run.source)
+
+
+def crash_on_jia(job):
+    """An execute step that fails unforeseen for 甲 (in the worker, outside the unit's own handling)."""
+    if "甲" in job.title:
+        raise RuntimeError("模拟的意外错误")
+    return stub_execute(job)
+
+
+def test_an_unforeseen_error_in_a_worker_fails_that_unit_and_the_summary_is_written(tmp_path):
+    out = tmp_path / "reports"
+    jia, yi = run_batch(_county_runs(tmp_path), out, 2, progress=False, execute=crash_on_jia)
+    assert (jia.succeeded, yi.succeeded) == (False, True)
+    assert jia.unit == "示例甲县" and jia.error == "意外错误：RuntimeError: 模拟的意外错误"
+    assert json.loads((out / "batch-summary.json").read_text(encoding="utf-8"))["failed"] == 1
+
+
+class _Standby:
+    """A worker's kernel standby whose starts fail (``take`` and/or ``prepare``), recording its calls."""
+
+    def __init__(self, take_fails: bool, prepare_fails: bool) -> None:
+        self.take_fails, self.prepare_fails, self.prepared = take_fails, prepare_fails, 0
+
+    def take(self, cwd):
+        if self.take_fails:
+            raise RuntimeError("内核无法启动")
+
+    def prepare(self, cwd):
+        self.prepared += 1
+        if self.prepare_fails:
+            raise RuntimeError("下一个内核无法启动")
+
+    def retire(self, manager):
+        pass
+
+
+def test_a_kernel_that_cannot_start_fails_only_its_unit(tmp_path, monkeypatch):
+    job = plan_unit(_county_runs(tmp_path)[0], tmp_path / "reports")
+    monkeypatch.setattr(batch_module, "_standby", _Standby(take_fails=True, prepare_fails=False))
+    outcome, digests = batch_module.execute_job(job)
+    assert outcome.status == "失败" and outcome.error == "RuntimeError: 内核无法启动" and digests == {}
+    assert not job.folder.exists()
+
+
+@pytest.fixture
+def batch_kernelspec(tmp_path, monkeypatch):
+    """The batch's kernel spec on Jupyter's path, as a worker has it (plain kernels: no template)."""
+    monkeypatch.setenv("JUPYTER_PATH", str(batch_module.write_kernelspec(tmp_path / "jupyter")))
+    monkeypatch.delenv("MINESAFE_KERNEL_TEMPLATE", raising=False)
+
+
+def test_the_next_kernel_failing_to_start_never_decides_the_current_unit(tmp_path, monkeypatch, batch_kernelspec):
+    job = plan_unit(_county_runs(tmp_path)[0], tmp_path / "reports")
+    standby = _Standby(take_fails=False, prepare_fails=True)
+    monkeypatch.setattr(batch_module, "_standby", standby)
+    outcome, digests = batch_module.execute_job(job)
+    assert outcome.status == STATUS_OK and sorted(digests) == ["report.html", "report.ipynb", "result.json"]
+    assert standby.prepared == 1 and (job.folder / "report.html").is_file()
+
+
+def test_no_next_kernel_after_the_last_job_or_once_the_batch_stops(monkeypatch):
+    import multiprocessing
+
+    standby = _Standby(take_fails=False, prepare_fails=False)
+    waiting, stop = multiprocessing.Value("i", 2), multiprocessing.Event()
+    monkeypatch.setattr(batch_module, "_standby", standby)
+    monkeypatch.setattr(batch_module, "_waiting", waiting)
+    monkeypatch.setattr(batch_module, "_stop", stop)
+    batch_module._start_job()  # one of two started: the other still waits for a kernel
+    batch_module.prepare_next_kernel("/tmp")
+    assert standby.prepared == 1
+    stop.set()  # interrupted: nothing more is started
+    batch_module.prepare_next_kernel("/tmp")
+    assert standby.prepared == 1
+    stop.clear()
+    batch_module._start_job()  # the last job has started: no kernel for a job that will not come
+    batch_module.prepare_next_kernel("/tmp")
+    assert standby.prepared == 1
+
+
+def test_a_county_on_the_coal_and_the_non_coal_list_in_one_year_gets_two_reports(tmp_path):
+    """Common in coal provinces: the coal unit's report folder and overview name carry the form; the
+    non-coal report keeps the plain place the province report links to (../{county}/report.html)."""
+    import minesafe
+    from minesafe.overview import decide_units
+
+    submissions = tmp_path / "in"
+    submissions.mkdir()
+    noncoal = (DEMO / "counties" / "jia.yaml").read_text(encoding="utf-8").replace("year: 2022", "year: 2023")
+    coal = (DEMO / "coal" / "county-jia.yaml").read_text(encoding="utf-8").replace("county: 示例煤矿县甲", "county: 示例甲县")
+    _write(submissions / "noncoal.yaml", noncoal)
+    _write(submissions / "coal.yaml", coal)
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    for name, notebook in (("noncoal", "noncoal_county_report"), ("coal", "coal_county_report")):
+        _write(runs / f"{name}.yaml", f"notebook: {notebook}\nparameters: {{submission: {submissions / f'{name}.yaml'}}}\n")
+    out = tmp_path / "reports"
+    outcomes = run_batch(load_runs(find_run_files([runs]), NOTEBOOKS), out, 1, progress=False, execute=stub_execute)
+    assert all(o.succeeded for o in outcomes)
+    place = out / "2023" / "示例省"
+    assert json.loads((place / "示例甲县" / "result.json").read_text(encoding="utf-8"))["rubric"] == "noncoal-county"
+    assert json.loads((place / "示例甲县（煤矿）" / "result.json").read_text(encoding="utf-8"))["rubric"] == "coal-county"
+    units = decide_units(minesafe.load_results(out))
+    assert sorted(units["单位名称"]) == ["示例省 示例甲县", "示例省 示例甲县（煤矿）"]
