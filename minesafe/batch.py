@@ -412,8 +412,17 @@ REPORT_DEPTHS = (1, 3)
 
 
 def overview_job(run: Run, out: Path) -> Job:
-    """The overview report: no result of its own (it reads every ``result.json`` in ``out``)."""
-    return Job(run, out / OVERVIEW_FOLDER, OVERVIEW_TITLE, {}, {})
+    """The overview report: no result of its own. It depends on its notebook and on the files
+    ``minesafe.load_results`` reads in its ``results`` folder (every ``result.json`` there), as they
+    are now: call it once the units' results are written."""
+    from minesafe.results import find_input_files
+
+    folder = Path(run.parameters.get("results") or out)
+    read = find_input_files([folder]) if folder.is_dir() else []
+    # load_results passes over other JSON files (summaries, the cache) without reading them
+    files = [run.notebook, *(p for p in read if p.suffix.lower() != ".json" or p.name == RESULT_FILE)]
+    inputs = {str(path.resolve()): file_sha256(path) for path in files}
+    return Job(run, out / OVERVIEW_FOLDER, OVERVIEW_TITLE, {}, inputs)
 
 
 def job_outcome(job: Job, status: str, seconds: float, error: str = "") -> UnitOutcome:
@@ -636,18 +645,50 @@ def load_runs(
 # --- reusing unchanged units ------------------------------------------------------------------
 
 
-@functools.cache
-def code_fingerprint() -> str:
-    """The minesafe version, plus a hash of the package's code, templates and rubrics, so that an
-    edited installation counts as a new version and re-makes every report."""
+#: The libraries whose versions shape a report (its charts, fonts, tables and HTML); with Python's,
+#: part of every unit's key: a new version re-makes the reports.
+OUTPUT_LIBRARIES = ("matplotlib", "Pillow", "nbconvert", "Jinja2", "fontTools", "pandas", "papermill", "nbformat")
+
+
+def output_library_versions() -> dict[str, str]:
+    """The installed version of each of :data:`OUTPUT_LIBRARIES`, and Python's."""
+    import importlib.metadata
+    import platform
+
+    return {name: importlib.metadata.version(name) for name in OUTPUT_LIBRARIES} | {"Python": platform.python_version()}
+
+
+def package_roots() -> list[Path]:
+    """The folders the installed package consists of: the package itself and what it ships from other
+    folders of the source tree in a checkout (notebooks, demo data, lists such as the key provinces,
+    params profiles; inside the package once installed)."""
+    from minesafe.files import PACKAGE, package_folder, profile_folder
+
+    return [PACKAGE, package_folder("notebooks"), package_folder("data/demo"), package_folder("data/lists"), profile_folder()]
+
+
+def fingerprint_code(roots: Sequence[Path], versions: Mapping[str, str]) -> str:
+    """The minesafe version plus a hash of every file under ``roots`` (whatever its kind: code,
+    templates, rubrics, fonts, lists; not caches or hidden files) and of ``versions``, so that an
+    edited installation or another library version counts as a new version and re-makes every report."""
     from minesafe import __version__
 
-    package = Path(__file__).resolve().parent
-    digest = hashlib.sha256(__version__.encode())
-    for path in sorted(package.rglob("*")):
-        if path.suffix in (".py", ".yaml", ".j2", ".css", ".json", ".ipynb", ".tpl") and "__pycache__" not in path.parts:
-            digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())
+    digest = hashlib.sha256(json.dumps(dict(versions), sort_keys=True).encode())
+    seen: set[Path] = set()
+    for root in roots:
+        for path in sorted(root.rglob("*")):
+            inside = path.relative_to(root)
+            if not path.is_file() or path.resolve() in seen or any(p == "__pycache__" or p.startswith(".") for p in inside.parts):
+                continue
+            seen.add(path.resolve())
+            digest.update(f"{root.name}/{inside}".encode() + b"\0" + path.read_bytes())
     return f"{__version__}+{digest.hexdigest()[:16]}"
+
+
+@functools.cache
+def code_fingerprint() -> str:
+    """:func:`fingerprint_code` of this installation, once per process."""
+    return fingerprint_code(package_roots(), output_library_versions())
 
 
 def unit_key(run: Run, inputs: Mapping[str, str]) -> str:
@@ -697,13 +738,35 @@ def reuse_unit(run: Run, entry: Mapping[str, Any] | None, pdf: bool = False) -> 
     return dataclasses.replace(outcome, run_file=str(run.source), seconds=0.0, reused=True)
 
 
-def read_cache(out: Path) -> dict[str, Any]:
-    """The batch's record of its last outputs (empty when missing or unreadable: all re-made)."""
+def read_cache(out: Path, section: str = "units") -> dict[str, Any]:
+    """The batch's record of its last outputs: its ``units`` by run file, or the ``overview``'s entry
+    (empty when missing or unreadable: all re-made)."""
     try:
         data = json.loads((out / CACHE_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-    return data.get("units", {}) if isinstance(data, dict) and data.get("format") == 1 else {}
+    found = data.get(section, {}) if isinstance(data, dict) and data.get("format") == 1 else {}
+    return found if isinstance(found, dict) else {}
+
+
+def cache_entry(job: Job, outcome: UnitOutcome, digests: Mapping[str, str]) -> dict[str, Any]:
+    """What the cache records of a report made: its key, inputs, folder, outputs and outcome."""
+    return {
+        "code": code_fingerprint(),
+        "key": unit_key(job.run, job.inputs),
+        "inputs": job.inputs,
+        "folder": str(job.folder),
+        "outputs": dict(digests),
+        "outcome": dataclasses.asdict(outcome),
+    }
+
+
+def reuse_overview(job: Job, entry: Mapping[str, Any]) -> bool:
+    """Whether the overview made last time from the same results, notebook and installation is intact."""
+    if entry.get("code") != code_fingerprint() or entry.get("key") != unit_key(job.run, job.inputs):
+        return False
+    outputs = entry.get("outputs", {})
+    return bool(outputs) and all(_current_digest(str(job.folder / n)) == d for n, d in outputs.items())
 
 
 # --- the batch --------------------------------------------------------------------------------
@@ -770,6 +833,7 @@ def run_batch(
     out.mkdir(parents=True, exist_ok=True)
     finish_interrupted_swaps(out, REPORT_DEPTHS)  # a batch killed mid-swap last time
     cache = {} if force else read_cache(out)
+    overview_entry = {} if force else read_cache(out, "overview")
     outcomes: dict[int, UnitOutcome] = {}
     todo: list[int] = []
     for i, run in enumerate(runs):
@@ -778,9 +842,15 @@ def run_batch(
             todo.append(i)
         else:
             outcomes[i] = reused
-    later = [overview_job(overview, out)] if overview is not None else []
-    if later and not (force or todo or any(not o.succeeded for o in outcomes.values())):
-        later = [job for job in later if not (job.folder / "report.html").is_file()]
+
+    def later_jobs() -> list[Job]:
+        """The overview, unless the one made from the same results is intact (decided once they are written)."""
+        if overview is None:
+            return []
+        job = overview_job(overview, out)
+        return [] if reuse_overview(job, overview_entry) else [job]
+
+    later = [] if todo else later_jobs()
     signum = None
     made: list[UnitOutcome] = []
     if todo or later:
@@ -797,7 +867,7 @@ def run_batch(
                 initargs=(log, jupyter_data, stop, waiting, execute is execute_job),
             )
             try:
-                total = 2 * len(todo) + len(later)
+                total = 2 * len(todo) + (len(later) if not todo else int(overview is not None))
                 with tqdm(total=total, desc="生成评估报告", unit="步", disable=not progress, file=sys.stderr) as bar:
                     planned = {
                         i: dataclasses.replace(job, pdf=pdf) for i, job in _plan(pool, runs, todo, out, outcomes, bar).items()
@@ -806,7 +876,10 @@ def run_batch(
                     bar.update(len(todo) - len(planned))
                     waiting.value = len(planned) + len(later)
                     _execute(pool, planned, execute, outcomes, cache, bar)
-                    made = _make_later(pool, later, execute, bar)  # the overview reads the results just written
+                    if todo:  # the overview reads the results just written
+                        later = later_jobs()
+                        bar.update(int(overview is not None and not later))
+                    made = _make_later(pool, later, execute, bar, overview_entry)
             except BatchInterrupted as exc:
                 signum = exc.signum
                 stop.set()
@@ -818,7 +891,7 @@ def run_batch(
         if signum is not None:
             finish_interrupted_swaps(out, REPORT_DEPTHS)
     ordered = [outcomes.get(i) or _failure(run, "批量评估被中断，未完成", 0.0, STATUS_INTERRUPTED) for i, run in enumerate(runs)]
-    write_json({"format": 1, "units": cache}, out / CACHE_FILE)
+    write_json({"format": 1, "units": cache, "overview": overview_entry}, out / CACHE_FILE)
     frame = build_summary_frame(ordered, read_unit_results(ordered))
     write_json(summary_to_dict(frame), out / f"{SUMMARY_STEM}.json")
     write_workbook(build_summary_workbook(frame, out), out / f"{SUMMARY_STEM}.xlsx")
@@ -840,12 +913,19 @@ def read_unit_results(outcomes: Sequence[UnitOutcome]) -> dict[str, Mapping[str,
     return results
 
 
-def _make_later(pool, later: Sequence[Job], execute, bar) -> list[UnitOutcome]:
-    """Reports made from the units' outputs (the overview), after every unit is done."""
+def _make_later(pool, later: Sequence[Job], execute, bar, entry: dict[str, Any]) -> list[UnitOutcome]:
+    """Reports made from the units' outputs (the overview), after every unit is done. ``entry``
+    becomes the overview's cache entry: emptied when it is re-made, filled when that succeeds (a
+    failed overview is never reused)."""
     made: dict[int, UnitOutcome] = {}
+    if later:
+        entry.clear()
 
     def record(i, done):
-        made[i] = done[0]
+        outcome, digests = done
+        made[i] = outcome
+        if outcome.succeeded:
+            entry.update(cache_entry(later[i], outcome, digests))
 
     def died(i, exc):
         made[i] = job_outcome(later[i], STATUS_FAILED, 0.0, _worker_error(exc))
@@ -897,14 +977,7 @@ def _execute(pool, planned: Mapping[int, Job], execute, outcomes, cache, bar) ->
         outcomes[i] = outcome
         job = planned[i]
         if outcome.succeeded:
-            cache[str(job.run.source)] = {
-                "code": code_fingerprint(),
-                "key": unit_key(job.run, job.inputs),
-                "inputs": job.inputs,
-                "folder": str(job.folder),
-                "outputs": digests,
-                "outcome": dataclasses.asdict(outcome),
-            }
+            cache[str(job.run.source)] = cache_entry(job, outcome, digests)
 
     def died(i, exc):
         outcomes[i] = job_outcome(planned[i], STATUS_FAILED, 0.0, _worker_error(exc))

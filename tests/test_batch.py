@@ -773,3 +773,94 @@ def test_a_county_on_the_coal_and_the_non_coal_list_in_one_year_gets_two_reports
     assert json.loads((place / "示例甲县（煤矿）" / "result.json").read_text(encoding="utf-8"))["rubric"] == "coal-county"
     units = decide_units(minesafe.load_results(out))
     assert sorted(units["单位名称"]) == ["示例省 示例甲县", "示例省 示例甲县（煤矿）"]
+
+
+# --- what a report's key holds -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def package_copy(tmp_path_factory):
+    """A copy of the installed package's folders, to change as an upgrade or an edit would."""
+    copy = tmp_path_factory.mktemp("package")
+    roots = []
+    for i, root in enumerate(batch_module.package_roots()):
+        shutil.copytree(root, copy / str(i) / root.name, ignore=shutil.ignore_patterns("__pycache__"))
+        roots.append(copy / str(i) / root.name)
+    return roots
+
+
+@pytest.mark.parametrize(
+    "name", ["fonts/OFL.txt", "fonts/NotoSansSC-Regular.ttf", "noncoal-key-provinces-2021.csv", "py.typed", "new file"]
+)
+def test_any_change_to_any_package_file_changes_the_fingerprint(package_copy, name):
+    """Every file of the package counts, whatever its kind (the font, the key-provinces list, …)."""
+    versions = batch_module.output_library_versions()
+    before = batch_module.fingerprint_code(package_copy, versions)
+    if name == "new file":
+        path = package_copy[0] / "templates" / "extra.html.j2"
+        path.write_text("{{ x }}", encoding="utf-8")
+        undo = path.unlink
+    else:
+        (path,) = [p for root in package_copy for p in root.rglob(Path(name).name) if str(p).endswith(name)]
+        undo = _touch_text(path, "\n")
+    changed = batch_module.fingerprint_code(package_copy, versions)
+    undo()
+    assert changed != before
+    assert batch_module.fingerprint_code(package_copy, versions) == before
+
+
+def test_the_fingerprint_holds_python_and_every_output_shaping_library_version(package_copy):
+    versions = batch_module.output_library_versions()
+    assert set(versions) == {
+        "matplotlib",
+        "Pillow",
+        "nbconvert",
+        "Jinja2",
+        "fontTools",
+        "pandas",
+        "papermill",
+        "nbformat",
+        "Python",
+    }
+    before = batch_module.fingerprint_code(package_copy, versions)
+    for name in versions:
+        assert batch_module.fingerprint_code(package_copy, versions | {name: versions[name] + ".post1"}) != before
+
+
+def test_the_key_provinces_list_is_part_of_the_package_fingerprint():
+    from minesafe.files import KEY_PROVINCES_FILE
+
+    assert any(KEY_PROVINCES_FILE.resolve().is_relative_to(root.resolve()) for root in batch_module.package_roots())
+
+
+def fail_overview(job):
+    """The units as stub_execute makes them; the overview fails (a failing cell, say)."""
+    if job.title == batch_module.OVERVIEW_TITLE:
+        return job_outcome(job, "失败", 0.0, "模拟的总览错误"), {}
+    return stub_execute(job)
+
+
+def test_a_failed_overview_is_made_again_by_the_next_run_not_reused(tmp_path):
+    from minesafe.intake import load_batch_runs
+
+    submissions = tmp_path / "in"
+    submissions.mkdir()
+    for name in ("jia", "yi"):
+        shutil.copy(DEMO / "counties" / f"{name}.yaml", submissions / f"{name}.yaml")
+    out = tmp_path / "reports"
+    runs, overview = load_batch_runs([submissions], out, NOTEBOOKS)
+
+    def made(execute=stub_execute):
+        outcomes = run_batch(runs, out, 1, progress=False, execute=execute, overview=overview)
+        return {o.unit: o.succeeded for o in outcomes if not o.reused}
+
+    assert made() == {"示例甲县": True, "示例乙县": True, "综合评估总览": True}
+    _write(submissions / "yi.yaml", (DEMO / "counties" / "yi.yaml").read_text(encoding="utf-8") + "\n# edited\n")
+    assert made(fail_overview) == {"示例乙县": True, "综合评估总览": False}  # the old page stays, stale
+    assert read_cache(out, "overview") == {}
+    assert made() == {"综合评估总览": True}  # nothing else changed: the stale page is not reused
+    assert made() == {}
+    earlier = out / "2021" / "示例省" / "示例甲县"  # a result of an earlier batch into the same folder
+    earlier.mkdir(parents=True)
+    shutil.copy(out / "2022" / "示例省" / "示例甲县" / "result.json", earlier / "result.json")
+    assert made() == {"综合评估总览": True}  # a result it reads is new
