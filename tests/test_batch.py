@@ -586,7 +586,8 @@ def test_a_unit_past_its_memory_budget_fails_with_a_chinese_message(tmp_path, mo
     assert unit.status == "失败" and "评估超过内存上限" in unit.error
 
 
-def test_the_overview_comes_after_the_units_and_is_remade_only_when_needed(tmp_path):
+def _two_counties_with_overview(tmp_path):
+    """A folder of copies of the demo's 甲 and 乙, its reports folder, and the batch's runs and overview."""
     from minesafe.intake import load_batch_runs
 
     submissions = tmp_path / "in"
@@ -595,6 +596,11 @@ def test_the_overview_comes_after_the_units_and_is_remade_only_when_needed(tmp_p
         shutil.copy(DEMO / "counties" / f"{name}.yaml", submissions / f"{name}.yaml")
     out = tmp_path / "reports"
     runs, overview = load_batch_runs([submissions], out, NOTEBOOKS)
+    return submissions, out, runs, overview
+
+
+def test_the_overview_comes_after_the_units_and_is_remade_only_when_needed(tmp_path):
+    submissions, out, runs, overview = _two_counties_with_overview(tmp_path)
     assert overview is not None and overview.notebook.name == "overview_report.ipynb"
     assert overview.parameters["results"] == str(out.resolve())
 
@@ -841,14 +847,7 @@ def fail_overview(job):
 
 
 def test_a_failed_overview_is_made_again_by_the_next_run_not_reused(tmp_path):
-    from minesafe.intake import load_batch_runs
-
-    submissions = tmp_path / "in"
-    submissions.mkdir()
-    for name in ("jia", "yi"):
-        shutil.copy(DEMO / "counties" / f"{name}.yaml", submissions / f"{name}.yaml")
-    out = tmp_path / "reports"
-    runs, overview = load_batch_runs([submissions], out, NOTEBOOKS)
+    submissions, out, runs, overview = _two_counties_with_overview(tmp_path)
 
     def made(execute=stub_execute):
         outcomes = run_batch(runs, out, 1, progress=False, execute=execute, overview=overview)
