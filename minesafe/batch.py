@@ -452,16 +452,32 @@ def job_outcome(job: Job, status: str, seconds: float, error: str = "") -> UnitO
 KERNEL_NAME = "minesafe-batch"
 
 
-def write_kernelspec(folder: Path) -> Path:
+#: Set to ``0`` to run plain kernels (papermill's own way: a new ``ipykernel`` process per report,
+#: jupyter_client's manager and client) instead of warm forked ones: slower, with nothing of
+#: :mod:`minesafe.kernels` involved, should an upgrade of Jupyter's libraries break it.
+WARM_KERNELS_VARIABLE = "MINESAFE_WARM_KERNELS"
+
+
+def warm_kernels_enabled() -> bool:
+    import os
+
+    return os.environ.get(WARM_KERNELS_VARIABLE, "1").strip() != "0"
+
+
+def write_kernelspec(folder: Path, warm: bool = True) -> Path:
     """A kernel spec that runs this very interpreter, so report kernels always see this minesafe —
-    never whatever another environment registered as ``python3``. Its launcher asks the worker's
-    warm template for a forked kernel (see :mod:`minesafe.kernels`). Returns the Jupyter data folder."""
+    never whatever another environment registered as ``python3``. A ``warm`` spec's launcher asks
+    the worker's warm template for a forked kernel (see :mod:`minesafe.kernels`); otherwise the spec
+    starts a plain ipykernel. Returns the Jupyter data folder."""
     from minesafe.kernels import LAUNCHER
 
     spec = folder / "kernels" / KERNEL_NAME
     spec.mkdir(parents=True)
-    (spec / "launcher.py").write_text(LAUNCHER, encoding="utf-8")
-    argv = [sys.executable, "-I", "-S", str(spec / "launcher.py"), "{connection_file}"]
+    if warm:
+        (spec / "launcher.py").write_text(LAUNCHER, encoding="utf-8")
+        argv = [sys.executable, "-I", "-S", str(spec / "launcher.py"), "{connection_file}"]
+    else:
+        argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
     (spec / "kernel.json").write_text(
         json.dumps({"argv": argv, "display_name": "minesafe", "language": "python"}), encoding="utf-8"
     )
@@ -474,7 +490,7 @@ _template: Any = None  # the worker's kernel template process
 _standby: KernelStandby | None = None  # the worker's next report kernel
 
 
-def _start_worker(log: str, jupyter_data: str, stop: Any, waiting: Any, warm_kernels: bool) -> None:
+def _start_worker(log: str, jupyter_data: str, stop: Any, waiting: Any, pids: Any, warm_kernels: bool) -> None:
     """Leave Ctrl-C to the batch process (it stops the workers itself), send the kernels' console
     chatter to the batch log, find the batch's kernel spec and start this worker's warm kernel
     template (it imports in the background while the worker evaluates)."""
@@ -485,6 +501,7 @@ def _start_worker(log: str, jupyter_data: str, stop: Any, waiting: Any, warm_ker
 
     global _stop, _waiting
     _stop, _waiting = stop, waiting
+    _register_worker(pids)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ.setdefault("MINESAFE_RUN_FOLDER", os.getcwd())  # report kernels run elsewhere: paths stay relative to here
     os.environ["JUPYTER_PATH"] = os.pathsep.join(p for p in (jupyter_data, os.environ.get("JUPYTER_PATH", "")) if p)
@@ -574,12 +591,13 @@ def execute_job(job: Job) -> tuple[UnitOutcome, dict[str, str]]:
                 cwd=cwd,
                 kernel_name=KERNEL_NAME,
                 km=kernel,
-                kernel_manager_class=ReportKernelManager,
                 progress_bar=False,
                 log_output=False,
                 request_save_on_cell_execute=False,
                 execution_timeout=600,
                 shutdown_kernel="immediate",  # the outputs are in hand: no need to wait for a graceful exit
+                # warm kernels' manager; with MINESAFE_WARM_KERNELS=0, papermill's own
+                **({"kernel_manager_class": ReportKernelManager} if _standby is not None else {}),
             )
         finally:
             if _standby is not None and kernel is not None:
@@ -772,17 +790,32 @@ def reuse_overview(job: Job, entry: Mapping[str, Any]) -> bool:
 # --- the batch --------------------------------------------------------------------------------
 
 
-def _kill_process_tree(pool: ProcessPoolExecutor) -> None:
-    """Stop every worker, kernel template and kernel of the pool at once (SIGKILL: a report in
-    the middle of being written must not be finished after the signal)."""
+def _register_worker(pids: Any) -> None:
+    """In a new worker: record its process id in the batch's shared table (a slot per worker)."""
+    import os
+
+    with pids.get_lock():
+        slot = next((i for i, pid in enumerate(pids) if pid == 0), None)
+        if slot is not None:
+            pids[slot] = os.getpid()
+
+
+def _kill_process_tree(pids: Iterable[int]) -> None:
+    """Stop every worker, kernel template and kernel of the batch at once (SIGKILL: a report in the
+    middle of being written must not be finished after the signal). The workers are the recorded
+    ``pids`` that are still this process's children; psutil finds their descendants."""
+    import os
+
     import psutil
 
     victims = []
-    for process in list((pool._processes or {}).values()):
-        if not process.pid:  # never started (psutil.Process(None) would be this process)
+    for pid in list(pids):
+        if not pid:  # a worker never started
             continue
         try:
-            worker = psutil.Process(process.pid)
+            worker = psutil.Process(pid)
+            if worker.ppid() != os.getpid():  # ended, and its number taken by another process
+                continue
             victims += [worker, *worker.children(recursive=True)]
         except psutil.NoSuchProcess:  # a worker that has already ended
             continue
@@ -857,14 +890,17 @@ def run_batch(
         context = multiprocessing.get_context("spawn")  # kernels and zmq do not survive fork safely
         stop = context.Event()
         waiting = context.Value("i", 0)  # set to the jobs to run once planning has said how many
+        workers = max(1, min(jobs, len(todo)))
+        pids = context.Array("i", workers)  # each worker's process id, to stop them all at once
         log = str((out / "batch-log.txt").resolve())
         with tempfile.TemporaryDirectory(prefix="minesafe-kernel-") as folder, _signals_raise() as interrupted:
-            jupyter_data = str(write_kernelspec(Path(folder)))
+            warm = execute is execute_job and warm_kernels_enabled()
+            jupyter_data = str(write_kernelspec(Path(folder), warm))
             pool = ProcessPoolExecutor(
-                max_workers=max(1, min(jobs, len(todo))),
+                max_workers=workers,
                 mp_context=context,
                 initializer=_start_worker,
-                initargs=(log, jupyter_data, stop, waiting, execute is execute_job),
+                initargs=(log, jupyter_data, stop, waiting, pids, warm),
             )
             try:
                 total = 2 * len(todo) + (len(later) if not todo else int(overview is not None))
@@ -883,7 +919,7 @@ def run_batch(
             except BatchInterrupted as exc:
                 signum = exc.signum
                 stop.set()
-                _kill_process_tree(pool)
+                _kill_process_tree(pids[:])
             finally:
                 pool.shutdown(wait=signum is None, cancel_futures=True)
             if interrupted:

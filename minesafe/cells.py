@@ -36,8 +36,10 @@ def write_value(cell, value: Any) -> None:
 
 def append_row(ws, values: Sequence[Any]) -> int:
     """Append ``values`` as the sheet's next row through :func:`write_value`; the row number."""
+    if not values:
+        raise ValueError("append_row needs at least one value")  # else append writes no cell to find its row by
     ws.append(list(values))
-    row = ws._current_row  # the row append just wrote (openpyxl keeps no public name for it)
+    row = ws.max_row  # append writes below every row in use: its row is now the last
     for col, value in enumerate(values, start=1):
         write_value(ws.cell(row, col), value)
     return row

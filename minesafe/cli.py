@@ -13,15 +13,14 @@ Exit status, the same for every command (README, "Exit status"):
 from __future__ import annotations
 
 import argparse
-import contextlib
 import gc
 import os
 import re
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from minesafe.exceptions import InputError, MinesafeError, Problem
 
@@ -57,28 +56,49 @@ _ARGPARSE_CHINESE = {
 }
 
 
-@contextlib.contextmanager
-def _argparse_in_chinese() -> Iterator[None]:
-    """Let argparse look its messages up in the Chinese catalogue while it runs for us.
+def _placeholders(template: str) -> re.Pattern[str]:
+    """A regular expression matching the messages argparse makes from ``template`` (its printf-style
+    fields: ``%(name)s``, ``%(name)r``, ``%s``), each field a named group (``p0``, ``p1``… if unnamed)."""
+    regex, unnamed = "", 0
+    for part in re.split(r"(%\(\w+\)[sr]|%[sr])", template):
+        named = re.fullmatch(r"%\((\w+)\)[sr]", part)
+        if named:
+            regex += f"(?P<{named.group(1)}>.+?)"
+        elif part in ("%s", "%r"):
+            regex += f"(?P<p{unnamed}>.+?)"
+            unnamed += 1
+        else:
+            regex += re.escape(part)
+    return re.compile(regex, re.DOTALL)
 
-    argparse translates every text it prints through its module-level gettext functions; they are
-    swapped for the catalogue and restored afterwards, so other parsers in the process are unaffected.
-    """
-    saved = argparse._, argparse.ngettext  # type: ignore[attr-defined]
-    argparse._ = lambda text: _ARGPARSE_CHINESE.get(text, text)  # type: ignore[attr-defined]
-    argparse.ngettext = lambda one, many, n: _ARGPARSE_CHINESE.get(one if n == 1 else many, one if n == 1 else many)  # type: ignore[attr-defined]
-    try:
-        yield
-    finally:
-        argparse._, argparse.ngettext = saved  # type: ignore[attr-defined]
+
+_ARGPARSE_PATTERNS = [(_placeholders(english), chinese) for english, chinese in _ARGPARSE_CHINESE.items() if "%" in english]
 
 
-def _in_chinese(method: Callable) -> Callable:
-    def wrapper(*args, **kwargs):
-        with _argparse_in_chinese():
-            return method(*args, **kwargs)
+def translate_argparse(message: str) -> str:
+    """An argparse message in Chinese (:data:`_ARGPARSE_CHINESE`): matched against argparse's own
+    templates, its values kept, a nested message (``argument --x: …``) translated too; an unknown
+    message as it is."""
+    if message in _ARGPARSE_CHINESE:
+        return _ARGPARSE_CHINESE[message]
+    for pattern, chinese in _ARGPARSE_PATTERNS:
+        found = pattern.fullmatch(message)
+        if found:
+            return _fill(chinese, found.groupdict())
+    return message
 
-    return wrapper
+
+def _fill(template: str, values: dict[str, str]) -> str:
+    """``template``'s fields filled with ``values`` as matched (a nested ``message`` translated)."""
+    unnamed = iter(values[k] for k in sorted(values) if re.fullmatch(r"p\d+", k))
+
+    def fill(field: re.Match[str]) -> str:
+        name = field.group(1)
+        if name is None:
+            return next(unnamed)
+        return translate_argparse(values[name]) if name == "message" else values[name]
+
+    return re.sub(r"%\((\w+)\)[sr]|%[sr]", fill, template)
 
 
 def _terminal_columns() -> int:
@@ -97,30 +117,44 @@ def _terminal_columns() -> int:
 
 
 class ChineseHelpFormatter(argparse.HelpFormatter):
-    """Help with Chinese punctuation: section headings end in a full-width colon."""
+    """Help as wide as the terminal, found without shutil (the parser makes its headings Chinese)."""
 
     def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24, width: int | None = None):
         # argparse makes a formatter for every argument added and asks shutil for the width; shutil
         # loads three compression modules on import, a cost every command would pay at start.
         super().__init__(prog, indent_increment, max_help_position, _terminal_columns() - 2 if width is None else width)
 
-    def format_help(self) -> str:
-        return re.sub(r"^(\S.*):$", r"\1：", super().format_help(), flags=re.MULTILINE)
-
 
 class ChineseParser(argparse.ArgumentParser):
-    """An ArgumentParser that speaks Chinese: headings, help, usage and every usage error (exit 2)."""
+    """An ArgumentParser that speaks Chinese: headings, help, usage and every usage error (exit 2),
+    through argparse's public hooks: its own ``--help`` option, and the formatted usage, help and
+    error messages translated (:func:`translate_argparse`)."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("formatter_class", ChineseHelpFormatter)
-        with _argparse_in_chinese():
-            super().__init__(*args, **kwargs)
+        add_help = kwargs.pop("add_help", True)
+        kwargs["add_help"] = False  # its own -h/--help below, with Chinese help
+        super().__init__(*args, **kwargs)
+        if add_help:
+            self.add_argument("-h", "--help", action="help", help=_ARGPARSE_CHINESE["show this help message and exit"])
 
-    parse_args = _in_chinese(argparse.ArgumentParser.parse_args)
-    parse_known_args = _in_chinese(argparse.ArgumentParser.parse_known_args)
-    format_usage = _in_chinese(argparse.ArgumentParser.format_usage)
-    format_help = _in_chinese(argparse.ArgumentParser.format_help)
-    error = _in_chinese(argparse.ArgumentParser.error)
+    def format_usage(self) -> str:
+        return _chinese_usage(super().format_usage())
+
+    def format_help(self) -> str:
+        text = _chinese_usage(super().format_help())
+        for heading in ("positional arguments", "options"):
+            text = re.sub(rf"^{heading}:$", f"{_ARGPARSE_CHINESE[heading]}：", text, flags=re.MULTILINE)
+        return re.sub(r"^(\S.*):$", r"\1：", text, flags=re.MULTILINE)  # the other headings: full-width colons
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}：错误：{translate_argparse(message)}\n")
+
+
+def _chinese_usage(text: str) -> str:
+    prefix = "usage: "
+    return _ARGPARSE_CHINESE[prefix] + text[len(prefix) :] if text.startswith(prefix) else text
 
 
 class _VersionAction(argparse.Action):

@@ -372,13 +372,13 @@ class PythonYamlLoader(
 
 
 if yaml.__with_libyaml__:
-    from yaml._yaml import CParser
 
-    class CYamlLoader(CParser, _Yaml12Constructor, _Yaml12Resolver):
-        """The libyaml loader (about 8× faster) with the same YAML 1.2 and duplicate-key rules."""
+    class CYamlLoader(yaml.CBaseLoader, _Yaml12Constructor, _Yaml12Resolver):
+        """The libyaml loader (about 8× faster) with the same YAML 1.2 and duplicate-key rules: PyYAML's
+        public libyaml loader, its constructor and resolver ahead of the base ones."""
 
         def __init__(self, stream):
-            CParser.__init__(self, stream)
+            yaml.CBaseLoader.__init__(self, stream)
             _Yaml12Constructor.__init__(self)
             _Yaml12Resolver.__init__(self)
 

@@ -40,6 +40,7 @@ from collections.abc import Callable
 from queue import Empty
 from typing import Any
 
+from jupyter_client import protocol_version_info
 from jupyter_client.asynchronous.client import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
@@ -118,7 +119,10 @@ class ReadyKernelClient(AsyncKernelClient):
         reply = await _message_for(self.shell_channel, request, "kernel_info_reply", min(deadline, time.monotonic() + 1))
         if reply is None:
             return False
-        self._handle_kernel_info_reply(reply)
+        # what jupyter_client does with the reply: speak the kernel's major protocol version
+        major = int(reply["content"]["protocol_version"].split(".")[0])
+        if major != protocol_version_info[0]:
+            self.session.adapt_version = major
         # the idle status follows the reply at once, unless IOPub connected too late to see it:
         # then waiting longer is no use, asking again is
         return await _message_for(self.iopub_channel, request, "status", time.monotonic() + 0.05, "idle") is not None
@@ -284,8 +288,24 @@ def _become_kernel(conn: socket.socket, request: dict, fds: list[int]) -> None:
     IPKernelApp.launch_instance(argv)
 
 
+#: Numerical libraries start thread pools on import; a process with threads other than the forking
+#: one cannot fork safely (a lock held by another thread stays locked in the child). The template
+#: keeps them to the calling thread.
+SINGLE_THREAD_ENVIRONMENT = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def count_os_threads() -> int:
+    """The threads of this process as the operating system counts them (``/proc/self/task`` on Linux:
+    those a C library started too); elsewhere Python's own count."""
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return threading.active_count()
+
+
 def serve(path: str) -> None:
     """The template process: bind, warm up, then fork a kernel for each launcher that connects."""
+    os.environ.update(SINGLE_THREAD_ENVIRONMENT)  # before the warm-up imports numpy (kernels get the launcher's environment)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path)
     listener.listen(64)  # launchers may connect while the warm-up runs; they wait in the backlog
@@ -304,7 +324,7 @@ def serve(path: str) -> None:
             except (OSError, ValueError, ConnectionError):
                 conn.close()
                 continue
-            if threading.active_count() != 1:
+            if count_os_threads() != 1:  # OS threads: a library's own (OpenBLAS's) are no Python threads
                 raise RuntimeError("the kernel template must stay single-threaded to fork safely")
             if os.fork() == 0:
                 try:

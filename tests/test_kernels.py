@@ -2,7 +2,10 @@
 
 import asyncio
 import json
+import re
 import shutil
+import subprocess
+import sys
 import threading
 from queue import Empty
 
@@ -10,7 +13,7 @@ import nbformat
 import pytest
 
 from minesafe.cli import main
-from minesafe.kernels import KernelStandby, ReadyKernelClient
+from minesafe.kernels import SINGLE_THREAD_ENVIRONMENT, KernelStandby, ReadyKernelClient, count_os_threads
 
 from .conftest import DEMO, ROOT
 
@@ -24,10 +27,13 @@ print("rc:", matplotlib.rcParams["lines.linewidth"])
 matplotlib.rcParams["lines.linewidth"] = 9.0
 import json, ipykernel.connect
 print("transport:", json.loads(ipykernel.connect.get_connection_info())["transport"], "| pid:", os.getpid())
+import sys
+print("preloaded:", "minesafe.charts" in sys.modules)
 """
 
 
-def test_no_unit_state_reaches_the_next_report(tmp_path):
+def _probe_batch(tmp_path, names=("jia", "yi", "bing")):
+    """Run the probe notebook for the demo counties ``names`` in one worker; each report's printout."""
     notebooks = tmp_path / "notebooks"
     notebooks.mkdir()
     source = nbformat.read(ROOT / "notebooks" / "noncoal_county_report.ipynb", as_version=4)
@@ -36,7 +42,6 @@ def test_no_unit_state_reaches_the_next_report(tmp_path):
     nbformat.write(probe, notebooks / "probe.ipynb")
     runs = tmp_path / "runs"
     runs.mkdir()
-    names = ("jia", "yi", "bing")
     for name in names:
         (runs / f"{name}.yaml").write_text(
             f"notebook: probe\nparameters: {{submission: {DEMO / 'counties' / name}.yaml}}\n", encoding="utf-8"
@@ -46,17 +51,61 @@ def test_no_unit_state_reaches_the_next_report(tmp_path):
     assert main(["batch", str(runs), "--out", str(out), "--jobs", "1", "--notebooks", str(notebooks)]) == 0
     reports = sorted(out.rglob("report.ipynb"))
     assert len(reports) == len(names)
-    kernels = set()
-    for path in reports:
-        printed = "".join(o.get("text", "") for o in nbformat.read(path, as_version=4).cells[-1].outputs)
-        assert "module: clean | env: clean" in printed, printed
-        assert "rc: 9.0" not in printed
-        assert "transport: ipc" in printed  # Unix sockets in the batch's private folder, no TCP ports
-        kernels.add(printed.rsplit("pid:", 1)[1].strip())
-    assert len(kernels) == len(names)  # a kernel of its own for every report
     summary = json.loads((out / "batch-summary.json").read_text(encoding="utf-8"))
     assert summary["succeeded"] == len(names)
+    printed = ["".join(o.get("text", "") for o in nbformat.read(path, as_version=4).cells[-1].outputs) for path in reports]
     shutil.rmtree(out)
+    return printed
+
+
+def test_no_unit_state_reaches_the_next_report(tmp_path):
+    names = ("jia", "yi", "bing")
+    kernels = set()
+    for printed in _probe_batch(tmp_path, names):
+        assert "module: clean | env: clean" in printed, printed
+        assert "preloaded: True" in printed  # forked from the warm template
+        assert "rc: 9.0" not in printed
+        assert "transport: ipc" in printed  # Unix sockets in the batch's private folder, no TCP ports
+        kernels.add(re.search(r"pid: (\d+)", printed).group(1))
+    assert len(kernels) == len(names)  # a kernel of its own for every report
+
+
+def test_warm_kernels_off_runs_plain_papermill_kernels(tmp_path, monkeypatch):
+    """MINESAFE_WARM_KERNELS=0: an upstream break of the warm path degrades to slower, never to broken."""
+    monkeypatch.setenv("MINESAFE_WARM_KERNELS", "0")
+    for printed in _probe_batch(tmp_path, ("jia", "yi")):
+        assert "module: clean | env: clean" in printed, printed
+        assert "preloaded: False" in printed  # a new ipykernel process, nothing of the template
+        assert "transport: tcp" in printed  # jupyter_client's own way of starting a kernel
+
+
+def test_a_kernel_speaking_an_older_protocol_is_answered_in_it():
+    """What jupyter_client does with a kernel_info reply, done through the session's public trait."""
+    reply = _message("kernel_info_reply", "request-1") | {"content": {"protocol_version": "4.1"}}
+    client = ScriptedClient(shell=[reply], iopub=[_message("status", "request-1", "idle")])
+    asyncio.run(client.wait_for_ready(timeout=5))
+    assert client.session.adapt_version == 4
+
+
+def test_os_threads_are_counted_as_the_os_sees_them():
+    """The template forks only while it is single-threaded at the OS level (a C library's threads
+    included, which threading.active_count() does not see)."""
+    before = count_os_threads()
+    release = threading.Event()
+    thread = threading.Thread(target=release.wait)
+    thread.start()
+    try:
+        assert count_os_threads() == before + 1
+    finally:
+        release.set()
+        thread.join()
+
+
+def test_the_template_keeps_numerical_libraries_single_threaded():
+    probe = "import os, sys; sys.argv = ['x']; from minesafe import kernels; os.environ.update(kernels.SINGLE_THREAD_ENVIRONMENT); import numpy; print(kernels.count_os_threads())"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "1"
+    assert SINGLE_THREAD_ENVIRONMENT["OPENBLAS_NUM_THREADS"] == "1"
 
 
 class ScriptedClient(ReadyKernelClient):

@@ -174,3 +174,31 @@ def test_installed_wheel_evaluates_batches_the_demo_and_serves_the_app(installed
     finally:
         status, errors = stop_app(server, signal.SIGINT)
     assert status == 130, errors
+
+
+#: Private names of other projects the package once used; each is a break waiting for an upgrade.
+PRIVATE_USES = {
+    "jupyter_client's kernel_info handler": r"_handle_kernel_info_reply",
+    "ProcessPoolExecutor's process table": r"\._processes\b",
+    "openpyxl's row counter": r"_current_row",
+    "openpyxl's cell table": r"\._cells\b",
+    "argparse's module-level gettext": r"argparse\.(_\b|ngettext)",
+    "argparse's groups and actions": r"\._(positionals|optionals|actions|option_string_actions|subparsers)\b",
+    "multiprocessing's internals": r"multiprocessing\.(util|connection|reduction)\._|\._popen\b",
+    "PyYAML's extension module": r"yaml\._yaml\b",
+}
+
+
+@pytest.mark.parametrize("what", PRIVATE_USES)
+def test_no_private_attribute_of_another_project_is_used(what):
+    """Other projects are used through their public APIs only (known private names grepped for)."""
+    import re
+
+    pattern = re.compile(PRIVATE_USES[what])
+    found = [
+        f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+        for path in sorted((ROOT / "minesafe").rglob("*.py"))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if pattern.search(line)
+    ]
+    assert found == []
