@@ -9,6 +9,7 @@ follow as per-glyph fallbacks.
 from __future__ import annotations
 
 import base64
+import functools
 import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -49,11 +50,14 @@ class Chart:
         return f"Chart({self.title!r})"
 
 
-def chinese_font_families() -> list[str]:
-    """Font families able to draw Chinese, best first; registers the bundled font."""
+@functools.cache
+def chinese_font_families() -> tuple[str, ...]:
+    """Font families able to draw Chinese, best first; registers the bundled font once per process
+    (registering a font clears matplotlib's font look-up cache: done per chart, every chart paid for
+    finding its fonts again)."""
     from matplotlib import font_manager
 
-    families = []
+    families: list[str] = []
     path = bundled_font_path()
     if path is not None:
         font_manager.fontManager.addfont(str(path))
@@ -65,7 +69,7 @@ def chinese_font_families() -> list[str]:
             "找不到可以显示中文的字体，图表无法绘制。请重新安装 minesafe（安装包自带思源黑体 Noto Sans SC），"
             "或安装中文字体，例如 Debian/Ubuntu 上运行 apt install fonts-noto-cjk；Windows 自带的微软雅黑、黑体可被自动识别。"
         )
-    return families
+    return tuple(families)
 
 
 def _loss_grids(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:

@@ -76,8 +76,29 @@ def test_the_bundled_font_comes_first():
     assert charts.chinese_font_families()[0] == "Noto Sans SC"
 
 
-def test_no_chinese_font_says_what_to_install(monkeypatch, county):
+@pytest.fixture
+def fresh_fonts():
+    """A process that has registered no font yet (and the registration left as found after)."""
+    charts.chinese_font_families.cache_clear()
+    yield
+    charts.chinese_font_families.cache_clear()
+
+
+def test_no_chinese_font_says_what_to_install(monkeypatch, county, fresh_fonts):
     monkeypatch.setattr(charts, "bundled_font_path", lambda: None)
     monkeypatch.setattr(charts, "SYSTEM_CJK_FONTS", ())
     with pytest.raises(FontError, match="fonts-noto-cjk"):
         charts.plot_targets(county)
+
+
+def test_the_font_is_registered_once_per_process_not_per_chart(monkeypatch, county, fresh_fonts):
+    """Registering a font clears matplotlib's font look-up cache: every chart would pay for it again."""
+    from matplotlib import font_manager
+
+    registered = []
+    add = font_manager.fontManager.addfont
+    monkeypatch.setattr(font_manager.fontManager, "addfont", lambda path: registered.append(path) or add(path))
+    for _ in range(3):
+        charts.plot_targets(county)
+        charts.plot_section_points(county)
+    assert len(registered) == 1
