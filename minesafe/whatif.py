@@ -233,7 +233,10 @@ class WhatIfPanel(StaticNote):
             if scenario.source
             else Path("假设情景.yaml")
         )
-        self.export_path = w.Text(value=str(default_out), description="导出到", layout=w.Layout(width="640px"))
+        # the app's page is open to whoever holds its address: it writes only beside the submission
+        self.export_folder = Path(scenario.source).parent if standalone and scenario.source else None
+        shown = default_out.name if self.export_folder is not None else str(default_out)
+        self.export_path = w.Text(value=shown, description="导出到", layout=w.Layout(width="640px"))
         self.export_button = w.Button(description="导出为提交文件", icon="save")
         self.export_button.on_click(lambda _: self.export())
         self.status = w.HTML()
@@ -304,7 +307,8 @@ class WhatIfPanel(StaticNote):
 
     def export(self) -> Path | None:
         """Write the scenario as a submission file beside the submission (never over an existing
-        file) and offer the same file as a browser download; returns the path written, if any."""
+        file; in the app only there) and offer the same file as a browser download; returns the path
+        written, if any."""
         if self.scenario.evaluate().result is None:
             self.status.value = render_fragment(
                 "whatif_status.html.j2", problems=["当前输入有误，不能导出。"], written="", download=""
@@ -313,7 +317,12 @@ class WhatIfPanel(StaticNote):
         path = Path(self.export_path.value.strip())
         text = dump_yaml(self.scenario.export_mapping(self.note.value.strip())).encode("utf-8")
         problems, written = [], None
-        if path.exists():
+        if self.export_folder is not None:
+            path = self.export_folder / path  # a name; an absolute path stays as it is, and is checked
+        refused = _refuse_outside(path, self.export_folder) if self.export_folder is not None else ""
+        if refused:
+            problems.append(refused)
+        elif path.exists():
             problems.append(f"文件已存在，未写入：{path}。请换一个文件名，或用下面的链接下载。")
         else:
             try:
@@ -335,6 +344,16 @@ class WhatIfPanel(StaticNote):
         """The live widget where a kernel runs; the static note everywhere else (HTML, nbval)."""
         bundle = self.widget._repr_mimebundle_(include=include, exclude=exclude) or {}
         return bundle | {"text/html": self._repr_html_(), "text/plain": repr(self)}
+
+
+def _refuse_outside(path: Path, folder: Path) -> str:
+    """Why the app's page may not write ``path`` (empty when it may): only a visible ``.yaml`` file
+    directly in the submission's ``folder``, whatever the field says (``../``, an absolute path, a
+    link leading elsewhere)."""
+    inside = path.resolve().parent == folder.resolve() and not path.name.startswith(".")
+    if not inside or path.suffix.lower() not in (".yaml", ".yml"):
+        return f"页面只能把情景文件写在提交文件所在的文件夹（{folder}），请只填写以 .yaml 结尾的文件名；也可用下面的链接下载。"
+    return ""
 
 
 def render_head(result: CountyResult, standalone: bool) -> str:

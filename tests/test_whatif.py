@@ -222,3 +222,27 @@ def test_panel_labels_name_the_baseline_year_used(wu_in_2026):
     panel.target_inputs[("underground_mines", "baseline")].value = 51
     assert "T1 2024年非煤地下矿山数量（座）：50 → 51" in panel.readout.value
     assert not [text for text in (*labels, panel.readout.value, panel.verdict_bar.value) if "2020" in text]
+
+
+@pytest.mark.parametrize(
+    "field", ["../逃出.yaml", "{tmp}/别处/情景.yaml", "/tmp/情景.yaml", ".隐藏.yaml", "情景.txt", "链接.yaml"]
+)
+def test_the_apps_export_writes_only_beside_the_submission(tmp_path, field):
+    """The app's page is open to whoever holds its address: its 导出到 field cannot make the server
+    write anywhere but a visible .yaml file in the submission's folder; the download is still offered."""
+    folder = tmp_path / "提交"
+    folder.mkdir()
+    source = folder / "ding.yaml"
+    source.write_bytes(DING.read_bytes())
+    (tmp_path / "别处").mkdir()
+    (folder / "链接.yaml").symlink_to(tmp_path / "别处" / "目标.yaml")  # a link in the folder leading out of it
+    panel = WhatIfPanel(Scenario.from_file(source), chart=False, standalone=True)
+    assert panel.export_path.value == "ding-假设情景.yaml"  # a name: the folder is the submission's
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    panel.export_path.value = field.format(tmp=tmp_path)
+    assert panel.export() is None
+    assert "页面只能把情景文件写在提交文件所在的文件夹" in panel.status.value
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+    assert yaml.safe_load(_download(panel.status.value)[1])["scenario"]["based_on"] == str(source)
+    panel.export_path.value = "情景.yaml"
+    assert panel.export() == folder / "情景.yaml"
