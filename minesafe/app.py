@@ -189,16 +189,38 @@ def stop_server(server: subprocess.Popen) -> None:
         psutil.wait_procs(alive, timeout=5)
 
 
-def _wait_until_listening(server: subprocess.Popen, port: int) -> bool:
-    """True once something answers on the port while Voilà runs; false if Voilà ended first."""
+def _wait_until_listening(server: subprocess.Popen, port: int, token: str) -> bool:
+    """True once this app's Voilà answers on the port (:func:`answers_with_token`) while it runs;
+    false if Voilà ended first or did not answer in time."""
     deadline = time.monotonic() + START_SECONDS
     while server.poll() is None and time.monotonic() < deadline:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-            probe.settimeout(1)
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return server.poll() is None
+        if answers_with_token(port, token):
+            return server.poll() is None
         time.sleep(0.2)
     return False
+
+
+def answers_with_token(port: int, token: str) -> bool:
+    """Whether the server on ``port`` is the one holding ``token``, not any process that took the
+    port: its kernel API refuses another token (403) and, given this one, says the kernel asked for
+    does not exist (404, after the token was accepted). Nothing is started by asking."""
+    import urllib.error
+    import urllib.request
+    import uuid
+
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # 127.0.0.1 directly, whatever the proxy settings
+    probe = f"http://127.0.0.1:{port}/api/kernels/{uuid.uuid4()}?token="
+
+    def status(given: str) -> int | None:
+        try:
+            with opener.open(probe + given, timeout=5) as answer:
+                return int(answer.status)
+        except urllib.error.HTTPError as exc:
+            return exc.code
+        except OSError:  # nothing listening yet, or the connection broke
+            return None
+
+    return status(token) == 404 and status(secrets.token_urlsafe(24)) == 403
 
 
 def _log_tail(log: Path, lines: int = 15) -> str:
@@ -235,7 +257,7 @@ def _serve(submission: Path, params_file: Path | None, port: int, idle_seconds: 
             )
             try:
                 print("正在启动假设分析页面服务……", flush=True)
-                if not _wait_until_listening(server, port):
+                if not _wait_until_listening(server, port, token):
                     print(f"假设分析页面服务未能启动（端口 {port}）。服务日志最后几行：\n{_log_tail(log)}", file=sys.stderr)
                     return 1
                 print(f"假设分析页面：http://127.0.0.1:{port}/?token={token}", flush=True)

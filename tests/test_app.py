@@ -11,6 +11,8 @@ import urllib.request
 import psutil
 import pytest
 
+from minesafe.app import answers_with_token
+
 from .conftest import DEMO, ROOT, minesafe_exe, start_app, stop_app
 
 
@@ -65,6 +67,8 @@ def test_token_cap_and_signal_stop_everything(stop, tmp_path):
         assert "<title>假设分析：示例省 示例丁县（重点县）</title>" in page and "正在打开假设分析页面" in page
         refused, page = _get(url)  # a second page at the cap of one
         assert refused == 503 and "达到上限（1 个）" in page
+        port, token = int(url.split(":")[2].split("/")[0]), url.split("token=")[1]
+        assert answers_with_token(port, token) and not answers_with_token(port, "wrong-token")
         family = psutil.Process(server.pid).children(recursive=True)
         kernels = [p for p in family if "ipykernel_launcher" in " ".join(p.cmdline())]
         assert len(kernels) == 1 and any("voila" in " ".join(p.cmdline()) for p in family)
@@ -76,3 +80,50 @@ def test_token_cap_and_signal_stop_everything(stop, tmp_path):
         assert not folders[0].exists()
     finally:
         stop_app(server)
+
+
+def test_another_server_on_the_port_is_not_taken_for_the_app():
+    """The start waits for this app's Voilà, known by its token, not for whatever answers on the port."""
+    import http.server
+    import threading
+
+    class Anything(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # answers every request the way a kernel API would answer ours
+            self.send_response(404)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), Anything) as other:
+        threading.Thread(target=other.serve_forever, daemon=True).start()
+        try:
+            assert not answers_with_token(other.server_address[1], "a-token")
+        finally:
+            other.shutdown()
+    assert not answers_with_token(_free_port(), "a-token")  # nothing listening
+
+
+def test_pages_being_opened_count_against_the_cap(monkeypatch):
+    """N page loads at once each start a kernel: those still starting count, or all N would pass."""
+    import asyncio
+
+    from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
+    from tornado.web import HTTPError
+
+    from minesafe.apps.server import PageLimitedKernelManager
+
+    async def slow_start(self, *args, **kwargs):  # a kernel takes a while to start, and is listed after
+        await asyncio.sleep(0.2)
+        return "kernel"
+
+    monkeypatch.setattr(AsyncMappingKernelManager, "start_kernel", slow_start)
+    manager = PageLimitedKernelManager(max_kernels=2)
+
+    async def open_pages(n):
+        return await asyncio.gather(*(manager.start_kernel() for _ in range(n)), return_exceptions=True)
+
+    started = asyncio.run(open_pages(3))
+    assert started[:2] == ["kernel", "kernel"]
+    assert isinstance(started[2], HTTPError) and started[2].status_code == 503
+    assert manager.starting == 0

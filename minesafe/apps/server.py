@@ -15,13 +15,21 @@ class PageLimitedKernelManager(AsyncMappingKernelManager):
 
     max_kernels = Integer(4, config=True, help="How many kernels (open pages) may run at once.")
 
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.starting = 0  # kernels being started: not listed yet, but they count (N loads at once)
+
     async def start_kernel(self, *args, **kwargs):  # type: ignore[override]  # async at run time; the base's annotation says str
-        if len(self.list_kernel_ids()) >= self.max_kernels:
+        if len(self.list_kernel_ids()) + self.starting >= self.max_kernels:
             raise HTTPError(
                 503,
                 f"已打开的假设分析页面达到上限（{self.max_kernels} 个）。请关闭不用的页面后刷新；空闲的页面到时会自动关闭。",
             )
-        return await super().start_kernel(*args, **kwargs)
+        self.starting += 1
+        try:
+            return await super().start_kernel(*args, **kwargs)
+        finally:
+            self.starting -= 1
 
 
 _REFUSED_PAGE = """<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><title>假设分析页面：需要完整地址</title></head>
