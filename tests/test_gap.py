@@ -110,3 +110,58 @@ def test_passing_county_margin(county_data, county_rubric):
     # 100 points, 20 above the line: five of the 4-point rows (worst case) or six 3-point rows may still fail
     assert (gap.margin, gap.affordable_worst, gap.affordable_best) == (20, 5, 6)
     assert all(g.met for g in gap.targets)
+
+
+def _share_gap_text(county_data, county_rubric, baseline, current, points=False):
+    """The share target's gap text for (large/medium, all) mines at baseline and now; ``points``:
+    the bound read in percentage points instead of relative to the baseline share."""
+    import dataclasses
+
+    from minesafe.rubric import ShareMode
+
+    county_data["targets"]["large_medium_mines"] = {"baseline": baseline[0], "current": current[0]}
+    county_data["targets"]["all_mines"] = {"baseline": baseline[1], "current": current[1]}
+    (t,) = [t for t in _evaluate(county_data, county_rubric).targets if "large_medium_mines" in t.inputs]
+    if points:
+        target = dataclasses.replace(t.target, mode=ShareMode.POINTS)
+        t = evaluate_target(target, t.inputs, county_rubric.baseline_year, 2022)
+    return target_gap(t).text.split("：", 1)[1]
+
+
+@pytest.mark.parametrize(
+    ("baseline", "current", "points", "text"),
+    [
+        # exactly at the bound (10 % → 11.5 %, 23 of 200), and one short of it
+        ((10, 100), (23, 200), False, "已达标，大中型非煤矿山数量还可少 0 座仍达标（全部非煤矿山数量 200 座时下限 23 座）"),
+        (
+            (10, 100),
+            (22, 200),
+            False,
+            "大中型非煤矿山数量须再增加 1 座（全部非煤矿山数量保持 200 座时需 ≥ 23 座），"
+            "或全部非煤矿山数量须再减少 9 座（大中型非煤矿山数量保持 22 座时需 ≤ 191 座）",
+        ),
+        # both ways to the bound: more large mines, or fewer mines in all (10 of 86 is 11.6 %, of 87 11.49 %)
+        (
+            (10, 100),
+            (10, 100),
+            False,
+            "大中型非煤矿山数量须再增加 2 座（全部非煤矿山数量保持 100 座时需 ≥ 12 座），"
+            "或全部非煤矿山数量须再减少 14 座（大中型非煤矿山数量保持 10 座时需 ≤ 86 座）",
+        ),
+        # points mode: 10 % + 15 points = 25 %
+        (
+            (10, 100),
+            (10, 100),
+            True,
+            "大中型非煤矿山数量须再增加 15 座（全部非煤矿山数量保持 100 座时需 ≥ 25 座），"
+            "或全部非煤矿山数量须再减少 60 座（大中型非煤矿山数量保持 10 座时需 ≤ 40 座）",
+        ),
+        # a baseline share of 0: at least one large or medium mine
+        ((0, 100), (0, 100), False, "大中型非煤矿山数量须再增加 1 座（全部非煤矿山数量保持 100 座时需 ≥ 1 座）"),
+        ((0, 100), (1, 100), False, "已达标，大中型非煤矿山数量还可少 0 座仍达标（全部非煤矿山数量 100 座时下限 1 座）"),
+        # a share above 100 % (90 % + 15 points): neither way reaches it
+        ((90, 100), (50, 60), True, "按现有全部非煤矿山数量无法达到目标占比"),
+    ],
+)
+def test_share_gap_at_the_bound_in_both_modes_with_each_option(county_data, county_rubric, baseline, current, points, text):
+    assert _share_gap_text(county_data, county_rubric, baseline, current, points) == text

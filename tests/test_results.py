@@ -178,3 +178,28 @@ def test_province_reports_problems_of_every_file():
     assert "找不到重点县文件" in text and "no_such_county.yaml" in text
     assert "评估年度与本省文件不一致" in text and "当前值：2023" in text
     assert "county_negative_count.yaml" in text and "当前值：-3" in text
+
+
+def test_a_province_with_several_bad_county_files_is_refused_naming_each(tmp_path):
+    """A province's county files are evaluated with it: two bad ones are both named, never a province
+    that silently drops out of the frame."""
+    shutil.copytree(DEMO / "counties", tmp_path / "counties")
+    shutil.copy(DEMO / "province.yaml", tmp_path / "province.yaml")
+    for name in ("yi", "wu"):
+        path = tmp_path / "counties" / f"{name}.yaml"
+        path.write_text(path.read_text(encoding="utf-8").replace("year: 2022", "year: 1999"), encoding="utf-8")
+    with pytest.raises(InputErrors) as caught:
+        minesafe.load_results(tmp_path / "province.yaml")
+    named = " ".join(str(e) for e in caught.value.errors)
+    assert "yi.yaml" in named and "wu.yaml" in named
+
+
+def test_hidden_files_in_nested_folders_are_not_inputs(tmp_path):
+    """JupyterLab's .ipynb_checkpoints/ (and any hidden folder at any depth) holds copies, not submissions."""
+
+    shutil.copy(DEMO / "counties" / "jia.yaml", tmp_path / "jia.yaml")
+    for hidden in ("sub/.ipynb_checkpoints/jia-checkpoint.yaml", ".cache/jia.yaml", "sub/.jia.yaml", "sub/~$jia.xlsx"):
+        (tmp_path / hidden).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(DEMO / "counties" / "jia.yaml", tmp_path / hidden)
+    assert find_input_files([tmp_path]) == [tmp_path / "jia.yaml"]
+    assert len(minesafe.load_results(tmp_path)) == 1

@@ -3,6 +3,7 @@
 import copy
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 import yaml
@@ -300,3 +301,39 @@ def test_stages_judged_under_different_profiles_are_refused_naming_both_files(tm
         assert str(self_assessed) in err and str(confirmed) in err and "参数方案" in err and "wuhai-2023" in err
     with pytest.raises(InputError, match="参数方案"):
         load_report(self_assessed, verification=confirmed)
+
+
+def test_stages_that_differ_only_in_counts_are_listed(county_data, county_rubric):
+    """The same result (完成) from other counts is still a difference between the stages."""
+    verified = copy.deepcopy(county_data)
+    verified["stage"] = "核查"
+    verified["items"]["1-1c"] = dict(verified["items"]["1-1c"], single_system_licences=39)
+    (d,) = compare_stages(county_data, verified, county_rubric).differences
+    assert d.place.startswith("第 1-1c 行") and not d.changes_verdict
+    assert d.self_assessed.startswith("完成") and d.verified.startswith("完成") and d.self_assessed != d.verified
+
+
+def test_a_years_deaths_in_the_history_are_compared(county_data, county_rubric):
+    verified = copy.deepcopy(county_data)
+    verified["stage"] = "核查"
+    history = verified["targets"]["deaths"]["previous_5_years"]
+    history[2] += 1
+    (d,) = compare_stages(county_data, verified, county_rubric).differences
+    assert d.place.startswith("T") and (d.self_assessed, d.verified) == (str(history[2] - 1), str(history[2]))
+
+
+def test_a_self_assessment_without_a_stage_goes_before_the_verification(tmp_path):
+    """No ``stage:`` means 自评: beside a 核查 of the same unit it is the submission, the 核查 decides."""
+    from minesafe.intake import load_batch_runs
+    from minesafe.results import evaluate_unit
+
+    data = yaml.safe_load((DEMO / "counties" / "jia.yaml").read_text(encoding="utf-8"))
+    data.pop("stage")
+    (tmp_path / "b-自评.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    failing = dict(data, stage="核查", items=dict(data["items"], **{"1-1a": {"result": "未完成"}}))
+    (tmp_path / "a-核查.yaml").write_text(yaml.safe_dump(failing, allow_unicode=True), encoding="utf-8")
+    (run,), _ = load_batch_runs([tmp_path], tmp_path / "reports", ROOT / "notebooks")
+    assert Path(run.parameters["submission"]).name == "b-自评.yaml"
+    assert Path(run.parameters["verification"]).name == "a-核查.yaml"
+    unit = evaluate_unit([tmp_path / "a-核查.yaml", tmp_path / "b-自评.yaml"])
+    assert [r.header.stage for r in unit.stages] == ["自评", "核查"] and unit.verdict == "不合格"
