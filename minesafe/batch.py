@@ -831,6 +831,8 @@ def _collect(
     for future in as_completed(futures):
         try:
             on_result(futures[future], future.result())
+        except BatchInterrupted:  # Ctrl-C or SIGTERM (raised here by the signal handler): the batch stops
+            raise
         except Exception as exc:  # a worker died (killed, out of memory), or a unit's unforeseen fault
             on_error(futures[future], exc)
         bar.update()

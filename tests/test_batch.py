@@ -863,3 +863,24 @@ def test_a_failed_overview_is_made_again_by_the_next_run_not_reused(tmp_path):
     earlier.mkdir(parents=True)
     shutil.copy(out / "2022" / "示例省" / "示例甲县" / "result.json", earlier / "result.json")
     assert made() == {"综合评估总览": True}  # a result it reads is new
+
+
+def test_an_interrupt_while_collecting_a_result_stops_the_batch_not_one_unit():
+    """The signal handler raises BatchInterrupted wherever the batch process is, also while it reads a
+    unit's result: that is the batch stopping, never a unit's unforeseen fault."""
+    from concurrent.futures import Future
+
+    from minesafe.exceptions import BatchInterrupted
+
+    done: Future = Future()
+    done.set_result("report")
+    failed = []
+
+    def interrupted(i, result):
+        raise BatchInterrupted(2)
+
+    with pytest.raises(BatchInterrupted):
+        batch_module._collect(
+            {done: 0}, type("Bar", (), {"update": lambda self: None})(), interrupted, lambda i, exc: failed.append(i)
+        )
+    assert failed == []
