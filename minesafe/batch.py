@@ -679,10 +679,19 @@ def output_library_versions() -> dict[str, str]:
 def package_roots() -> list[Path]:
     """The folders the installed package consists of: the package itself and what it ships from other
     folders of the source tree in a checkout (notebooks, demo data, lists such as the key provinces,
-    params profiles; inside the package once installed)."""
+    params profiles and readings; inside the package once installed)."""
     from minesafe.files import PACKAGE, package_folder, profile_folder
 
-    return [PACKAGE, package_folder("notebooks"), package_folder("data/demo"), package_folder("data/lists"), profile_folder()]
+    readings = package_folder("data/readings")  # installed; in a checkout, params/readings
+    readings = readings if readings.is_dir() else package_folder("params/readings")
+    return [
+        PACKAGE,
+        package_folder("notebooks"),
+        package_folder("data/demo"),
+        package_folder("data/lists"),
+        profile_folder(),
+        readings,
+    ]
 
 
 def fingerprint_code(roots: Sequence[Path], versions: Mapping[str, str]) -> str:
