@@ -34,18 +34,26 @@ def chromium():
 
 
 @pytest.fixture(scope="module")
-def app_url():
+def submission(tmp_path_factory) -> Path:
+    """A copy of the demo's 丁县: the app writes its exported scenario beside the submission."""
+    folder = tmp_path_factory.mktemp("submission")
+    shutil.copy(DEMO / "counties" / "ding.yaml", folder / "ding.yaml")
+    return folder / "ding.yaml"
+
+
+@pytest.fixture(scope="module")
+def app_url(submission):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server, url = start_app(str(DEMO / "counties" / "ding.yaml"), "--port", str(port))
+    server, url = start_app(str(submission), "--port", str(port))
     try:
         yield url
     finally:
         stop_app(server)
 
 
-def test_verdict_flips_in_the_browser_and_nothing_is_fetched_from_elsewhere(chromium, app_url, tmp_path):
+def test_verdict_flips_in_the_browser_and_nothing_is_fetched_from_elsewhere(chromium, app_url, submission, tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
     requested: list[str] = []
@@ -85,11 +93,12 @@ def test_verdict_flips_in_the_browser_and_nothing_is_fetched_from_elsewhere(chro
             row.select_option("完成")
             expect(verdict).to_have_text("考核评估结论：合格")
             expect(page.locator(".ms-changes")).to_have_text("尚未改动，显示的是提交数据的评估结果。")
-            # the scenario export, beside a chosen file and as a browser download (once the kernel has the change)
+            # the scenario export, beside the submission under a chosen name and as a browser download
+            # (once the kernel has the change)
             row.select_option("未完成")
             expect(page.locator(".ms-changes")).to_contain_text("第 1-1a 行：完成 → 未完成")
-            exported = tmp_path / "情景.yaml"
-            page.locator(".widget-text").filter(has=page.locator("label", has_text="导出到")).locator("input").fill(str(exported))
+            exported = submission.with_name("情景.yaml")
+            page.locator(".widget-text").filter(has=page.locator("label", has_text="导出到")).locator("input").fill(exported.name)
             page.get_by_role("button", name="导出为提交文件").click()
             link = page.locator("a.ms-download")
             expect(link).to_have_text("下载此情景文件：情景.yaml")

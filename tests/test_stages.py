@@ -201,7 +201,7 @@ def test_batch_result_summary_and_report_show_the_verified_verdict(coal_batch):
         ("自评", False, "合格"),
         ("核查", True, "不合格"),
     ]
-    folder = coal_batch / "2023" / "示例省" / "示例煤矿县甲"
+    folder = coal_batch / "2023" / "示例省" / "示例煤矿县甲（煤矿）"  # a coal county's folder carries the form
     result = json.loads((folder / "result.json").read_text(encoding="utf-8"))
     assert (result["verdict"], result["stage"], result["stage_change"]) == ("不合格", "核查", OVERTURNED)
     page = (folder / "report.html").read_text(encoding="utf-8")
@@ -261,7 +261,7 @@ def three_stage_batch(tmp_path_factory):
 
 
 def test_batch_of_three_stages_shows_every_stage_and_the_latest_decides(three_stage_batch):
-    folder = three_stage_batch / "2023" / "示例省" / "示例煤矿县甲"
+    folder = three_stage_batch / "2023" / "示例省" / "示例煤矿县甲（煤矿）"
     result = json.loads((folder / "result.json").read_text(encoding="utf-8"))
     assert (result["verdict"], result["stage"], result["score"]) == ("不合格", "认定", 100)
     assert [(k, v["verdict"], v["score"]) for k, v in result["stages"].items()] == [
