@@ -731,7 +731,7 @@ def test_the_next_kernel_failing_to_start_never_decides_the_current_unit(tmp_pat
     standby = _Standby(take_fails=False, prepare_fails=True)
     monkeypatch.setattr(batch_module, "_standby", standby)
     outcome, digests = batch_module.execute_job(job)
-    assert outcome.status == STATUS_OK and sorted(digests) == ["report.html", "report.ipynb", "result.json"]
+    assert outcome.status == STATUS_OK and {"report.html", "report.ipynb", "result.json"} <= set(digests)
     assert standby.prepared == 1 and (job.folder / "report.html").is_file()
 
 
