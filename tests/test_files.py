@@ -119,7 +119,7 @@ CATALOGUE = {
         "与工作表「工作目标」单元格 A15 相同",
         "deaths.current",
     ],
-    "county_xlsx_duplicate_info_key.xlsx": ["工作表「基本信息」单元格 A8", "与工作表「基本信息」单元格 A5 相同", "“year”"],
+    "county_xlsx_duplicate_info_key.xlsx": ["工作表「基本信息」单元格 A11", "与工作表「基本信息」单元格 A5 相同", "“year”"],
     "county_xlsx_duplicate_field.xlsx": ["工作表「填报数量」单元格 A145", "单元格 A10 相同", "1-1c single_system_licences"],
     "county_xlsx_superscript_year.xlsx": ["工作表「基本信息」单元格 C5", "当前值：“202²”"],
     "county_xlsx_full_width_count.xlsx": ["工作表「工作目标」单元格 F15", "当前值：“２”"],
