@@ -8,6 +8,7 @@ never interpreted as markup. Notebooks call these functions and hold no logic of
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
 import functools
 import unicodedata
@@ -15,7 +16,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from types import ModuleType
 from typing import TYPE_CHECKING, Any, cast
 
 import jinja2
@@ -32,12 +32,9 @@ from minesafe.rubric import Category, Outcome, Rubric, category_label
 if TYPE_CHECKING:
     import pandas as pd
 
-#: The parameters a report notebook may declare; a name outside these given to papermill is a typo.
-REPORT_PARAMETERS = frozenset(
-    {"submission", "params_file", "verification", "confirmation", "whatif_panel", "county_report_link", "county_files", "results"}
-)
-#: Names IPython itself puts in a kernel's namespace.
-_KERNEL_NAMES = frozenset({"In", "Out", "get_ipython", "exit", "quit", "open"})
+#: The first line of the cell papermill injects after a notebook's ``parameters`` cell (the cell it
+#: tags ``injected-parameters``).
+INJECTED_MARK = "# Parameters"
 SIGNATURE_LABELS = ("评估人员", "审核人", "日期")
 EXACT_NOTE = "百分数与分数按两位小数向下取整显示；是否达标、是否合格均按精确值（分数）判定。"
 REASON_KINDS = {
@@ -209,17 +206,51 @@ class Report:
         return self.stage_files[self.unit.stage]
 
 
+def read_assigned_names(source: str) -> frozenset[str] | None:
+    """The names a parameters cell (or papermill's injected cell) assigns, or None when the cell
+    is not one: every statement an assignment of a literal to a name, the way papermill reads it."""
+    try:
+        statements = ast.parse(source).body
+    except SyntaxError:
+        return None
+    names: set[str] = set()
+    for statement in statements:
+        if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name):
+            targets: list[ast.expr] = [statement.target]
+        elif isinstance(statement, ast.Assign):
+            targets = statement.targets
+        else:
+            return None
+        if not all(isinstance(t, ast.Name) for t in targets):
+            return None
+        names.update(cast(ast.Name, t).id for t in targets)
+    return frozenset(names)
+
+
 def check_parameters(namespace: Mapping[str, object]) -> None:
-    """Refuse a name a report notebook does not declare, e.g. papermill ``-p submision x``: papermill
-    would inject it unused and the report would silently show the demo data of the default."""
-    unknown = sorted(
-        name
-        for name, value in namespace.items()
-        if not (name.startswith("_") or name in _KERNEL_NAMES or name in REPORT_PARAMETERS or isinstance(value, ModuleType))
-    )
+    """Refuse a parameter papermill injected that the notebook's ``parameters`` cell does not
+    declare, e.g. papermill ``-p submision x``: papermill would inject it unused and the report
+    would silently show the demo data of the default.
+
+    It compares the names the way papermill does, from the kernel's input history (``In``): when
+    the cell run just before the current one is papermill's injected cell (its first line is
+    ``# Parameters``), the one before that is the ``parameters`` cell. Only these two cells are
+    read, so the notebook's own results, a user's own imports and cells, and a second Run All in
+    the same kernel are never taken for parameters.
+    """
+    history = namespace.get("In")
+    if not isinstance(history, list) or len(history) < 3:
+        return
+    parameters_cell, injected_cell = str(history[-3]), str(history[-2])
+    if injected_cell.splitlines()[:1] != [INJECTED_MARK]:
+        return
+    declared, injected = read_assigned_names(parameters_cell), read_assigned_names(injected_cell)
+    if declared is None or injected is None:  # not the cells papermill writes: nothing to compare
+        return
+    unknown = sorted(injected - declared)
     if unknown:
         raise ParameterError(
-            f"报告笔记本不认识参数 {'、'.join(unknown)}（是否拼写错误？）。可用的参数：{'、'.join(sorted(REPORT_PARAMETERS))}。"
+            f"报告笔记本不认识参数 {'、'.join(unknown)}（是否拼写错误？）。可用的参数：{'、'.join(sorted(declared))}。"
             "未生成报告，以免误用笔记本中的示例数据。"
         )
 

@@ -1,6 +1,7 @@
 """The report notebooks: narrative, literal parameters and calls only; nbval guards their outputs."""
 
 import ast
+import copy
 import shutil
 import subprocess
 import sys
@@ -133,3 +134,35 @@ def test_a_misspelled_papermill_parameter_is_refused(tmp_path):
     """papermill -p submision …: refused, never the demo county's report."""
     error = _run_county_notebook(tmp_path, submision="../data/demo/counties/bing.yaml")
     assert error.ename == "ParameterError" and "submision" in error.evalue
+
+
+def _displayed(cells) -> list[str]:
+    """What the cells show as text, leaving out the widget and the uncompared provenance."""
+    return [
+        output["data"].get("text/plain", "")
+        for cell in cells
+        if cell.cell_type == "code" and "nbval-ignore-output" not in cell.metadata.get("tags", [])
+        for output in cell.outputs
+        if output.output_type in ("execute_result", "display_data")
+        and "application/vnd.jupyter.widget-view+json" not in output["data"]
+    ]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_run_all_twice_in_one_kernel(path):
+    """The help says: change the parameters, then Run All. Run All, add a cell of one's own and
+    run it, Run All again, in one kernel: the second run works and shows what the first showed."""
+    from nbclient import NotebookClient
+
+    notebook = nbformat.read(path, as_version=4)
+    user = nbformat.v4.new_code_cell("from pathlib import Path\n\nnote = Path('我的笔记.txt')")
+    client = NotebookClient(notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
+    with client.setup_kernel():
+        for index, cell in enumerate(notebook.cells):
+            client.execute_cell(cell, index)
+        first = copy.deepcopy(notebook.cells)
+        notebook.cells.append(user)  # the evaluator's own cell at the end, run
+        client.execute_cell(user, len(first))
+        for index, cell in enumerate(notebook.cells):  # Run All again: raises at the first error
+            client.execute_cell(cell, index)
+    assert _displayed(first) and _displayed(notebook.cells) == _displayed(first)

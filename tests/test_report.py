@@ -3,6 +3,7 @@ the folded rows, the province's gap to pass and the notebook parameter check."""
 
 import dataclasses
 import re
+from pathlib import Path
 
 import pytest
 
@@ -123,10 +124,39 @@ def test_signature_block(ding):
     assert report.render_signature(ding).text == "评估人员：　审核人：　日期："
 
 
+PARAMETERS_CELL = 'submission: str = "x.yaml"  # required\nparams_file: str = ""'
+LOAD_CELL = "evaluation = report.load_report(submission, params_file, namespace=globals())"
+
+
+def _kernel_namespace(*cells: str) -> dict[str, object]:
+    """globals() of a kernel that ran these cells, the last one running now (IPython's ``In``
+    starts with an empty entry)."""
+    return {"In": ["", *cells], "_": None, "report": report, "evaluation": None, "Path": Path}
+
+
 def test_a_misspelled_parameter_is_refused():
-    namespace = {"submission": "x.yaml", "submision": "mine.yaml", "In": [], "_": None, "report": report}
-    with pytest.raises(ParameterError, match="submision"):
+    """papermill -p submision …: its injected cell follows the parameters cell."""
+    namespace = _kernel_namespace(PARAMETERS_CELL, '# Parameters\nsubmision = "mine.yaml"\n', LOAD_CELL)
+    with pytest.raises(ParameterError, match=r"不认识参数 submision.*可用的参数：params_file、submission。"):
         report.load_report(DEMO / "counties" / "ding.yaml", namespace=namespace)
+
+
+@pytest.mark.parametrize(
+    "cells",
+    [
+        (PARAMETERS_CELL, LOAD_CELL),  # Run All in JupyterLab: no injected cell
+        (PARAMETERS_CELL, LOAD_CELL, "from pathlib import Path", PARAMETERS_CELL, LOAD_CELL),  # Run All again
+        (PARAMETERS_CELL, '# Parameters\nsubmission = "mine.yaml"\n', LOAD_CELL),  # papermill -p submission
+        # a user's own cell between the injected cell and the report: interactive work, not papermill's
+        (PARAMETERS_CELL, '# Parameters\nsubmission = "mine.yaml"\n', "x = 1", LOAD_CELL),
+        (LOAD_CELL,),  # the report cell run alone
+    ],
+    ids=["run-all", "run-all-twice", "papermill", "user-cell", "alone"],
+)
+def test_the_notebooks_own_names_are_not_parameters(cells):
+    """Only papermill's injected cell is compared with the parameters cell: the notebook's results
+    (``evaluation``), a user's imports (``Path``) and a second run are no parameters."""
+    report.check_parameters(_kernel_namespace(*cells))
 
 
 def test_errors_show_without_a_traceback_in_notebooks():
