@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from minesafe.exceptions import InputError  # noqa: E402
-from minesafe.files import PythonYamlLoader, YamlLoader, parse_yaml  # noqa: E402
+from minesafe.parsing import PythonYamlLoader, YamlLoader, parse_yaml  # noqa: E402
 from minesafe.results import evaluate  # noqa: E402
 from tests.hostile_files import write_hostile_files  # noqa: E402
 

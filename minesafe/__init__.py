@@ -18,7 +18,7 @@ _PUBLIC = {
     "InputError": "minesafe.exceptions",
     "InputErrors": "minesafe.exceptions",
     "MinesafeError": "minesafe.exceptions",
-    "demo_folder": "minesafe.files",
+    "demo_folder": "minesafe.resources",
     "evaluate": "minesafe.results",
     "load_results": "minesafe.results",
 }
@@ -45,7 +45,7 @@ def __getattr__(name: str) -> Any:
 if TYPE_CHECKING:
     from minesafe.evaluation import CountyResult, ProvinceResult
     from minesafe.exceptions import InputError, InputErrors, MinesafeError
-    from minesafe.files import demo_folder
+    from minesafe.resources import demo_folder
     from minesafe.results import evaluate, load_results
 
 __version__: str

@@ -36,7 +36,7 @@ import psutil
 
 from minesafe.evaluation import CountyResult
 from minesafe.exceptions import InputError, OptionError, Problem
-from minesafe.files import bundled_font_path
+from minesafe.resources import bundled_font_path
 from minesafe.results import evaluate
 from minesafe.whatif import app_title
 

@@ -31,21 +31,13 @@ from typing import TYPE_CHECKING, Any
 
 from minesafe.evaluation import CountyResult, UnitResult
 from minesafe.exceptions import BatchInterrupted, InputError, InputErrors, MinesafeError, Problem, ProblemCollector
-from minesafe.files import (
-    file_sha256,
-    finish_interrupted_swaps,
-    list_rubrics,
-    read_document,
-    read_provenance,
-    read_rubric,
-    recording_reads,
-    replace_folder,
-    write_json,
-    write_workbook,
-)
+from minesafe.files import list_rubrics, read_rubric
 from minesafe.frames import PROVINCE_KIND, RESULT_FILE, SUMMARY_STEM, UNIT_KINDS, mark_form
+from minesafe.parsing import read_document, recording_reads
+from minesafe.provenance import file_sha256, read_provenance
 from minesafe.rendering import describe_unit, result_to_dict
 from minesafe.results import evaluate_unit
+from minesafe.storage import finish_interrupted_swaps, replace_folder, write_json, write_workbook
 from minesafe.summary import (
     STATUS_FAILED,
     STATUS_INTERRUPTED,
@@ -680,7 +672,7 @@ def package_roots() -> list[Path]:
     """The folders the installed package consists of: the package itself and what it ships from other
     folders of the source tree in a checkout (notebooks, demo data, lists such as the key provinces,
     params profiles and readings; inside the package once installed)."""
-    from minesafe.files import PACKAGE, package_folder, profile_folder
+    from minesafe.resources import PACKAGE, package_folder, profile_folder
 
     readings = package_folder("data/readings")  # installed; in a checkout, params/readings
     readings = readings if readings.is_dir() else package_folder("params/readings")

@@ -20,7 +20,7 @@ from minesafe import palette
 from minesafe.decimals import format_decimal
 from minesafe.evaluation import CountyResult, ProvinceResult
 from minesafe.exceptions import FontError
-from minesafe.files import bundled_font_path
+from minesafe.resources import bundled_font_path
 from minesafe.rubric import Category, TargetRule
 from minesafe.targets import TargetResult
 

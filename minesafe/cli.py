@@ -296,9 +296,10 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _lists(args: argparse.Namespace) -> int:
-    from minesafe.files import read_document, write_workbook
     from minesafe.lists import build_history, build_proposal_workbook, propose_next_list
+    from minesafe.parsing import read_document
     from minesafe.report import render_list_proposal
+    from minesafe.storage import write_workbook
 
     if args.out is not None and args.out.exists() and not args.force:
         raise InputError(str(args.out), [Problem((), "输出文件已存在，未写入", str(args.out), "另选文件名，或加 --force 覆盖")])
@@ -325,7 +326,7 @@ def _compare(args: argparse.Namespace) -> int:
 
 def _app(args: argparse.Namespace) -> int:
     from minesafe.app import serve_whatif_app
-    from minesafe.files import demo_folder
+    from minesafe.resources import demo_folder
 
     submission = args.submission or demo_folder() / "counties" / "bing.yaml"
     return serve_whatif_app(submission, args.params, args.port, args.idle_minutes * 60, args.max_pages)
@@ -334,8 +335,8 @@ def _app(args: argparse.Namespace) -> int:
 def _batch(args: argparse.Namespace) -> int:
     from minesafe.batch import check_out_folder, run_batch
     from minesafe.exceptions import BatchInterrupted
-    from minesafe.files import package_folder
     from minesafe.intake import default_inputs, load_batch_runs
+    from minesafe.resources import package_folder
 
     check_out_folder(args.out)
     runs, overview = load_batch_runs(args.runs or default_inputs(), args.out, args.notebooks or package_folder("notebooks"))
@@ -445,8 +446,8 @@ def _report(args: argparse.Namespace) -> int:
     from minesafe.batch import check_out_folder
     from minesafe.documents import build_document, document_name
     from minesafe.exceptions import OfficeError
-    from minesafe.files import atomic_write
     from minesafe.results import evaluate_files
+    from minesafe.storage import atomic_write
     from minesafe.word import to_bytes
 
     check_out_folder(args.out)
@@ -488,7 +489,7 @@ def _report(args: argparse.Namespace) -> int:
 
 def _evaluate(args: argparse.Namespace) -> int:
     from minesafe.evaluation import group_stages
-    from minesafe.files import read_provenance
+    from minesafe.provenance import read_provenance
     from minesafe.rendering import format_result_text, result_to_dict
     from minesafe.results import evaluate
 
@@ -519,7 +520,8 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _template(args: argparse.Namespace) -> int:
-    from minesafe.files import read_prefill, read_rubric, write_workbook
+    from minesafe.files import read_prefill, read_rubric
+    from minesafe.storage import write_workbook
     from minesafe.workbook import build_workbook
 
     out: Path = args.out

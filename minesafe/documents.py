@@ -269,7 +269,7 @@ def _add_stage_changes(document: Document, numbering: _Numbering, unit: UnitResu
 
 def _stage_pairs(unit: UnitResult) -> list:
     """Each stage compared with the one before it from their files (``None`` without files)."""
-    from minesafe.files import read_document
+    from minesafe.parsing import read_document
     from minesafe.stages import compare_stages
 
     if len(unit.sources) != len(unit.stages):
@@ -608,7 +608,7 @@ def document_files(unit: UnitResult, pdf: bool = False, stem: str = "report") ->
 
 def write_document(document: Document, path: Path) -> None:
     """Write a document atomically (a reader never sees half a file)."""
-    from minesafe.files import atomic_write
+    from minesafe.storage import atomic_write
 
     with atomic_write(path) as handle:
         handle.write(to_bytes(document))

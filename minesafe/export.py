@@ -20,7 +20,8 @@ from pathlib import Path
 import nbformat
 
 from minesafe.exceptions import FontError
-from minesafe.files import atomic_write, bundled_font_path
+from minesafe.resources import bundled_font_path
+from minesafe.storage import atomic_write
 
 FONT_FAMILY = "minesafe-cjk"
 NOTEBOOK_HELP_TAG = "notebook-help"

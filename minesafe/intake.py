@@ -18,7 +18,8 @@ from typing import Any
 
 from minesafe.batch import STAGE_PARAMETERS, Run, build_run, declared_parameters
 from minesafe.exceptions import InputError, Problem
-from minesafe.files import demo_folder, list_rubrics, read_rubric
+from minesafe.files import list_rubrics, read_rubric
+from minesafe.resources import demo_folder
 from minesafe.results import FileKind, classify_files, find_input_files, raise_all
 from minesafe.submission import STAGES
 

@@ -230,7 +230,7 @@ def _draw_sample_report() -> None:
     loaded. Only shipped demo data is touched: every kernel still forks from the same state."""
     from minesafe import charts, report
     from minesafe.evaluation import CountyResult
-    from minesafe.files import demo_folder
+    from minesafe.resources import demo_folder
 
     sample = report.load_report(demo_folder() / "counties" / "jia.yaml")
     for part in (report.render_verdict(sample), report.render_items(sample)):

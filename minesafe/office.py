@@ -19,7 +19,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 from minesafe.exceptions import OfficeError
-from minesafe.files import bundled_font_path
+from minesafe.resources import bundled_font_path
 
 #: Each face the documents name, with the installed faces that stand for it, best first.
 SERIF = ("Noto Serif CJK SC", "Source Han Serif SC", "AR PL UMing CN")

@@ -57,7 +57,7 @@ def result_to_dict(
 
     For a :class:`UnitResult` the object is that of its deciding (latest) stage, with every stage's
     verdict under ``stages`` and ``stage_change`` saying when the latest stage changed the verdict.
-    ``provenance`` (from :func:`minesafe.files.read_provenance`) is added under its own key.
+    ``provenance`` (from :func:`minesafe.provenance.read_provenance`) is added under its own key.
     """
     unit = evaluation if isinstance(evaluation, UnitResult) else UnitResult((evaluation,))
     result = unit.deciding

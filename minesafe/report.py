@@ -24,7 +24,8 @@ from minesafe import palette
 from minesafe.decimals import format_decimal
 from minesafe.evaluation import CountyResult, ItemResult, ProvinceResult, UnitResult, describe_failure
 from minesafe.exceptions import ParameterError
-from minesafe.files import read_document, read_provenance
+from minesafe.parsing import read_document
+from minesafe.provenance import read_provenance
 from minesafe.rendering import DEMO_BANNER, describe_unit, unit_label
 from minesafe.results import evaluate_unit
 from minesafe.rubric import Category, Outcome, Rubric, category_label
@@ -192,7 +193,7 @@ class Report:
     """
 
     unit: UnitResult
-    provenance: Mapping[str, Any]  # see minesafe.files.read_provenance
+    provenance: Mapping[str, Any]  # see minesafe.provenance.read_provenance
     generated: dt.datetime
     stage_files: Mapping[str, Path]  # each stage's submission file, earliest stage first
     params_file: Path | None = None
@@ -405,7 +406,7 @@ def describe_overrides(overrides: Mapping[str, Any], rubric: Rubric) -> str:
 
 
 def provenance_facts(provenance: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """The provenance of :func:`minesafe.files.read_provenance` as a report's label-value rows."""
+    """The provenance of :func:`minesafe.provenance.read_provenance` as a report's label-value rows."""
     facts = [(f"{i['role']}（{i['unit']}，{i['stage']}）", f"{i['path']}（SHA-256 {i['sha256']}）") for i in provenance["inputs"]]
     facts += [("评估表数据", f"{r['id']} {r['version']}：{r['path']}（SHA-256 {r['sha256']}）") for r in provenance["rubrics"]]
     facts += [("参数方案", f"{p['name']}：{p['path']}（SHA-256 {p['sha256']}）") for p in provenance["profiles"]]

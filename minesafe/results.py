@@ -4,7 +4,7 @@ units; and gather many results into one table (``load_results``) from submission
 ``result.json`` files of a reports folder. The CLI, the batch, the reports and the app evaluate
 through these.
 
-Files are read by the file layer (:mod:`minesafe.files`) and judged by the one engine
+Files are read by the file layer (:mod:`minesafe.files`, :mod:`minesafe.parsing`) and judged by the one engine
 (:mod:`minesafe.evaluation`); tables are built by :mod:`minesafe.frames`.
 """
 
@@ -25,18 +25,11 @@ from minesafe.evaluation import (
     group_stages,
 )
 from minesafe.exceptions import InputError, InputErrors, Problem, ProblemCollector
-from minesafe.files import (
-    SUBMISSION_SUFFIXES,
-    check_rubric_id,
-    profile_name,
-    read_county_rubric,
-    read_county_submission,
-    read_document,
-    read_key_provinces,
-    read_rubric,
-)
+from minesafe.files import check_rubric_id, profile_name, read_county_rubric, read_county_submission, read_rubric
 from minesafe.frames import RESULT_FILE, SUMMARY_STEM, result_row, result_rows, rows_frame
+from minesafe.parsing import SUBMISSION_SUFFIXES, read_document
 from minesafe.rendering import result_to_dict
+from minesafe.resources import read_key_provinces
 from minesafe.submission import build_county_submission, build_province_submission
 
 if TYPE_CHECKING:

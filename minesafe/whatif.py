@@ -19,11 +19,14 @@ from minesafe import palette
 from minesafe.decimals import format_decimal
 from minesafe.evaluation import CountyResult, evaluate_county
 from minesafe.exceptions import InputError
-from minesafe.files import atomic_write, dump_yaml, file_sha256, profile_name, read_county_rubric, read_document
+from minesafe.files import profile_name, read_county_rubric
 from minesafe.gap import GapToPass, compute_gap, describe_gap
+from minesafe.parsing import dump_yaml, read_document
+from minesafe.provenance import file_sha256
 from minesafe.rendering import describe_unit, unit_label
 from minesafe.report import Report, render_fragment, report_notices
 from minesafe.rubric import Outcome, Rubric, category_label, parse_outcome
+from minesafe.storage import atomic_write
 from minesafe.submission import TargetField, build_county_submission, put_value, target_fields, value_at
 
 STATIC_NOTE = (

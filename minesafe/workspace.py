@@ -26,17 +26,11 @@ from typing import Any
 import yaml
 
 from minesafe.exceptions import InputError, Problem
-from minesafe.files import (
-    atomic_write,
-    demo_folder,
-    package_folder,
-    profile_folder,
-    read_document,
-    read_prefill,
-    read_rubric,
-    read_umask,
-)
+from minesafe.files import read_prefill, read_rubric
+from minesafe.parsing import read_document
+from minesafe.resources import demo_folder, package_folder, profile_folder
 from minesafe.rubric import STAGES
+from minesafe.storage import atomic_write, read_umask
 
 README = "README.txt"
 #: The submissions as they arrive, a folder per province: what ``minesafe batch 收件/`` takes.

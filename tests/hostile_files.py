@@ -16,14 +16,9 @@ from pathlib import Path
 
 import openpyxl
 
-from minesafe.files import (
-    MAX_TEXT_BYTES,
-    MAX_WORKBOOK_BYTES,
-    MAX_WORKBOOK_UNCOMPRESSED,
-    read_document,
-    read_rubric,
-    write_workbook,
-)
+from minesafe.files import read_rubric
+from minesafe.parsing import MAX_TEXT_BYTES, MAX_WORKBOOK_BYTES, MAX_WORKBOOK_UNCOMPRESSED, read_document
+from minesafe.storage import write_workbook
 from minesafe.workbook import FIELDS, INFO, ITEMS, TARGETS, build_workbook
 
 ROOT = Path(__file__).resolve().parent.parent

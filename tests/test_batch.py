@@ -32,9 +32,9 @@ from minesafe.batch import (
 )
 from minesafe.cli import main
 from minesafe.exceptions import InputError
-from minesafe.files import replace_folder
 from minesafe.rendering import result_to_dict
 from minesafe.results import evaluate
+from minesafe.storage import replace_folder
 from minesafe.summary import STATUS_OK
 
 from .conftest import DEMO, ROOT
@@ -834,7 +834,7 @@ def test_the_fingerprint_holds_python_and_every_output_shaping_library_version(p
 
 
 def test_the_key_provinces_list_is_part_of_the_package_fingerprint():
-    from minesafe.files import KEY_PROVINCES_FILE
+    from minesafe.resources import KEY_PROVINCES_FILE
 
     assert any(KEY_PROVINCES_FILE.resolve().is_relative_to(root.resolve()) for root in batch_module.package_roots())
 

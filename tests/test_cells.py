@@ -8,8 +8,9 @@ import pytest
 
 from minesafe import cells
 from minesafe.cli import main
-from minesafe.files import read_document, write_workbook, write_yaml
 from minesafe.lists import build_history, build_proposal_workbook, propose_next_list
+from minesafe.parsing import read_document
+from minesafe.storage import write_workbook, write_yaml
 from minesafe.summary import UnitOutcome, build_summary_frame, build_summary_workbook
 
 HOSTILE = ["=1+1", '=HYPERLINK("http://example.invalid","点我")', "+1-2", "-3+4", "@SUM(A1)", "\t=1+1", "\r=1+1"]

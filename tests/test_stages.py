@@ -11,7 +11,8 @@ import yaml
 from minesafe.cli import main
 from minesafe.evaluation import decide_stages, evaluate_county
 from minesafe.exceptions import InputError
-from minesafe.files import read_county_rubric, read_document
+from minesafe.files import read_county_rubric
+from minesafe.parsing import read_document
 from minesafe.report import load_report, render_stage_comparison, render_verdict
 from minesafe.stages import compare_stages
 from minesafe.submission import build_county_submission

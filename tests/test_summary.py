@@ -2,10 +2,10 @@
 
 import openpyxl
 
-from minesafe.files import write_workbook
 from minesafe.frames import RESULT_COLUMNS
 from minesafe.rendering import result_to_dict
 from minesafe.results import evaluate
+from minesafe.storage import write_workbook
 from minesafe.summary import (
     REPORT_LINK_TEXT,
     RUN_COLUMNS,

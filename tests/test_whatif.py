@@ -12,7 +12,7 @@ import yaml
 
 from minesafe.cli import main
 from minesafe.export import WIDGET_VIEW, export_html
-from minesafe.files import file_sha256
+from minesafe.provenance import file_sha256
 from minesafe.rubric import Outcome
 from minesafe.whatif import (
     STATIC_NOTE,

@@ -6,9 +6,10 @@ import yaml
 
 from minesafe.cli import main
 from minesafe.exceptions import InputError
-from minesafe.files import read_county_rubric, write_workbook
+from minesafe.files import read_county_rubric
 from minesafe.rendering import result_to_dict
 from minesafe.results import evaluate
+from minesafe.storage import write_workbook
 from minesafe.submission import target_fields
 from minesafe.workbook import FIELDS, INFO, INSTRUCTIONS, ITEMS, TARGETS, build_workbook
 

@@ -12,9 +12,10 @@ import yaml
 
 from minesafe import workspace
 from minesafe.cli import main
-from minesafe.files import demo_folder, read_document
 from minesafe.intake import load_batch_runs
+from minesafe.parsing import read_document
 from minesafe.rendering import result_to_dict
+from minesafe.resources import demo_folder
 from minesafe.results import evaluate, evaluate_files
 from minesafe.workspace import (
     LIST_DATA,

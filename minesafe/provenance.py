@@ -1,0 +1,111 @@
+"""Provenance: what a result rests on (file hashes, code revision, paths as a reader sees them)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+import minesafe
+from minesafe.evaluation import ProvinceResult, UnitResult
+from minesafe.resources import PACKAGE
+from minesafe.rubric import Rubric
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def read_code_revision() -> str:
+    """The git revision of the minesafe source in use, or 未知 when it is not a git checkout."""
+    import subprocess
+
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(PACKAGE), "describe", "--always", "--dirty", "--abbrev=12"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "未知"
+    return done.stdout.strip() if done.returncode == 0 and done.stdout.strip() else "未知"
+
+
+def run_folder() -> Path:
+    """The folder a run started in, which every path shown to a reader is relative to.
+
+    A batch's report kernels run elsewhere; the batch passes its folder in ``MINESAFE_RUN_FOLDER``.
+    """
+    return Path(os.environ.get("MINESAFE_RUN_FOLDER") or Path.cwd())
+
+
+def shown_path(path: str | Path) -> str:
+    """A path as reports show it: relative to :func:`run_folder`, never absolute."""
+    path = Path(path)
+    if not path.is_absolute():
+        return path.as_posix()
+    try:
+        return Path(os.path.relpath(path, run_folder().resolve())).as_posix()
+    except ValueError:  # another drive: no relative path exists
+        return path.name
+
+
+def _file_facts(path: str | Path) -> dict[str, str]:
+    return {"path": shown_path(path), "sha256": file_sha256(Path(path))}
+
+
+def _shipped_path(path: str | Path) -> str:
+    """A file shipped with minesafe as provenance names it, relative to the folder holding the
+    package (``minesafe/data/profiles/…`` installed, ``params/profiles/…`` in a checkout); any
+    other file relative to the run's folder."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        return Path(path).resolve().relative_to(root).as_posix()
+    except ValueError:
+        return shown_path(path)
+
+
+def read_provenance(unit: UnitResult, params: str | Path | None) -> dict[str, Any]:
+    """Where a unit's result came from (the ``provenance`` key of the JSON outputs): every input
+    file with its SHA-256 — each stage's submission and, for a province, each key county's files —
+    the rubric files actually used (after any ``rubric_file`` swap), the profiles submissions named
+    (``profile:``), the params file and the code.
+    Paths are relative to the folder the run started in."""
+    inputs: list[dict[str, str]] = []
+    rubrics: dict[str, Rubric] = {}
+    profiles: dict[str, Rubric] = {}  # a profile named by a submission (``profile:``), by its file
+
+    def note_rubric(rubric: Rubric) -> None:
+        rubrics.setdefault(rubric.source_file, rubric)
+        if rubric.profile_file:
+            profiles.setdefault(rubric.profile_file, rubric)
+
+    for result, source in zip(unit.stages, unit.sources, strict=True):
+        inputs.append({"role": "提交文件", "unit": result.name, "stage": result.header.stage} | _file_facts(source))
+        note_rubric(result.rubric)
+        if isinstance(result, ProvinceResult):
+            for county in result.units:
+                for r, county_source in zip(county.stages, county.sources, strict=True):
+                    inputs.append({"role": "重点县文件", "unit": r.name, "stage": r.header.stage} | _file_facts(county_source))
+                    note_rubric(r.rubric)
+    return {
+        "inputs": inputs,
+        "rubrics": [
+            {
+                "id": r.id,
+                "version": r.version,
+                "path": r.source_file if r.source_file.startswith("minesafe/") else shown_path(r.source_file),
+                "sha256": r.source_sha256,
+            }
+            for r in rubrics.values()
+        ],
+        "profiles": [
+            {"name": r.profile, "path": _shipped_path(r.profile_file), "sha256": r.profile_sha256} for r in profiles.values()
+        ],
+        "params": None if params is None else _file_facts(params),
+        "minesafe_version": minesafe.__version__,
+        "code_revision": read_code_revision(),
+    }

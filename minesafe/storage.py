@@ -1,0 +1,213 @@
+"""Writing outputs atomically: fsync'ed files that respect the umask, and report folders swapped in
+whole through a locked staging folder, so a crash or kill never leaves a half-written report."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from minesafe.parsing import dump_yaml
+
+
+def read_umask() -> int:
+    """The process's umask, read without changing it (Linux reports it in /proc; elsewhere it is
+    set and restored at once)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make a rename inside ``folder`` durable (a crash after the rename keeps the new name)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some file systems cannot sync a folder; the data itself was synced
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def atomic_write(path: Path, mode: str = "wb") -> Iterator[Any]:
+    """Write to a temporary file beside ``path`` and rename it into place only on success, so an
+    interrupted write never leaves a half-written file nor destroys the previous one.
+
+    The data is fsync'ed before the rename; the file gets the mode an ordinary write would give it
+    (``0666`` less the umask), or keeps the mode of the file it replaces.
+    """
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        file_mode = path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        file_mode = 0o666 & ~read_umask()
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, file_mode)  # mkstemp makes the file private
+        with os.fdopen(fd, mode) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _fsync_folder(path.parent)
+
+
+def write_json(data: Any, path: Path) -> None:
+    """Write JSON (UTF-8, Chinese kept readable) atomically."""
+    import json
+
+    with atomic_write(path, "w") as handle:
+        json.dump(data, handle, ensure_ascii=False, indent=2)
+        handle.write("\n")
+
+
+def write_yaml(data: Any, path: Path) -> None:
+    """Write YAML (UTF-8) atomically."""
+    with atomic_write(path) as handle:
+        handle.write(dump_yaml(data).encode("utf-8"))
+
+
+def _write_synced(path: Path, content: bytes, file_mode: int) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, file_mode)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(content)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+#: The hidden folder beside a report folder where its new files are written before the swap:
+#: a name no evaluator would choose, with :data:`STAGING_MARKER` inside. Housekeeping
+#: (:func:`finish_interrupted_swaps`) touches nothing else.
+STAGING_PREFIX = ".minesafe-staging."
+#: The marker file inside a staging folder: which report folder it is for. The process writing it
+#: holds a lock on it (``flock``) until the swap is done, so another batch never takes it for a
+#: leftover; the lock goes with the process, however it ends.
+STAGING_MARKER = "minesafe-staging.json"
+#: Inside a staging folder: the new files, and the report folder they replace once set aside.
+_NEW, _OLD = "new", "old"
+
+
+def _lock(fd: int, wait: bool) -> bool:
+    """Lock an open marker file for this process; ``False`` when another process holds it. Where
+    there is no ``flock`` (not POSIX), a marker always counts as held: leftovers are then kept."""
+    try:
+        import fcntl
+    except ImportError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
+
+
+def replace_folder(folder: Path, files: Mapping[str, bytes], before_swap: Callable[[], None] | None = None) -> None:
+    """Make ``folder`` hold exactly ``files``, all or nothing.
+
+    The files are written (and fsync'ed) into a staging folder beside it first (see
+    :data:`STAGING_PREFIX`); only when all are complete does the old folder go aside *into* the
+    staging folder and the new one take its place, so a failed or interrupted run never leaves a
+    half-written report and never destroys the previous good one (a process killed between the two
+    renames leaves the old report in the staging folder, and :func:`finish_interrupted_swaps`
+    puts it back). ``before_swap`` is called between writing and swapping (the batch checks there
+    that it was not interrupted).
+    """
+    import json
+    import shutil
+    import tempfile
+
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=folder.parent))
+    new, old = staging / _NEW, staging / _OLD
+    umask = read_umask()
+    # the marker appears under its name only once locked and written: housekeeping never sees it half made
+    marker = os.open(staging / f".{STAGING_MARKER}", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        _lock(marker, wait=True)
+        os.write(marker, json.dumps({"folder": folder.name, "pid": os.getpid()}, ensure_ascii=False).encode("utf-8"))
+        os.fsync(marker)
+        os.replace(staging / f".{STAGING_MARKER}", staging / STAGING_MARKER)
+        new.mkdir(0o777 & ~umask)
+        new.chmod(0o777 & ~umask)  # a report folder gets the mode an ordinary mkdir gives
+        for name, content in files.items():
+            _write_synced(new / name, content, 0o666 & ~umask)
+        _fsync_folder(new)
+        _fsync_folder(staging)
+        if before_swap is not None:
+            before_swap()
+        if folder.exists():
+            os.replace(folder, old)
+        os.replace(new, folder)
+        _fsync_folder(folder.parent)
+        shutil.rmtree(staging)
+    except BaseException:
+        if old.exists() and not folder.exists():
+            os.replace(old, folder)
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    finally:
+        os.close(marker)  # releases the lock, after the staging folder is gone
+
+
+def finish_interrupted_swaps(root: Path, depths: Iterable[int]) -> None:
+    """Finish what a killed :func:`replace_folder` left in ``root``'s report folders ``depths``
+    levels down (1: ``root/x``): a report folder set aside whose place is empty goes back; a staging
+    folder then goes. Only staging folders (:data:`STAGING_PREFIX`) holding a marker that names a
+    report folder are touched, and only when no running process holds the marker's lock: an
+    evaluator's own hidden folders (``.相册.old``, ``.草稿.tmp``) and another batch's work in progress
+    are left alone."""
+    for depth in depths:
+        for staging in sorted(root.glob("*/" * (depth - 1) + STAGING_PREFIX + "*")):
+            _finish_swap(staging)
+
+
+def _finish_swap(staging: Path) -> None:
+    import json
+    import shutil
+
+    if staging.is_symlink() or not staging.is_dir():
+        return
+    try:
+        marker = os.open(staging / STAGING_MARKER, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:  # no marker: not a folder minesafe made
+        return
+    try:
+        if not _lock(marker, wait=False):  # a running batch is writing it
+            return
+        try:
+            name = json.loads(os.read(marker, 4096).decode("utf-8"))["folder"]
+        except (ValueError, KeyError, TypeError):
+            return
+        if not isinstance(name, str) or name in ("", ".", "..") or "/" in name or os.sep in name:
+            return
+        old, original = staging / _OLD, staging.parent / name
+        if os.path.lexists(old) and not os.path.lexists(original):
+            if old.is_symlink() or not old.is_dir():
+                return  # not what replace_folder sets aside: keep it
+            os.replace(old, original)
+        shutil.rmtree(staging, ignore_errors=True)
+    finally:
+        os.close(marker)
+
+
+def write_workbook(workbook, path: Path) -> None:
+    """Save an openpyxl workbook atomically."""
+    with atomic_write(path) as handle:
+        workbook.save(handle)

@@ -1,0 +1,81 @@
+"""Tests of minesafe.provenance."""
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from minesafe import files, report
+from minesafe.cli import main
+from minesafe.provenance import read_provenance
+from minesafe.results import evaluate_unit
+
+from .conftest import DEMO, ROOT
+
+
+def _sha(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_provenance_names_the_swapped_rubric_file_and_its_hash(tmp_path, capsys, monkeypatch):
+    shipped = ROOT / "minesafe" / "rubrics" / "noncoal-county.yaml"
+    swapped = tmp_path / "official.yaml"
+    swapped.write_text(shipped.read_text(encoding="utf-8") + "\n# 正式印发版（测试用副本）\n", encoding="utf-8")
+    params = tmp_path / "params.yaml"
+    params.write_text("evaluation:\n  rubric_file: official.yaml\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    county = DEMO / "counties" / "jia.yaml"
+    assert main(["evaluate", "--json", str(county), "--params", "params.yaml"]) == 0
+    provenance = json.loads(capsys.readouterr().out)["provenance"]
+    (rubric,) = provenance["rubrics"]
+    assert rubric["sha256"] == _sha(swapped) != _sha(shipped)
+    assert rubric["path"] == "official.yaml"
+    assert provenance["params"] == {"path": "params.yaml", "sha256": _sha(params)}
+    (submission,) = provenance["inputs"]
+    assert submission["sha256"] == _sha(county)
+    assert submission["path"] == os.path.relpath(county, tmp_path)  # relative to where the run started
+    appendix = report.render_provenance(report.load_report(county, params)).text
+    assert f"official.yaml（SHA-256 {_sha(swapped)}）" in appendix and _sha(shipped) not in appendix
+
+
+def test_provenance_names_the_profile_a_submission_names_and_its_hash(tmp_path, capsys, monkeypatch):
+    """A profile loaded by name (``profile: wuhai-2023``) is an input like the rubric: its file and
+    SHA-256 are in the JSON's provenance and in the report's appendix, and another profile file
+    under the same name shows another hash."""
+    county = DEMO / "coal" / "county-jia.yaml"
+    shipped = ROOT / "params" / "profiles" / "wuhai-2023.yaml"
+    monkeypatch.chdir(ROOT)
+    assert main(["evaluate", "--json", str(county)]) == 0
+    (profile,) = json.loads(capsys.readouterr().out)["provenance"]["profiles"]
+    assert profile == {"name": "wuhai-2023", "path": "params/profiles/wuhai-2023.yaml", "sha256": _sha(shipped)}
+
+    altered = tmp_path / "profiles" / "wuhai-2023.yaml"
+    altered.parent.mkdir()
+    altered.write_text(shipped.read_text(encoding="utf-8") + "\n# 修订版（测试用副本）\n", encoding="utf-8")
+    monkeypatch.setattr(files, "profile_folder", lambda: altered.parent)
+    monkeypatch.chdir(tmp_path)
+    assert main(["evaluate", "--json", str(county)]) == 0
+    (profile,) = json.loads(capsys.readouterr().out)["provenance"]["profiles"]
+    assert profile == {"name": "wuhai-2023", "path": "profiles/wuhai-2023.yaml", "sha256": _sha(altered)}
+    assert _sha(altered) != _sha(shipped)
+    appendix = report.render_provenance(report.load_report(county)).text
+    assert f"参数方案：wuhai-2023：profiles/wuhai-2023.yaml（SHA-256 {_sha(altered)}）" in appendix
+
+
+def test_provenance_names_no_profile_when_none_is_named(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    assert read_provenance(evaluate_unit([DEMO / "coal" / "county-yi.yaml"]), None)["profiles"] == []
+
+
+def test_provenance_of_a_province_lists_every_county_file(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    unit = evaluate_unit([DEMO / "province.yaml"])
+    provenance = read_provenance(unit, None)
+    files = [(i["role"], i["path"]) for i in provenance["inputs"]]
+    assert files[0] == ("提交文件", "data/demo/province.yaml")
+    assert sorted(p for role, p in files if role == "重点县文件") == sorted(
+        f"data/demo/counties/{p.name}" for p in (DEMO / "counties").glob("*.yaml")
+    )
+    assert all(i["sha256"] == _sha(ROOT / i["path"]) for i in provenance["inputs"])
+    assert {r["id"] for r in provenance["rubrics"]} == {"noncoal-province", "noncoal-county"}
+    assert not any(Path(i["path"]).is_absolute() for i in provenance["inputs"])
