@@ -108,9 +108,7 @@ def _verdict_span(passed: bool | None, verdict: str) -> Span:
 
 
 def _add_notices(document: Document, result: Result) -> None:
-    notices = [DEMO_BANNER] if result.header.demo else []
-    if result.rubric.provisional:
-        notices.append(f"【暂行评估表】{result.rubric.provisional}")
+    notices = ([DEMO_BANNER] if result.header.demo else []) + result.rubric.notices
     for notice in notices:
         add_paragraph(document, Span(notice, bold=True), size=SIZE_SMALL_4)
 

@@ -354,9 +354,13 @@ def evaluate_targets(rubric: Rubric, inputs: Mapping[str, TargetInput], year: in
 
 
 def _baseline_reasons(rubric: Rubric, targets: Sequence[TargetResult], year: int) -> list[Reason]:
-    """The caveat of the default baseline reading, when a target compares with a baseline year."""
+    """The caveat of the default baseline reading, when a target compares with a baseline year;
+    before it, one ``flag`` per change a non-national rule set makes to what the notice fixes."""
+    reasons = [Reason("flag", "rule_set", f"非国家评估表口径：{rubric.rule_set}，{change}") for change in rubric.departures]
+    if rubric.rule_set and not rubric.departures:
+        reasons.append(Reason("flag", "rule_set", rubric.rule_set_notice))
     caveat = rubric.baseline_caveat(year)
-    return [Reason("flag", "baseline", caveat)] if caveat and any(t.baseline_year for t in targets) else []
+    return reasons + ([Reason("flag", "baseline", caveat)] if caveat and any(t.baseline_year for t in targets) else [])
 
 
 def derive_row_outcome(row: Row, values: Mapping[str, Value], rubric: Rubric | None = None) -> tuple[Outcome | None, str]:

@@ -56,6 +56,7 @@ RESULT_COLUMNS = (
     "示例数据",
     "评估表",
     "参数方案",
+    "评估口径",
     "文件",
 )
 #: Sort order of a table of results: by year, province, unit, then stage in the order of the process.
@@ -160,8 +161,24 @@ def result_row(data: Mapping[str, Any], file: str) -> dict[str, Any]:
         "示例数据": bool(data.get("demo")),
         "评估表": data["rubric"],
         "参数方案": data.get("profile") or "",
+        "评估口径": describe_rule_set(data),
         "文件": file,
     }
+
+
+def describe_rule_set(data: Mapping[str, Any]) -> str:
+    """A result mapping's rule set as the summary and the overview say it: empty for the national
+    form, else ``非国家评估表口径：<name>（each change）`` from its ``rule_set`` flag reasons."""
+    name = data.get("rule_set")
+    if not name:
+        return ""
+    prefix = f"非国家评估表口径：{name}，"
+    changes = [
+        r["text"].removeprefix(prefix)
+        for r in data.get("reasons", [])
+        if r.get("id") == "rule_set" and r["text"].startswith(prefix)
+    ]
+    return f"非国家评估表口径：{name}" + (f"（{'；'.join(changes)}）" if changes else "")
 
 
 #: Column types of a table of results: numbers as numbers (nullable, for lines that lack one);

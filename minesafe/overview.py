@@ -68,7 +68,16 @@ def summarize_results(results: pd.DataFrame) -> str:
     counts = units["结论"].value_counts()
     pending = int(counts.get(Verdict.PENDING, 0))
     text = f"{span}共 {len(units)} 个单位·年度的评估结果：合格 {int(counts.get(Verdict.PASSED, 0))} 个，不合格 {int(counts.get(Verdict.FAILED, 0))} 个"
-    return text + (f"，待定 {pending} 个。" if pending else "。")
+    text += f"，待定 {pending} 个。" if pending else "。"
+    # a result judged under a non-national rule set is named with each change (never counted silently)
+    other = units[units["评估口径"].fillna("").astype(str) != ""]
+    if not other.empty:
+        text += (
+            "其中按非国家评估表口径评估的："
+            + "；".join(f"{n}（{r}）" for n, r in zip(other["单位名称"], other["评估口径"], strict=True))
+            + "。"
+        )
+    return text
 
 
 def describe_results(results: pd.DataFrame) -> Html:

@@ -31,6 +31,20 @@ form that holds only the national text::
            fields: [{key: talk_sessions, label: …}], measure: {rule: count_at_least, count: talk_sessions,
            threshold: talks_per_year}}
 
+**What the notice fixes** cannot be loosened silently: changing a ■/△/"/" marked row's category
+(only the seven rows whose marker was lost, ``inferred``, may be read the other way), a fill-in
+value's role (only the rubric's ``open_field_roles``), the pass score, a target's bound or years, or
+the baseline year is refused — naming the key and the reference line — unless the params declare a
+non-national rule set::
+
+    evaluation:
+      national: false
+      name: 某省试行口径              # shown in every output: 非国家评估表口径：某省试行口径（…）
+      pass_score: 85
+
+The documented readings (``baseline_reading``, ``not_applicable_scoring``, T3's ``mode``, the
+inferred categories, the open field roles) stay national.
+
 A profile never changes a number the national text gives (that could turn a 不合格 into a 合格),
 and never adds scored rows (they would change the 100-point scale the 80-point pass line is set on).
 Every threshold it sets or adds records the profile's name and level, so a report can say where each
@@ -47,7 +61,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, TypeGuard
 
-from minesafe.decimals import parse_percent
+from minesafe.decimals import format_decimal, format_rule_percent, parse_percent
 from minesafe.exceptions import ProblemCollector, RubricError, locate_key_path
 from minesafe.rubric import (
     LEVELS,
@@ -60,6 +74,7 @@ from minesafe.rubric import (
     TargetRule,
     Threshold,
     build_row,
+    category_label,
     check_row,
     check_rubric,
 )
@@ -81,6 +96,22 @@ FIELD_ROLES = {
 }
 
 _TARGET_KEYS = {"bound", "mode", "years"}
+_BASELINE_RULES = (TargetRule.DECREASE, TargetRule.SHARE_INCREASE)
+_NON_NATIONAL_HINT = (
+    "删去此项；确需按其他口径评估时，在参数文件中写明 national: false 和 name（口径名称），各输出都会注明“非国家评估表口径”"
+)
+
+
+@dataclass(frozen=True)
+class Departure:
+    """A change to what the notice fixes: where in the params, what it changes, the notice's place."""
+
+    path: tuple[str | int, ...]
+    change: str  # e.g. 第 4-2c 行类别 否决项→参考项
+    place: str  # e.g. 原文第 362 行
+    value: Any
+
+
 _PROFILE_KEYS = ("thresholds", "add_thresholds", "add_rows")
 _PROFILE_EXAMPLE = "profile: {name: wuhai-2023, level: 市, document: 乌能局发〔2023〕17号, applies_to: coal-county}"
 _ROW_KEYS = {"id", "section", "task", "task_name", "category", "requirement", "citation", "fill_in", "fields", "measure"}
@@ -118,6 +149,8 @@ def apply_params(
         problems.add(base, "参数应为映射", params, "键值对，如 pass_score: 80")
         problems.raise_if_any(source, locate)
     changes: dict[str, Any] = {}
+    departures: list[Departure] = []
+    rule_set = _read_rule_set(params, base, problems)
     profile = _read_profile(rubric, params, base, problems)
     if profile is not None:
         changes |= _apply_profile(rubric, profile, params, base, problems)
@@ -126,11 +159,20 @@ def apply_params(
         if key == "baseline_year":
             if _is_int(value) and 1990 <= value <= 2100:
                 changes["baseline_year"] = value
+                if value != rubric.baseline_year:
+                    lines = "、".join(str(t.line) for t in rubric.targets if t.line and t.rule in _BASELINE_RULES)
+                    place = f"原文第 {lines} 行“比{rubric.baseline_year}年”" if lines else "评估表"
+                    departures.append(Departure(path, f"基准年 {rubric.baseline_year}年→{value}年", place, value))
             else:
                 problems.add(path, "基准年份写法有误", value, "1990～2100 之间的年份，如 2020")
         elif key == "pass_score":
             if _is_number(value) and 0 < value <= rubric.total_points:
                 changes["pass_score"] = Fraction(str(value))
+                if changes["pass_score"] != rubric.pass_score:
+                    place = f"原文第 {'、'.join(map(str, rubric.pass_score_lines))} 行" if rubric.pass_score_lines else "评估表"
+                    departures.append(
+                        Departure(path, f"合格分数线 {format_decimal(rubric.pass_score)}分→{value}分", place, value)
+                    )
             else:
                 problems.add(path, "合格分数线写法有误", value, f"0 到 {rubric.total_points} 之间的数，如 80")
         elif key == "not_applicable_scoring":
@@ -144,25 +186,36 @@ def apply_params(
                     "；".join(f"{k}：{v}" for k, v in NOT_APPLICABLE_SCORING.items()),
                 )
         elif key == "targets":
-            changes["targets"] = _override_targets(rubric, value, path, problems)
+            changes["targets"] = _override_targets(rubric, value, path, problems, departures)
         elif key == "categories":
-            changes["rows"] = _override_categories(changes.get("rows", rubric.rows), value, path, problems)
+            changes["rows"] = _override_categories(changes.get("rows", rubric.rows), value, path, problems, departures)
         elif key == "baseline_reading":
             if value in BASELINE_READINGS:
                 changes["baseline_reading"] = value
             else:
                 problems.add(path, "基准年读法写法有误", value, "；".join(f"{k}：{v}" for k, v in BASELINE_READINGS.items()))
         elif key == "field_roles":
-            changes["rows"] = _override_field_roles(changes.get("rows", rubric.rows), value, path, problems)
-        elif key in ("profile", *_PROFILE_KEYS, "rubric_file"):
-            pass  # the profile's keys are applied above; rubric_file is read by the file layer first
+            changes["rows"] = _override_field_roles(rubric, changes.get("rows", rubric.rows), value, path, problems, departures)
+        elif key in ("profile", *_PROFILE_KEYS, "rubric_file", "national", "name"):
+            pass  # read above (profile, rule set); rubric_file is read by the file layer first
         else:
             problems.add(
                 path,
                 "未知的参数",
                 key,
                 "baseline_year、baseline_reading、pass_score、not_applicable_scoring、targets、categories、field_roles、"
-                "rubric_file、profile、thresholds、add_thresholds、add_rows 之一",
+                "rubric_file、profile、thresholds、add_thresholds、add_rows、national、name 之一",
+            )
+    if rule_set:
+        changes["rule_set"] = rule_set
+        changes["departures"] = (*rubric.departures, *(d.change for d in departures))
+    else:
+        for d in departures:
+            problems.add(
+                d.path,
+                f"{d.change}：这是国家评估表规定的内容（{d.place}），参数不能改动",
+                d.value,
+                _NON_NATIONAL_HINT,
             )
     problems.raise_if_any(source, locate)
     changed = dataclasses.replace(rubric, **changes, overrides={**rubric.overrides, **_describe(params, profile)})
@@ -170,6 +223,25 @@ def apply_params(
     if structural:
         raise RubricError(f"{rubric.id}（应用 {source} 之后）", structural)
     return changed
+
+
+def _read_rule_set(params: Mapping[str, Any], base: tuple, problems: ProblemCollector) -> str:
+    """The name of the non-national rule set the params declare (``national: false`` with a
+    ``name``), or empty for the national form."""
+    national, name = params.get("national", True), params.get("name")
+    if not isinstance(national, bool):
+        problems.add((*base, "national"), "national 应为是否按国家评估表口径", national, "true 或 false")
+        return ""
+    if national:
+        if name is not None:
+            problems.add(
+                (*base, "name"), "name 只用于非国家评估表口径（national: false）", name, "删去 name，或写明 national: false"
+            )
+        return ""
+    if not isinstance(name, str) or not name.strip():
+        problems.add((*base, "name"), "非国家评估表口径须写明名称，各输出据此注明", name, "文字，如 某省试行口径")
+        return ""
+    return name.strip()
 
 
 def _is_int(value: object) -> TypeGuard[int]:
@@ -180,7 +252,9 @@ def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _override_targets(rubric: Rubric, raw: Any, path: tuple, problems: ProblemCollector) -> tuple[Target, ...]:
+def _override_targets(
+    rubric: Rubric, raw: Any, path: tuple, problems: ProblemCollector, departures: list[Departure]
+) -> tuple[Target, ...]:
     if not isinstance(raw, Mapping):
         problems.add(path, "targets 应为映射", raw, "如 T1: {bound: 20%}")
         return rubric.targets
@@ -195,6 +269,7 @@ def _override_targets(rubric: Rubric, raw: Any, path: tuple, problems: ProblemCo
             problems.add(where, "应为映射", override, "如 {bound: 20%}")
             continue
         changes: dict[str, Any] = {}
+        place = f"原文第 243、{target.line} 行" if target.line else "评估表"
         for key, value in override.items():
             if key == "bound" and target.bound is not None:
                 try:
@@ -204,6 +279,11 @@ def _override_targets(rubric: Rubric, raw: Any, path: tuple, problems: ProblemCo
                     continue
                 if changes["bound"] <= 0:
                     problems.add((*where, key), "阈值必须大于0", value, "如 “20%”")
+                elif changes["bound"] != target.bound:
+                    change = (
+                        f"工作目标 {target_id} 阈值 {format_rule_percent(target.bound)}→{format_rule_percent(changes['bound'])}"
+                    )
+                    departures.append(Departure((*where, key), change, place, value))
             elif key == "mode" and target.rule is TargetRule.SHARE_INCREASE:
                 try:
                     changes["mode"] = ShareMode(value)
@@ -212,13 +292,28 @@ def _override_targets(rubric: Rubric, raw: Any, path: tuple, problems: ProblemCo
             elif key == "years" and target.rule is TargetRule.AVERAGE_DECREASE:
                 if _is_int(value) and 1 <= value <= 20:
                     changes["years"] = value
+                    if value != target.years:
+                        departures.append(
+                            Departure((*where, key), f"工作目标 {target_id} 平均年数 {target.years}→{value}", place, value)
+                        )
                 else:
                     problems.add((*where, key), "年数写法有误", value, "1～20 的整数，如 5")
             else:
                 allowed = sorted(k for k in _TARGET_KEYS if getattr(target, k) is not None)
                 problems.add((*where, key), f"工作目标 {target_id} 没有这个参数", key, "、".join(allowed) or "（无可调参数）")
         targets[target_id] = dataclasses.replace(target, **changes)
+        _check_reachable(targets[target_id], override, where, problems)
     return tuple(targets.values())
+
+
+def _check_reachable(target: Target, override: Mapping[str, Any], where: tuple, problems: ProblemCollector) -> None:
+    """A bound no unit can meet is refused: a count or a number of deaths falls by at most 100 %, and
+    a share rises by at most 100 percentage points (a relative rise of a share has no such limit)."""
+    bound = target.bound
+    capped = target.rule is not TargetRule.SHARE_INCREASE or target.mode is ShareMode.POINTS
+    if bound is not None and bound > 1 and capped and "bound" in override:
+        what = "百分点" if target.rule is TargetRule.SHARE_INCREASE else "下降比例"
+        problems.add((*where, "bound"), f"阈值超过100%，{what}不可能达到", override["bound"], "0%～100% 之间的百分数，如 “20%”")
 
 
 def _describe(params: Mapping[str, Any], profile: Profile | None) -> dict[str, Any]:
@@ -301,10 +396,14 @@ def _apply_profile(
 def _threshold_value(value: Any, percent: bool, label: str, where: tuple, problems: ProblemCollector) -> Fraction | None:
     if percent:
         try:
-            return parse_percent(value)
+            share = parse_percent(value)
         except ValueError:
             problems.add(where, f"“{label}”应写成百分数", value, "如 “75%”")
             return None
+        if not 0 <= share <= 1:
+            problems.add(where, f"“{label}”是比例，应在 0%～100% 之间", value, "如 “75%”")
+            return None
+        return share
     if _is_int(value) and value >= 0:
         return Fraction(value)
     problems.add(where, f"“{label}”应为非负整数", value, "如 12")
@@ -464,8 +563,11 @@ def _named_rows(current: tuple[Row, ...], raw: Any, path: tuple, problems: Probl
             problems.add((*path, row_id), "评估表中没有这一行", row_id, "如 1-1a 这样的行编号")
 
 
-def _override_field_roles(current: tuple[Row, ...], raw: Any, path: tuple, problems: ProblemCollector):
-    """``field_roles: {1-1a: {in_progress: compliant}}``: how a fill-in value decides its row."""
+def _override_field_roles(
+    rubric: Rubric, current: tuple[Row, ...], raw: Any, path: tuple, problems: ProblemCollector, departures: list[Departure]
+):
+    """``field_roles: {1-1a: {in_progress: compliant}}``: how a fill-in value decides its row. Only
+    the rubric's ``open_field_roles`` may change on the national form."""
     rows = {r.id: r for r in current}
     for row, roles, where in _named_rows(current, raw, path, problems, "field_roles", "1-1a: {in_progress: compliant}"):
         if not isinstance(roles, Mapping):
@@ -478,12 +580,20 @@ def _override_field_roles(current: tuple[Row, ...], raw: Any, path: tuple, probl
             elif role not in FIELD_ROLES:
                 problems.add((*where, key), "填报项作用写法有误", role, "；".join(f"{k}：{v}" for k, v in FIELD_ROLES.items()))
             else:
+                was = fields[key].role
                 fields[key] = dataclasses.replace(fields[key], role=FieldRole(role))
+                if was.value != role and key not in rubric.open_field_roles.get(row.id, ()):
+                    change = f"第 {row.id} 行填报项“{fields[key].label}”的作用 {FIELD_ROLES[was.value]}→{FIELD_ROLES[role]}"
+                    departures.append(Departure((*where, key), change, row.place, role))
         rows[row.id] = dataclasses.replace(row, fields=tuple(fields.values()))
     return tuple(rows.values())
 
 
-def _override_categories(current: tuple[Row, ...], raw: Any, path: tuple, problems: ProblemCollector):
+def _override_categories(
+    current: tuple[Row, ...], raw: Any, path: tuple, problems: ProblemCollector, departures: list[Departure]
+):
+    """``categories: {2-3c: reference}``: only the rows whose marker the transcription lost
+    (``inferred``) may be read the other way on the national form."""
     rows = {r.id: r for r in current}
     for row, value, where in _named_rows(current, raw, path, problems, "categories", "2-3c: reference"):
         points = 0
@@ -499,5 +609,8 @@ def _override_categories(current: tuple[Row, ...], raw: Any, path: tuple, proble
         if category is Category.SCORED and not (_is_int(points) and points > 0):
             problems.add(where, "改为评分项时须给出分值", value, "如 {category: scored, points: 3}")
             continue
+        if not row.inferred and (category, points) != (row.category, row.points):
+            was, now = category_label(row.category, row.points), category_label(category, points)
+            departures.append(Departure(where, f"第 {row.id} 行类别 {was}→{now}", row.place, value))
         rows[row.id] = dataclasses.replace(row, category=category, points=points)
     return tuple(rows.values())

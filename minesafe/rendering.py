@@ -75,6 +75,7 @@ def result_to_dict(
         "stage": header.stage,
         "demo": header.demo,
         "provisional": bool(result.rubric.provisional),
+        "rule_set": result.rubric.rule_set or None,  # a non-national rule set's name (params national: false)
         "passed": result.passed,
         "verdict": result.verdict,
         "stages": _stages_dict(unit),
@@ -133,8 +134,7 @@ def format_result_text(evaluation: CountyResult | ProvinceResult | UnitResult) -
     result = unit.deciding
     h = result.header
     lines = [DEMO_BANNER] if h.demo else []
-    if result.rubric.provisional:
-        lines.append(f"【暂行评估表】{result.rubric.provisional}")
+    lines += result.rubric.notices
     lines += [
         f"{describe_unit(result)}  {h.year}年度  {result.rubric.stage_label(h.stage)}",
         f"评估表：{result.rubric.title}（{result.rubric.id} {result.rubric.version}）",
@@ -173,9 +173,7 @@ def format_result_html(evaluation: CountyResult | ProvinceResult | UnitResult) -
     h = result.header
     colour = palette.verdict_colour(result.passed)
     unit = describe_unit(result)
-    notes = ([DEMO_BANNER] if h.demo else []) + (
-        [f"【暂行评估表】{result.rubric.provisional}"] if result.rubric.provisional else []
-    )
+    notes = ([DEMO_BANNER] if h.demo else []) + result.rubric.notices
     parts = [f'<div style="color:{palette.NOTICE};font-weight:bold">{html.escape(n)}</div>' for n in notes]
     parts.append(
         f'<div style="background:{colour};color:white;padding:6px 10px;font-weight:bold">'

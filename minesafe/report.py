@@ -282,11 +282,9 @@ def load_report(
 
 
 def report_notices(result: CountyResult | ProvinceResult) -> list[str]:
-    """The notices a reader must not miss, each once: demo data, a provisional (not official) form."""
-    notices = [DEMO_BANNER] if result.header.demo else []
-    if result.rubric.provisional:
-        notices.append(f"【暂行评估表】{result.rubric.provisional}")
-    return notices
+    """The notices a reader must not miss, each once: demo data, a provisional (not official) form,
+    a non-national rule set with each of its changes."""
+    return ([DEMO_BANNER] if result.header.demo else []) + result.rubric.notices
 
 
 def render_verdict(report: Report) -> Html:

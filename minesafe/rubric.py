@@ -180,6 +180,12 @@ class Row:
     reconstructed: str = ""
     measure: Measure | None = None
     citation: str = ""  # the sentence of the reference a provisional row is derived from
+    line: int = 0  # the row's line in the reference text (docs/reference), where the form has one
+
+    @property
+    def place(self) -> str:
+        """Where the notice states the row: ``原文第 362 行``, or its citation (a provisional form)."""
+        return f"原文第 {self.line} 行" if self.line else f"原文“{self.citation}”" if self.citation else "评估表"
 
     def field_by_key(self, key: str) -> FillField | None:
         return next((f for f in self.fields if f.key == key), None)
@@ -205,6 +211,7 @@ class Target:
     bound: Fraction | None = None
     mode: ShareMode | None = None
     years: int | None = None
+    line: int = 0  # the target's line in the reference text (docs/reference)
 
     @property
     def ratio_bound(self) -> Fraction:
@@ -280,6 +287,30 @@ class Rubric:
     profile_file: str = ""  # the profile's file, when a submission named it (``profile:``) and it was read by name
     profile_sha256: str = ""  # SHA-256 of that profile file's bytes as read
     stages: Mapping[str, Stage] = field(default_factory=lambda: {t: Stage(t, t) for t in STAGES})
+    pass_score_lines: tuple[int, ...] = ()  # the reference lines that set the pass score
+    #: fill-in values whose role the notice leaves open (row id -> field keys): params may read them
+    #: the other way without leaving the national form (see minesafe.params)
+    open_field_roles: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: the name of a non-national rule set (params ``national: false``); empty for the national form
+    rule_set: str = ""
+    #: each change a non-national rule set makes to what the notice fixes, in Chinese
+    departures: tuple[str, ...] = ()
+
+    @property
+    def rule_set_notice(self) -> str:
+        """``非国家评估表口径：<name>（…；…）`` listing each change, for every output; empty for the
+        national form."""
+        if not self.rule_set:
+            return ""
+        changes = "；".join(self.departures) or "未改动国家评估表规定的类别、填报项作用、合格分数线和目标阈值"
+        return f"非国家评估表口径：{self.rule_set}（{changes}）"
+
+    @property
+    def notices(self) -> list[str]:
+        """What a reader of any output must not miss about the form itself: a provisional form, a
+        non-national rule set."""
+        notices = [f"【暂行评估表】{self.provisional}"] if self.provisional else []
+        return notices + ([f"【{self.rule_set_notice}】"] if self.rule_set else [])
 
     def stage_label(self, token: str) -> str:
         """A stage as the report names it: ``核查（实施评估）``."""
@@ -420,6 +451,9 @@ def build_rubric(data: Mapping[str, Any], source: str, targets_from: Rubric | No
             )
         ),
         baseline_reading=targets_from.baseline_reading if targets_from else "fixed-2020",
+        # a province is judged on its counties' results: their rule set is the province's too
+        rule_set=targets_from.rule_set if targets_from else "",
+        departures=targets_from.departures if targets_from else (),
         targets=targets,
         sections=tuple(sections),
         rows=tuple(rows),
@@ -429,6 +463,8 @@ def build_rubric(data: Mapping[str, Any], source: str, targets_from: Rubric | No
         provisional=str(data.get("provisional", "")).strip(),
         source_file=source,
         stages=_build_stages(data.get("stages"), problems),
+        pass_score_lines=tuple(_lines(data.get("pass_score_lines", []), "pass_score_lines", problems)),
+        open_field_roles=_build_open_roles(data.get("open_field_roles") or {}, problems),
     )
     if not problems:  # totals of a half-read table would only repeat the problems above
         problems.extend(check_rubric(rubric))
@@ -448,6 +484,21 @@ def _number(data: Mapping[str, Any], key: str, default: int, problems: list[str]
         problems.append(f"{key} 应为{expected}（当前值：{value!r}）")
         return Fraction(default)
     return Fraction(value)
+
+
+def _lines(raw: Any, key: str, problems: list[str]) -> list[int]:
+    if isinstance(raw, list) and all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in raw):
+        return raw
+    problems.append(f"{key} 应为原文行号的列表，如 [253, 386]（当前值：{raw!r}）")
+    return []
+
+
+def _build_open_roles(raw: Any, problems: list[str]) -> dict[str, tuple[str, ...]]:
+    """``open_field_roles: {1-1a: [in_progress]}``: the fill-in values the notice leaves open."""
+    if isinstance(raw, Mapping) and all(isinstance(v, list) and all(isinstance(k, str) for k in v) for v in raw.values()):
+        return {str(row): tuple(keys) for row, keys in raw.items()}
+    problems.append(f"open_field_roles 应为映射：行编号 → 填报项键的列表，如 1-1a: [in_progress]（当前值：{raw!r}）")
+    return {}
 
 
 def _build_targets(raw: Any, problems: list[str]) -> Iterator[Target]:
@@ -471,6 +522,7 @@ def _build_targets(raw: Any, problems: list[str]) -> Iterator[Target]:
                 bound=parse_percent(t["bound"]) if "bound" in t else None,
                 mode=ShareMode(t["mode"]) if "mode" in t else None,
                 years=int(t["years"]) if "years" in t else None,
+                line=int(t.get("line", 0)),
             )
         except (KeyError, ValueError, TypeError) as exc:
             problems.append(f"{where}（{t.get('id', '?') if isinstance(t, dict) else t}）写法有误：{exc}")
@@ -618,6 +670,7 @@ def build_row(r: Mapping[str, Any], section: Section, task: int, task_name: str)
         reconstructed=str(r.get("reconstructed", "")),
         measure=_build_measure(r.get("measure")),
         citation=str(r.get("citation", "")),
+        line=int(r.get("line", 0)),
     )
 
 

@@ -285,6 +285,24 @@ def test_params_file_errors_name_the_key(tmp_path, capsys):
     assert "键 evaluation.colour" in err
 
 
+def test_params_loosening_the_national_form_are_exit_2_naming_each_key_and_line(tmp_path, capsys):
+    """A ■ row re-categorised (totals kept) and the 80-point line lowered: both refused at once, with
+    the line of the notice; nothing is evaluated. Declared non-national, the same file is evaluated
+    and the terminal says so."""
+    params = tmp_path / "params.yaml"
+    body = "  categories: {4-2c: reference, 3-7b: veto}\n  pass_score: 60\n"
+    params.write_text("evaluation:\n" + body, encoding="utf-8")
+    assert main(["evaluate", "--params", str(params), str(DEMO / "counties" / "jia.yaml")]) == 2
+    out, err = capsys.readouterr()
+    assert not out
+    assert "键 evaluation.categories.4-2c：第 4-2c 行类别 ■ 否决项→/ 参考项" in err
+    assert "原文第 362 行" in err and "键 evaluation.pass_score" in err and "原文第 253、386 行" in err
+    params.write_text("evaluation:\n  national: false\n  name: 某省试行口径\n" + body, encoding="utf-8")
+    assert main(["evaluate", "--params", str(params), str(DEMO / "counties" / "jia.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert "【非国家评估表口径：某省试行口径（第 4-2c 行类别 ■ 否决项→/ 参考项；合格分数线 80分→60分）】" in out
+
+
 def test_params_that_break_the_totals_are_refused(tmp_path, capsys):
     params = tmp_path / "params.yaml"
     params.write_text("evaluation:\n  categories: {3-7a: veto}\n", encoding="utf-8")

@@ -74,7 +74,9 @@ def test_nbval_catches_a_changed_threshold(tmp_path):
     copy = tmp_path / "notebooks" / "noncoal_county_report.ipynb"
     assert _nbval(copy).returncode == 0  # the untouched copy passes: any failure below is the threshold's
 
-    (tmp_path / "stricter.yaml").write_text("evaluation:\n  targets: {T1: {bound: 30%}}\n", encoding="utf-8")
+    (tmp_path / "stricter.yaml").write_text(
+        "evaluation:\n  national: false\n  name: 更严的试行口径\n  targets: {T1: {bound: 30%}}\n", encoding="utf-8"
+    )
     notebook = nbformat.read(copy, as_version=4)
     cell = next(c for c in notebook.cells if "parameters" in c.metadata.get("tags", []))
     cell.source = cell.source.replace('params_file: str = ""', 'params_file: str = "../stricter.yaml"')

@@ -189,3 +189,22 @@ def test_malformed_rubric_reports_every_problem_as_rubric_error_lines(rubric_dat
 def test_rubric_that_is_not_a_mapping_is_a_rubric_error(data):
     with pytest.raises(RubricError, match="文件内容应为评估表的键值映射"):
         build_rubric(data, "test.yaml")
+
+
+def test_each_row_and_target_names_its_line_of_the_reference(county_rubric):
+    """The line a refusal cites (params may not change a marked row) is the row's own line: it holds
+    the row's text and, but for the seven inferred rows, its category marker."""
+    lines = REFERENCE.read_text(encoding="utf-8").splitlines()
+    for row in county_rubric.rows:
+        assert row.line, row.id
+        text = _normalise(lines[row.line - 1])
+        assert _normalise(row.requirement)[:8] in text or _normalise(row.fill_in)[:8] in text, row.id
+        marker = {"veto": "■", "scored": "△", "reference": "/"}[row.category.key]
+        raw = lines[row.line - 1].replace("$\\Delta", "△")
+        if row.inferred:  # the marker was lost ("/" cannot be told from 万吨/年)
+            assert "■" not in raw and "△" not in raw, row.id
+        elif marker != "/":
+            assert marker in raw, row.id
+    for target in county_rubric.targets:
+        assert _normalise(target.name) in _normalise(lines[target.line - 1]), target.id
+    assert all("80分" in lines[n - 1] for n in county_rubric.pass_score_lines)
