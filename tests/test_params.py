@@ -151,7 +151,11 @@ RECATEGORISED = {"categories": {"4-2c": "reference", "3-7b": "veto"}}
     ("params", "key", "place"),
     [
         (RECATEGORISED, "categories.4-2c", "原文第 362 行"),
-        ({"field_roles": {"4-2c": {"fork_grab_cars_in_use": "compliant"}}}, "field_roles.4-2c.fork_grab_cars_in_use", "原文第 362 行"),
+        (
+            {"field_roles": {"4-2c": {"fork_grab_cars_in_use": "compliant"}}},
+            "field_roles.4-2c.fork_grab_cars_in_use",
+            "原文第 362 行",
+        ),
         ({"field_roles": {"1-1b": {"risky_systems": "info"}}}, "field_roles.1-1b.risky_systems", "原文第 301 行"),
         ({"pass_score": 70}, "pass_score", "原文第 253、386 行"),
         ({"pass_score": 90}, "pass_score", "原文第 253、386 行"),  # stricter is still not the national form
