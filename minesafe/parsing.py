@@ -472,9 +472,9 @@ def read_document(path: Path) -> tuple[Any, Locator]:
     if suffix in EXCEL_SUFFIXES:
         from minesafe.workbook import read_workbook  # openpyxl is only imported for workbooks
 
-        workbook = open_workbook(path)
+        workbook = open_workbook(path, formulas=True)
         try:
-            return read_workbook(workbook, str(path))
+            return read_workbook(workbook, str(path), lambda: open_workbook(path))
         finally:
             workbook.close()  # read-only workbooks keep the file open until closed
     if suffix == ".xls":
@@ -487,10 +487,11 @@ def read_document(path: Path) -> tuple[Any, Locator]:
     return parse_yaml(text, str(path))
 
 
-def open_workbook(path: Path):
+def open_workbook(path: Path, formulas: bool = False):
     """Open an .xlsx file read-only (only the used area is ever materialised), after checking its
     size and the uncompressed size of its parts (a zip bomb is refused before it is inflated);
-    or raise a clear :class:`InputError`."""
+    or raise a clear :class:`InputError`. A formula cell holds the result the spreadsheet program
+    stored for it, or with ``formulas`` the formula itself (``data_type`` ``"f"``)."""
     import zipfile
 
     import openpyxl
@@ -520,7 +521,7 @@ def open_workbook(path: Path):
                     )
                 ],
             )
-        return openpyxl.load_workbook(path, read_only=True, data_only=True)
+        return openpyxl.load_workbook(path, read_only=True, data_only=not formulas)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError, EOFError, SyntaxError) as exc:
         raise InputError(
             str(path),

@@ -8,8 +8,10 @@ so rows may be re-ordered or filtered without harm.
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 from typing import Any
 
 from openpyxl import Workbook
@@ -19,6 +21,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.page import PageMargins
 
 from minesafe.cells import append_row, style_header
+from minesafe.decimals import parse_decimal
 from minesafe.exceptions import InputError, KeyPath, Problem
 from minesafe.rubric import STAGES, FieldKind, Outcome, Rubric, category_label
 from minesafe.submission import NARRATIVE_KEYS, put_value, target_fields, value_at
@@ -114,17 +117,51 @@ def _finish_sheet(ws, rubric: Rubric, unit: str, key_column: str | None) -> None
     ws.protection.autoFilter = ws.protection.sort = False
 
 
-def _whole_numbers(ws, cells: list[str]) -> None:
-    """Counts are whole numbers from 0: Excel, WPS and LibreOffice refuse anything else on entry."""
+def _validate(ws, dv: DataValidation, cells: list[str], error: str, prompt: tuple[str, str]) -> None:
+    """Add ``dv`` to ``cells`` with its Chinese error message and input prompt (text, title)."""
     if not cells:
         return
-    dv = DataValidation(type="whole", operator="greaterThanOrEqual", formula1="0", allow_blank=True)
-    dv.error, dv.errorTitle = "请填写大于或等于 0 的整数（如 0、3、12），不要填写小数、文字或单位。", "输入有误"
-    dv.prompt, dv.promptTitle = "填写整数", "数量"
+    dv.error, dv.errorTitle = error, "输入有误"
+    dv.prompt, dv.promptTitle = prompt
     dv.showErrorMessage = dv.showInputMessage = True
     ws.add_data_validation(dv)
     for cell in cells:
         dv.add(cell)
+
+
+def _whole_numbers(ws, cells: list[str]) -> None:
+    """Counts are whole numbers from 0: Excel, WPS and LibreOffice refuse anything else on entry."""
+    dv = DataValidation(type="whole", operator="greaterThanOrEqual", formula1="0", allow_blank=True)
+    _validate(ws, dv, cells, "请填写大于或等于 0 的整数（如 0、3、12），不要填写小数、文字或单位。", ("填写整数", "数量"))
+
+
+#: The number format of every 比例(%) cell: typing ``2.35`` or ``2.35%`` there stores 0.0235, shown as 2.35%.
+PERCENT_FORMAT = "0.00%"
+
+
+def _percents(ws, cells: list[str]) -> None:
+    """Shares are percentages from 0 % to 100 %: the cells are percent-formatted, so what is
+    stored is the fraction (0–1) and what is shown and read is the percentage."""
+    dv = DataValidation(type="decimal", operator="between", formula1="0", formula2="1", allow_blank=True)
+    _validate(ws, dv, cells, "请填写 0%～100% 之间的百分比（如 12.5%），不要填写文字。", ("填写百分比，如 12.5%", "比例(%)"))
+
+
+def _stored_percent(value: Any) -> Any:
+    """What a percent-formatted cell stores for a submission's ratio (``12.5`` or ``"12.5%"``
+    percent): the fraction 0.125, exactly from the decimal. Anything else is written as given."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)):
+        text = repr(value)
+    elif isinstance(value, str):
+        text = value.strip().removesuffix("%")
+    else:
+        return value
+    number = parse_decimal(text)
+    if number is None:
+        return value
+    stored = number / 100
+    return int(stored) if stored.denominator == 1 else float(Decimal(stored.numerator) / Decimal(stored.denominator))
 
 
 def _dropdown(ws, options: list[str], cells: list[str], prompt: str) -> None:
@@ -270,7 +307,7 @@ def _write_items(wb: Workbook, rubric: Rubric, items: Mapping[str, Any]) -> None
         [6, 12, 14, 9, 34, 42, 9, 24],
     )
     fields = _sheet(wb, FIELDS, ["编号", "键", "填报项", "类型", "数值"], [7, 26, 56, 8, 14])
-    flag_cells, count_cells = [], []
+    flag_cells, count_cells, ratio_cells = [], [], []
     for row in rubric.rows:
         entry = items.get(row.id) or {}
         if isinstance(entry, str):
@@ -290,16 +327,23 @@ def _write_items(wb: Workbook, rubric: Rubric, items: Mapping[str, Any]) -> None
         )
         _shade_row(sheet, sheet.max_row, {7, 8})
         for f in row.fields:
-            append_row(fields, [row.id, f.key, f.label, _KIND_NAMES[f.kind], _cell_value(entry.get(f.key))])
+            value = entry.get(f.key)
+            if f.kind is FieldKind.RATIO:
+                value = _stored_percent(value)
+            append_row(fields, [row.id, f.key, f.label, _KIND_NAMES[f.kind], _cell_value(value)])
             _shade_row(fields, fields.max_row, {5})
             if f.kind is FieldKind.FLAG:
                 flag_cells.append(f"E{fields.max_row}")
             elif f.kind is FieldKind.COUNT:
                 count_cells.append(f"E{fields.max_row}")
+            elif f.kind is FieldKind.RATIO:
+                fields.cell(fields.max_row, 5).number_format = PERCENT_FORMAT
+                ratio_cells.append(f"E{fields.max_row}")
     _dropdown(sheet, [o.value for o in Outcome], [f"G2:G{sheet.max_row}"], "完成、未完成或不涉及；填写后以此为准")
     if flag_cells:
         _dropdown(fields, ["是", "否"], flag_cells, "是 或 否")
     _whole_numbers(fields, count_cells)
+    _percents(fields, ratio_cells)
 
 
 def _write_instructions(wb: Workbook, rubric: Rubric) -> None:
@@ -345,6 +389,8 @@ def _write_instructions(wb: Workbook, rubric: Rubric) -> None:
 MAX_ROWS = 5000
 #: The largest list index a key column may ask for (``deaths.previous_5_years.4``).
 MAX_LIST_INDEX = 99
+#: The most columns read of any sheet (重点任务: 编号 … 说明).
+_WIDEST = 8
 
 
 def _clean(value: Any, strip: bool = True) -> Any:
@@ -359,6 +405,39 @@ def _clean(value: Any, strip: bool = True) -> Any:
     return value
 
 
+#: What Excel, WPS and LibreOffice show literally in a number format: quoted text, an escaped
+#: character, a bracketed colour, condition or locale. A ``%`` anywhere else scales the number by 100.
+_LITERAL_IN_FORMAT = re.compile(r'"[^"]*"|\\.|\[[^\]]*\]')
+
+
+def is_percent_format(number_format: str | None) -> bool:
+    """Whether a cell's number format shows its number times 100 with a % sign (``0.00%``, ``0%``),
+    as Excel, WPS and LibreOffice do; a quoted or escaped % (``0"%"``, ``0\\%``) is only a character."""
+    return "%" in _LITERAL_IN_FORMAT.sub("", number_format or "")
+
+
+def _shown_value(cell) -> Any:
+    """A cell's value as the person sees and typed it: a number under a percent format times 100
+    (``2.35%`` is stored as 0.0235 and read as 2.35, exactly: through its shortest decimal, not its
+    binary value); a date as its ISO text (``2024-06-30``); anything else unchanged."""
+    value = cell.value
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and is_percent_format(cell.number_format):
+        scaled = Decimal(repr(value)) * 100
+        return int(scaled) if scaled == scaled.to_integral_value() else float(scaled)
+    if isinstance(value, datetime.datetime):
+        return value.date().isoformat() if value.time() == datetime.time() else value.isoformat(sep=" ")
+    if isinstance(value, (datetime.date, datetime.time)):
+        return value.isoformat()
+    if isinstance(value, datetime.timedelta):
+        return str(value)
+    return value
+
+
+#: The message of a formula cell without a stored result (a workbook written by a script and never
+#: opened in a spreadsheet program): it is never read as an empty cell.
+NO_FORMULA_RESULT = "公式没有计算结果，请在 Excel/WPS 中打开并保存后重新提交"
+
+
 def _cell_name(sheet: str, cell: str) -> str:
     return f"工作表「{sheet}」单元格 {cell}"
 
@@ -366,19 +445,27 @@ def _cell_name(sheet: str, cell: str) -> str:
 class _SheetReader:
     """Reads the used area of each sheet once (read-only workbooks re-parse on every access) and
     collects the problems the workbook's layout has: duplicate keys, conflicting key paths,
-    values beyond :data:`MAX_ROWS`."""
+    values beyond :data:`MAX_ROWS`, formulas without a stored result, error values.
 
-    def __init__(self, wb, problems: list[Problem]):
+    ``wb`` is opened with its formulas (``data_only=False``), so a formula cell is known as one;
+    its value is the result the spreadsheet program stored, read from the same file opened with
+    ``data_only=True`` (``open_results``, called once and only when a sheet holds a formula).
+    """
+
+    def __init__(self, wb, problems: list[Problem], open_results: Callable[[], Any] | None = None):
         self.wb = wb
         self.problems = problems
+        self._open_results = open_results
+        self._results: Any = None
+        self._stored: dict[str, dict[tuple[int, int], Any]] = {}
 
     def rows(self, title: str, width: int) -> list[tuple[int, tuple]]:
         """``(row number, values)`` of every row below the header with something in its first
-        ``width`` columns."""
+        ``width`` columns; each value as :func:`_shown_value` reads it."""
         found: list[tuple[int, tuple]] = []
         try:
             self._read(title, width, found)
-        except (ValueError, KeyError, IndexError, TypeError, SyntaxError):  # cells openpyxl cannot parse
+        except (ValueError, KeyError, IndexError, TypeError, SyntaxError, ArithmeticError):  # cells openpyxl cannot parse
             self.problems.append(
                 Problem(
                     (),
@@ -390,22 +477,66 @@ class _SheetReader:
         return found
 
     def _read(self, title: str, width: int, found: list[tuple[int, tuple]]) -> None:
-        for r, row in enumerate(self.wb[title].iter_rows(min_row=2, max_col=width, values_only=True), start=2):
-            if row.count(None) == len(row):
+        for r, cells in enumerate(self.wb[title].iter_rows(min_row=2, max_col=width), start=2):
+            if all(c.value is None for c in cells):
                 continue  # a stray formatted cell far below yields empty rows: skipped cheaply
             if r > MAX_ROWS:
-                column = next(i for i, v in enumerate(row, start=1) if v is not None)
+                column = next(i for i, c in enumerate(cells, start=1) if c.value is not None)
                 self.problems.append(
                     Problem(
                         (),
                         f"数据超出可读取的范围（前 {MAX_ROWS} 行）",
-                        row[column - 1],
+                        cells[column - 1].value,
                         "把数据写在模板已有的行中，删除多余的单元格",
                         _cell_name(title, f"{get_column_letter(column)}{r}"),
                     )
                 )
                 break
-            found.append((r, tuple(row) + (None,) * (width - len(row))))
+            row = tuple(self._value(title, r, c, cell) for c, cell in enumerate(cells, start=1))
+            found.append((r, row + (None,) * (width - len(row))))
+
+    def _value(self, title: str, r: int, c: int, cell) -> Any:
+        if cell.data_type == "f":  # a formula: its stored result, or an input error
+            stored = self._stored_cell(title, r, c)
+            if stored is None or (stored.value is None and stored.data_type == "n"):  # "n": no stored result at all
+                self.problems.append(
+                    Problem((), NO_FORMULA_RESULT, str(cell.value), where=_cell_name(title, f"{get_column_letter(c)}{r}"))
+                )
+                return None
+            cell = stored
+        if cell.data_type == "e":  # #DIV/0!, #N/A, #VALUE!: typed, or the result of a formula
+            self.problems.append(
+                Problem(
+                    (),
+                    "单元格显示错误值，无法读取",
+                    cell.value,
+                    "数值或文字（请改正公式或直接填写）",
+                    _cell_name(title, f"{get_column_letter(c)}{r}"),
+                )
+            )
+            return None
+        return _shown_value(cell)
+
+    def _stored_cell(self, title: str, r: int, c: int) -> Any:
+        """The cell at ``r``, ``c`` of ``title`` in the workbook opened for stored results (each
+        sheet read once, its first :data:`MAX_ROWS` rows); None when there is nothing stored."""
+        if self._open_results is None:
+            return None
+        if self._results is None:
+            self._results = self._open_results()
+        if title not in self._stored:
+            self._stored[title] = {
+                (cell.row, cell.column): cell
+                for row in self._results[title].iter_rows(min_row=2, max_row=MAX_ROWS, max_col=_WIDEST)
+                for cell in row
+                if cell.value is not None or cell.data_type != "n"
+            }
+        return self._stored[title].get((r, c))
+
+    def close(self) -> None:
+        """Close the workbook of stored results, if it was opened (read-only workbooks hold the file)."""
+        if self._results is not None:
+            self._results.close()
 
     def refuse_duplicates(self, title: str, keyed: list[tuple[Any, str]], what: str) -> set[int]:
         """Report every key entered twice, naming both cells; the indexes of the repeats."""
@@ -456,12 +587,24 @@ def _conflicting_key(paths: Mapping[tuple, str], path: tuple) -> str | None:
     return None
 
 
-def read_workbook(wb: Workbook, source: str) -> tuple[dict[str, Any], Callable[[KeyPath], str]]:
+def read_workbook(
+    wb: Workbook, source: str, open_results: Callable[[], Any] | None = None
+) -> tuple[dict[str, Any], Callable[[KeyPath], str]]:
     """The submission mapping a filled workbook holds, and a locator naming sheet and cell.
 
     Only the used area is read (the workbook is opened read-only); keys entered twice and key
-    paths that conflict are refused with both cells named.
+    paths that conflict are refused with both cells named. ``wb`` is opened with its formulas;
+    ``open_results`` opens the same file with the results a spreadsheet program stored for them
+    (see :class:`_SheetReader`): a formula without one is an input error, never an empty cell.
     """
+    reader = _SheetReader(wb, [], open_results)
+    try:
+        return _read_sheets(wb, source, reader)
+    finally:
+        reader.close()
+
+
+def _read_sheets(wb: Workbook, source: str, reader: _SheetReader) -> tuple[dict[str, Any], Callable[[KeyPath], str]]:
     places: dict[KeyPath, str] = {}
 
     def note(path: KeyPath, sheet: str, cell: str) -> None:
@@ -474,8 +617,7 @@ def read_workbook(wb: Workbook, source: str) -> tuple[dict[str, Any], Callable[[
                 return places[path[:depth]]
         return "工作簿"
 
-    problems: list[Problem] = []
-    reader = _SheetReader(wb, problems)
+    problems = reader.problems
     info_rows = reader.rows(INFO, 4) if INFO in wb.sheetnames else []
     rubric_id = next((_clean(row[2]) for _, row in info_rows if row[0] == "rubric"), None)
     province = str(rubric_id).endswith("province")

@@ -7,7 +7,10 @@ without a system CJK font, as it does in the HTML reports.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+import pytest
 
 from minesafe import office
 
@@ -25,3 +28,12 @@ def convert(source: Path, target_format: str, outdir: Path) -> Path:
         raise FileNotFoundError("soffice")
     (made,) = office.convert([source], target_format, outdir)
     return made
+
+
+def require_soffice() -> None:
+    """Skip the calling test without LibreOffice, saying what to install; fail it in CI (``CI`` set)."""
+    if find_soffice() is None:
+        message = "没有可用的 LibreOffice：请安装 libreoffice-calc-nogui 软件包后再运行本测试"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)

@@ -6,8 +6,6 @@ Without LibreOffice the conversions are skipped, saying what to install; in CI (
 missing LibreOffice fails them instead.
 """
 
-import os
-
 import openpyxl
 import pytest
 
@@ -17,7 +15,7 @@ from minesafe.results import evaluate
 from minesafe.workbook import FIELDS, INFO, INSTRUCTIONS, ITEMS, TARGETS
 
 from .conftest import DEMO
-from .office import convert, find_soffice
+from .office import convert, require_soffice
 
 
 @pytest.fixture(scope="module")
@@ -29,11 +27,7 @@ def template(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def soffice():
-    if find_soffice() is None:
-        message = "没有可用的 LibreOffice：请安装 libreoffice-calc-nogui 软件包后再运行本测试"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+    require_soffice()
 
 
 def test_every_sheet_prints_a4_landscape_one_page_wide(template):

@@ -1,0 +1,154 @@
+"""Numbers read from a filled workbook exactly as the person typed them (issue "Every number and
+every verdict right", §1): percent cells, formulas, rows moved by a sort, text answers.
+
+Each case is also read after a LibreOffice headless re-save (one conversion of one workbook that
+carries all the cases), as an evaluator's office suite would leave the file. Without LibreOffice
+that part is skipped, saying what to install; in CI (``CI`` set) it fails instead.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from minesafe.exceptions import InputError
+from minesafe.files import read_rubric
+from minesafe.parsing import read_document
+from minesafe.results import evaluate
+from minesafe.rubric import FieldKind
+from minesafe.storage import write_workbook
+from minesafe.submission import build_county_submission
+from minesafe.workbook import FIELDS, ITEMS, NO_FORMULA_RESULT, PERCENT_FORMAT, build_workbook, is_percent_format
+
+from .conftest import DEMO
+from .office import convert, require_soffice
+
+JIA = DEMO / "counties" / "jia.yaml"
+
+
+def _row_of(ws, *keys: str) -> int:
+    """The row whose first cells are ``keys`` (a row id, or a row id and a field key)."""
+    return next(r for r in range(2, ws.max_row + 1) if all(ws.cell(r, c).value == k for c, k in enumerate(keys, start=1)))
+
+
+def _filled(folder: Path) -> Path:
+    data, _ = read_document(JIA)
+    path = folder / "jia.xlsx"
+    write_workbook(build_workbook(read_rubric("noncoal-county"), data), path)
+    return path
+
+
+def _ratio_fields() -> list[tuple[str, str]]:
+    """(row id, field key) of the first three 比例(%) fields of the county form."""
+    rubric = read_rubric("noncoal-county")
+    return [(row.id, f.key) for row in rubric.rows for f in row.fields if f.kind is FieldKind.RATIO][:3]
+
+
+def _values(path: Path) -> dict:
+    data, locate = read_document(path)
+    return build_county_submission(data, read_rubric("noncoal-county"), str(path), locate).items
+
+
+@pytest.fixture(scope="module")
+def soffice():
+    require_soffice()
+
+
+# --- percent cells ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("number_format", "percent"),
+    [("0.00%", True), ("0%", True), ("#,##0.0%;[Red]-0.0%", True), ('0"%"', False), ("0\\%", False), ("General", False)],
+)
+def test_a_percent_format_is_known_by_its_unquoted_percent_sign(number_format, percent):
+    assert is_percent_format(number_format) is percent
+
+
+def test_every_ratio_cell_of_the_template_is_a_percent_cell_with_its_validation(county_rubric):
+    fields = build_workbook(county_rubric)[FIELDS]
+    ratio_rows = [r for r in range(2, fields.max_row + 1) if fields.cell(r, 4).value == "比例(%)"]
+    assert len(ratio_rows) == sum(f.kind is FieldKind.RATIO for row in county_rubric.rows for f in row.fields) > 0
+    (validation,) = [dv for dv in fields.data_validations.dataValidation if dv.type == "decimal"]
+    assert (validation.operator, validation.formula1, validation.formula2) == ("between", "0", "1")
+    assert "0%～100%" in validation.error and validation.showErrorMessage
+    for r in ratio_rows:
+        assert fields.cell(r, 5).number_format == PERCENT_FORMAT
+        assert f"E{r}" in validation.sqref
+
+
+def _three_ways(ws) -> None:
+    """The three ways a person enters 2.35 %, one per 比例(%) field: ``2.35%`` typed (Excel stores
+    0.0235 and gives the cell a percent format), ``2.35`` typed in the template's percent cell
+    (stored 0.0235, the cell keeps its format), the text ``"2.35%"``."""
+    (typed_row, typed_key), (formatted_row, formatted_key), (text_row, text_key) = _ratio_fields()
+    typed = ws.cell(_row_of(ws, typed_row, typed_key), 5)
+    typed.number_format = "General"  # as a cell of a workbook that never had a format
+    typed.value, typed.number_format = 0.0235, "0.00%"
+    ws.cell(_row_of(ws, formatted_row, formatted_key), 5).value = 0.0235
+    text = ws.cell(_row_of(ws, text_row, text_key), 5)
+    text.value, text.number_format = "2.35%", "@"
+
+
+def _read_as_typed(path: Path) -> None:
+    items = _values(path)
+    for row_id, key in _ratio_fields():
+        assert items[row_id].values[key] == Fraction(235, 100), (path.name, row_id, key)
+
+
+def test_percent_cells_and_formulas_read_as_typed_also_after_a_libreoffice_resave(tmp_path, soffice):
+    """2.35 % entered three ways reads 2.35 (never 0.0235); a veto row's 评估结果 formula without a
+    stored result is an input error naming its cell, and the result LibreOffice stores when it
+    re-saves the file decides the row (未完成: the county fails)."""
+    filled = _filled(tmp_path)
+    book = openpyxl.load_workbook(filled)
+    _three_ways(book[FIELDS])
+    book.save(filled)
+    _read_as_typed(filled)
+
+    items = book[ITEMS]
+    veto = _row_of(items, "2-1b")  # its counts say 完成 (derived); the evaluator's formula says 未完成
+    items.cell(veto, 7).value = '=IF(1>0,"未完成","完成")'
+    blank = _row_of(items, "1-1a")
+    items.cell(blank, 8).value = '=IF(1>0,"","说明")'  # a formula whose result is an empty text: a blank note
+    formulas = tmp_path / "formulas" / "jia.xlsx"
+    formulas.parent.mkdir()
+    book.save(formulas)
+    with pytest.raises(InputError) as refused:
+        read_document(formulas)
+    assert sorted(refused.value.lines) == [  # both formulas, nothing else: never an empty cell
+        f'工作表「重点任务」单元格 G{veto}：{NO_FORMULA_RESULT}（当前值：“=IF(1>0,"未完成","完成")”）',
+        f'工作表「重点任务」单元格 H{blank}：{NO_FORMULA_RESULT}（当前值：“=IF(1>0,"","说明")”）',
+    ]
+
+    resaved = convert(formulas, "xlsx", tmp_path / "resaved")
+    _read_as_typed(resaved)
+    items_read = _values(resaved)
+    assert items_read["2-1b"].result is not None and items_read["2-1b"].result.value == "未完成"
+    assert items_read["1-1a"].note == ""
+    result = evaluate(resaved)
+    assert result.passed is False and any(r.id == "2-1b" for r in result.reasons)
+
+
+def test_a_percent_typed_into_a_general_cell_of_an_old_workbook_reads_as_written(tmp_path):
+    """A plain 2.35 in a cell without a percent format (a workbook made before the cells had one)
+    stays 2.35 %; 2.35 typed into a percent cell where the program keeps the number (LibreOffice
+    shows 235.00%) reads 235 and is refused as out of range, naming the cell."""
+    filled = _filled(tmp_path)
+    book = openpyxl.load_workbook(filled)
+    ws = book[FIELDS]
+    (plain_row, plain_key), (kept_row, kept_key), _ = _ratio_fields()
+    plain = ws.cell(_row_of(ws, plain_row, plain_key), 5)
+    plain.value, plain.number_format = 2.35, "General"
+    kept = _row_of(ws, kept_row, kept_key)
+    ws.cell(kept, 5).value = 2.35
+    book.save(filled)
+    data, _ = read_document(filled)
+    assert data["items"][plain_row][plain_key] == 2.35
+    assert data["items"][kept_row][kept_key] == 235
+    with pytest.raises(InputError) as refused:
+        _values(filled)
+    assert any(line.startswith(f"工作表「填报数量」单元格 E{kept}：") and "当前值：235" in line for line in refused.value.lines)
