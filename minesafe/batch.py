@@ -33,6 +33,7 @@ from minesafe.evaluation import CountyResult, UnitResult
 from minesafe.exceptions import BatchInterrupted, InputError, InputErrors, MinesafeError, Problem, ProblemCollector
 from minesafe.files import list_rubrics, read_rubric
 from minesafe.frames import PROVINCE_KIND, RESULT_FILE, SUMMARY_STEM, UNIT_KINDS, mark_form
+from minesafe.names import normalize_name
 from minesafe.parsing import read_document, recording_reads
 from minesafe.provenance import file_sha256, read_provenance
 from minesafe.rendering import describe_unit, result_to_dict
@@ -371,7 +372,7 @@ def identify_submission(path: Path) -> tuple[str, str, str, int | None, str]:
 
     def text(key: str) -> str:
         value = data.get(key)
-        return value.strip()[:NAME_SHOWN] if isinstance(value, str) else ""
+        return normalize_name(value)[:NAME_SHOWN] if isinstance(value, str) else ""  # named as the engine names it
 
     province, rubric_id = text("province"), data.get("rubric")
     unit, kind = "", ""

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from minesafe.names import reveal_characters
+
 #: A location inside a document: mapping keys and list indexes, outermost first.
 KeyPath = tuple[str | int, ...]
 
@@ -54,6 +56,7 @@ def _show(value: object) -> str:
     text = value if isinstance(value, str) else str(value)
     if len(text) > _SHOWN_CHARACTERS:
         text = f"{text[:_SHOWN_CHARACTERS]}…（共 {len(text)} 个字符）"
+    text = reveal_characters(text)  # a zero-width space or U+F90A (金) is seen, not guessed
     return f"“{text}”" if isinstance(value, str) else text
 
 

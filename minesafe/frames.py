@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from minesafe.decimals import format_decimal
+from minesafe.names import normalize_name
 from minesafe.rubric import STAGES, Category, Outcome
 
 if TYPE_CHECKING:
@@ -145,8 +146,9 @@ def result_row(data: Mapping[str, Any], file: str) -> dict[str, Any]:
             reasons.append("重点县 " + "、".join(data[key]) + f" {what}")
     return {
         "年度": data["year"],
-        "省": data["province"],
-        "单位": data[unit_key] if unit_key else data["province"],
+        # a result.json of an older minesafe may hold a name as typed: one unit, one name
+        "省": normalize_name(str(data["province"])),
+        "单位": normalize_name(str(data[unit_key] if unit_key else data["province"])),
         "单位类型": UNIT_KINDS[unit_key] if unit_key else PROVINCE_KIND,
         "阶段": data.get("stage", ""),
         "以此阶段为准": True,

@@ -19,6 +19,7 @@ from typing import Any
 from minesafe.batch import STAGE_PARAMETERS, Run, build_run, declared_parameters
 from minesafe.exceptions import InputError, Problem
 from minesafe.files import list_rubrics, read_rubric
+from minesafe.names import normalize_name
 from minesafe.resources import demo_folder
 from minesafe.results import FileKind, classify_files, find_input_files, raise_all
 from minesafe.submission import STAGES
@@ -38,14 +39,20 @@ def report_notebook(rubric_id: str) -> str:
 
 def _unit_key(data: Mapping[str, Any]) -> tuple[str, ...] | None:
     """Which unit and year a submission is for, or None when its rubric is unknown (its own
-    evaluation reports that). Names and year are read as the engine reads them (spaces around
-    dropped, 2023 and "2023" alike), so the stages it takes for one unit make one report."""
+    evaluation reports that). Names and year are read as the engine reads them (names normalised
+    by :func:`minesafe.names.normalize_name`, 2023 and "2023" alike), so the stages it takes for
+    one unit make one report."""
     rubric_id = data.get("rubric")
     if rubric_id not in list_rubrics():
         return None
     rubric = read_rubric(rubric_id)
-    unit = "" if rubric.unit == "province" else str(data.get(rubric.unit_key, "")).strip()
-    return (rubric_id, str(data.get("province", "")).strip(), unit, str(data.get("year", "")).strip())
+    unit = "" if rubric.unit == "province" else _name(data.get(rubric.unit_key))
+    return (rubric_id, _name(data.get("province")), unit, str(data.get("year", "")).strip())
+
+
+def _name(value: Any) -> str:
+    """A unit's or province's name as the engine compares it (a value that is no name: as text)."""
+    return normalize_name(str(value if value is not None else ""))
 
 
 def _stage_order(item: tuple[Path, Mapping[str, Any]]) -> int:
@@ -66,9 +73,9 @@ def _county_stage_files(
     county_rubric = read_rubric(rubric_id).county_rubric
     listed = {(path.parent / name).resolve() for path, data in stages for name in _listed(data)}
     _, data = stages[0]
-    province, year = str(data.get("province", "")).strip(), str(data.get("year", "")).strip()
+    province, year = _name(data.get("province")), str(data.get("year", "")).strip()
     names = data.get("key_counties")
-    names = [str(n).strip() for n in names] if isinstance(names, list) else []
+    names = [_name(n) for n in names] if isinstance(names, list) else []
     return [
         str(path)
         for name in names

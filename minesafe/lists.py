@@ -39,6 +39,7 @@ from openpyxl.styles import Font
 
 from minesafe.cells import append_row, style_header
 from minesafe.exceptions import ProblemCollector, locate_key_path
+from minesafe.names import read_names
 from minesafe.rubric import STAGES, VERIFIED_STAGES
 
 KINDS = {
@@ -137,7 +138,9 @@ def build_history(data: Any, source: str = "（名单数据）", locate=locate_k
         problems.add(("units",), "缺少单位列表", raw_units, "单位名称: {listed: [列入名单的年份], result: 合格/不合格, …}")
         raw_units = {}
     allowed = _KEYS.get(kind, set().union(*_KEYS.values()))
-    for name, record in raw_units.items():
+    # one unit, one name: 甲县 and 甲<U+200B>县 are the same unit, given twice
+    names = read_names([(("units", n), n) for n in raw_units], "单位名称", "单位名称文字，如 宽城县", problems)
+    for i, (name, record) in enumerate(raw_units.items()):
         where = ("units", name)
         if not isinstance(record, Mapping):
             problems.add(where, "写法有误", record, "映射，如 {listed: [2023], result: 合格}")
@@ -181,7 +184,7 @@ def build_history(data: Any, source: str = "（名单数据）", locate=locate_k
                 problems.add((*where, key), "应为一段文字", record[key], "文字说明")
         units.append(
             UnitRecord(
-                str(name),
+                names.get(i, ""),  # "": its name is refused above (and nothing is returned)
                 tuple(sorted(set(listed))),
                 result,
                 accidents,

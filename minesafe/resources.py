@@ -6,6 +6,8 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+from minesafe.names import normalize_name
+
 #: The installed package's folder (where its rubrics, fonts and templates are).
 PACKAGE = Path(__file__).resolve().parent
 
@@ -57,4 +59,4 @@ def _read_key_provinces(path: Path, *identity: int) -> tuple[str, ...] | None:
         text = path.read_text(encoding="utf-8-sig")
     except OSError:
         return None
-    return tuple(row["province"].strip() for row in csv.DictReader(text.splitlines()) if row.get("province"))
+    return tuple(normalize_name(row["province"]) for row in csv.DictReader(text.splitlines()) if row.get("province"))

@@ -18,6 +18,7 @@ from typing import Any
 
 from minesafe.decimals import parse_decimal
 from minesafe.exceptions import KeyPath, ProblemCollector, locate_key_path
+from minesafe.names import INVISIBLE_NAME, normalize_name, read_names
 from minesafe.rubric import OUTCOME_TOKENS, STAGES, Category, FieldKind, Outcome, Rubric, Target, TargetRule, parse_outcome
 
 FLAG_TOKENS = {"是": True, "否": False, "true": True, "false": False, "yes": True, "no": False}
@@ -172,7 +173,7 @@ def build_county_submission(
     problems = ProblemCollector()
     data = _require_mapping(data, problems)
     header = _build_header(data, rubric, problems)
-    county = _require_text(data, (rubric.unit_key,), f"{rubric.unit_label}名称", problems)
+    county = _require_name(data, (rubric.unit_key,), f"{rubric.unit_label}名称", problems)
     extra = {"group"} if rubric.unit == "enterprise" else set()  # an enterprise may name its group
     _reject_unknown(data, (), _HEADER_KEYS | extra | {rubric.unit_key, "targets", "items"}, problems)
     targets = _build_targets(data.get("targets"), rubric, header.year or None, problems)
@@ -211,7 +212,9 @@ def build_province_submission(
 
 
 def _build_names(raw: Any, path: KeyPath, problems: ProblemCollector) -> tuple[str, ...]:
-    """The key counties a province names: a non-empty list of distinct names."""
+    """The key counties a province names: a non-empty list of distinct names, each normalised
+    (:func:`minesafe.names.normalize_name`): two entries that differ only by invisible characters
+    or look-alike ideographs name one county twice."""
     if not isinstance(raw, list) or not raw:
         problems.add(
             path,
@@ -220,15 +223,8 @@ def _build_names(raw: Any, path: KeyPath, problems: ProblemCollector) -> tuple[s
             "国家确定的本省全部重点县名称的列表（与重点县文件中的 county 一致），如 [宽城县, 平泉市]",
         )
         return ()
-    names: list[str] = []
-    for i, name in enumerate(raw):
-        if not (isinstance(name, str) and name.strip()):
-            problems.add((*path, i), "重点县名称写法有误", name, "县（市、区）名称文字")
-        elif name.strip() in names:
-            problems.add((*path, i), "重点县名称重复", name, "每个重点县只列一次")
-        else:
-            names.append(name.strip())
-    return tuple(names)
+    names = read_names([((*path, i), name) for i, name in enumerate(raw)], "重点县名称", "县（市、区）名称文字", problems)
+    return tuple(names.values())
 
 
 def _require_mapping(data: Any, problems: ProblemCollector) -> Mapping[str, Any]:
@@ -238,12 +234,16 @@ def _require_mapping(data: Any, problems: ProblemCollector) -> Mapping[str, Any]
     return {}
 
 
-def _require_text(data: Mapping[Any, Any], path: KeyPath, what: str, problems: ProblemCollector) -> str:
+def _require_name(data: Mapping[Any, Any], path: KeyPath, what: str, problems: ProblemCollector) -> str:
+    """A unit's or province's name, normalised (:func:`minesafe.names.normalize_name`); a problem
+    when it is missing or has nothing visible."""
     value = data.get(path[-1])
-    if isinstance(value, str) and value.strip():
-        return value.strip()
-    problems.add(path, f"缺少{what}", value, f"{what}（文字）")
-    return ""
+    if not (isinstance(value, str) and value.strip()):
+        problems.add(path, f"缺少{what}", value, f"{what}（文字）")
+        return ""
+    if not normalize_name(value):
+        problems.add(path, INVISIBLE_NAME.format(what=what), value, f"{what}（文字）")
+    return normalize_name(value)
 
 
 def _build_header(data: Mapping[str, Any], rubric: Rubric, problems: ProblemCollector) -> Header:
@@ -258,7 +258,7 @@ def _build_header(data: Mapping[str, Any], rubric: Rubric, problems: ProblemColl
             profile,
             rubric.profile or "与评估所用参数文件一致的参数方案名称，或删去 profile",
         )
-    province = _require_text(data, ("province",), "省（区）名称", problems)
+    province = _require_name(data, ("province",), "省（区）名称", problems)
     year = data.get("year")
     earliest = rubric.baseline_year + 1
     if isinstance(year, str) and re.fullmatch(r"[0-9]{4}", year.strip()):

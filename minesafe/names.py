@@ -1,0 +1,114 @@
+"""Unit names: one unit, one name.
+
+A county, enterprise or province name copied from a web page, a chat or a PDF may carry
+characters nobody sees: a zero-width space (U+200B), a byte-order mark (U+FEFF), a CJK
+compatibility ideograph (U+F90A for 金), a full-width or no-break space. Compared as raw strings,
+such a name is another unit — a 核查 would not decide over its 自评 — and a name of invisible
+characters alone would name a unit. Every unit, province and county name is therefore read through
+:func:`normalize_name` on intake (submissions, the province's key-county list, list data, result
+files), and only the normalised form is compared and shown. Messages that show a name as it was
+written make its invisible and look-alike characters visible with :func:`reveal_characters`
+(``甲<U+200B>县``).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from minesafe.exceptions import KeyPath, ProblemCollector
+
+#: Unicode's Default_Ignorable_Code_Point ranges (DerivedCoreProperties.txt) outside category Cf:
+#: characters that are drawn as nothing — the combining grapheme joiner, Hangul fillers, variation
+#: selectors (an ideograph with a variation selector is still that ideograph) and their reserved
+#: neighbours.
+_IGNORABLE_RANGES = (
+    (0x034F, 0x034F),
+    (0x115F, 0x1160),
+    (0x17B4, 0x17B5),
+    (0x180B, 0x180F),
+    (0x3164, 0x3164),
+    (0xFE00, 0xFE0F),
+    (0xFFA0, 0xFFA0),
+    (0xFFF0, 0xFFF8),
+    (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A),
+    (0xE0000, 0xE0FFF),
+)
+
+#: NFKC makes full-width brackets ASCII; a Chinese name writes them full-width.
+_BRACKETS = str.maketrans("()", "（）")
+
+
+def is_invisible(character: str) -> bool:
+    """Whether a character is drawn as nothing and is not a space: a format character (category
+    Cf: zero-width space, joiners, BOM, direction marks, soft hyphen), a control character other
+    than white space, or another default-ignorable code point (variation selectors, Hangul
+    fillers)."""
+    category = unicodedata.category(character)
+    if category == "Cf" or (category == "Cc" and not character.isspace()):
+        return True
+    code = ord(character)
+    return any(low <= code <= high for low, high in _IGNORABLE_RANGES)
+
+
+def _drop_invisible(text: str) -> str:
+    return "".join(c for c in text if not is_invisible(c))
+
+
+def normalize_name(text: str) -> str:
+    """The one form of a unit, province or county name that is stored, compared and shown:
+    Unicode NFKC (compatibility ideographs to the ordinary ones, full-width letters and digits to
+    ASCII), invisible characters (:func:`is_invisible`) removed, white space of any kind trimmed
+    and collapsed to one space, and round brackets full-width as Chinese names write them
+    (``(煤矿)`` and ``（煤矿）`` alike are ``（煤矿）``). Empty when the name held nothing visible."""
+    previous = None
+    while text != previous:  # removing a character can let NFKC compose its neighbours
+        previous = text
+        text = unicodedata.normalize("NFKC", _drop_invisible(text))
+    return " ".join(text.split()).translate(_BRACKETS)
+
+
+def _is_look_alike(character: str) -> bool:
+    """A CJK compatibility ideograph or Kangxi radical: drawn like an ordinary ideograph
+    (U+F90A like 金) but another character until NFKC maps it."""
+    return unicodedata.name(character, "").startswith(("CJK COMPATIBILITY IDEOGRAPH", "KANGXI RADICAL"))
+
+
+def reveal_characters(text: str) -> str:
+    """``text`` as a message shows it: every invisible character, every white space other than a
+    plain space or a line feed, and every look-alike ideograph written as its code point
+    (``甲<U+200B>县``, ``<U+F90A>县``), so that two names that look the same can be told apart."""
+    return "".join(
+        f"<U+{ord(c):04X}>" if is_invisible(c) or (c.isspace() and c not in " \n") or _is_look_alike(c) else c for c in text
+    )
+
+
+#: The problem of a name that is empty once normalised: it held only invisible characters.
+INVISIBLE_NAME = "{what}只含不可见字符（如零宽空格），没有名称"
+#: What two names that look different but are one have in common, for a message.
+SAME_NAME = "名称比较时不计不可见字符、首尾空格、全角与半角及兼容汉字的差别"
+
+
+def read_names(entries: Sequence[tuple[KeyPath, object]], what: str, expected: str, problems: ProblemCollector) -> dict[int, str]:
+    """The normalised names of ``entries`` (place, value as written), by the entry's index, for
+    every entry that is a name; a problem at its place for each one that is not text, has nothing
+    visible, or repeats an earlier entry once normalised (the message shows both as written)."""
+    names: dict[int, str] = {}
+    first: dict[str, object] = {}  # normalised name -> the entry that gave it first, as written
+    for i, (path, value) in enumerate(entries):
+        name = normalize_name(value) if isinstance(value, str) else ""
+        if not (isinstance(value, str) and value.strip()):
+            problems.add(path, f"{what}写法有误", value, expected)
+        elif not name:
+            problems.add(path, INVISIBLE_NAME.format(what=what), value, expected)
+        elif name in first:
+            problems.add(
+                path, f"{what}重复", value, f"每个只列一次：与“{reveal_characters(str(first[name]))}”是同一名称（{SAME_NAME}）"
+            )
+        else:
+            first[name] = value
+            names[i] = name
+    return names

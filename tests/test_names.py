@@ -1,0 +1,192 @@
+"""One unit, one name: a name copied with a zero-width space, a BOM or a compatibility ideograph
+(U+F90A for 金) is the same unit everywhere — stages, province membership, batch grouping, lists,
+the overview — and a name with nothing visible is refused."""
+
+import json
+
+import pytest
+import yaml
+
+import minesafe
+from minesafe.cli import main
+from minesafe.exceptions import InputError
+from minesafe.files import read_rubric
+from minesafe.frames import results_frame
+from minesafe.intake import collect_run_documents
+from minesafe.lists import build_history, propose_next_list
+from minesafe.names import normalize_name, reveal_characters
+from minesafe.overview import decide_units, trace_trends
+from minesafe.rendering import result_to_dict
+from minesafe.results import evaluate_unit
+from minesafe.stages import compare_stages
+from minesafe.workbook import INFO, KEY_COUNTIES, build_workbook
+
+from .conftest import DEMO
+
+ZWSP, BOM, JIN = "\u200b", "\ufeff", "\uf90a"  # JIN: CJK COMPATIBILITY IDEOGRAPH-F90A, drawn as 金
+
+#: The same county as written in three files: typed, copied from a web page, from a PDF.
+SPELLINGS = {"zwsp": f"示例{ZWSP}金县", "bom": f"{BOM}示例金县", "compatibility": f"示例{JIN}县"}
+
+
+def _write(path, data):
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def _county(county="示例金县", **changes):
+    """示例甲县's passing submission (自评) under another name."""
+    data = yaml.safe_load((DEMO / "counties" / "jia.yaml").read_text(encoding="utf-8"))
+    return data | {"county": county} | changes
+
+
+def _verified(county):
+    """The 核查 that overturns the 自评: 1-1a was not done."""
+    data = _county(county, stage="核查")
+    data["items"]["1-1a"] = {"result": "未完成", "note": "核查发现"}
+    return data
+
+
+def test_a_name_has_one_form_whatever_was_typed():
+    for spelling in SPELLINGS.values():
+        assert normalize_name(spelling) == "示例金县"
+    assert normalize_name("  示例\u3000金县\u00a0(煤矿)\u2060 ") == "示例 金县 （煤矿）"  # spaces of any kind; brackets
+    assert normalize_name("ＡＢ１号矿") == "AB1号矿"
+    assert normalize_name("葛\U000e0100") == "葛"  # an ideograph with a variation selector is that ideograph
+    assert normalize_name("e\u200b\u0301") == "\u00e9"  # composed once the invisible character is gone
+    for invisible in (ZWSP, BOM, "\u2060\u200d", "\u3164", "\x07", " \u200b\t"):
+        assert normalize_name(invisible) == ""
+    for name in ("示例金县", "甲县（煤矿）", "A B"):
+        assert normalize_name(normalize_name(name)) == normalize_name(name) == name
+
+
+def test_invisible_and_look_alike_characters_are_shown_by_their_code_points():
+    assert reveal_characters(SPELLINGS["zwsp"]) == "示例<U+200B>金县"
+    assert reveal_characters(SPELLINGS["compatibility"]) == "示例<U+F90A>县"
+    assert reveal_characters("甲\u3000县\v") == "甲<U+3000>县<U+000B>"
+    assert reveal_characters("甲县（煤矿）\n乙县") == "甲县（煤矿）\n乙县"  # what is seen stays as it is
+
+
+@pytest.mark.parametrize("spelling", SPELLINGS.values(), ids=SPELLINGS.keys())
+def test_the_verification_of_a_look_alike_name_decides_over_the_self_assessment(tmp_path, spelling):
+    own = _write(tmp_path / "自评.yaml", _county())
+    checked = _write(tmp_path / "核查.yaml", _verified(spelling))
+    unit = evaluate_unit([own, checked])
+    assert (unit.name, unit.stage, unit.verdict) == ("示例金县", "核查", "不合格")
+    assert unit.stage_change == "核查结论不合格，与自评（合格）不同"
+    comparison = compare_stages(_county(), _verified(spelling), read_rubric("noncoal-county"))
+    assert comparison.verdicts_differ and [d.place.split()[0] for d in comparison.differences] == ["第"]
+
+
+@pytest.mark.parametrize("spelling", SPELLINGS.values(), ids=SPELLINGS.keys())
+def test_a_county_is_a_member_of_its_province_whatever_the_spelling(tmp_path, spelling):
+    (tmp_path / "counties").mkdir()
+    _write(tmp_path / "counties" / "jin.yaml", _county(spelling))
+    province = yaml.safe_load((DEMO / "province.yaml").read_text(encoding="utf-8"))
+    province |= {"key_counties": [SPELLINGS["compatibility"]], "counties": ["counties/jin.yaml"]}
+    result = minesafe.evaluate(_write(tmp_path / "province.yaml", province | {"province": f"示例省{ZWSP}"}))
+    assert [c.county for c in result.counties] == ["示例金县"] and result.missing == ()
+    assert result.header.province == "示例省"
+    assert list(result_to_dict(result)["counties"]) == ["示例金县"]
+
+
+def test_a_key_county_listed_twice_under_two_spellings_is_refused_showing_both(tmp_path):
+    province = yaml.safe_load((DEMO / "province.yaml").read_text(encoding="utf-8"))
+    province["key_counties"] = ["示例甲县", f"示例甲县{ZWSP}", ZWSP]
+    path = _write(tmp_path / "province.yaml", province)
+    with pytest.raises(InputError) as caught:
+        minesafe.evaluate(path)
+    lines = caught.value.lines
+    assert any(
+        line.startswith("键 key_counties[1]：重点县名称重复（当前值：“示例甲县<U+200B>”；") and "与“示例甲县”是同一名称" in line
+        for line in lines
+    ), lines
+    assert "键 key_counties[2]：重点县名称只含不可见字符（如零宽空格），没有名称（当前值：“<U+200B>”；" in "\n".join(lines)
+
+
+def test_the_batch_makes_one_report_of_the_stages_of_one_unit_spelled_two_ways(tmp_path):
+    _write(tmp_path / "自评.yaml", _county())
+    _write(tmp_path / "核查.yaml", _verified(SPELLINGS["zwsp"]) | {"province": f"{BOM}示例省"})
+    ((_, run),) = collect_run_documents([tmp_path], tmp_path / "out")
+    assert run["parameters"] == {"submission": str(tmp_path / "自评.yaml"), "verification": str(tmp_path / "核查.yaml")}
+
+
+def test_a_province_in_a_batch_is_given_the_verification_of_its_county_spelled_another_way(tmp_path):
+    (tmp_path / "counties").mkdir()
+    _write(tmp_path / "counties" / "jin.yaml", _county())
+    _write(tmp_path / "jin-核查.yaml", _verified(SPELLINGS["compatibility"]))
+    province = yaml.safe_load((DEMO / "province.yaml").read_text(encoding="utf-8"))
+    province |= {"key_counties": [SPELLINGS["zwsp"]], "counties": ["counties/jin.yaml"]}
+    _write(tmp_path / "province.yaml", province)
+    runs = [d["parameters"] for _, d in collect_run_documents([tmp_path], tmp_path / "out")]
+    (province_run,) = [p for p in runs if "county_report_link" in p]
+    assert province_run["county_files"] == [str(tmp_path / "jin-核查.yaml")]
+
+
+@pytest.mark.parametrize("key", ["county", "province"])
+def test_a_name_with_nothing_visible_is_refused_naming_the_key(tmp_path, capsys, key):
+    path = tmp_path / "x.json"  # JSON writes the zero-width space as \u200b: nothing to see in an editor
+    path.write_text(json.dumps(_county() | {key: f" {ZWSP}{BOM} "}), encoding="utf-8")
+    assert main(["evaluate", str(path)]) == 2
+    err = capsys.readouterr().err
+    what = "县（市、区）名称" if key == "county" else "省（区）名称"
+    assert f"键 {key}：{what}只含不可见字符（如零宽空格），没有名称（当前值：“ <U+200B><U+FEFF> ”" in err
+
+
+def test_a_workbook_name_with_nothing_visible_is_refused_naming_the_cell(tmp_path, capsys):
+    rubric = read_rubric("noncoal-county")
+    wb = build_workbook(rubric, _county(f"{ZWSP}"))
+    info = wb[INFO]
+    (row,) = [r for r in range(1, info.max_row + 1) if info.cell(r, 1).value == "county"]
+    path = tmp_path / "x.xlsx"
+    wb.save(path)
+    assert main(["evaluate", str(path)]) == 2
+    assert f"工作表「{INFO}」单元格 C{row}：县（市、区）名称只含不可见字符" in capsys.readouterr().err
+
+
+def test_a_province_workbook_reads_its_key_counties_as_one_name_each(tmp_path):
+    (tmp_path / "counties").mkdir()
+    _write(tmp_path / "counties" / "jin.yaml", _county(SPELLINGS["bom"]))
+    province = yaml.safe_load((DEMO / "province.yaml").read_text(encoding="utf-8"))
+    province |= {"key_counties": [SPELLINGS["compatibility"]], "counties": ["counties/jin.yaml"]}
+    wb = build_workbook(read_rubric("noncoal-province"), province)
+    assert SPELLINGS["compatibility"] in [c.value for row in wb[KEY_COUNTIES].iter_rows() for c in row]
+    wb.save(tmp_path / "province.xlsx")
+    assert [c.county for c in minesafe.evaluate(tmp_path / "province.xlsx").counties] == ["示例金县"]
+
+
+def test_a_list_names_each_unit_once_whatever_the_spelling():
+    units = {"示例县甲": {"listed": [2025], "result": "合格", "stage": "核查"}, f"示例县{JIN}": {"listed": [2025]}}
+    history = build_history({"kind": "coal-county", "year": 2025, "units": units})
+    assert [p.unit for p in propose_next_list(history)] == ["示例县甲", "示例县金"]
+    units |= {f"示例县甲{ZWSP}": {"listed": [2024, 2025], "result": "不合格"}, BOM: {"listed": []}}
+    with pytest.raises(InputError) as caught:
+        build_history({"kind": "coal-county", "year": 2025, "units": units})
+    text = str(caught.value)
+    assert "键 units.示例县甲\u200b：单位名称重复（当前值：“示例县甲<U+200B>”；应为：每个只列一次：与“示例县甲”是同一名称" in text
+    assert "单位名称只含不可见字符（如零宽空格），没有名称（当前值：“<U+FEFF>”" in text
+
+
+def _result(path, **changes):
+    data = result_to_dict(minesafe.evaluate(path))
+    return data | changes
+
+
+def test_the_overview_counts_a_unit_once_whatever_an_older_result_file_wrote(tmp_path):
+    """Result files written before names were normalised hold them as typed: the overview still
+    sees one unit in two years, and one unit twice in one year is still refused."""
+    jia = DEMO / "counties" / "jia.yaml"
+    results = [(_result(jia, year=2022), "2022.json"), (_result(jia, year=2023, county=f"示例甲县{ZWSP}"), "2023.json")]
+    trends = trace_trends(results_frame(results))
+    assert list(trends.index.get_level_values("单位名称")) == ["示例省 示例甲县"] and list(trends.columns) == [2022, 2023]
+    twice = [*results, (_result(jia, year=2023, province=f"{BOM}示例省"), "copy.json")]
+    with pytest.raises(InputError, match="示例省 示例甲县 2023年有 2 份评估结果"):
+        decide_units(results_frame(twice))
+
+
+def test_the_command_line_decides_the_stages_of_one_unit_spelled_two_ways(tmp_path, capsys):
+    own = _write(tmp_path / "自评.yaml", _county())
+    checked = _write(tmp_path / "核查.yaml", _verified(SPELLINGS["zwsp"]) | {"province": f"{BOM}示例省"})
+    assert main(["evaluate", "--json", str(own), str(checked)]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert (shown["county"], shown["province"], shown["stage"], shown["verdict"]) == ("示例金县", "示例省", "核查", "不合格")
