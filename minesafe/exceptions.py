@@ -66,7 +66,8 @@ def locate_key_path(path: KeyPath) -> str:
         return "文件顶层"
     text = ""
     for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+        name = reveal_characters(str(part))  # a unit's name as a key: 示例县<U+F90A> is not 示例县金
+        text += f"[{part}]" if isinstance(part, int) else (f".{name}" if text else name)
     return f"键 {text}"
 
 

@@ -124,6 +124,8 @@ CATALOGUE = {
     "county_yaml_items_is_list.yaml": ["键 items", "缺少重点任务评估结果", "['完成', '完成']"],
     "county_json_trailing_comma.json": ["第 5 行第 15 列", "JSON 格式错误", "多余的逗号"],
     "county_json_top_level_list.json": ["键 rubric", "缺少或写错了评估表编号"],
+    # names: one unit, one name (docs/submission.md "Names")
+    "county_yaml_name_only_invisible.yaml": ["键 county", "县（市、区）名称只含不可见字符", "当前值：“<U+200B><U+FEFF>”"],
     # province files
     "province_yaml_counties_not_list.yaml": ["键 counties", "缺少重点县文件列表", "“counties/jia.yaml”"],
     "province_yaml_duplicate_county.yaml": ["键 counties", "同一个重点县文件列了两次"],
@@ -131,6 +133,12 @@ CATALOGUE = {
     "province_yaml_lists_itself_as_county.yaml": ["键 rubric", "当前值：“noncoal-province”", "应为：noncoal-county"],
     "province_yaml_county_path_is_number.yaml": ["键 counties[0]", "当前值：12", "文件路径文字"],
     "province_yaml_nesting_20000_levels.yaml": ["第 17 行", "嵌套超过 32 层"],
+    "province_yaml_key_county_twice_invisible.yaml": [
+        "键 key_counties[1]",
+        "重点县名称重复",
+        "当前值：“示例甲县<U+200B>”",
+        "与“示例甲县”是同一名称",
+    ],
     # params files (evaluate --params)
     "params_yaml_pass_score_1e999999999.yaml": ["键 evaluation.pass_score", "“1e999999999”", "0 到 100 之间的数"],
     "params_yaml_bound_1e999999999_percent.yaml": ["键 evaluation.targets.T1.bound", "“1e999999999%”", "带百分号的数"],
@@ -144,6 +152,12 @@ CATALOGUE = {
     "lists_yaml_kind_is_number.yaml": ["键 kind", "名单类型写法有误", "当前值：2025"],
     "lists_yaml_flag_is_mapping.yaml": ["键 units.示例县乙.nomination", "应为一段文字", "{'理由': '事故多'}"],
     "lists_yaml_principle_is_list.yaml": ["键 units.示例县乙.principles", "当前值：[[1]]"],
+    "lists_yaml_unit_twice_look_alike.yaml": [
+        "键 units.示例县<U+F90A>",
+        "单位名称重复",
+        "当前值：“示例县<U+F90A>”",
+        "与“示例县金”是同一名称",
+    ],
     # run files (minesafe batch): refused before any kernel starts
     "run_yaml_alias.yaml": ["第 1 行第 11 列", "不支持 YAML 锚点", "“&n”"],
     "run_yaml_unknown_notebook.yaml": ["键 notebook", "没有这个报告笔记本", "noncoal_county_report"],
