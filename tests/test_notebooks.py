@@ -9,6 +9,8 @@ import sys
 import nbformat
 import pytest
 
+from conftest import check_reference
+
 from .conftest import ROOT
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -88,13 +90,40 @@ def test_nbval_catches_a_changed_threshold(tmp_path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_references_are_sealed(path):
+    """Each reference is as scripts/refresh_notebook_references.py wrote it, not saved after a run."""
+    assert check_reference(path) == ""
+
+
+def test_a_reference_saved_after_a_run_is_refused(tmp_path):
+    """An evaluator's run saved over a reference (another submission's outputs, new execution
+    counts, the provenance filled in) breaks its seal: nbval's cells fail, saying how to restore it."""
+    notebook = nbformat.read(NOTEBOOKS[0], as_version=4)
+    parameters = next(c for c in notebook.cells if "parameters" in c.metadata.get("tags", []))
+    parameters.execution_count += 10
+    saved = tmp_path / NOTEBOOKS[0].name
+    nbformat.write(notebook, saved)
+    assert check_reference.__wrapped__(saved).startswith(f"{saved.name} is not the nbval reference")
+    notebook.metadata["widgets"] = {}  # JupyterLab's saved widget state
+    parameters.execution_count -= 10
+    nbformat.write(notebook, saved)
+    assert "git checkout notebooks/" in check_reference.__wrapped__(saved)
+
+
+def _displays_a_value(source: str) -> bool:
+    """The cell ends with an expression, other than the parameter check (which returns None)."""
+    last = ast.parse(source).body[-1]
+    return isinstance(last, ast.Expr) and "check_parameters" not in ast.unparse(last)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_references_are_stored(path):
     """nbval compares only what is stored: every cell that shows something must carry its output,
     or the regression check passes vacuously."""
     for cell in nbformat.read(path, as_version=4).cells:
         if "nbval-ignore-output" in cell.metadata.get("tags", []):
             assert not cell.outputs, "an uncompared cell stores no output: it would show stale values before a run"
-        elif cell.cell_type == "code" and isinstance(ast.parse(cell.source).body[-1], ast.Expr):  # it displays a value
+        elif cell.cell_type == "code" and _displays_a_value(cell.source):
             assert cell.outputs, f"no stored output for: {cell.source}"
 
 

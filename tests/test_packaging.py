@@ -3,6 +3,7 @@ its tree, and works installed from the wheel alone (no editable install, no repo
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -14,6 +15,7 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
+import nbformat
 import pytest
 from packaging.requirements import Requirement
 
@@ -178,6 +180,18 @@ def test_installed_wheel_evaluates_batches_the_demo_and_serves_the_app(installed
     finally:
         status, errors = stop_app(server, signal.SIGINT)
     assert status == 130, errors
+
+
+def test_installed_wheel_writes_the_report_notebooks_to_a_folder(installed, tmp_path):
+    """A pip install has no notebooks/ folder to open: ``minesafe demo DIR`` (docs/reports.md)
+    writes every report notebook to DIR/笔记本/, its parameters pointing at files beside it."""
+    written = _run(installed, tmp_path, "demo", "演示")
+    assert written.returncode == 0, written.stderr
+    notebooks = tmp_path / "演示" / "笔记本"
+    assert sorted(p.name for p in notebooks.glob("*.ipynb")) == sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
+    for path in notebooks.glob("*.ipynb"):
+        (parameters,) = [c for c in nbformat.read(path, as_version=4).cells if "parameters" in c.metadata.get("tags", [])]
+        assert all((notebooks / default).exists() for default in re.findall(r'= "([^"]+)"', parameters.source)), path.name
 
 
 #: Private names of other projects the package once used; each is a break waiting for an upgrade.

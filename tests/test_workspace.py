@@ -109,6 +109,7 @@ def test_notebooks_point_at_the_workspace_and_carry_no_outputs(demo):
         for default in defaults:  # a notebook's kernel starts in its own folder
             assert (demo / NOTEBOOK_FOLDER / default).exists(), (path.name, default)
         assert "data/demo" not in parameters.source
+        assert "minesafe" not in notebook.metadata  # the reference seal stays in the repository
 
 
 def test_readme_is_chinese_and_names_what_is_there(demo):
