@@ -34,7 +34,7 @@ from minesafe.exceptions import BatchInterrupted, InputError, InputErrors, Mines
 from minesafe.files import list_rubrics, read_rubric
 from minesafe.frames import PROVINCE_KIND, RESULT_FILE, SUMMARY_STEM, UNIT_KINDS, mark_form
 from minesafe.names import normalize_name
-from minesafe.parsing import read_document, recording_reads
+from minesafe.parsing import NAME_MAX, check_name_length, read_document, recording_reads
 from minesafe.provenance import file_sha256, read_provenance
 from minesafe.rendering import describe_unit, result_to_dict
 from minesafe.results import evaluate_unit
@@ -193,6 +193,10 @@ def build_run(
             continue
         if key in FILE_PARAMETERS and value:
             path = Path(str(value))
+            too_long = check_name_length(path)
+            if too_long is not None:
+                problems.add(where, too_long.message, value, too_long.expected)
+                continue
             if not path.is_file():
                 problems.add(where, "文件不存在", value, f"相对于当前目录 {Path.cwd()} 的已存在文件路径")
                 continue
@@ -210,8 +214,6 @@ def build_run(
     return Run(source, notebook, defaults | parameters)
 
 
-#: The longest file or folder name most file systems accept, in bytes of UTF-8.
-NAME_MAX = 255
 #: What one unit's evaluation may use in a worker: a pathological file fails alone, in bounded time
 #: and memory, and the batch goes on.
 EVALUATION_SECONDS = 60
@@ -856,10 +858,14 @@ def run_batch(
     force: bool = False,
     overview: Run | None = None,
     pdf: bool = False,
+    left_out: Sequence[UnitOutcome] = (),
 ) -> list[UnitOutcome]:
     """Run every unit in a pool of ``jobs`` worker processes, write the batch summary, then make
     the ``overview`` report (if given) of every result in ``out``: again when any unit was re-made
     or its report is missing. Returns the units' outcomes, the overview's last.
+
+    ``left_out``: the files of the input folders not taken (see :func:`minesafe.intake.left_out_outcomes`),
+    in the summary and the outcomes returned with the units'.
 
     Units whose inputs, notebook and minesafe version are unchanged since the last batch into
     ``out`` and whose three outputs are intact are reused (``force`` re-makes them). Raises
@@ -931,6 +937,7 @@ def run_batch(
         if signum is not None:
             finish_interrupted_swaps(out, REPORT_DEPTHS)
     ordered = [outcomes.get(i) or _failure(run, "批量评估被中断，未完成", 0.0, STATUS_INTERRUPTED) for i, run in enumerate(runs)]
+    ordered += left_out
     write_json({"format": 1, "units": cache, "overview": overview_entry}, out / CACHE_FILE)
     frame = build_summary_frame(ordered, read_unit_results(ordered))
     write_json(summary_to_dict(frame), out / f"{SUMMARY_STEM}.json")

@@ -6,23 +6,27 @@ Exit status, the same for every command (README, "Exit status"):
 - 2: an input had problems (all of them are printed, in Chinese, and nothing is written), including
   a wrong command line;
 - 1: a failure that is not the input's fault: a batch unit failed (see its summary), the app's server
-  could not start, the output could not be written (stdout closed early, e.g. ``| head -1``);
+  could not start, the output could not be written (``--out`` in a missing folder, onto a folder or
+  under a file; stdout closed early, e.g. ``| head -1``, closed (``>&-``) or on a full disk);
 - 130: interrupted by Ctrl-C (SIGINT) or SIGTERM.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import gc
 import os
 import re
+import signal
 import sys
+import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from minesafe.exceptions import InputError, MinesafeError, Problem
+from minesafe.exceptions import InputError, MinesafeError, OutputError, Problem
 
 if TYPE_CHECKING:
     from minesafe.summary import UnitOutcome
@@ -299,8 +303,10 @@ def _lists(args: argparse.Namespace) -> int:
     from minesafe.lists import build_history, build_proposal_workbook, propose_next_list
     from minesafe.parsing import read_document
     from minesafe.report import render_list_proposal
-    from minesafe.storage import write_workbook
+    from minesafe.storage import check_output_file, write_workbook
 
+    if args.out is not None:
+        check_output_file(args.out)
     if args.out is not None and args.out.exists() and not args.force:
         raise InputError(str(args.out), [Problem((), "输出文件已存在，未写入", str(args.out), "另选文件名，或加 --force 覆盖")])
     print(render_list_proposal(args.history).text)
@@ -335,14 +341,24 @@ def _app(args: argparse.Namespace) -> int:
 def _batch(args: argparse.Namespace) -> int:
     from minesafe.batch import check_out_folder, run_batch
     from minesafe.exceptions import BatchInterrupted
-    from minesafe.intake import default_inputs, load_batch_runs
+    from minesafe.intake import default_inputs, left_out_outcomes, load_batch_runs
     from minesafe.resources import package_folder
+    from minesafe.summary import STATUS_IGNORED
 
     check_out_folder(args.out)
-    runs, overview = load_batch_runs(args.runs or default_inputs(), args.out, args.notebooks or package_folder("notebooks"))
+    inputs = args.runs or default_inputs()
+    runs, overview = load_batch_runs(inputs, args.out, args.notebooks or package_folder("notebooks"))
+    left_out = left_out_outcomes(inputs, args.out)
     try:
         outcomes = run_batch(
-            runs, args.out, args.jobs, progress=sys.stderr.isatty(), force=args.force, overview=overview, pdf=args.pdf
+            runs,
+            args.out,
+            args.jobs,
+            progress=sys.stderr.isatty(),
+            force=args.force,
+            overview=overview,
+            pdf=args.pdf,
+            left_out=left_out,
         )
     except BatchInterrupted as exc:
         print(exc, file=sys.stderr)
@@ -356,24 +372,28 @@ def _batch(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     for line in describe_batch(outcomes, args.out, overview is not None):
         print(line)
-    return EXIT_OK if all(o.succeeded for o in outcomes) else EXIT_FAILED
+    return EXIT_OK if all(o.succeeded or o.status == STATUS_IGNORED for o in outcomes) else EXIT_FAILED
 
 
 def describe_batch(outcomes: Sequence[UnitOutcome], out: Path, overview_expected: bool) -> list[str]:
     """What ``minesafe batch`` prints when done: a line per unit report (:func:`describe_outcome`),
-    the overview's line with what it sums up, the counts by outcome (合格, 不合格, 待定, 失败; the
+    the files of its input folders it did not take (each with why), the overview's line with what it sums up, the counts by outcome (合格, 不合格, 待定, 失败; the
     overview said apart: re-made, failed, or kept when no unit changed) and the files to open next."""
-    from minesafe.batch import OVERVIEW_FOLDER
+    from minesafe.batch import OVERVIEW_FOLDER, shown_file
     from minesafe.evaluation import Verdict
     from minesafe.frames import PROVINCE_KIND, SUMMARY_STEM
-    from minesafe.summary import STATUS_FAILED
+    from minesafe.summary import STATUS_FAILED, STATUS_IGNORED
 
-    units = [o for o in outcomes if o.kind != OVERVIEW_FOLDER]
+    ignored = [o for o in outcomes if o.status == STATUS_IGNORED]
+    units = [o for o in outcomes if o.kind != OVERVIEW_FOLDER and o.status != STATUS_IGNORED]
     made = [o for o in outcomes if o.kind == OVERVIEW_FOLDER]
     lines = [describe_outcome(o) for o in units]
     for o in made:
         detail = f"{_where(o.report, out)}，{_sum_up(out)}" if o.succeeded else o.error
         lines.append(f"[{o.status}] {o.unit}：{detail}")
+    if ignored:  # every file of the input folders the batch did not take, one per line, with why
+        lines += ["", f"未评估的文件 {len(ignored)} 个（{STATUS_IGNORED}，也列在汇总表中）："]
+        lines += [f"  {shown_file(o.run_file)}：{o.error}" for o in ignored]
     # a unit's outcome is the engine's verdict, or its run's status when it has no report
     counted = Counter(o.verdict or o.kind if o.succeeded else o.status for o in units)
     shown = [v.value for v in Verdict] + [STATUS_FAILED] + sorted(counted.keys() - {v.value for v in Verdict} - {STATUS_FAILED})
@@ -466,8 +486,8 @@ def _report(args: argparse.Namespace) -> int:
     ]
     if problems:
         raise InputError(str(args.out), problems)
-    args.out.mkdir(parents=True, exist_ok=True)
     documents = {name: to_bytes(build_document(unit)) for name, unit in zip(names, units, strict=True)}
+    args.out.mkdir(parents=True, exist_ok=True)  # once every document is made: an interrupted command leaves nothing
     for name, data in documents.items():
         with atomic_write(args.out / f"{name}.docx") as handle:
             handle.write(data)
@@ -521,10 +541,11 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 def _template(args: argparse.Namespace) -> int:
     from minesafe.files import read_prefill, read_rubric
-    from minesafe.storage import write_workbook
+    from minesafe.storage import check_output_file, write_workbook
     from minesafe.workbook import build_workbook
 
     out: Path = args.out
+    check_output_file(out)
     if out.suffix.lower() != ".xlsx":
         raise InputError(str(out), [Problem((), "输出文件扩展名不对", out.suffix, ".xlsx")])
     if out.exists() and not args.force:
@@ -576,12 +597,67 @@ def run() -> int:
     return status
 
 
+#: Why a file or folder could not be written or read, by ``errno``, in the words of a message.
+_OS_REASONS = {
+    errno.ENOSPC: "磁盘已满",
+    errno.EDQUOT: "磁盘配额已用完",
+    errno.EACCES: "没有权限",
+    errno.EPERM: "没有权限",
+    errno.EROFS: "文件系统只读",
+    errno.EISDIR: "这是一个文件夹",
+    errno.ENOTDIR: "路径中的上级不是文件夹",
+    errno.ENOENT: "文件夹不存在",
+    errno.EEXIST: "已存在同名文件",
+    errno.ENAMETOOLONG: "名称过长，文件系统不接受",
+    errno.EIO: "输入输出错误",
+}
+
+
+def describe_os_error(exc: OSError) -> str:
+    """An operating system error as one Chinese line: the file (when known) and the reason."""
+    reason = _OS_REASONS.get(exc.errno or 0, exc.strerror or type(exc).__name__)
+    where = "、".join(str(f) for f in (exc.filename, exc.filename2) if f is not None)
+    return f"{where}：{reason}" if where else reason
+
+
+def _stdout_is_open() -> bool:
+    """Whether standard output was given to this process (``>&-`` closes it: Python then has no
+    ``sys.stdout``, and the descriptor would be taken by the next file opened)."""
+    try:
+        os.fstat(1)
+    except OSError:
+        return False
+    return sys.stdout is not None
+
+
+def _silence_stdout() -> None:
+    """Point standard output at nothing, so that the interpreter's final flush does not fail again
+    with a traceback after the failure was reported."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+
+
+def _interrupt(signum: int, frame: Any) -> NoReturn:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one ``minesafe`` command: its exit status (see the module's docstring). SIGTERM stops
+    any command as Ctrl-C does (the batch and the app stop their workers, kernels and server
+    first); a failure to write an output or standard output is one Chinese line, never a traceback."""
+    if not _stdout_is_open():
+        _silence_stdout()  # fd 1 held, so no file this command opens takes its place
+        print("标准输出已被关闭（例如用了 >&-），命令未运行：请让输出写到终端、文件或管道。", file=sys.stderr)
+        return EXIT_FAILED
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _interrupt) if in_main_thread else None
     try:
         args = _parser().parse_args(argv)
         status = _COMMANDS[args.command](args)
-        sys.stdout.flush()  # a closed pipe shows here, inside the handlers, not at interpreter exit
+        sys.stdout.flush()  # a closed pipe or a full disk shows here, inside the handlers, not at interpreter exit
         return status
+    except OutputError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_FAILED
     except MinesafeError as exc:
         print(exc, file=sys.stderr)
         return EXIT_INPUT
@@ -589,8 +665,22 @@ def main(argv: list[str] | None = None) -> int:
         print("\n已中断（Ctrl-C 或终止信号）。", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
-        # Whoever read the output stopped early (``| head -1``): say so once, and point stdout at
-        # nothing so the interpreter's final flush does not fail again with a traceback.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        # Whoever read the output stopped early (``| head -1``): say so once
+        _silence_stdout()
         print("输出管道已被关闭（例如接到了 head），其余输出未写出。", file=sys.stderr)
         return EXIT_FAILED
+    except OSError as exc:
+        if exc.errno == errno.ENAMETOOLONG:  # a name given on the command line or in a file: the input's fault
+            from minesafe.parsing import name_too_long
+
+            print(InputError(str(exc.filename), [name_too_long(str(exc.filename))]), file=sys.stderr)
+            return EXIT_INPUT
+        if exc.filename is None:  # standard output itself (a full disk: > /dev/full)
+            _silence_stdout()
+            print(f"无法写出到标准输出：{describe_os_error(exc)}，其余输出未写出。", file=sys.stderr)
+        else:
+            print(f"无法写入：{describe_os_error(exc)}。请检查输出位置后重新运行。", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)

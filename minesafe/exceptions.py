@@ -136,6 +136,19 @@ class InputErrors(MinesafeError):
         super().__init__("\n".join(str(e) for e in self.errors))
 
 
+class OutputError(MinesafeError):
+    """Raised when an output file cannot be written where the command line asks: its folder does
+    not exist or cannot be written, a folder has the file's name, or a file stands where a folder
+    should be. Nothing was written; exit status 1 (not the input's fault).
+
+    Choose another output path (``--out``), or create the folder first.
+    """
+
+    def __init__(self, path: str, reason: str):
+        self.path = path
+        super().__init__(f"无法写出 {path}：{reason}。请换一个输出位置（--out）后重新运行。")
+
+
 class FontError(MinesafeError):
     """Raised when no font that can draw Chinese is available for charts: the bundled Noto Sans SC
     is missing from the installation and no usual system CJK font is installed.

@@ -20,9 +20,11 @@ from minesafe.batch import STAGE_PARAMETERS, Run, build_run, declared_parameters
 from minesafe.exceptions import InputError, Problem
 from minesafe.files import list_rubrics, read_rubric
 from minesafe.names import normalize_name
+from minesafe.parsing import OTHER_WORKBOOKS, SUBMISSION_SUFFIXES, check_name_length, convert_workbook_problem
 from minesafe.resources import demo_folder
 from minesafe.results import FileKind, classify_files, find_input_files, raise_all
 from minesafe.submission import STAGES
+from minesafe.summary import STATUS_FAILED, STATUS_IGNORED, UnitOutcome
 
 #: Where a province report finds its counties' reports in a batch's output (see minesafe.batch).
 COUNTY_REPORT_LINK = "../{county}/report.html"
@@ -61,7 +63,12 @@ def _stage_order(item: tuple[Path, Mapping[str, Any]]) -> int:
 
 
 def _named_counties(path: Path, data: Mapping[str, Any]) -> list[Path]:
-    return [path.parent / name for name in _listed(data) if (path.parent / name).is_file()]
+    # a name too long for the file system is the province's own evaluation's problem
+    return [
+        path.parent / name
+        for name in _listed(data)
+        if check_name_length(path.parent / name) is None and (path.parent / name).is_file()
+    ]
 
 
 def _county_stage_files(
@@ -143,16 +150,24 @@ def collect_run_documents(paths: Sequence[Path], out: Path) -> list[RunDocument]
     """Every unit run a batch of ``paths`` makes, as (source file, run mapping) pairs: run files as
     written and one run per unit of the submissions. ``out``, the batch's output folder, is not
     searched for inputs. Raises every problem of every file at once."""
-    files = [f for f in find_input_files(paths) if not f.resolve().is_relative_to(out.resolve())]
-    if not files:
-        raise InputError(
-            "（批量评估）",
-            [
-                Problem(
-                    (), "没有找到提交文件或运行参数文件", "、".join(map(str, paths)), "含 YAML、JSON 或 Excel 提交文件的文件夹"
-                )
-            ],
+    inside = [
+        Problem(
+            (),
+            f"在输出文件夹 {out} 之内：批量评估不读取自己的输出文件夹",
+            expected="输出文件夹之外的提交文件夹，或另选 --out",
+            where=str(path),
         )
+        for path in paths
+        if path.resolve().is_relative_to(out.resolve())
+    ]
+    if inside:
+        raise InputError("（批量评估的输入）", inside)
+    files = [f for f in find_input_files(paths) if not f.resolve().is_relative_to(out.resolve())]
+    if not files:  # each path given, and each file found that is not taken, with why
+        none = "没有找到提交文件或运行参数文件"
+        problems = [Problem((), none, expected="含 YAML、JSON 或 Excel 提交文件的文件夹", where=str(p)) for p in paths]
+        problems += [Problem((), reason, where=str(path)) for path, reason in find_left_out_files(paths, out)]
+        raise InputError("（批量评估的输入）", problems)
     kinds = classify_files(files, accepted=(FileKind.SUBMISSION, FileKind.RUN))
     runs = [(path, data) for path, (kind, data) in kinds.items() if kind is FileKind.RUN]
     submissions = {path: data for path, (kind, data) in kinds.items() if kind is FileKind.SUBMISSION}
@@ -163,6 +178,60 @@ def collect_run_documents(paths: Sequence[Path], out: Path) -> list[RunDocument]
                 known.add(county.resolve())
                 submissions |= {p: d for p, (k, d) in classify_files([county]).items() if k is FileKind.SUBMISSION}
     return runs + _unit_runs(submissions)
+
+
+#: Files a folder may hold that are nobody's submission, passed over without a word (besides hidden
+#: files, Office lock files ``~$…``, the batch's output folder and its summaries).
+QUIET_NAMES = frozenset({"thumbs.db", "desktop.ini"})
+
+
+def find_left_out_files(paths: Sequence[Path], out: Path) -> list[tuple[Path, str]]:
+    """Every file below the folders of ``paths`` that a batch does not take, with the reason in
+    Chinese: a workbook minesafe cannot read (how to convert it), or a file that is no submission."""
+    left: list[tuple[Path, str]] = []
+    for folder in paths:
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.rglob("*")):
+            inside = path.relative_to(folder)
+            if (
+                path.suffix.lower() in SUBMISSION_SUFFIXES
+                or path.name.lower() in QUIET_NAMES
+                or any(part.startswith((".", "~$")) for part in inside.parts)
+                or not path.is_file()
+                or path.resolve().is_relative_to(out.resolve())
+            ):
+                continue
+            if path.suffix.lower() in OTHER_WORKBOOKS:
+                problem = convert_workbook_problem(path)
+                left.append((path, f"{problem.message}，未评估；请{problem.expected}"))
+            else:
+                kind = f"扩展名 {path.suffix}" if path.suffix else "没有扩展名"
+                taken = "、".join(sorted(SUBMISSION_SUFFIXES))
+                left.append((path, f"不是提交文件（{kind}；批量评估只读取 {taken} 文件）"))
+    return left
+
+
+def left_out_outcomes(paths: Sequence[Path], out: Path) -> list[UnitOutcome]:
+    """The batch's line for each file it does not take (:func:`find_left_out_files`): a workbook
+    it cannot read is a failed unit (the evaluator meant it as a submission), any other file is
+    listed as ignored; both with the reason, in the console and the summary."""
+    return [
+        UnitOutcome(
+            str(path),
+            path.stem,
+            "",
+            "",
+            None,
+            "",
+            "",
+            STATUS_FAILED if path.suffix.lower() in OTHER_WORKBOOKS else STATUS_IGNORED,
+            0.0,
+            reason,
+            "",
+        )
+        for path, reason in find_left_out_files(paths, out)
+    ]
 
 
 #: What ``minesafe batch`` makes when given nothing: the demo submissions shipped in the package

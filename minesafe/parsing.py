@@ -466,6 +466,45 @@ def _line_of(mark) -> str:
     return f"第 {mark.line + 1} 行第 {mark.column + 1} 列" if mark is not None else "文件中"
 
 
+#: Workbooks of other programs and formats minesafe does not read, by suffix: what each is.
+OTHER_WORKBOOKS = {
+    ".xls": "旧版 .xls 文件",
+    ".xlsb": "Excel 二进制工作簿（.xlsb）",
+    ".ods": "OpenDocument 表格（.ods）",
+    ".et": "WPS 表格文件（.et）",
+    ".numbers": "Numbers 表格",
+}
+
+
+def convert_workbook_problem(path: Path) -> Problem:
+    """Why a workbook of :data:`OTHER_WORKBOOKS` is not read, and how to convert it."""
+    return Problem(
+        (), f"这是{OTHER_WORKBOOKS[path.suffix.lower()]}，无法读取", path.suffix, "用 Excel 或 WPS 另存为 .xlsx 格式后再评估"
+    )
+
+
+#: The longest file or folder name most file systems accept, in bytes (UTF-8 on Linux and macOS).
+NAME_MAX = 255
+
+
+def name_too_long(path: str | Path) -> Problem:
+    """The problem of a path the file system refuses as too long (``File name too long``)."""
+    import os
+
+    longest = max((len(os.fsencode(part)) for part in Path(path).parts), default=0)
+    size = f"最长的一级 {longest} 字节" if longest > NAME_MAX else f"共 {len(os.fsencode(str(path)))} 字节"
+    return Problem(
+        (), f"文件名或路径过长（{size}），文件系统不接受", expected=f"每一级名称不超过 {NAME_MAX} 字节（约 85 个汉字）的路径"
+    )
+
+
+def check_name_length(path: str | Path) -> Problem | None:
+    """:func:`name_too_long` when a part of ``path`` is longer than :data:`NAME_MAX` bytes, else ``None``."""
+    import os
+
+    return name_too_long(path) if any(len(os.fsencode(part)) > NAME_MAX for part in Path(path).parts) else None
+
+
 def read_document(path: Path) -> tuple[Any, Locator]:
     """A submission or params file as a mapping, with the locator that names places in it."""
     suffix = path.suffix.lower()
@@ -477,8 +516,8 @@ def read_document(path: Path) -> tuple[Any, Locator]:
             return read_workbook(workbook, str(path), lambda: open_workbook(path))
         finally:
             workbook.close()  # read-only workbooks keep the file open until closed
-    if suffix == ".xls":
-        raise InputError(str(path), [Problem((), "这是旧版 .xls 文件，无法读取", path.suffix, "另存为 .xlsx 格式后再评估")])
+    if suffix in OTHER_WORKBOOKS:
+        raise InputError(str(path), [convert_workbook_problem(path)])
     if suffix not in YAML_SUFFIXES | {".json"}:
         raise InputError(str(path), [Problem((), "不支持的文件类型", path.suffix, "、".join(sorted(SUBMISSION_SUFFIXES)))])
     text = read_text(path)

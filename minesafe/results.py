@@ -27,7 +27,7 @@ from minesafe.evaluation import (
 from minesafe.exceptions import InputError, InputErrors, Problem, ProblemCollector
 from minesafe.files import check_rubric_id, profile_name, read_county_rubric, read_county_submission, read_rubric
 from minesafe.frames import RESULT_FILE, SUMMARY_STEM, result_row, result_rows, rows_frame
-from minesafe.parsing import SUBMISSION_SUFFIXES, read_document
+from minesafe.parsing import SUBMISSION_SUFFIXES, check_name_length, read_document
 from minesafe.rendering import result_to_dict
 from minesafe.resources import read_key_provinces
 from minesafe.submission import build_county_submission, build_province_submission
@@ -92,6 +92,10 @@ def evaluate(
     for place, name, county_path in given:
         if place[0] == "county_files" and county_path.resolve() in files:
             continue  # a batch's addition the province lists itself
+        too_long = check_name_length(county_path)
+        if too_long is not None:
+            membership.add(place, too_long.message, name, too_long.expected)
+            continue
         if not county_path.is_file():
             membership.add(place, "找不到重点县文件", name, f"相对于 {path.parent} 的已存在文件路径")
             continue

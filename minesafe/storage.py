@@ -9,7 +9,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from minesafe.parsing import dump_yaml
+from minesafe.exceptions import InputError, OutputError
+from minesafe.parsing import check_name_length, dump_yaml
 
 
 def read_umask() -> int:
@@ -38,6 +39,26 @@ def _fsync_folder(folder: Path) -> None:
         pass  # some file systems cannot sync a folder; the data itself was synced
     finally:
         os.close(fd)
+
+
+def check_output_file(path: Path) -> None:
+    """Refuse, before any work, an output file that could not be written: its folder is missing,
+    is a file or cannot be written, or a folder has its name (:class:`OutputError`); a name longer
+    than the file system accepts is the command line's fault (:class:`InputError`)."""
+    too_long = check_name_length(path)
+    if too_long is not None:
+        raise InputError(str(path), [too_long])
+    folder = path.parent
+    if os.path.isdir(path):
+        raise OutputError(str(path), "这是一个已存在的文件夹，不是文件")
+    missing = next((p for p in (folder, *folder.parents) if not os.path.lexists(p)), None)
+    existing = next((p for p in (folder, *folder.parents) if os.path.lexists(p)), Path("."))
+    if not os.path.isdir(existing):
+        raise OutputError(str(path), f"上级路径 {existing} 是一个文件，不是文件夹")
+    if missing is not None:
+        raise OutputError(str(path), f"文件夹 {folder} 不存在")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputError(str(path), f"没有写入文件夹 {folder} 的权限")
 
 
 @contextmanager

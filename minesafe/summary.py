@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 STATUS_OK, STATUS_FAILED, STATUS_INTERRUPTED = "成功", "失败", "中断"
+#: A file of a batch folder that is no submission: listed with the reason, not a unit.
+STATUS_IGNORED = "已忽略"
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,7 @@ def summary_to_dict(frame: pd.DataFrame) -> dict:
         "succeeded": int((units["运行状态"] == STATUS_OK).sum()),
         "failed": int((units["运行状态"] == STATUS_FAILED).sum()),
         "interrupted": int((units["运行状态"] == STATUS_INTERRUPTED).sum()),
+        "ignored": int((units["运行状态"] == STATUS_IGNORED).sum()),
         "reused": int(units["沿用上次报告"].astype(bool).sum()),
     }
 

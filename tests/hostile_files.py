@@ -172,3 +172,200 @@ SITUATIONS: dict[str, Situation] = {
         _out_with_evaluators_folders, 0, ("单位报告共 1 份：", "失败 0 份"), _evaluators_folders_kept
     ),
 }
+
+
+# --- signals: SIGTERM of a brief command is an interrupt (130, one Chinese line) -----------------
+
+_INTERRUPTED = ("已中断（Ctrl-C 或终止信号）",)
+_JIA = str(DEMO / "counties" / "jia.yaml")
+_HISTORY = str(DEMO / "lists" / "coal-county-history.yaml")
+
+
+def _command(*argv: str) -> Callable[[Path], list[str]]:
+    return lambda folder: list(argv)
+
+
+def _nothing_written(folder: Path) -> None:
+    assert list(folder.iterdir()) == [], list(folder.iterdir())
+
+
+def _terminated(terminate_in: str, *argv: str) -> Situation:
+    """A brief command sent SIGTERM while it runs ``terminate_in``: 130, the interrupt's line, nothing written."""
+    return Situation(_command(*argv), 130, _INTERRUPTED, _nothing_written, terminate_in=terminate_in)
+
+
+SITUATIONS |= {
+    "evaluate_terminated": _terminated("minesafe.results:evaluate", "evaluate", _JIA),
+    "template_terminated": _terminated("minesafe.workbook:build_workbook", "template", "--out", "模板.xlsx"),
+    "lists_terminated": _terminated("minesafe.report:render_list_proposal", "lists", _HISTORY, "--out", "名单.xlsx"),
+    "compare_terminated": _terminated(
+        "minesafe.report:render_stage_comparison",
+        "compare",
+        str(DEMO / "coal" / "county-jia.yaml"),
+        str(DEMO / "coal" / "county-jia-verified.yaml"),
+    ),
+    "report_terminated": _terminated("minesafe.documents:build_document", "report", _JIA, "--out", "报告"),
+    "demo_terminated": _terminated("minesafe.workspace:write_demo_workspace", "demo", "演示"),
+}
+
+
+# --- output that cannot be written: one Chinese line, exit 1, nothing written ------------------------
+
+
+def _with_file(name: str, *argv: str) -> Callable[[Path], list[str]]:
+    """``argv`` run beside a file ``name`` (a file where a folder is expected)."""
+
+    def prepare(folder: Path) -> list[str]:
+        (folder / name).write_text("不是文件夹", encoding="utf-8")
+        return list(argv)
+
+    return prepare
+
+
+def _with_folder(name: str, *argv: str) -> Callable[[Path], list[str]]:
+    """``argv`` run beside a folder ``name`` (a folder where a file is expected)."""
+
+    def prepare(folder: Path) -> list[str]:
+        (folder / name).mkdir()
+        return list(argv)
+
+    return prepare
+
+
+def _only(*names: str) -> Callable[[Path], None]:
+    def check(folder: Path) -> None:
+        assert sorted(p.name for p in folder.iterdir()) == sorted(names)
+
+    return check
+
+
+SITUATIONS |= {
+    "template_out_into_a_missing_folder": Situation(
+        _command("template", "--out", "没有/模板.xlsx"), 1, ("无法写出 没有/模板.xlsx：文件夹 没有 不存在",), _nothing_written
+    ),
+    "template_out_onto_a_folder": Situation(
+        _with_folder("模板.xlsx", "template", "--out", "模板.xlsx", "--force"),
+        1,
+        ("无法写出 模板.xlsx：这是一个已存在的文件夹",),
+        _only("模板.xlsx"),
+    ),
+    "template_out_under_a_file": Situation(
+        _with_file("资料", "template", "--out", "资料/模板.xlsx"), 1, ("上级路径 资料 是一个文件",), _only("资料")
+    ),
+    "lists_out_into_a_missing_folder": Situation(
+        _command("lists", _HISTORY, "--out", "没有/名单.xlsx"),
+        1,
+        ("无法写出 没有/名单.xlsx：文件夹 没有 不存在",),
+        _nothing_written,
+    ),
+    "lists_out_under_a_file": Situation(
+        _with_file("资料", "lists", _HISTORY, "--out", "资料/名单.xlsx"), 1, ("上级路径 资料 是一个文件",), _only("资料")
+    ),
+    "evaluate_stdout_on_a_full_disk": Situation(_command("evaluate", _JIA), 1, ("无法写出到标准输出：磁盘已满",), stdout="full"),
+    "lists_stdout_on_a_full_disk": Situation(
+        _command("lists", _HISTORY), 1, ("无法写出到标准输出：磁盘已满",), _nothing_written, stdout="full"
+    ),
+    "evaluate_stdout_closed": Situation(_command("evaluate", _JIA), 1, ("标准输出已被关闭",), stdout="closed"),
+    "template_stdout_closed": Situation(
+        _command("template", "--out", "模板.xlsx"), 1, ("标准输出已被关闭",), _nothing_written, stdout="closed"
+    ),
+}
+
+
+# --- names longer than the file system allows: a Chinese message, exit 2 ----------------------------
+
+#: A name of 300 bytes of UTF-8 (the usual limit is 255).
+LONG_NAME = "长" * 100
+_TOO_LONG = ("文件名或路径过长", "文件系统不接受")
+
+
+def _province_naming_a_long_county(folder: Path) -> list[str]:
+    province = (DEMO / "province.yaml").read_text(encoding="utf-8")
+    shutil.copytree(DEMO / "counties", folder / "counties")
+    text = province.replace("  - counties/jia.yaml", f"  - counties/{LONG_NAME}.yaml")
+    (folder / "省.yaml").write_text(text, encoding="utf-8")
+    return ["evaluate", "省.yaml"]
+
+
+def _run_file_naming_a_long_submission(folder: Path) -> list[str]:
+    inbox = folder / "收件"
+    inbox.mkdir()
+    text = f"notebook: noncoal_county_report\nparameters:\n  submission: {LONG_NAME}.yaml\n"
+    (inbox / "run.yaml").write_text(text, encoding="utf-8")
+    return ["batch", "收件", "--out", "reports"]
+
+
+SITUATIONS |= {
+    "evaluate_long_file_name": Situation(_command("evaluate", f"{LONG_NAME}.yaml"), 2, (*_TOO_LONG, f"{LONG_NAME}.yaml")),
+    "evaluate_long_params_name": Situation(_command("evaluate", "--params", f"{LONG_NAME}.yaml", _JIA), 2, _TOO_LONG),
+    "template_long_out_name": Situation(_command("template", "--out", f"{LONG_NAME}.xlsx"), 2, _TOO_LONG, _nothing_written),
+    "batch_long_out_name": Situation(_command("batch", _JIA, "--out", LONG_NAME), 2, _TOO_LONG, _nothing_written),
+    "province_names_a_long_county_file": Situation(
+        _province_naming_a_long_county, 2, ("文件 省.yaml", "键 counties[0]", *_TOO_LONG), _only("counties", "省.yaml")
+    ),
+    "batch_run_file_names_a_long_submission": Situation(
+        _run_file_naming_a_long_submission, 2, ("键 parameters.submission", *_TOO_LONG), _only("收件")
+    ),
+}
+
+
+# --- files a batch does not take: a failed unit or listed as ignored, never silently left out ---------
+
+
+def _notebooks_without_overview(folder: Path) -> Path:
+    """The report notebooks without the overview's (a batch whose units all fail runs no kernel)."""
+    notebooks = folder / "笔记本"
+    shutil.copytree(ROOT / "notebooks", notebooks, ignore=shutil.ignore_patterns("overview_report.ipynb", ".*"))
+    return notebooks
+
+
+def _inbox_with_files_not_taken(folder: Path) -> list[str]:
+    inbox = folder / "收件"
+    inbox.mkdir()
+    county = (DEMO / "counties" / "jia.yaml").read_text(encoding="utf-8")
+    (inbox / "甲县.yaml").write_text(county.replace("year: 2022", "year: 1999"), encoding="utf-8")  # fails alone, no kernel
+    for name in ("乙县.xls", "丙县.ods", "说明.pdf", ".DS_Store", "~$甲县.xlsx", "Thumbs.db"):
+        (inbox / name).write_bytes(b"\xd0\xcf\x11\xe0")
+    notebooks = _notebooks_without_overview(folder)
+    return ["batch", "收件", "--out", "reports", "--jobs", "1", "--notebooks", str(notebooks)]
+
+
+def _inbox_with_only_files_not_taken(folder: Path) -> list[str]:
+    argv = _inbox_with_files_not_taken(folder)
+    (folder / "收件" / "甲县.yaml").unlink()
+    return argv
+
+
+def _files_not_taken_in_the_summary(folder: Path) -> None:
+    import json
+
+    units = json.loads((folder / "reports" / "batch-summary.json").read_text(encoding="utf-8"))["units"]
+    status = {Path(u["参数文件"]).name: (u["运行状态"], u["错误"]) for u in units}
+    assert status["乙县.xls"][0] == "失败" and "另存为 .xlsx" in status["乙县.xls"][1]
+    assert status["丙县.ods"][0] == "失败" and "OpenDocument" in status["丙县.ods"][1]
+    assert status["说明.pdf"] == ("已忽略", "不是提交文件（扩展名 .pdf；批量评估只读取 .json、.xlsm、.xlsx、.yaml、.yml 文件）")
+    assert set(status) == {"甲县.yaml", "乙县.xls", "丙县.ods", "说明.pdf"}  # junk passed over quietly
+
+
+SITUATIONS |= {
+    "batch_folder_holds_files_it_does_not_take": Situation(
+        _inbox_with_files_not_taken,
+        1,
+        (
+            "[失败] 收件/乙县.xls：这是旧版 .xls 文件，无法读取，未评估；请用 Excel 或 WPS 另存为 .xlsx 格式后再评估",
+            "[失败] 收件/丙县.ods：这是OpenDocument 表格（.ods），无法读取",
+            "未评估的文件 1 个（已忽略，也列在汇总表中）：\n  收件/说明.pdf：不是提交文件（扩展名 .pdf",
+        ),
+        _files_not_taken_in_the_summary,
+    ),
+    "batch_folder_holds_only_files_it_does_not_take": Situation(
+        _inbox_with_only_files_not_taken,
+        2,
+        (
+            "  - 收件：没有找到提交文件或运行参数文件",
+            "  - 收件/乙县.xls：这是旧版 .xls 文件，无法读取",
+            "  - 收件/说明.pdf：不是提交文件",
+        ),
+        _only("收件", "笔记本"),
+    ),
+}
