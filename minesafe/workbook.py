@@ -3,7 +3,8 @@ mapping) and read back into the same mapping a YAML submission gives.
 
 Sheets and their machine-readable key columns are the contract; Chinese labels are for people.
 Cells the evaluator fills are white; everything else is shaded. Reading goes by the key columns,
-so rows may be re-ordered or filtered without harm.
+and each row's visible label is checked against its key: whole rows may be re-ordered or
+filtered, but a sort that leaves the key column behind is refused, never read swapped.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from openpyxl.worksheet.page import PageMargins
 
 from minesafe.cells import append_row, style_header
 from minesafe.decimals import parse_decimal
-from minesafe.exceptions import InputError, KeyPath, Problem
+from minesafe.exceptions import InputError, KeyPath, Problem, RubricError
 from minesafe.rubric import STAGES, FieldKind, Outcome, Rubric, category_label
 from minesafe.submission import NARRATIVE_KEYS, put_value, target_fields, value_at
 
@@ -219,14 +220,8 @@ def check_prefill(data: Any, rubric: Rubric) -> list[Problem]:
     return problems
 
 
-def build_workbook(rubric: Rubric, data: Mapping[str, Any] | None = None) -> Workbook:
-    """A fill-in workbook for ``rubric``; ``data`` (a submission mapping) pre-fills it."""
-    data = data or {}
-    wb = Workbook()
-    wb.remove(wb.active)
-    _write_instructions(wb, rubric)
-
-    info = _sheet(wb, INFO, ["键", "项目", "填写内容", "说明"], [10, 18, 30, 50])
+def _info_rows(rubric: Rubric, data: Mapping[str, Any]) -> list[tuple[str, str, Any, str]]:
+    """The rows of 基本信息: (key, label, value from ``data``, hint)."""
     rows = [
         ("rubric", "评估表编号", rubric.id, "请勿修改"),
         *([("profile", "参数方案", rubric.profile, "请勿修改：本表含该参数方案增补的行")] if rubric.profile else []),
@@ -254,6 +249,18 @@ def build_workbook(rubric: Rubric, data: Mapping[str, Any] | None = None) -> Wor
         (f"{NARRATIVE_KEY}.{key}", label, narrative.get(key), "评估报告中的文字，可不填（不填则报告中该部分为【待填写】）")
         for key, label in NARRATIVE_KEYS.items()
     ]
+    return rows
+
+
+def build_workbook(rubric: Rubric, data: Mapping[str, Any] | None = None) -> Workbook:
+    """A fill-in workbook for ``rubric``; ``data`` (a submission mapping) pre-fills it."""
+    data = data or {}
+    wb = Workbook()
+    wb.remove(wb.active)
+    _write_instructions(wb, rubric)
+
+    info = _sheet(wb, INFO, ["键", "项目", "填写内容", "说明"], [10, 18, 30, 50])
+    rows = _info_rows(rubric, data)
     for key, label, value, hint in rows:
         append_row(info, [key, label, value, hint])
         _shade_row(info, info.max_row, {3} if key not in ("rubric", "profile") else set())
@@ -375,7 +382,8 @@ def _write_instructions(wb: Workbook, rubric: Rubric) -> None:
     lines += [
         "",
         "评估命令：minesafe evaluate 本文件.xlsx",
-        "注意：请勿修改工作表名称以及“键”“编号”列的内容；程序按这些列读取数据，行的先后顺序不影响结果。",
+        "注意：请勿修改工作表名称以及“键”“编号”列的内容；程序按这些列读取数据，并核对每行显示的项目。"
+        "如需排序，请选中整张表（包括隐藏的键列）；只对部分列排序会使数值错位，程序将指出错位的单元格并拒绝评估。",
     ]
     if rubric.inferred_note:
         lines += ["", f"关于类别标记：{rubric.inferred_note}"]
@@ -630,9 +638,12 @@ def _read_sheets(wb: Workbook, source: str, reader: _SheetReader) -> tuple[dict[
 
     data: dict[str, Any] = {}
     filled = False
+    labels: dict[str, list[tuple[Any, Any, str]]] = {INFO: [], TARGETS: [], ITEMS: [], FIELDS: []}
     info_rows = [(r, row) for r, row in info_rows if row[0] is not None]
     repeats = reader.refuse_duplicates(INFO, [(str(row[0]), f"A{r}") for r, row in info_rows], "键")
-    for i, (r, (key, _, value, *_)) in enumerate(info_rows):
+    for i, (r, (key, label, value, *_)) in enumerate(info_rows):
+        if i not in repeats:
+            labels[INFO].append((str(key), label, f"B{r}"))
         if str(key).startswith(f"{NARRATIVE_KEY}."):  # the report's own words: free text, kept as written
             part = str(key).split(".", 1)[1]
             note((NARRATIVE_KEY, part), INFO, f"C{r}")
@@ -688,6 +699,7 @@ def _read_sheets(wb: Workbook, source: str, reader: _SheetReader) -> tuple[dict[
             )
             continue
         keyed[path] = f"A{r}"
+        labels[TARGETS].append((path, row[4], f"E{r}"))
         note(("targets", *path), TARGETS, f"F{r}")
         if value is not None:
             filled = True
@@ -716,6 +728,7 @@ def _read_sheets(wb: Workbook, source: str, reader: _SheetReader) -> tuple[dict[
             if i in repeats:
                 continue
             entry = items.setdefault(row_id, {})
+            labels[ITEMS].append((row_id, row[4], f"E{r}"))
             note(("items", row_id), ITEMS, f"G{r}")
             note(("items", row_id, "result"), ITEMS, f"G{r}")
             note(("items", row_id, "note"), ITEMS, f"H{r}")
@@ -731,12 +744,16 @@ def _read_sheets(wb: Workbook, source: str, reader: _SheetReader) -> tuple[dict[
             row_id, key, value = str(_clean(row[0])), str(_clean(row[1])), _clean(row[4])
             if i in repeats:
                 continue
+            labels[FIELDS].append(((row_id, key), row[2], f"C{r}"))
             note(("items", row_id, key), FIELDS, f"E{r}")
             if value is not None:
                 items.setdefault(row_id, {})[key] = value
                 filled = True
         data["items"] = items
 
+    form = _form_of(rubric_id, next((_clean(row[2]) for _, row in info_rows if row[0] == "profile"), None))
+    if form is not None:
+        problems += _misplaced_rows(labels, form)
     if problems:
         raise InputError(source, problems)
     if not filled:
@@ -744,3 +761,65 @@ def _read_sheets(wb: Workbook, source: str, reader: _SheetReader) -> tuple[dict[
             source, [Problem((), "工作簿尚未填写", expected=f"在「{INFO}」「{TARGETS}」等工作表的白色单元格中填写数据后再评估")]
         )
     return data, locate
+
+
+def _form_of(rubric_id: Any, profile: Any) -> Rubric | None:
+    """The shipped form a workbook names (with the rows of the profile it names), whose labels its
+    rows must show; None when it names none (the validation says so)."""
+    from minesafe.files import list_rubrics, read_county_rubric, read_rubric  # files reads through this module
+
+    if rubric_id not in list_rubrics():
+        return None
+    form = read_rubric(str(rubric_id))
+    if form.unit == "province" or not isinstance(profile, str):
+        return form
+    try:
+        return read_county_rubric(str(rubric_id), profile=profile)
+    except (InputError, RubricError):  # an unknown profile: the validation names it
+        return form
+
+
+#: A baseline year at the start of a target's label: ``2020年``, ``2024年`` or ``评估年度前2年``, which
+#: depends on the baseline reading and the year the workbook was made for, not on the row.
+_BASELINE_PREFIX = re.compile(r"^(?:[0-9]{4}年|评估年度前[0-9]+年)")
+
+
+def _comparable(sheet: str, label: Any) -> Any:
+    """A label as rows are told apart by: a target's without its baseline year."""
+    return _BASELINE_PREFIX.sub("", label) if sheet == TARGETS and isinstance(label, str) else label
+
+
+def _expected_labels(form: Rubric) -> dict[str, dict[Any, str]]:
+    """Per sheet, the label the template shows beside each key."""
+    return {
+        INFO: {key: label for key, label, _, _ in _info_rows(form, {})},
+        TARGETS: {f.path: f.label for f in target_fields(form)},
+        ITEMS: {row.id: row.requirement for row in form.rows},
+        FIELDS: {(row.id, f.key): f.label for row in form.rows for f in row.fields},
+    }
+
+
+def _misplaced_rows(labels: Mapping[str, list[tuple[Any, Any, str]]], form: Rubric) -> list[Problem]:
+    """Rows whose visible label is not the one of their hidden key: a blank label, or the label of
+    another key of the sheet (a sort or a move that left the key column behind swaps values between
+    rows). A label the form does not have at all (a reworded rubric file) is left alone."""
+    problems = []
+    for sheet, expected in _expected_labels(form).items():
+        owners = {_comparable(sheet, label) for label in expected.values()}
+        for key, shown, cell in labels.get(sheet, ()):
+            want = expected.get(key)
+            if want is None:
+                continue  # a key the form does not have: the validation names it
+            text = _comparable(sheet, _clean(shown))
+            if text == _comparable(sheet, want) or (text is not None and text not in owners):
+                continue
+            problems.append(
+                Problem(
+                    (),
+                    "本行显示的项目与本行的隐藏键不一致（排序或移动行时没有连同隐藏的键列一起移动），数值可能填到了别的项目上",
+                    shown,
+                    f"本行应为“{want}”：撤销排序，或把各行恢复为模板的顺序（排序时须选中整张表，包括隐藏的键列）",
+                    _cell_name(sheet, cell),
+                )
+            )
+    return problems

@@ -15,15 +15,15 @@ import openpyxl
 import pytest
 
 from minesafe.exceptions import InputError
-from minesafe.files import read_rubric
+from minesafe.files import read_county_rubric, read_rubric
 from minesafe.parsing import read_document
 from minesafe.results import evaluate
 from minesafe.rubric import FieldKind
 from minesafe.storage import write_workbook
 from minesafe.submission import build_county_submission
-from minesafe.workbook import FIELDS, ITEMS, NO_FORMULA_RESULT, PERCENT_FORMAT, build_workbook, is_percent_format
+from minesafe.workbook import FIELDS, INFO, ITEMS, NO_FORMULA_RESULT, PERCENT_FORMAT, TARGETS, build_workbook, is_percent_format
 
-from .conftest import DEMO
+from .conftest import DEMO, TWO_YEARS_BEFORE
 from .office import convert, require_soffice
 
 JIA = DEMO / "counties" / "jia.yaml"
@@ -152,3 +152,59 @@ def test_a_percent_typed_into_a_general_cell_of_an_old_workbook_reads_as_written
     with pytest.raises(InputError) as refused:
         _values(filled)
     assert any(line.startswith(f"工作表「填报数量」单元格 E{kept}：") and "当前值：235" in line for line in refused.value.lines)
+
+
+# --- rows moved or sorted --------------------------------------------------------------------------
+
+
+def _swap_visible(ws, first: int, second: int, columns: range) -> None:
+    """What a sort of the visible columns without the hidden key column does to two rows: their
+    labels and values trade places, their keys stay."""
+    for c in columns:
+        a, b = ws.cell(first, c), ws.cell(second, c)
+        a.value, b.value = b.value, a.value
+
+
+def test_rows_sorted_without_their_hidden_key_are_refused_naming_the_cells(tmp_path):
+    """T1's baseline and current counts sorted by value (a 25 % decrease would read as a rise), two
+    fill-in values, two 重点任务 rows and two 基本信息 rows moved without their key column: each
+    row is named by its label cell; nothing is read silently swapped."""
+    path = _filled(tmp_path)
+    book = openpyxl.load_workbook(path)
+    targets, items, fields, info = book[TARGETS], book[ITEMS], book[FIELDS], book[INFO]
+    moved = {
+        TARGETS: (_row_of(targets, "underground_mines.baseline"), _row_of(targets, "underground_mines.current"), "E"),
+        FIELDS: (_row_of(fields, "1-1c", "multi_system_licences"), _row_of(fields, "1-1c", "single_system_licences"), "C"),
+        ITEMS: (_row_of(items, "2-1a"), _row_of(items, "2-1b"), "E"),
+        INFO: (_row_of(info, "province"), _row_of(info, "county"), "B"),
+    }
+    _swap_visible(targets, *moved[TARGETS][:2], range(2, 7))
+    _swap_visible(fields, *moved[FIELDS][:2], range(3, 6))
+    _swap_visible(items, *moved[ITEMS][:2], range(2, 9))
+    _swap_visible(info, *moved[INFO][:2], range(2, 5))
+    book.save(path)
+    with pytest.raises(InputError) as refused:
+        read_document(path)
+    named = sorted(line.split("：", 1)[0] for line in refused.value.lines)
+    assert named == sorted(f"工作表「{sheet}」单元格 {column}{r}" for sheet, (*rows, column) in moved.items() for r in rows)
+    line = next(x for x in refused.value.lines if f"E{moved[TARGETS][0]}：" in x)
+    assert "当前值：“评估年度年末非煤地下矿山数量（座）”" in line and "本行应为“2020年非煤地下矿山数量（座）”" in line
+
+
+def test_rows_sorted_in_a_workbook_naming_another_baseline_year_are_refused_too(tmp_path, wu_in_2026):
+    """A workbook made under the two-years-before reading names 2024 in its target labels: read
+    as it is, it is not taken for a sorted one (the baseline year is not what tells rows apart),
+    and its T1 rows sorted without their keys are refused all the same."""
+    data, _ = read_document(wu_in_2026)
+    path = tmp_path / "wu.xlsx"
+    write_workbook(build_workbook(read_county_rubric("noncoal-county", TWO_YEARS_BEFORE), data), path)
+    assert read_document(path)[0]["targets"] == data["targets"]
+    book = openpyxl.load_workbook(path)
+    targets = book[TARGETS]
+    rows = _row_of(targets, "underground_mines.baseline"), _row_of(targets, "underground_mines.current")
+    assert targets.cell(rows[0], 5).value == "2024年非煤地下矿山数量（座）"
+    _swap_visible(targets, *rows, range(2, 7))
+    book.save(path)
+    with pytest.raises(InputError) as refused:
+        read_document(path)
+    assert [line.split("：", 1)[0] for line in refused.value.lines] == [f"工作表「工作目标」单元格 E{r}" for r in rows]
