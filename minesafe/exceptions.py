@@ -40,8 +40,8 @@ class Problem:
         details = []
         if self.value is not MISSING:
             details.append(f"当前值：{_show(self.value)}")
-        if self.expected:
-            details.append(f"应为：{self.expected}")
+        if self.expected:  # it may name what the value is compared with: shown alike
+            details.append(f"应为：{reveal_characters(self.expected)}")
         if details:
             text += "（" + "；".join(details) + "）"
         return text

@@ -72,9 +72,9 @@ def normalize_name(text: str) -> str:
 
 
 def _is_look_alike(character: str) -> bool:
-    """A CJK compatibility ideograph or Kangxi radical: drawn like an ordinary ideograph
-    (U+F90A like 金) but another character until NFKC maps it."""
-    return unicodedata.name(character, "").startswith(("CJK COMPATIBILITY IDEOGRAPH", "KANGXI RADICAL"))
+    """A CJK compatibility ideograph or a radical: drawn like an ordinary ideograph (U+F90A like
+    金, U+2ED3 like 长) but another character (NFKC maps the first kinds, not every radical)."""
+    return unicodedata.name(character, "").startswith(("CJK COMPATIBILITY IDEOGRAPH", "KANGXI RADICAL", "CJK RADICAL"))
 
 
 def reveal_characters(text: str) -> str:

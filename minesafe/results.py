@@ -27,6 +27,7 @@ from minesafe.evaluation import (
 from minesafe.exceptions import InputError, InputErrors, Problem, ProblemCollector
 from minesafe.files import check_rubric_id, profile_name, read_county_rubric, read_county_submission, read_rubric
 from minesafe.frames import RESULT_FILE, SUMMARY_STEM, result_row, result_rows, rows_frame
+from minesafe.names import reveal_characters
 from minesafe.parsing import SUBMISSION_SUFFIXES, check_name_length, read_document
 from minesafe.rendering import result_to_dict
 from minesafe.resources import read_key_provinces
@@ -115,7 +116,7 @@ def evaluate(
         if county.county not in province.key_counties:
             membership.add(
                 place,
-                f"文件中的重点县“{county.county}”不在本省 key_counties 所列重点县之中",
+                f"文件中的重点县“{reveal_characters(county.county)}”不在本省 key_counties 所列重点县之中",
                 name,
                 "key_counties 所列县之一：" + "、".join(province.key_counties),
             )

@@ -163,7 +163,9 @@ def test_a_list_names_each_unit_once_whatever_the_spelling():
     with pytest.raises(InputError) as caught:
         build_history({"kind": "coal-county", "year": 2025, "units": units})
     text = str(caught.value)
-    assert "键 units.示例县甲\u200b：单位名称重复（当前值：“示例县甲<U+200B>”；应为：每个只列一次：与“示例县甲”是同一名称" in text
+    assert (
+        "键 units.示例县甲<U+200B>：单位名称重复（当前值：“示例县甲<U+200B>”；应为：每个只列一次：与“示例县甲”是同一名称" in text
+    )
     assert "单位名称只含不可见字符（如零宽空格），没有名称（当前值：“<U+FEFF>”" in text
 
 
@@ -190,3 +192,28 @@ def test_the_command_line_decides_the_stages_of_one_unit_spelled_two_ways(tmp_pa
     assert main(["evaluate", "--json", str(own), str(checked)]) == 0
     shown = json.loads(capsys.readouterr().out)
     assert (shown["county"], shown["province"], shown["stage"], shown["verdict"]) == ("示例金县", "示例省", "核查", "不合格")
+
+
+RADICAL = "\u2ed3"  # CJK RADICAL C-SIMPLIFIED LONG: drawn like 长, and NFKC keeps it apart
+
+
+def test_names_that_only_look_the_same_are_told_apart_by_their_code_points(tmp_path, capsys):
+    """Not every look-alike is one character for Unicode: a message that calls two names
+    different shows where they differ, never two names that look identical."""
+    assert normalize_name(f"示例{RADICAL}县") != "示例长县"
+    own = _write(tmp_path / "自评.yaml", _county(f"示例{RADICAL}县"))
+    checked = _write(tmp_path / "核查.yaml", _verified("示例长县"))
+    assert main(["compare", str(own), str(checked)]) == 2
+    assert "键 county：自评与核查不是同一单位（当前值：“示例长县”；应为：示例<U+2ED3>县）" in capsys.readouterr().err
+    with pytest.raises(InputError) as caught:
+        evaluate_unit([checked, own])
+    assert "当前值：“noncoal-county 示例省 示例<U+2ED3>县 2022”；应为：noncoal-county 示例省 示例长县 2022" in str(caught.value)
+    with pytest.raises(InputError) as caught:
+        evaluate_unit([own, checked])
+    assert "当前值：“noncoal-county 示例省 示例长县 2022”；应为：noncoal-county 示例省 示例<U+2ED3>县 2022" in str(caught.value)
+    (tmp_path / "counties").mkdir()
+    _write(tmp_path / "counties" / "long.yaml", _county(f"示例{RADICAL}县"))
+    province = yaml.safe_load((DEMO / "province.yaml").read_text(encoding="utf-8"))
+    province |= {"key_counties": ["示例长县"], "counties": ["counties/long.yaml"]}
+    assert main(["evaluate", str(_write(tmp_path / "province.yaml", province))]) == 2
+    assert "文件中的重点县“示例<U+2ED3>县”不在本省 key_counties 所列重点县之中" in capsys.readouterr().err
