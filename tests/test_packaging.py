@@ -194,6 +194,20 @@ def test_installed_wheel_writes_the_report_notebooks_to_a_folder(installed, tmp_
         assert all((notebooks / default).exists() for default in re.findall(r'= "([^"]+)"', parameters.source)), path.name
 
 
+def test_installed_wheel_enables_the_jupyter_server_extension(installed, tmp_path):
+    """The wheel installs the configuration that enables minesafe.lab (a saved what-if panel
+    reopens as its note) in the environment's Jupyter servers, and the module loads."""
+    listed = subprocess.run(
+        [str(installed / "bin" / "python"), "-m", "jupyter_server", "extension", "list"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    found = re.search(r"minesafe\.lab \S*enabled.*?minesafe\.lab +\S*OK", listed.stdout + listed.stderr, re.DOTALL)
+    assert found, listed.stdout + listed.stderr
+
+
 #: Private names of other projects the package once used; each is a break waiting for an upgrade.
 PRIVATE_USES = {
     "jupyter_client's kernel_info handler": r"_handle_kernel_info_reply",
