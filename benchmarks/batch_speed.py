@@ -37,7 +37,8 @@ from pathlib import Path
 import nbformat
 import psutil
 
-from minesafe.batch import build_run, declared_parameters, run_batch
+from minesafe.batch import run_batch
+from minesafe.runs import build_run, declared_parameters
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "notebooks" / "noncoal_county_report.ipynb"

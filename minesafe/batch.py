@@ -1,11 +1,8 @@
-"""Batch runs: each run file in ``params/`` becomes an executed notebook, an HTML report with the
+"""Batch runs: each run (:mod:`minesafe.runs`) becomes an executed notebook, an HTML report with the
 code hidden and a result JSON under ``reports/<year>/<province>/<unit>/``, plus a batch summary.
 
-Run files are checked against the notebooks' declared parameters before any kernel starts:
-unknown names, missing required names and values of the wrong type are refused. Parameter values
-go to papermill through its Python API, never through command-line type guessing, and names are
-only ever ones the notebook itself declares. Units run in parallel worker processes; one failing
-unit never stops the others.
+Units run in parallel worker processes within a time and memory budget; one failing unit never
+stops the others; unchanged units are reused (:mod:`minesafe.cache`).
 """
 
 from __future__ import annotations
@@ -25,19 +22,20 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from minesafe.cache import CACHE_FILE, cache_entry, read_cache, reuse_overview, reuse_unit
 from minesafe.evaluation import CountyResult, UnitResult
-from minesafe.exceptions import BatchInterrupted, InputError, InputErrors, MinesafeError, Problem, ProblemCollector
+from minesafe.exceptions import BatchInterrupted, InputError, InputErrors, MinesafeError, Problem
 from minesafe.files import list_rubrics, read_rubric
 from minesafe.frames import PROVINCE_KIND, RESULT_FILE, SUMMARY_STEM, UNIT_KINDS, mark_form
 from minesafe.names import normalize_name
-from minesafe.parsing import NAME_MAX, check_name_length, read_document, recording_reads
+from minesafe.parsing import NAME_MAX, read_document, recording_reads
 from minesafe.provenance import file_sha256, read_provenance
 from minesafe.rendering import describe_unit, result_to_dict
 from minesafe.results import evaluate_unit
+from minesafe.runs import FILE_PARAMETERS, STAGE_PARAMETERS, Job, Run
 from minesafe.storage import finish_interrupted_swaps, replace_folder, write_json, write_workbook
 from minesafe.summary import (
     STATUS_FAILED,
@@ -52,64 +50,6 @@ from minesafe.summary import (
 if TYPE_CHECKING:
     from minesafe.kernels import KernelStandby
 
-#: Declared parameters that name input files: resolved against the working directory and checked.
-FILE_PARAMETERS = ("submission", "params_file", "verification", "confirmation", "history_file")
-#: Declared parameters that name one unit's files at its stages, earliest first (自评, 核查, 认定).
-STAGE_PARAMETERS = ("submission", "verification", "confirmation")
-#: A batch notebook names the unit it reports on with one of these (its report folder follows from it).
-UNIT_PARAMETERS = ("submission", "history_file")
-#: Declared parameters that are link templates, with the one field they may use.
-LINK_PARAMETERS = {"county_report_link": "county"}
-#: Batch reports are static pages nobody edits: declared parameters set so unless a run file says otherwise.
-BATCH_DEFAULTS: Mapping[str, Any] = {"whatif_panel": False}
-#: A declared parameter whose help comment starts with this word must be given by every run file.
-REQUIRED_MARK = "required"
-_TYPES: Mapping[str, tuple[type, ...]] = {
-    "str": (str,),
-    "int": (int,),
-    "float": (int, float),
-    "bool": (bool,),
-    "dict": (dict,),
-    "list": (list,),
-}
-_TYPE_NAMES = {"str": "文字", "int": "整数", "float": "数", "bool": "true 或 false", "dict": "映射", "list": "列表"}
-
-
-@dataclass(frozen=True)
-class Run:
-    """A validated run file: which notebook, with which parameters."""
-
-    source: Path
-    notebook: Path
-    parameters: Mapping[str, Any]
-
-
-@dataclass(frozen=True)
-class Job:
-    """A run ready for a worker: where its outputs go and what its result is."""
-
-    run: Run
-    folder: Path
-    title: str
-    result: Mapping[str, Any]
-    inputs: Mapping[str, str]  # every file the report depends on -> its SHA-256
-    pdf: bool = False  # also write the report's PDF (report.pdf, from report.docx)
-
-
-def find_run_files(paths: Iterable[Path]) -> list[Path]:
-    """Run files named directly, and every ``*.yaml`` below folders named, in a stable order.
-    Raises :class:`InputError` naming every path that does not exist."""
-    found: list[Path] = []
-    missing = []
-    for path in paths:
-        if not path.exists():
-            missing.append(Problem((), "路径不存在", str(path), "已存在的运行参数文件或文件夹"))
-            continue
-        found += sorted(path.rglob("*.yaml")) if path.is_dir() else [path]
-    if missing:
-        raise InputError("（批量评估的运行参数）", missing)
-    return found
-
 
 def check_out_folder(out: Path) -> None:
     """Refuse, before any work, an output folder that is a file or cannot be written."""
@@ -123,114 +63,10 @@ def check_out_folder(out: Path) -> None:
         raise InputError(str(out), [Problem((), f"没有写入 {existing} 的权限", str(out), "当前用户可以写入的文件夹")])
 
 
-def declared_parameters(notebook: Path) -> dict[str, dict[str, Any]]:
-    """The notebook's ``parameters`` cell as papermill reads it: name -> type, default, help."""
-    import papermill
-
-    return dict(papermill.inspect_notebook(str(notebook)))
-
-
-def build_run(
-    data: Any,
-    source: Path,
-    notebooks: Path,
-    declared: Callable[[Path], Mapping[str, Mapping[str, Any]]],
-    needs_unit: bool = True,
-) -> Run:
-    """Validate one run file's mapping; raise :class:`InputError` listing every problem.
-    ``needs_unit=False`` for a report of the whole batch (the overview), which names no unit."""
-    problems = ProblemCollector()
-    if not isinstance(data, Mapping):
-        raise InputError(str(source), [Problem((), "参数文件内容应为映射", type(data).__name__, "notebook: …，parameters: {…}")])
-    for key in data:
-        if key not in ("notebook", "parameters"):
-            problems.add((key,), "未知的键", key, "notebook、parameters")
-    available = sorted(p.stem for p in notebooks.glob("*.ipynb"))
-    name = data.get("notebook")
-    notebook = notebooks / f"{name}.ipynb"
-    if not isinstance(name, str) or name not in available:
-        problems.add(("notebook",), "没有这个报告笔记本", name, "、".join(available))
-        problems.raise_if_any(str(source))
-    spec = declared(notebook)
-    if needs_unit and not any(key in spec for key in UNIT_PARAMETERS):
-        problems.add(
-            ("notebook",),
-            "这个笔记本不能批量运行（它没有说明评估哪个单位的参数）",
-            name,
-            "声明了 " + " 或 ".join(UNIT_PARAMETERS) + " 参数的报告笔记本",
-        )
-        problems.raise_if_any(str(source))
-    given = data.get("parameters") or {}
-    if not isinstance(given, Mapping):
-        problems.add(("parameters",), "parameters 应为映射", given, "如 submission: data/县.yaml")
-        given = {}
-    parameters: dict[str, Any] = {}
-    for key, value in given.items():
-        where = ("parameters", key)
-        if key not in spec:
-            problems.add(where, f"笔记本 {name} 没有这个参数", key, "、".join(spec))
-            continue
-        type_name = spec[key]["inferred_type_name"]
-        allowed = _TYPES.get(type_name)
-        if allowed is None:  # the notebook must annotate its parameters (name: str = …)
-            problems.add(
-                where,
-                f"笔记本 {name} 没有声明这个参数的类型，无法检查",
-                key,
-                "在笔记本的 parameters 单元格中写明类型，如 submission: str = …",
-            )
-            continue
-        if not isinstance(value, allowed) or (isinstance(value, bool) and bool not in allowed):
-            problems.add(where, "参数类型不对", value, _TYPE_NAMES[type_name])
-            continue
-        if key in LINK_PARAMETERS and not _valid_link_template(str(value)):
-            problems.add(
-                where,
-                "链接模板中有未知的占位符或花括号不成对",
-                value,
-                "只含 {county} 占位符的相对路径，如 ../{county}/report.html",
-            )
-            continue
-        if key in FILE_PARAMETERS and value:
-            path = Path(str(value))
-            too_long = check_name_length(path)
-            if too_long is not None:
-                problems.add(where, too_long.message, value, too_long.expected)
-                continue
-            if not path.is_file():
-                problems.add(where, "文件不存在", value, f"相对于当前目录 {Path.cwd()} 的已存在文件路径")
-                continue
-            value = str(path.resolve())
-        parameters[key] = value
-    for key, info in spec.items():
-        if str(info.get("help", "")).startswith(REQUIRED_MARK) and key not in given:
-            problems.add(
-                ("parameters", key),
-                f"缺少必填参数 {key}",
-                expected=str(info.get("help", "")).removeprefix(REQUIRED_MARK).strip(" :："),
-            )
-    problems.raise_if_any(str(source))
-    defaults = {key: value for key, value in BATCH_DEFAULTS.items() if key in spec and key not in parameters}
-    return Run(source, notebook, defaults | parameters)
-
-
 #: What one unit's evaluation may use in a worker: a pathological file fails alone, in bounded time
 #: and memory, and the batch goes on.
 EVALUATION_SECONDS = 60
 EVALUATION_MEMORY = 2 << 30  # bytes of address space beyond what the worker already holds
-#: Where a batch keeps what it needs to reuse unchanged units (beside the summary).
-CACHE_FILE = "batch-cache.json"
-
-
-def _valid_link_template(template: str) -> bool:
-    import string
-
-    try:
-        fields = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
-        template.format(county="")
-    except (ValueError, KeyError, IndexError, AttributeError):
-        return False
-    return all(f == "county" for f in fields)
 
 
 def _folder_name(text: str) -> str:
@@ -627,168 +463,7 @@ def execute_job(job: Job) -> tuple[UnitOutcome, dict[str, str]]:
     return job_outcome(job, STATUS_OK, time.perf_counter() - started), digests
 
 
-def load_runs(
-    run_files: Sequence[Path], notebooks: Path, declared: Callable[[Path], Mapping[str, Any]] | None = None
-) -> list[Run]:
-    """Validate every run file; raise all their problems together. ``declared`` reads a
-    notebook's parameters (default: papermill's inspection, once per notebook)."""
-    cache: dict[Path, Mapping[str, Mapping[str, Any]]] = {}
-
-    def declared_once(notebook: Path):
-        if notebook not in cache:
-            cache[notebook] = (declared or declared_parameters)(notebook)
-        return cache[notebook]
-
-    runs, errors = [], []
-    if not run_files:
-        raise InputError("（批量评估）", [Problem((), "没有找到参数文件", expected="params/runs/ 下的 *.yaml 运行参数文件")])
-    for path in run_files:
-        try:
-            data, _ = read_document(path)
-            runs.append(build_run(data, path, notebooks, declared_once))
-        except InputError as exc:
-            errors.append(exc)
-    if len(errors) == 1:
-        raise errors[0]
-    if errors:
-        raise InputErrors(errors)
-    return runs
-
-
 # --- reusing unchanged units ------------------------------------------------------------------
-
-
-#: The libraries whose versions shape a report (its charts, fonts, tables and HTML); with Python's,
-#: part of every unit's key: a new version re-makes the reports.
-OUTPUT_LIBRARIES = ("matplotlib", "Pillow", "nbconvert", "Jinja2", "fontTools", "pandas", "papermill", "nbformat")
-
-
-def output_library_versions() -> dict[str, str]:
-    """The installed version of each of :data:`OUTPUT_LIBRARIES`, and Python's."""
-    import importlib.metadata
-    import platform
-
-    return {name: importlib.metadata.version(name) for name in OUTPUT_LIBRARIES} | {"Python": platform.python_version()}
-
-
-def package_roots() -> list[Path]:
-    """The folders the installed package consists of: the package itself and what it ships from other
-    folders of the source tree in a checkout (notebooks, demo data, lists such as the key provinces,
-    params profiles and readings; inside the package once installed)."""
-    from minesafe.resources import PACKAGE, package_folder, profile_folder
-
-    readings = package_folder("data/readings")  # installed; in a checkout, params/readings
-    readings = readings if readings.is_dir() else package_folder("params/readings")
-    return [
-        PACKAGE,
-        package_folder("notebooks"),
-        package_folder("data/demo"),
-        package_folder("data/lists"),
-        profile_folder(),
-        readings,
-    ]
-
-
-def fingerprint_code(roots: Sequence[Path], versions: Mapping[str, str]) -> str:
-    """The minesafe version plus a hash of every file under ``roots`` (whatever its kind: code,
-    templates, rubrics, fonts, lists; not caches or hidden files) and of ``versions``, so that an
-    edited installation or another library version counts as a new version and re-makes every report."""
-    from minesafe import __version__
-
-    digest = hashlib.sha256(json.dumps(dict(versions), sort_keys=True).encode())
-    seen: set[Path] = set()
-    for root in roots:
-        for path in sorted(root.rglob("*")):
-            inside = path.relative_to(root)
-            if not path.is_file() or path.resolve() in seen or any(p == "__pycache__" or p.startswith(".") for p in inside.parts):
-                continue
-            seen.add(path.resolve())
-            digest.update(f"{root.name}/{inside}".encode() + b"\0" + path.read_bytes())
-    return f"{__version__}+{digest.hexdigest()[:16]}"
-
-
-@functools.cache
-def code_fingerprint() -> str:
-    """:func:`fingerprint_code` of this installation, once per process."""
-    return fingerprint_code(package_roots(), output_library_versions())
-
-
-def unit_key(run: Run, inputs: Mapping[str, str]) -> str:
-    """What a unit's report depends on, as one hash: the notebook and every input file read (by
-    content), the parameters and the minesafe version."""
-    facts = {"code": code_fingerprint(), "parameters": dict(run.parameters), "inputs": dict(sorted(inputs.items()))}
-    return hashlib.sha256(json.dumps(facts, ensure_ascii=False, sort_keys=True, default=str).encode()).hexdigest()
-
-
-OUTPUT_NAMES = ("report.ipynb", "report.html", "result.json")
-#: What a unit with a verdict (not a list proposal) also gets: its 评估报告 as Word, and as PDF when asked.
-DOCUMENT_NAME, PDF_NAME = "report.docx", "report.pdf"
-
-
-def expected_outputs(verdict: str, pdf: bool) -> set[str]:
-    """The files a unit's folder must hold to be reused."""
-    documents = {DOCUMENT_NAME, *((PDF_NAME,) if pdf else ())} if verdict else set()
-    return {*OUTPUT_NAMES, *documents}
-
-
-def _current_digest(path: str) -> str | None:
-    try:
-        return file_sha256(Path(path))
-    except OSError:
-        return None
-
-
-def reuse_unit(run: Run, entry: Mapping[str, Any] | None, pdf: bool = False) -> UnitOutcome | None:
-    """The recorded outcome of an unchanged unit whose outputs are intact (with its PDF when
-    ``pdf`` asks for one), else ``None``."""
-    if not isinstance(entry, Mapping) or entry.get("code") != code_fingerprint():
-        return None
-    digests = {path: _current_digest(path) for path in entry.get("inputs", {})}
-    inputs = {path: digest for path, digest in digests.items() if digest is not None}
-    if len(inputs) < len(digests) or unit_key(run, inputs) != entry.get("key"):
-        return None
-    folder = Path(entry["folder"])
-    outputs = entry.get("outputs", {})
-    try:
-        outcome = UnitOutcome(**entry["outcome"])
-    except TypeError:
-        return None
-    if not expected_outputs(outcome.verdict, pdf) <= set(outputs):
-        return None
-    if any(_current_digest(str(folder / n)) != d for n, d in outputs.items()):
-        return None
-    return dataclasses.replace(outcome, run_file=str(run.source), seconds=0.0, reused=True)
-
-
-def read_cache(out: Path, section: str = "units") -> dict[str, Any]:
-    """The batch's record of its last outputs: its ``units`` by run file, or the ``overview``'s entry
-    (empty when missing or unreadable: all re-made)."""
-    try:
-        data = json.loads((out / CACHE_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    found = data.get(section, {}) if isinstance(data, dict) and data.get("format") == 1 else {}
-    return found if isinstance(found, dict) else {}
-
-
-def cache_entry(job: Job, outcome: UnitOutcome, digests: Mapping[str, str]) -> dict[str, Any]:
-    """What the cache records of a report made: its key, inputs, folder, outputs and outcome."""
-    return {
-        "code": code_fingerprint(),
-        "key": unit_key(job.run, job.inputs),
-        "inputs": job.inputs,
-        "folder": str(job.folder),
-        "outputs": dict(digests),
-        "outcome": dataclasses.asdict(outcome),
-    }
-
-
-def reuse_overview(job: Job, entry: Mapping[str, Any]) -> bool:
-    """Whether the overview made last time from the same results, notebook and installation is intact."""
-    if entry.get("code") != code_fingerprint() or entry.get("key") != unit_key(job.run, job.inputs):
-        return False
-    outputs = entry.get("outputs", {})
-    return bool(outputs) and all(_current_digest(str(job.folder / n)) == d for n, d in outputs.items())
 
 
 # --- the batch --------------------------------------------------------------------------------

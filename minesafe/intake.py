@@ -16,13 +16,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from minesafe.batch import STAGE_PARAMETERS, Run, build_run, declared_parameters
 from minesafe.exceptions import InputError, Problem
 from minesafe.files import list_rubrics, read_rubric
 from minesafe.names import normalize_name
 from minesafe.parsing import OTHER_WORKBOOKS, SUBMISSION_SUFFIXES, check_name_length, convert_workbook_problem
 from minesafe.resources import demo_folder
 from minesafe.results import FileKind, classify_files, find_input_files, raise_all
+from minesafe.runs import STAGE_PARAMETERS, Run, build_run, declared_parameters
 from minesafe.submission import STAGES
 from minesafe.summary import STATUS_FAILED, STATUS_IGNORED, UnitOutcome
 

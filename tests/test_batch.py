@@ -15,25 +15,14 @@ import pytest
 from docx import Document
 
 from minesafe import batch as batch_module
-from minesafe.batch import (
-    BudgetExceeded,
-    build_run,
-    declared_parameters,
-    evaluate_run,
-    find_run_files,
-    job_outcome,
-    load_runs,
-    plan_unit,
-    read_cache,
-    reuse_unit,
-    run_batch,
-    unit_documents,
-    write_report,
-)
+from minesafe import cache as cache_module
+from minesafe.batch import BudgetExceeded, evaluate_run, job_outcome, plan_unit, run_batch, unit_documents, write_report
+from minesafe.cache import read_cache, reuse_unit
 from minesafe.cli import main
 from minesafe.exceptions import InputError
 from minesafe.rendering import result_to_dict
 from minesafe.results import evaluate
+from minesafe.runs import build_run, declared_parameters, find_run_files, load_runs
 from minesafe.storage import replace_folder
 from minesafe.summary import STATUS_OK
 
@@ -313,7 +302,7 @@ def test_a_changed_input_or_damaged_output_is_remade(cached_batch, change, monke
     elif change == "notebook":
         undo = _touch_text(notebooks / "noncoal_county_report.ipynb", "\n")
     elif change == "minesafe version":
-        monkeypatch.setattr(batch_module, "code_fingerprint", lambda: "99.0+changed")
+        monkeypatch.setattr(cache_module, "code_fingerprint", lambda: "99.0+changed")
         undo = monkeypatch.undo
     elif change == "damaged output":
         undo = _touch_text(jia / "report.html", "<p>被改动</p>")
@@ -789,7 +778,7 @@ def package_copy(tmp_path_factory):
     """A copy of the installed package's folders, to change as an upgrade or an edit would."""
     copy = tmp_path_factory.mktemp("package")
     roots = []
-    for i, root in enumerate(batch_module.package_roots()):
+    for i, root in enumerate(cache_module.package_roots()):
         shutil.copytree(root, copy / str(i) / root.name, ignore=shutil.ignore_patterns("__pycache__"))
         roots.append(copy / str(i) / root.name)
     return roots
@@ -800,8 +789,8 @@ def package_copy(tmp_path_factory):
 )
 def test_any_change_to_any_package_file_changes_the_fingerprint(package_copy, name):
     """Every file of the package counts, whatever its kind (the font, the key-provinces list, …)."""
-    versions = batch_module.output_library_versions()
-    before = batch_module.fingerprint_code(package_copy, versions)
+    versions = cache_module.output_library_versions()
+    before = cache_module.fingerprint_code(package_copy, versions)
     if name == "new file":
         path = package_copy[0] / "templates" / "extra.html.j2"
         path.write_text("{{ x }}", encoding="utf-8")
@@ -809,14 +798,14 @@ def test_any_change_to_any_package_file_changes_the_fingerprint(package_copy, na
     else:
         (path,) = [p for root in package_copy for p in root.rglob(Path(name).name) if str(p).endswith(name)]
         undo = _touch_text(path, "\n")
-    changed = batch_module.fingerprint_code(package_copy, versions)
+    changed = cache_module.fingerprint_code(package_copy, versions)
     undo()
     assert changed != before
-    assert batch_module.fingerprint_code(package_copy, versions) == before
+    assert cache_module.fingerprint_code(package_copy, versions) == before
 
 
 def test_the_fingerprint_holds_python_and_every_output_shaping_library_version(package_copy):
-    versions = batch_module.output_library_versions()
+    versions = cache_module.output_library_versions()
     assert set(versions) == {
         "matplotlib",
         "Pillow",
@@ -828,15 +817,15 @@ def test_the_fingerprint_holds_python_and_every_output_shaping_library_version(p
         "nbformat",
         "Python",
     }
-    before = batch_module.fingerprint_code(package_copy, versions)
+    before = cache_module.fingerprint_code(package_copy, versions)
     for name in versions:
-        assert batch_module.fingerprint_code(package_copy, versions | {name: versions[name] + ".post1"}) != before
+        assert cache_module.fingerprint_code(package_copy, versions | {name: versions[name] + ".post1"}) != before
 
 
 def test_the_key_provinces_list_is_part_of_the_package_fingerprint():
     from minesafe.resources import KEY_PROVINCES_FILE
 
-    assert any(KEY_PROVINCES_FILE.resolve().is_relative_to(root.resolve()) for root in batch_module.package_roots())
+    assert any(KEY_PROVINCES_FILE.resolve().is_relative_to(root.resolve()) for root in cache_module.package_roots())
 
 
 def fail_overview(job):

@@ -1,0 +1,155 @@
+"""Reusing unchanged units: every unit's key (its input files, all package files, the versions of the
+libraries that shape a report, Python's) and the batch's cache file beside the summary; the overview
+has its own entry keyed on the results it reads."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from minesafe.provenance import file_sha256
+from minesafe.runs import Job, Run
+from minesafe.summary import (
+    UnitOutcome,
+)
+
+#: Where a batch keeps what it needs to reuse unchanged units (beside the summary).
+CACHE_FILE = "batch-cache.json"
+
+
+#: The libraries whose versions shape a report (its charts, fonts, tables and HTML); with Python's,
+#: part of every unit's key: a new version re-makes the reports.
+OUTPUT_LIBRARIES = ("matplotlib", "Pillow", "nbconvert", "Jinja2", "fontTools", "pandas", "papermill", "nbformat")
+
+
+def output_library_versions() -> dict[str, str]:
+    """The installed version of each of :data:`OUTPUT_LIBRARIES`, and Python's."""
+    import importlib.metadata
+    import platform
+
+    return {name: importlib.metadata.version(name) for name in OUTPUT_LIBRARIES} | {"Python": platform.python_version()}
+
+
+def package_roots() -> list[Path]:
+    """The folders the installed package consists of: the package itself and what it ships from other
+    folders of the source tree in a checkout (notebooks, demo data, lists such as the key provinces,
+    params profiles and readings; inside the package once installed)."""
+    from minesafe.resources import PACKAGE, package_folder, profile_folder
+
+    readings = package_folder("data/readings")  # installed; in a checkout, params/readings
+    readings = readings if readings.is_dir() else package_folder("params/readings")
+    return [
+        PACKAGE,
+        package_folder("notebooks"),
+        package_folder("data/demo"),
+        package_folder("data/lists"),
+        profile_folder(),
+        readings,
+    ]
+
+
+def fingerprint_code(roots: Sequence[Path], versions: Mapping[str, str]) -> str:
+    """The minesafe version plus a hash of every file under ``roots`` (whatever its kind: code,
+    templates, rubrics, fonts, lists; not caches or hidden files) and of ``versions``, so that an
+    edited installation or another library version counts as a new version and re-makes every report."""
+    from minesafe import __version__
+
+    digest = hashlib.sha256(json.dumps(dict(versions), sort_keys=True).encode())
+    seen: set[Path] = set()
+    for root in roots:
+        for path in sorted(root.rglob("*")):
+            inside = path.relative_to(root)
+            if not path.is_file() or path.resolve() in seen or any(p == "__pycache__" or p.startswith(".") for p in inside.parts):
+                continue
+            seen.add(path.resolve())
+            digest.update(f"{root.name}/{inside}".encode() + b"\0" + path.read_bytes())
+    return f"{__version__}+{digest.hexdigest()[:16]}"
+
+
+@functools.cache
+def code_fingerprint() -> str:
+    """:func:`fingerprint_code` of this installation, once per process."""
+    return fingerprint_code(package_roots(), output_library_versions())
+
+
+def unit_key(run: Run, inputs: Mapping[str, str]) -> str:
+    """What a unit's report depends on, as one hash: the notebook and every input file read (by
+    content), the parameters and the minesafe version."""
+    facts = {"code": code_fingerprint(), "parameters": dict(run.parameters), "inputs": dict(sorted(inputs.items()))}
+    return hashlib.sha256(json.dumps(facts, ensure_ascii=False, sort_keys=True, default=str).encode()).hexdigest()
+
+
+#: What a unit with a verdict (not a list proposal) also gets: its 评估报告 as Word, and as PDF when asked.
+DOCUMENT_NAME, PDF_NAME = "report.docx", "report.pdf"
+OUTPUT_NAMES = ("report.ipynb", "report.html", "result.json")
+
+
+def expected_outputs(verdict: str, pdf: bool) -> set[str]:
+    """The files a unit's folder must hold to be reused."""
+    documents = {DOCUMENT_NAME, *((PDF_NAME,) if pdf else ())} if verdict else set()
+    return {*OUTPUT_NAMES, *documents}
+
+
+def _current_digest(path: str) -> str | None:
+    try:
+        return file_sha256(Path(path))
+    except OSError:
+        return None
+
+
+def reuse_unit(run: Run, entry: Mapping[str, Any] | None, pdf: bool = False) -> UnitOutcome | None:
+    """The recorded outcome of an unchanged unit whose outputs are intact (with its PDF when
+    ``pdf`` asks for one), else ``None``."""
+    if not isinstance(entry, Mapping) or entry.get("code") != code_fingerprint():
+        return None
+    digests = {path: _current_digest(path) for path in entry.get("inputs", {})}
+    inputs = {path: digest for path, digest in digests.items() if digest is not None}
+    if len(inputs) < len(digests) or unit_key(run, inputs) != entry.get("key"):
+        return None
+    folder = Path(entry["folder"])
+    outputs = entry.get("outputs", {})
+    try:
+        outcome = UnitOutcome(**entry["outcome"])
+    except TypeError:
+        return None
+    if not expected_outputs(outcome.verdict, pdf) <= set(outputs):
+        return None
+    if any(_current_digest(str(folder / n)) != d for n, d in outputs.items()):
+        return None
+    return dataclasses.replace(outcome, run_file=str(run.source), seconds=0.0, reused=True)
+
+
+def read_cache(out: Path, section: str = "units") -> dict[str, Any]:
+    """The batch's record of its last outputs: its ``units`` by run file, or the ``overview``'s entry
+    (empty when missing or unreadable: all re-made)."""
+    try:
+        data = json.loads((out / CACHE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    found = data.get(section, {}) if isinstance(data, dict) and data.get("format") == 1 else {}
+    return found if isinstance(found, dict) else {}
+
+
+def cache_entry(job: Job, outcome: UnitOutcome, digests: Mapping[str, str]) -> dict[str, Any]:
+    """What the cache records of a report made: its key, inputs, folder, outputs and outcome."""
+    return {
+        "code": code_fingerprint(),
+        "key": unit_key(job.run, job.inputs),
+        "inputs": job.inputs,
+        "folder": str(job.folder),
+        "outputs": dict(digests),
+        "outcome": dataclasses.asdict(outcome),
+    }
+
+
+def reuse_overview(job: Job, entry: Mapping[str, Any]) -> bool:
+    """Whether the overview made last time from the same results, notebook and installation is intact."""
+    if entry.get("code") != code_fingerprint() or entry.get("key") != unit_key(job.run, job.inputs):
+        return False
+    outputs = entry.get("outputs", {})
+    return bool(outputs) and all(_current_digest(str(job.folder / n)) == d for n, d in outputs.items())
