@@ -27,7 +27,7 @@ from docx.shared import Mm, Pt
 from minesafe.annex import NOT_GIVEN, SAME_AS_BEFORE, Annex, Filled, build_annex, category_mark
 from minesafe.decimals import format_decimal
 from minesafe.evaluation import CountyResult, ProvinceResult, Result, UnitResult, describe_failure
-from minesafe.rendering import DEMO_BANNER, describe_unit, unit_label
+from minesafe.rendering import DEMO_BANNER, describe_unit, describe_verification, tabulate_records, unit_label
 from minesafe.rubric import Category, Outcome, Rubric
 from minesafe.submission import NARRATIVE_KEYS
 from minesafe.word import (
@@ -250,19 +250,45 @@ def _add_stage_changes(document: Document, numbering: _Numbering, unit: UnitResu
         if not differences:
             add_paragraph(document, "两阶段填报的数值和评估结果相同。")
             continue
-        rows = [[d.place, d.self_assessed, d.verified, "是" if d.changes_verdict else "否"] for d in differences]
+        rows = [
+            [d.place, d.self_assessed, d.verified, "是" if d.changes_verdict else "否", d.opinion or "—"] for d in differences
+        ]
         add_table(
             document,
-            ["项目", before.header.stage, after.header.stage, "是否改变结论"],
+            ["项目", before.header.stage, after.header.stage, "是否改变结论", f"{after.header.stage}意见"],
             rows,
-            (60, 40, 40, 16),
+            (44, 28, 28, 14, 42),
             centred=(3,),
         )
         add_paragraph(
             document,
-            f"“是否改变结论”指只把这一处改为{after.header.stage}值时，{before.header.stage}结论是否随之改变。",
+            f"“是否改变结论”指只把这一处改为{after.header.stage}值时，{before.header.stage}结论是否随之改变；"
+            f"“{after.header.stage}意见”为评估小组对该行的核查意见（未写时为该行的说明）。",
             size=SIZE_5,
         )
+
+
+def _add_verification(document: Document, numbering: _Numbering, unit: UnitResult) -> None:
+    """现场抽查核实与佐证材料: each stage's verification record and evidence list, when given."""
+    stages = [r for r in unit.stages if isinstance(r, CountyResult) and (r.verification or tabulate_records(r))]
+    if not stages:
+        return
+    add_heading(document, numbering.next("现场抽查核实与佐证材料"))
+    for result in stages:
+        if result.verification is not None:
+            add_paragraph(document, describe_verification(result))
+        for title, headers, rows in tabulate_records(result):
+            add_paragraph(document, Span(f"{title}：", bold=True), indent=False)
+            add_table(document, headers, [list(row) for row in rows], _RECORD_WIDTHS[headers[0], len(headers)])
+
+
+#: Column widths (mm) of the verification tables, by their first header and width (see minesafe.rendering).
+_RECORD_WIDTHS = {
+    ("姓名", 3): (28, 80, 48),
+    ("现场抽查的矿山", 4): (34, 26, 44, 52),
+    ("行", 4): (12, 46, 20, 78),
+    ("行", 5): (12, 20, 58, 44, 22),
+}
 
 
 def _stage_pairs(unit: UnitResult) -> list:
@@ -450,6 +476,7 @@ def build_county_document(unit: UnitResult | CountyResult, narrative: Mapping[st
         _add_gap(document, numbering, result)
     if len(unit.stages) > 1:
         _add_stage_changes(document, numbering, unit)
+    _add_verification(document, numbering, unit)
     _add_narrative(document, numbering, narrative if narrative is not None else _narrative_of(result))
     _add_signature(document)
     add_paragraph(document, f"附件：{result.rubric.title}（填报）", indent=False)

@@ -46,6 +46,7 @@ from minesafe.rubric import (
 )
 from minesafe.submission import CountySubmission, Header, ItemEntry, ProvinceSubmission, TargetInput, Value
 from minesafe.targets import TargetResult, evaluate_target
+from minesafe.verification import RECORD_STAGES, EvidenceFile, VerificationRecord, describe_missing_on_site
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -106,6 +107,7 @@ class ItemResult:
     earned: Fraction | None  # points earned, scored rows only
     note: str
     values: Mapping[str, Value] = field(default_factory=dict)  # the submitted fill-in values (the filled form shows them)
+    supporting: tuple[EvidenceFile, ...] = ()  # the row's 佐证材料 as listed (see minesafe.verification)
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,7 @@ class CountyResult(_Shown):
     summary: str
     passed: bool
     reasons: tuple[Reason, ...]
+    verification: VerificationRecord | None = None  # the 核查/认定 record, when the submission carries one
 
     @property
     def name(self) -> str:
@@ -463,6 +466,7 @@ def judge_items(rubric: Rubric, entries: Mapping[str, ItemEntry]) -> tuple[ItemR
                 earned_points(row, outcome),
                 entry.note,
                 entry.values,
+                entry.evidence,
             )
         )
     return tuple(results)
@@ -562,6 +566,7 @@ def evaluate_county(submission: CountySubmission, rubric: Rubric) -> CountyResul
         )
     if score_note:
         reasons.append(Reason("flag", "score", score_note))
+    reasons += record_flags(submission, items)
     passed = all(t.met for t in targets) and veto_rows_passed(items) and score >= rubric.pass_score
     return CountyResult(
         rubric,
@@ -574,7 +579,37 @@ def evaluate_county(submission: CountySubmission, rubric: Rubric) -> CountyResul
         format_summary(rubric, veto, score),
         passed,
         tuple(reasons),
+        submission.verification,
     )
+
+
+def record_flags(submission: CountySubmission, items: Sequence[ItemResult]) -> list[Reason]:
+    """The 提示 of a submission's verification record and evidence (they never decide a verdict):
+    a 核查 without a mine checked on site (the notice: the group goes on site); at 核查 or 认定,
+    veto rows judged 完成 or 不涉及 without any evidence listed; every listed evidence file that
+    was looked for and not found."""
+    flags = []
+    on_site = describe_missing_on_site(submission.header.stage, submission.verification)
+    if on_site:
+        flags.append(Reason("flag", "verification", on_site))
+    if submission.header.stage in RECORD_STAGES:
+        bare = [
+            i.row.id
+            for i in items
+            if i.row.category is Category.VETO and i.outcome in (Outcome.COMPLETED, Outcome.NOT_APPLICABLE) and not i.supporting
+        ]
+        if bare:
+            flags.append(
+                Reason(
+                    "flag",
+                    "evidence",
+                    f"否决项 {'、'.join(bare)} 在{submission.header.stage}中评为完成或不涉及，但未列佐证材料（items.行编号.evidence）。",
+                )
+            )
+    missing = [f"{i.row.id} 行的 {f.file}" for i in items for f in i.supporting if f.missing]
+    if missing:
+        flags.append(Reason("flag", "evidence", f"所列佐证材料找不到：{'、'.join(missing)}（相对于提交文件所在文件夹）。"))
+    return flags
 
 
 def describe_failure(result: CountyResult) -> str:

@@ -24,6 +24,7 @@ from minesafe.provenance import file_sha256
 from minesafe.resources import PACKAGE, profile_folder
 from minesafe.rubric import Rubric, build_rubric
 from minesafe.submission import CountySubmission, build_county_submission
+from minesafe.verification import EvidenceFile
 
 
 def list_rubrics() -> list[str]:
@@ -185,4 +186,28 @@ def read_county_submission(path: Path, rubric: Rubric | None = None, params_path
     data, locate = read_document(path)
     if rubric is None:
         rubric = read_county_rubric(check_rubric_id(data, str(path), locate), params_path, profile_name(data), str(path))
-    return build_county_submission(data, rubric, str(path), locate), rubric
+    return find_evidence(build_county_submission(data, rubric, str(path), locate), path.parent), rubric
+
+
+def find_evidence(submission: CountySubmission, folder: Path) -> CountySubmission:
+    """The submission with each row's evidence files looked for in ``folder`` (the submission's
+    own): a regular file found is hashed (SHA-256, recorded as an input a batch's reuse depends
+    on); anything else is marked missing (``sha256 == ""``)."""
+
+    def look(file: EvidenceFile) -> EvidenceFile:
+        path = folder / file.file
+        if not path.is_file():
+            return dataclasses.replace(file, sha256="")
+        record_read(path)
+        try:
+            return dataclasses.replace(file, sha256=file_sha256(path))
+        except OSError:
+            return dataclasses.replace(file, sha256="")
+
+    if not any(entry.evidence for entry in submission.items.values()):
+        return submission
+    items = {
+        key: dataclasses.replace(entry, evidence=tuple(look(f) for f in entry.evidence))
+        for key, entry in submission.items.items()
+    }
+    return dataclasses.replace(submission, items=items)

@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import minesafe
-from minesafe.evaluation import ProvinceResult, UnitResult
+from minesafe.evaluation import CountyResult, ProvinceResult, UnitResult
 from minesafe.resources import PACKAGE
 from minesafe.rubric import Rubric
+from minesafe.verification import EvidenceFile
 
 
 def file_sha256(path: Path) -> str:
@@ -85,6 +86,12 @@ def read_provenance(unit: UnitResult, params: str | Path | None) -> dict[str, An
 
     for result, source in zip(unit.stages, unit.sources, strict=True):
         inputs.append({"role": "提交文件", "unit": result.name, "stage": result.header.stage} | _file_facts(source))
+        inputs += [
+            {"role": "佐证材料", "unit": result.name, "stage": result.header.stage}
+            | {"path": shown_path(Path(source).parent / f.file), "sha256": f.sha256}
+            for f in evidence_files(result)
+            if f.sha256
+        ]
         note_rubric(result.rubric)
         if isinstance(result, ProvinceResult):
             for county in result.units:
@@ -109,3 +116,10 @@ def read_provenance(unit: UnitResult, params: str | Path | None) -> dict[str, An
         "minesafe_version": minesafe.__version__,
         "code_revision": read_code_revision(),
     }
+
+
+def evidence_files(result: CountyResult | ProvinceResult) -> list[EvidenceFile]:
+    """Every evidence file a county result lists, each once, in row order."""
+    if not isinstance(result, CountyResult):
+        return []
+    return list({f.file: f for i in result.items for f in i.supporting}.values())

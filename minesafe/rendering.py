@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,6 +12,7 @@ from minesafe.decimals import format_decimal, to_json_number
 from minesafe.evaluation import CountyResult, ProvinceResult, UnitResult
 from minesafe.rubric import Category, Rubric
 from minesafe.targets import TargetResult
+from minesafe.verification import EvidenceFile, VerificationRecord
 
 DEMO_BANNER = "【示例数据】本结果由虚构的示例数据生成，不代表任何真实地区。"
 
@@ -80,6 +82,7 @@ def result_to_dict(
         "verdict": result.verdict,
         "stages": _stages_dict(unit),
         "stage_change": unit.stage_change or None,
+        "submitted": header.submitted.isoformat() if header.submitted else None,
     }
     if isinstance(result, CountyResult):
         out |= {
@@ -101,10 +104,12 @@ def result_to_dict(
                 "max_points": i.row.points if i.row.category is Category.SCORED else None,
                 "source": i.source,
                 "note": i.note or None,
+                "evidence": [_evidence_dict(f) for f in i.supporting],
             }
             for i in result.items
         }
         out["summary"] = result.summary
+        out["verification"] = _verification_dict(result.verification)
     else:
         out["counties"] = {
             u.name: {
@@ -125,6 +130,90 @@ def result_to_dict(
     if provenance is not None:
         out["provenance"] = dict(provenance)
     return out
+
+
+def _evidence_dict(file: EvidenceFile) -> dict[str, Any]:
+    return {"file": file.file, "description": file.description or None, "sha256": file.sha256 or None}
+
+
+def _verification_dict(record: VerificationRecord | None) -> dict[str, Any] | None:
+    """A verification record as JSON (see minesafe.verification), dates as ISO text."""
+    if record is None:
+        return None
+
+    def day(d: dt.date | None) -> str | None:
+        return d.isoformat() if d else None
+
+    return {
+        "group": [{"name": m.name, "unit": m.unit or None, "role": m.role or None} for m in record.group],
+        "start": day(record.start),
+        "end": day(record.end),
+        "mines": [
+            {"name": m.name, "date": day(m.date), "checked": m.checked or None, "findings": m.findings or None}
+            for m in record.mines
+        ],
+        "opinions": dict(record.opinions),
+    }
+
+
+#: The tables of a verification record and of a result's evidence, as the report and the 评估报告 show them.
+GROUP_HEADERS = ("姓名", "单位", "在评估小组中的职责")
+MINE_HEADERS = ("现场抽查的矿山", "日期", "检查内容", "发现的问题")
+OPINION_HEADERS = ("行", "重点任务", "评估结果", "核查意见")
+EVIDENCE_HEADERS = ("行", "评估结果", "佐证材料（相对于提交文件所在文件夹）", "说明", "核对")
+
+
+def describe_verification(result: CountyResult) -> str:
+    """One line on a stage's verification record: its dates, group and mines checked on site."""
+    record = result.verification
+    if record is None:
+        return f"{result.header.stage}未附现场抽查核实记录。"
+    parts = [f"核查日期 {record.dates}" if record.dates else "未写核查日期"]
+    parts.append(f"评估小组 {len(record.group)} 人" if record.group else "未列评估小组成员")
+    parts.append(f"现场抽查矿山 {len(record.mines)} 座" if record.mines else "未记录现场抽查的矿山")
+    parts.append(f"核查意见 {len(record.opinions)} 条")
+    return f"现场抽查核实记录（{result.header.stage}）：" + "，".join(parts) + "。"
+
+
+def tabulate_verification(result: CountyResult) -> dict[str, list[tuple[str, ...]]]:
+    """A stage's verification record as rows of :data:`GROUP_HEADERS`, :data:`MINE_HEADERS` and
+    :data:`OPINION_HEADERS` (``group``, ``mines``, ``opinions``); empty lists without a record."""
+    record = result.verification
+    if record is None:
+        return {"group": [], "mines": [], "opinions": []}
+    items = {i.row.id: i for i in result.items}
+    return {
+        "group": [(m.name, m.unit or "—", m.role or "—") for m in record.group],
+        "mines": [(m.name, m.date.isoformat() if m.date else "—", m.checked or "—", m.findings or "—") for m in record.mines],
+        "opinions": [
+            (row_id, items[row_id].row.requirement, items[row_id].outcome.value, text)
+            for row_id, text in sorted(record.opinions.items(), key=lambda kv: list(items).index(kv[0]))
+        ],
+    }
+
+
+def tabulate_evidence(result: CountyResult) -> list[tuple[str, ...]]:
+    """Every evidence file the stage lists, as rows of :data:`EVIDENCE_HEADERS` in form order
+    (whether each was found; the SHA-256 of those found is in the provenance)."""
+    rows: list[tuple[str, ...]] = []
+    for i in result.items:
+        for f in i.supporting:
+            checked = "找不到该文件" if f.missing else "未核对" if f.sha256 is None else "已找到"
+            rows.append((i.row.id, i.outcome.value, f.file, f.description or "—", checked))
+    return rows
+
+
+def tabulate_records(result: CountyResult) -> list[tuple[str, tuple[str, ...], list[tuple[str, ...]]]]:
+    """A stage's verification record and evidence as (title, headers, rows) tables, each with
+    rows: 评估小组, 现场抽查核实, 核查意见, 佐证材料 (see :func:`tabulate_verification`)."""
+    tables = tabulate_verification(result)
+    found = [
+        ("评估小组", GROUP_HEADERS, tables["group"]),
+        ("现场抽查核实", MINE_HEADERS, tables["mines"]),
+        ("核查意见", OPINION_HEADERS, tables["opinions"]),
+        (f"{result.header.stage}所列佐证材料", EVIDENCE_HEADERS, tabulate_evidence(result)),
+    ]
+    return [(f"{title}（{len(rows)}）", headers, rows) for title, headers, rows in found if rows]
 
 
 def format_result_text(evaluation: CountyResult | ProvinceResult | UnitResult) -> str:

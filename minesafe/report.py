@@ -26,7 +26,7 @@ from minesafe.evaluation import CountyResult, ItemResult, ProvinceResult, UnitRe
 from minesafe.exceptions import ParameterError
 from minesafe.parsing import read_document
 from minesafe.provenance import read_provenance
-from minesafe.rendering import DEMO_BANNER, describe_unit, unit_label
+from minesafe.rendering import DEMO_BANNER, describe_unit, describe_verification, tabulate_records, unit_label
 from minesafe.results import evaluate_unit
 from minesafe.rubric import Category, Outcome, Rubric, category_label
 
@@ -588,21 +588,59 @@ def render_stage_comparison(report: Report, verification: str | Path = "") -> Ht
         a, b = c.self_assessed, c.verified
         first, then = a.header.stage, b.header.stage
         rows = [
-            ("考核评估结论", verdict_mark(a.passed, a.verdict), verdict_mark(b.passed, b.verdict), "—"),
-            ("评分项得分", format_decimal(a.score), format_decimal(b.score), "—"),
-            *((d.place, d.self_assessed, d.verified, "是" if d.changes_verdict else "否") for d in c.differences),
+            ("考核评估结论", verdict_mark(a.passed, a.verdict), verdict_mark(b.passed, b.verdict), "—", "—"),
+            ("评分项得分", format_decimal(a.score), format_decimal(b.score), "—", "—"),
+            *(
+                (d.place, d.self_assessed, d.verified, "是" if d.changes_verdict else "否", d.opinion or "—")
+                for d in c.differences
+            ),
         ]
         pair_lead = f"{first} → {then}：差异 {len(c.differences)} 处" + (f"，{then}改变了结论" if c.verdicts_differ else "")
         if several:
             lines.append(pair_lead)
         lines += [
             f"{d.place}：{first} {d.self_assessed}，{then} {d.verified}{'（改变结论）' if d.changes_verdict else ''}"
+            + (f"；{then}意见：{d.opinion}" if d.opinion else "")
             for d in c.differences
         ]
-        note = f"“是否改变结论”指只把这一处改为{then}值时，{first}结论是否随之改变。"
-        widths = ("40%", "22%", "22%", "16%")
-        headers = ["项目", first, then, "是否改变结论"]
+        note = (
+            f"“是否改变结论”指只把这一处改为{then}值时，{first}结论是否随之改变；"
+            f"“{then}意见”为评估小组对该行的核查意见（未写时为{then}文件中该行的说明）。"
+        )
+        widths = ("30%", "17%", "17%", "10%", "26%")
+        headers = ["项目", first, then, "是否改变结论", f"{then}意见"]
         parts.append(_table(headers, rows, widths=widths, lead=f"{pair_lead}。" if several else lead, note=note))
+    return Html("".join(parts), "\n".join(lines))
+
+
+#: Column widths of the verification tables, by their first header (see minesafe.rendering).
+_RECORD_WIDTHS = {
+    ("姓名", 3): ("18%", "52%", "30%"),
+    ("现场抽查的矿山", 4): ("22%", "12%", "30%", "36%"),
+    ("行", 4): ("7%", "35%", "10%", "48%"),
+    ("行", 5): ("7%", "10%", "43%", "30%", "10%"),
+}
+
+
+def render_verification(report: Report) -> Html:
+    """现场抽查核实与佐证材料: each stage's verification record (the evaluation group, the dates,
+    the mines checked on site with what was checked and found, the group's opinion per row) and
+    every evidence file the stages list, per row, with whether it was found (its SHA-256 is in the
+    appendix)."""
+    parts: list[str] = []
+    lines: list[str] = []
+    for result in report.unit.stages:
+        if not isinstance(result, CountyResult):
+            continue
+        if result.verification is not None:
+            parts.append(_lines([], lead=describe_verification(result)))
+            lines.append(describe_verification(result))
+        for title, headers, rows in tabulate_records(result):
+            parts.append(_table(headers, rows, widths=_RECORD_WIDTHS[headers[0], len(headers)], lead=title))
+            lines += [f"{title}：" + "，".join(row) for row in rows]
+    if not parts:
+        note = "未提供核查记录（现场抽查核实）和佐证材料。核查或认定的提交文件可附 verification 记录，各行可列 evidence 文件，见提交格式说明。"
+        return Html(_lines([], note=note), note)
     return Html("".join(parts), "\n".join(lines))
 
 

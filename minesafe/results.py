@@ -25,13 +25,21 @@ from minesafe.evaluation import (
     group_stages,
 )
 from minesafe.exceptions import InputError, InputErrors, Problem, ProblemCollector
-from minesafe.files import check_rubric_id, profile_name, read_county_rubric, read_county_submission, read_rubric
+from minesafe.files import (
+    check_rubric_id,
+    find_evidence,
+    profile_name,
+    read_county_rubric,
+    read_county_submission,
+    read_rubric,
+)
 from minesafe.frames import RESULT_FILE, SUMMARY_STEM, result_row, result_rows, rows_frame
 from minesafe.names import reveal_characters
 from minesafe.parsing import SUBMISSION_SUFFIXES, check_name_length, read_document
 from minesafe.rendering import result_to_dict
 from minesafe.resources import read_key_provinces
 from minesafe.submission import build_county_submission, build_province_submission
+from minesafe.verification import EVIDENCE_FOLDER
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -66,7 +74,7 @@ def evaluate(
     stub = read_rubric(rubric_id)
     if stub.unit != "province":
         rubric = read_county_rubric(rubric_id, params, profile_name(data), str(path))
-        return evaluate_county(build_county_submission(data, rubric, str(path), locate), rubric)
+        return evaluate_county(find_evidence(build_county_submission(data, rubric, str(path), locate), path.parent), rubric)
     county_rubric = read_county_rubric(stub.county_rubric, params)
     rubric = read_rubric(rubric_id, targets_from=county_rubric)
     province = build_province_submission(data, rubric, str(path), locate)
@@ -178,7 +186,8 @@ def classify_document(data: Any) -> FileKind | None:
 
 def find_input_files(paths: Iterable[str | Path]) -> list[Path]:
     """Files named directly, and below folders named every submission-like file (YAML, JSON,
-    Excel), in a stable order. Hidden files, Office lock files (``~$…``) and batch summaries are
+    Excel), in a stable order. Hidden files, Office lock files (``~$…``), batch summaries and
+    everything in an evidence folder (``佐证材料``: a county folder is handed over as it is) are
     skipped; every path that does not exist is refused at once."""
     found: list[Path] = []
     missing: list[InputError] = []
@@ -189,7 +198,8 @@ def find_input_files(paths: Iterable[str | Path]) -> list[Path]:
                 for p in path.rglob("*")
                 if p.is_file()
                 and p.suffix.lower() in SUBMISSION_SUFFIXES
-                and not any(part.startswith((".", "~$")) for part in p.relative_to(path).parts)
+                and not any(part.startswith((".", "~$")) or part == EVIDENCE_FOLDER for part in p.relative_to(path).parts[:-1])
+                and not p.name.startswith((".", "~$"))
                 and p.stem != SUMMARY_STEM
             )
         elif path.exists():

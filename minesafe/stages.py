@@ -23,6 +23,7 @@ class Difference:
     self_assessed: str
     verified: str
     changes_verdict: bool
+    opinion: str = ""  # why the later stage differs: its group's 核查意见 on the row, else its note
 
 
 @dataclass(frozen=True)
@@ -114,5 +115,7 @@ def compare_stages(
             flips = _evaluate(changed, rubric, sources[0]).passed != mine.passed
             a = before.outcome.value + (f"（{before.evidence}）" if before.evidence else "")
             b = item.outcome.value + (f"（{item.evidence}）" if item.evidence else "")
-            differences.append(Difference(f"第 {item.row.id} 行 {item.row.requirement}", a, b, flips))
+            opinions = theirs.verification.opinions if theirs.verification else {}
+            opinion = opinions.get(item.row.id) or item.note
+            differences.append(Difference(f"第 {item.row.id} 行 {item.row.requirement}", a, b, flips, opinion))
     return StageComparison(mine, theirs, tuple(differences))

@@ -8,6 +8,7 @@ its key path; the io layer turns key paths into file places (YAML keys or Excel 
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 from collections.abc import Callable, Mapping
@@ -20,6 +21,7 @@ from minesafe.decimals import parse_decimal
 from minesafe.exceptions import KeyPath, ProblemCollector, locate_key_path
 from minesafe.names import INVISIBLE_NAME, normalize_name, read_names
 from minesafe.rubric import OUTCOME_TOKENS, STAGES, Category, FieldKind, Outcome, Rubric, Target, TargetRule, parse_outcome
+from minesafe.verification import EvidenceFile, VerificationRecord, build_evidence, build_submitted, build_verification
 
 FLAG_TOKENS = {"是": True, "否": False, "true": True, "false": False, "yes": True, "no": False}
 
@@ -61,6 +63,7 @@ class ItemEntry:
     result: Outcome | None = None
     note: str = ""
     values: Mapping[str, Value] = field(default_factory=dict)
+    evidence: tuple[EvidenceFile, ...] = ()  # the row's 佐证材料 (see minesafe.verification)
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,7 @@ class Header:
     demo: bool = False
     scenario: Mapping[str, Any] | None = None  # set when the file is an exported what-if scenario
     narrative: Mapping[str, str] = field(default_factory=dict)  # NARRATIVE_KEYS -> the office's own text
+    submitted: dt.date | None = None  # when the file was submitted (``submitted:``), if it says
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,7 @@ class CountySubmission:
     county: str
     targets: Mapping[str, TargetInput]
     items: Mapping[str, ItemEntry]
+    verification: VerificationRecord | None = None  # the 核查/认定 record (see minesafe.verification)
 
 
 @dataclass(frozen=True)
@@ -158,7 +163,7 @@ def put_value(tree: dict, path: tuple, value: Any) -> None:
     node[path[-1]] = value
 
 
-_HEADER_KEYS = {"rubric", "profile", "province", "year", "stage", "demo", "scenario", "narrative"}
+_HEADER_KEYS = {"rubric", "profile", "province", "year", "stage", "demo", "scenario", "narrative", "submitted"}
 #: The narrative an office writes itself for its 评估报告 (optional): key -> what it is.
 NARRATIVE_KEYS = {"work": "工作开展情况", "problems": "存在的主要问题", "measures": "下一步整改措施"}
 
@@ -175,11 +180,12 @@ def build_county_submission(
     header = _build_header(data, rubric, problems)
     county = _require_name(data, (rubric.unit_key,), f"{rubric.unit_label}名称", problems)
     extra = {"group"} if rubric.unit == "enterprise" else set()  # an enterprise may name its group
-    _reject_unknown(data, (), _HEADER_KEYS | extra | {rubric.unit_key, "targets", "items"}, problems)
+    _reject_unknown(data, (), _HEADER_KEYS | extra | {rubric.unit_key, "targets", "items", "verification"}, problems)
     targets = _build_targets(data.get("targets"), rubric, header.year or None, problems)
     items = _build_items(data.get("items"), rubric, problems)
+    record = build_verification(data.get("verification"), header.stage, header.year, [r.id for r in rubric.rows], problems)
     problems.raise_if_any(source, locate)
-    return CountySubmission(header, county, targets, items)
+    return CountySubmission(header, county, targets, items, record)
 
 
 def build_province_submission(
@@ -280,7 +286,8 @@ def _build_header(data: Mapping[str, Any], rubric: Rubric, problems: ProblemColl
         problems.add(("scenario",), "假设情景说明写法有误", scenario, "由假设分析面板导出的映射，含 based_on_sha256")
         scenario = None
     narrative = _build_narrative(data.get("narrative"), problems)
-    return Header(str(rubric_id), province, year, str(stage), demo, dict(scenario) if scenario else None, narrative)
+    submitted = build_submitted(data.get("submitted"), problems)
+    return Header(str(rubric_id), province, year, str(stage), demo, dict(scenario) if scenario else None, narrative, submitted)
 
 
 def _build_narrative(raw: Any, problems: ProblemCollector) -> dict[str, str]:
@@ -441,7 +448,7 @@ def _build_items(raw: Any, rubric: Rubric, problems: ProblemCollector) -> dict[s
         if not isinstance(entry, Mapping):
             problems.add(where, "写法有误", entry, "映射，如 {result: 完成, note: 说明}")
             continue
-        _reject_unknown(entry, where, {"result", "note"} | {f.key for f in row.fields}, problems)
+        _reject_unknown(entry, where, {"result", "note", "evidence"} | {f.key for f in row.fields}, problems)
         result = None
         given = entry.get("result") not in (None, "")
         if given:
@@ -489,7 +496,8 @@ def _build_items(raw: Any, rubric: Rubric, problems: ProblemCollector) -> dict[s
                 f"否决项 {row.id} 评为“{entry['result']}”时须写明说明（无该项的原因）",
                 expected="note: 说明为何无该项（依据：否决项评估结论分为“完成”“未完成”或“无该项”，并作说明）",
             )
-        items[row.id] = ItemEntry(row.id, result, note, values)
+        evidence = build_evidence(entry.get("evidence"), (*where, "evidence"), problems)
+        items[row.id] = ItemEntry(row.id, result, note, values, evidence)
     return items
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -36,6 +36,17 @@ ITEMS = "重点任务"
 FIELDS = "填报数量"
 COUNTIES = "重点县文件"
 KEY_COUNTIES = "重点县名单"
+#: The verification record (核查/认定) and the evidence lists: optional sheets of a county workbook.
+GROUP, MINES, OPINIONS, EVIDENCE = "评估小组", "现场抽查", "核查意见", "佐证材料"
+RECORD_KEY = "verification"
+#: Each list sheet of the record: its key below ``verification``, its columns (header, key, width).
+RECORD_SHEETS = {
+    GROUP: ("group", [("姓名", "name", 12), ("单位", "unit", 40), ("在评估小组中的职责", "role", 18)]),
+    MINES: (
+        "mines",
+        [("矿山名称", "name", 24), ("日期", "date", 14), ("检查内容", "checked", 36), ("发现的问题", "findings", 44)],
+    ),
+}
 
 _SHADE = PatternFill("solid", fgColor="EEEEEE")
 _WRAP = Alignment(wrap_text=True, vertical="top")
@@ -178,6 +189,13 @@ def _is_scalar(value: Any) -> bool:
     return not isinstance(value, (Mapping, list))
 
 
+def _is_list_of(value: Any, keys: Sequence[str]) -> bool:
+    """Whether ``value`` is a list of texts or of mappings of single values under ``keys``."""
+    return isinstance(value, list) and all(
+        _is_scalar(v) or (isinstance(v, Mapping) and set(v) <= set(keys) and all(map(_is_scalar, v.values()))) for v in value
+    )
+
+
 def check_prefill(data: Any, rubric: Rubric) -> list[Problem]:
     """What keeps ``data`` (a submission mapping) from pre-filling a workbook for ``rubric``:
     values of the wrong shape, unknown rows. Missing values are fine: they stay blank to fill in."""
@@ -212,8 +230,25 @@ def check_prefill(data: Any, rubric: Rubric) -> list[Problem]:
                 problems += [
                     Problem(("items", row_id, key), "应为单个值", value, "文字或数字")
                     for key, value in entry.items()
-                    if not _is_scalar(value)
+                    if not _is_scalar(value) and key != "evidence"
                 ]
+                evidence = entry.get("evidence")
+                if not (evidence is None or isinstance(evidence, str) or _is_list_of(evidence, ("file", "description"))):
+                    problems.append(Problem(("items", row_id, "evidence"), "佐证材料写法有误", evidence, "文件名的列表"))
+    record = data.get(RECORD_KEY)
+    if record is not None and not (
+        isinstance(record, Mapping)
+        and all(_is_scalar(record.get(key)) for key in ("start", "end"))
+        and all(
+            _is_list_of(record.get(key) or [], columns)
+            for key, columns in (("group", ("name", "unit", "role")), ("mines", ("name", "date", "checked", "findings")))
+        )
+        and isinstance(record.get("opinions") or {}, Mapping)
+        and all(_is_scalar(v) for v in (record.get("opinions") or {}).values())
+    ):
+        problems.append(
+            Problem((RECORD_KEY,), "核查记录写法有误", record, "映射，含 group、start、end、mines、opinions，见提交格式说明")
+        )
     counties = data.get("counties")
     if counties is not None and not (isinstance(counties, list) and all(isinstance(c, str) for c in counties)):
         problems.append(Problem(("counties",), "重点县文件列表写法有误", counties, "文件路径文字的列表"))
@@ -249,6 +284,13 @@ def _info_rows(rubric: Rubric, data: Mapping[str, Any]) -> list[tuple[str, str, 
         (f"{NARRATIVE_KEY}.{key}", label, narrative.get(key), "评估报告中的文字，可不填（不填则报告中该部分为【待填写】）")
         for key, label in NARRATIVE_KEYS.items()
     ]
+    rows.append(("submitted", "提交日期", _cell_value(data.get("submitted")), "如 2023-02-24；不填则按文件日期"))
+    if rubric.unit != "province":
+        record = _mapping_at(data, RECORD_KEY)
+        rows += [
+            (f"{RECORD_KEY}.{key}", label, record.get(key), "核查、认定阶段由评估小组填写，如 2023-02-13；自评不填")
+            for key, label in (("start", "核查开始日期"), ("end", "核查结束日期"))
+        ]
     return rows
 
 
@@ -288,6 +330,7 @@ def build_workbook(rubric: Rubric, data: Mapping[str, Any] | None = None) -> Wor
 
     if rubric.rows:
         _write_items(wb, rubric, data.get("items") or {})
+        _write_record(wb, data)
     if rubric.unit == "province":
         for title, heading, key in (
             (KEY_COUNTIES, "国家确定的本省重点县名称（与名单和重点县文件中的县名一致）", "key_counties"),
@@ -353,6 +396,71 @@ def _write_items(wb: Workbook, rubric: Rubric, items: Mapping[str, Any]) -> None
     _percents(fields, ratio_cells)
 
 
+def _mapping_at(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = data.get(key)
+    return value if isinstance(value, Mapping) else {}
+
+
+def _write_record(wb: Workbook, data: Mapping[str, Any]) -> None:
+    """The sheets of the verification record (评估小组, 现场抽查, 核查意见) and of the evidence
+    (佐证材料), pre-filled from ``data``; open rows for the rest."""
+    record = _mapping_at(data, RECORD_KEY)
+    for title, (key, columns) in RECORD_SHEETS.items():
+        sheet = _sheet(wb, title, ["序号", *(c[0] for c in columns)], [6, *(c[2] for c in columns)])
+        for i, entry in enumerate(record.get(key) or [], start=1):
+            append_row(sheet, [i, *(_cell_value(entry.get(c[1])) if isinstance(entry, Mapping) else None for c in columns)])
+    opinions = _sheet(wb, OPINIONS, ["行编号", "核查意见（评估小组对该行的意见）"], [10, 90])
+    for row_id, text in (record.get("opinions") or {}).items():
+        append_row(opinions, [row_id, text])
+    evidence = _sheet(wb, EVIDENCE, ["行编号", "文件（相对于本工作簿所在文件夹）", "说明"], [10, 50, 40])
+    for row_id, entry in _mapping_at(data, "items").items():
+        files = entry.get("evidence") if isinstance(entry, Mapping) else None
+        for f in [files] if isinstance(files, str) else files or []:
+            append_row(evidence, [row_id, *((f.get("file"), f.get("description")) if isinstance(f, Mapping) else (f, None))])
+    for title in (*RECORD_SHEETS, OPINIONS, EVIDENCE):
+        for row in wb[title].iter_rows(min_row=2, max_row=OPEN_ROWS, max_col=wb[title].max_column):
+            for cell in row:
+                cell.protection = _UNLOCKED
+
+
+def _read_record(reader: _SheetReader, wb: Workbook, data: dict[str, Any], note: Callable[[KeyPath, str, str], None]) -> None:
+    """The verification record and the evidence lists from their sheets (see :func:`_write_record`)."""
+    record = data.get(RECORD_KEY, {})
+    for title, (key, columns) in RECORD_SHEETS.items():
+        if title not in wb.sheetnames:
+            continue
+        entries: list[dict[str, Any]] = []
+        for r, row in reader.rows(title, len(columns) + 1):
+            values = {c[1]: _clean(v) for c, v in zip(columns, row[1:], strict=True)}
+            if all(v is None for v in values.values()):
+                continue
+            for i, c in enumerate(columns):
+                note((RECORD_KEY, key, len(entries), c[1]), title, f"{get_column_letter(i + 2)}{r}")
+            entries.append({k: v for k, v in values.items() if v is not None})
+        if entries:
+            record[key] = entries
+    if OPINIONS in wb.sheetnames:
+        rows = [(r, row) for r, row in reader.rows(OPINIONS, 2) if _clean(row[0]) is not None]
+        repeats = reader.refuse_duplicates(OPINIONS, [(str(_clean(row[0])), f"A{r}") for r, row in rows], "行编号")
+        for i, (r, row) in enumerate(rows):
+            if i not in repeats:
+                note((RECORD_KEY, "opinions", str(_clean(row[0]))), OPINIONS, f"A{r}")
+                record.setdefault("opinions", {})[str(_clean(row[0]))] = _clean(row[1], strip=False)
+    if record:
+        data[RECORD_KEY] = record
+    if EVIDENCE in wb.sheetnames:
+        items = data.setdefault("items", {})
+        for r, row in reader.rows(EVIDENCE, 3):
+            row_id, file, description = (_clean(v) for v in row)
+            if row_id is None and file is None:
+                continue
+            listed = items.setdefault(str(row_id), {}).setdefault("evidence", [])
+            note(("items", str(row_id), "evidence", len(listed)), EVIDENCE, f"B{r}")
+            note(("items", str(row_id), "evidence", len(listed), "file"), EVIDENCE, f"B{r}")
+            note(("items", str(row_id), "evidence", len(listed), "description"), EVIDENCE, f"C{r}")
+            listed.append({"file": file, "description": description})
+
+
 def _write_instructions(wb: Workbook, rubric: Rubric) -> None:
     ws = wb.create_sheet(INSTRUCTIONS)
     ws.column_dimensions["A"].width = 110
@@ -372,6 +480,9 @@ def _write_instructions(wb: Workbook, rubric: Rubric) -> None:
             f"5. 类别：■ 否决项（含7项工作目标，共{rubric.totals.veto if rubric.totals else ''}项）；"
             f"△/3、△/4 评分项（共{rubric.totals.scored if rubric.totals else ''}项，{rubric.total_points}分）；/ 参考项（不影响结论）。",
             f"6. 合格标准：{rubric.pass_rule}",
+            f"7. 核查、认定阶段：评估小组在「{INFO}」表填写核查日期，在「{GROUP}」「{MINES}」「{OPINIONS}」表填写小组成员、"
+            f"现场抽查的矿山（名称、日期、检查内容、发现的问题）和对各行的核查意见；各阶段均可在「{EVIDENCE}」表为各行列出佐证材料"
+            "（文件相对于本工作簿所在文件夹，如 佐证材料/2-1a.pdf）。自评时前三张表不填。",
         ]
     else:
         lines += [
@@ -644,6 +755,12 @@ def _read_sheets(wb: Workbook, source: str, reader: _SheetReader) -> tuple[dict[
     for i, (r, (key, label, value, *_)) in enumerate(info_rows):
         if i not in repeats:
             labels[INFO].append((str(key), label, f"B{r}"))
+        if str(key).startswith(f"{RECORD_KEY}."):  # the verification's dates
+            part = str(key).split(".", 1)[1]
+            note((RECORD_KEY, part), INFO, f"C{r}")
+            if _clean(value) is not None and i not in repeats:
+                data.setdefault(RECORD_KEY, {})[part] = _clean(value)
+            continue
         if str(key).startswith(f"{NARRATIVE_KEY}."):  # the report's own words: free text, kept as written
             part = str(key).split(".", 1)[1]
             note((NARRATIVE_KEY, part), INFO, f"C{r}")
@@ -750,6 +867,7 @@ def _read_sheets(wb: Workbook, source: str, reader: _SheetReader) -> tuple[dict[
                 items.setdefault(row_id, {})[key] = value
                 filled = True
         data["items"] = items
+        _read_record(reader, wb, data, note)
 
     form = _form_of(rubric_id, next((_clean(row[2]) for _, row in info_rows if row[0] == "profile"), None))
     if form is not None:

@@ -126,7 +126,17 @@ def plan_submissions() -> dict[str, bytes]:
             data = {**data, "counties": _county_names(s, by_source, ".xlsx")}
         files[str(s.name)] = text.encode("utf-8")
         files[str(workbook_name(s))] = _workbook_bytes(rubric, data)
+        for evidence in _evidence_files(s.data):  # beside the YAML and the workbook, as listed
+            content = (s.source.parent / evidence).read_bytes()
+            files[str(s.name.parent / evidence)] = files[str(workbook_name(s).parent / evidence)] = content
     return files
+
+
+def _evidence_files(data: Mapping[str, Any]) -> list[str]:
+    """The evidence files a demo submission lists (relative to it)."""
+    items = data.get("items") or {}
+    listed = [entry.get("evidence") or [] for entry in items.values() if isinstance(entry, Mapping)]
+    return [f["file"] if isinstance(f, Mapping) else f for files in listed for f in files]
 
 
 def workbook_name(submission: DemoSubmission) -> PurePosixPath:

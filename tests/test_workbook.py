@@ -11,7 +11,7 @@ from minesafe.rendering import result_to_dict
 from minesafe.results import evaluate
 from minesafe.storage import write_workbook
 from minesafe.submission import target_fields
-from minesafe.workbook import FIELDS, INFO, INSTRUCTIONS, ITEMS, TARGETS, build_workbook
+from minesafe.workbook import EVIDENCE, FIELDS, GROUP, INFO, INSTRUCTIONS, ITEMS, MINES, OPINIONS, TARGETS, build_workbook
 
 from .conftest import DEMO, TWO_YEARS_BEFORE
 
@@ -31,7 +31,7 @@ def _row_of(ws, key, column=1):
 
 def test_template_has_every_row_with_rule_texts_and_dropdowns(template, county_rubric):
     wb = openpyxl.load_workbook(template)
-    assert wb.sheetnames == [INSTRUCTIONS, INFO, TARGETS, ITEMS, FIELDS]
+    assert wb.sheetnames == [INSTRUCTIONS, INFO, TARGETS, ITEMS, FIELDS, GROUP, MINES, OPINIONS, EVIDENCE]
     items = wb[ITEMS]
     assert [items.cell(r, 1).value for r in range(2, items.max_row + 1)] == [r.id for r in county_rubric.rows]
     first = county_rubric.rows[0]
