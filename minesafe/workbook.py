@@ -24,6 +24,7 @@ from openpyxl.worksheet.page import PageMargins
 from minesafe.cells import append_row, style_header
 from minesafe.decimals import parse_decimal
 from minesafe.exceptions import InputError, KeyPath, Problem, RubricError
+from minesafe.names import normalize_name
 from minesafe.rubric import STAGES, FieldKind, Outcome, Rubric, category_label
 from minesafe.submission import NARRATIVE_KEYS, put_value, target_fields, value_at
 
@@ -255,12 +256,18 @@ def check_prefill(data: Any, rubric: Rubric) -> list[Problem]:
     return problems
 
 
+def _prefilled_name(value: Any) -> Any:
+    """A name as minesafe reads it (:func:`minesafe.names.normalize_name`): a workbook made from a
+    file carries no invisible or control character (which a worksheet cannot even store)."""
+    return normalize_name(value) if isinstance(value, str) else value
+
+
 def _info_rows(rubric: Rubric, data: Mapping[str, Any]) -> list[tuple[str, str, Any, str]]:
     """The rows of 基本信息: (key, label, value from ``data``, hint)."""
     rows = [
         ("rubric", "评估表编号", rubric.id, "请勿修改"),
         *([("profile", "参数方案", rubric.profile, "请勿修改：本表含该参数方案增补的行")] if rubric.profile else []),
-        ("province", "省（区）", data.get("province"), "如：河北省"),
+        ("province", "省（区）", _prefilled_name(data.get("province")), "如：河北省"),
     ]
     if rubric.unit == "enterprise":
         rows.append(("group", "所属集团", data.get("group"), "如：国家能源集团（可不填）"))
@@ -269,7 +276,7 @@ def _info_rows(rubric: Rubric, data: Mapping[str, Any]) -> list[tuple[str, str, 
             (
                 rubric.unit_key,
                 rubric.unit_label,
-                data.get(rubric.unit_key),
+                _prefilled_name(data.get(rubric.unit_key)),
                 "如：宽城县" if rubric.unit_key == "county" else "如：国能宁夏煤业有限责任公司",
             )
         )
@@ -338,7 +345,7 @@ def build_workbook(rubric: Rubric, data: Mapping[str, Any] | None = None) -> Wor
         ):
             sheet = _sheet(wb, title, ["序号", heading], [8, 60])
             for i, value in enumerate(data.get(key) or [], start=1):
-                append_row(sheet, [i, value])
+                append_row(sheet, [i, _prefilled_name(value) if key == "key_counties" else value])
             for row in sheet.iter_rows(min_row=2, max_row=OPEN_ROWS, max_col=2):
                 for cell in row:
                     cell.protection = _UNLOCKED

@@ -4,6 +4,7 @@ the overview — and a name with nothing visible is refused."""
 
 import json
 
+import openpyxl
 import pytest
 import yaml
 
@@ -134,10 +135,10 @@ def test_a_name_with_nothing_visible_is_refused_naming_the_key(tmp_path, capsys,
 
 
 def test_a_workbook_name_with_nothing_visible_is_refused_naming_the_cell(tmp_path, capsys):
-    rubric = read_rubric("noncoal-county")
-    wb = build_workbook(rubric, _county(f"{ZWSP}"))
+    wb = build_workbook(read_rubric("noncoal-county"), _county())
     info = wb[INFO]
     (row,) = [r for r in range(1, info.max_row + 1) if info.cell(r, 1).value == "county"]
+    info.cell(row, 3).value = ZWSP  # as pasted into the cell
     path = tmp_path / "x.xlsx"
     wb.save(path)
     assert main(["evaluate", str(path)]) == 2
@@ -148,9 +149,10 @@ def test_a_province_workbook_reads_its_key_counties_as_one_name_each(tmp_path):
     (tmp_path / "counties").mkdir()
     _write(tmp_path / "counties" / "jin.yaml", _county(SPELLINGS["bom"]))
     province = yaml.safe_load((DEMO / "province.yaml").read_text(encoding="utf-8"))
-    province |= {"key_counties": [SPELLINGS["compatibility"]], "counties": ["counties/jin.yaml"]}
+    province |= {"key_counties": ["示例金县"], "counties": ["counties/jin.yaml"]}
     wb = build_workbook(read_rubric("noncoal-province"), province)
-    assert SPELLINGS["compatibility"] in [c.value for row in wb[KEY_COUNTIES].iter_rows() for c in row]
+    (cell,) = [row[1] for row in wb[KEY_COUNTIES].iter_rows() if row[1].value == "示例金县"]
+    cell.value = SPELLINGS["compatibility"]  # as pasted into the cell
     wb.save(tmp_path / "province.xlsx")
     assert [c.county for c in minesafe.evaluate(tmp_path / "province.xlsx").counties] == ["示例金县"]
 
@@ -217,3 +219,20 @@ def test_names_that_only_look_the_same_are_told_apart_by_their_code_points(tmp_p
     province |= {"key_counties": ["示例长县"], "counties": ["counties/long.yaml"]}
     assert main(["evaluate", str(_write(tmp_path / "province.yaml", province))]) == 2
     assert "文件中的重点县“示例<U+2ED3>县”不在本省 key_counties 所列重点县之中" in capsys.readouterr().err
+
+
+def test_a_workbook_made_from_a_file_holds_its_names_as_minesafe_reads_them(tmp_path):
+    """A worksheet cannot store a control character (Word's manual line break, U+000B): the
+    pre-filled names are the normalised ones, and the workbook evaluates as the file does."""
+    source = tmp_path / "x.json"
+    source.write_text(json.dumps(_county("示例\v金\x07县", province=f"示例{ZWSP}省")), encoding="utf-8")
+    book = tmp_path / "x.xlsx"
+    assert main(["template", "--from", str(source), "--out", str(book)]) == 0
+    info = openpyxl.load_workbook(book)[INFO]
+    values = {r[0]: r[2] for r in info.iter_rows(values_only=True)}
+    assert (values["province"], values["county"]) == ("示例省", "示例 金县")
+    assert result_to_dict(minesafe.evaluate(book)) == result_to_dict(minesafe.evaluate(source))
+    province = yaml.safe_load((DEMO / "province.yaml").read_text(encoding="utf-8"))
+    province["key_counties"][0] = f"{BOM}示例甲县\v"
+    wb = build_workbook(read_rubric("noncoal-province"), province)
+    assert [r[1] for r in wb[KEY_COUNTIES].iter_rows(min_row=2, max_row=2, values_only=True)] == ["示例甲县"]
