@@ -63,6 +63,19 @@ def format_exact(value: Fraction) -> str:
     return f"{value.numerator}/{value.denominator}"
 
 
+def format_typed(value: Fraction) -> str:
+    """A number as it was typed, every digit kept: ``Fraction(2469, 1000)`` -> ``"2.469"`` (a
+    decimal a person wrote always ends); a fraction no decimal writes falls back to ``"10/3"``."""
+    if value.denominator == 1:
+        return str(value.numerator)
+    places = value.denominator.bit_length()  # 2**a * 5**b divides 10**places when it divides any power of ten
+    scaled = value * 10**places
+    if scaled.denominator != 1:
+        return f"{value.numerator}/{value.denominator}"
+    digits = f"{abs(scaled.numerator):0{places + 1}d}"
+    return f"{'-' if value < 0 else ''}{digits[:-places]}.{digits[-places:].rstrip('0')}"
+
+
 def to_json_number(value: Fraction) -> int | float:
     """A JSON-friendly number: exact for whole numbers, rounded down to 4 decimals otherwise."""
     if value.denominator == 1:

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TYPE_CHECKING, cast
 
-from minesafe.decimals import format_decimal, format_percent
+from minesafe.decimals import format_decimal, format_percent, format_typed
 from minesafe.exceptions import InputError, Problem
 from minesafe.rubric import (
     EVALUATOR,
@@ -37,6 +37,7 @@ from minesafe.rubric import (
     Category,
     FieldKind,
     FieldRole,
+    FillField,
     Measure,
     MeasureRule,
     Outcome,
@@ -108,6 +109,33 @@ class ItemResult:
     note: str
     values: Mapping[str, Value] = field(default_factory=dict)  # the submitted fill-in values (the filled form shows them)
     supporting: tuple[EvidenceFile, ...] = ()  # the row's 佐证材料 as listed (see minesafe.verification)
+
+    @property
+    def filled(self) -> tuple[str, ...]:
+        """Every fill-in value of the row as typed, in the form's order: ``公布的媒体或网站：县政府网站``."""
+        return tuple(show_value(f, self.values[f.key]) for f in self.row.fields if f.key in self.values)
+
+    @property
+    def typed_values(self) -> dict[str, int | float | bool | str]:
+        """The fill-in values by key for JSON: counts and ratios (percent) as numbers, 是/否 as
+        booleans, texts as typed."""
+        return {
+            key: (value if isinstance(value, (bool, str, int)) else _json_decimal(value)) for key, value in self.values.items()
+        }
+
+
+def _json_decimal(value: Fraction) -> int | float:
+    """A typed decimal as a JSON number: the nearest float, whose shortest form is that decimal."""
+    return value.numerator if value.denominator == 1 else float(value)
+
+
+def show_value(f: FillField, value: Value) -> str:
+    """One fill-in value as the person gave it: ``是否全面消除：是``, ``…比例：2.345%``."""
+    if f.kind is FieldKind.FLAG:
+        return f"{f.label}：{'是' if value else '否'}"
+    if isinstance(value, str):
+        return f"{f.label}：{value}"
+    return f"{f.label}：{format_typed(Fraction(value))}{'%' if f.kind is FieldKind.RATIO else ''}"
 
 
 @dataclass(frozen=True)
@@ -387,12 +415,7 @@ def derive_row_outcome(row: Row, values: Mapping[str, Value], rubric: Rubric | N
     decisive = [(f, values[f.key]) for f in row.fields if f.decisive and f.key in values]
     if not decisive:
         return None, ""
-
-    def show(f, v) -> str:
-        if f.kind is FieldKind.FLAG:
-            return f"{f.label}：{'是' if v else '否'}"
-        return f"{f.label}：{format_decimal(_number(v))}{'%' if f.kind is FieldKind.RATIO else ''}"
-
+    show = show_value
     bad = [
         show(f, v)
         for f, v in decisive

@@ -108,6 +108,7 @@ def items_frame(result: CountyResult) -> pd.DataFrame:
             "得分": _number(i.earned),
             "判定方式": "评估认定" if i.source == "explicit" else "由填报数量判定",
             "依据": i.evidence,
+            "填报内容": "；".join(i.filled),
             "说明": i.note,
         }
         for i in result.items

@@ -105,6 +105,7 @@ def result_to_dict(
                 "source": i.source,
                 "note": i.note or None,
                 "evidence": [_evidence_dict(f) for f in i.supporting],
+                "values": i.typed_values,
             }
             for i in result.items
         }

@@ -439,7 +439,9 @@ def _item_row(i: ItemResult) -> tuple[object, ...]:
     basis = "评估认定" if i.source == "explicit" else f"由填报数量判定：{i.evidence}"
     if i.source == "explicit" and i.derived is None and i.evidence:  # a threshold no text gives a number for
         basis += f"（{i.evidence}）"
-    notes = "；".join(x for x in (basis, i.note, f"依据原文：{i.row.citation}" if i.row.citation else "") if x)
+    shown = [value for value in i.filled if i.source == "explicit" or value not in i.evidence]  # each typed value once
+    filled = f"填报内容：{'；'.join(shown)}" if shown else ""
+    notes = "；".join(x for x in (basis, filled, i.note, f"依据原文：{i.row.citation}" if i.row.citation else "") if x)
     return (i.row.id, f"{i.row.task}. {i.row.task_name}", Word(category_label(i.row.category, i.row.points)), i.row.requirement,
             outcome_mark(i.outcome), points, notes)  # fmt: skip
 

@@ -38,3 +38,11 @@ def test_exact_shows_a_fraction_when_two_decimals_would_round():
     assert format_exact(Fraction(10, 3)) == "10/3"
     assert to_json_number(Fraction(80)) == 80 and isinstance(to_json_number(Fraction(80)), int)
     assert to_json_number(Fraction(2, 3)) == 0.6666
+
+
+def test_format_typed_keeps_every_digit_typed():
+    from minesafe.decimals import format_typed
+
+    cases = {Fraction(2469, 1000): "2.469", Fraction(47, 20): "2.35", Fraction(-1, 8): "-0.125", Fraction(5): "5"}
+    cases |= {Fraction(1, 10**6): "0.000001", Fraction(10, 3): "10/3"}
+    assert {value: format_typed(value) for value in cases} == cases

@@ -8,15 +8,20 @@ that part is skipped, saying what to install; in CI (``CI`` set) it fails instea
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from fractions import Fraction
 from pathlib import Path
 
 import openpyxl
 import pytest
 
+from minesafe.batch import STAGE_PARAMETERS, Run, evaluate_run
 from minesafe.exceptions import InputError
 from minesafe.files import read_county_rubric, read_rubric
 from minesafe.parsing import read_document
+from minesafe.report import load_report, render_items
 from minesafe.results import evaluate
 from minesafe.rubric import FieldKind
 from minesafe.storage import write_workbook
@@ -208,3 +213,38 @@ def test_rows_sorted_in_a_workbook_naming_another_baseline_year_are_refused_too(
     with pytest.raises(InputError) as refused:
         read_document(path)
     assert [line.split("：", 1)[0] for line in refused.value.lines] == [f"工作表「工作目标」单元格 E{r}" for r in rows]
+
+
+# --- nothing typed is dropped ----------------------------------------------------------------------
+
+
+def test_every_typed_value_reaches_json_result_json_the_frame_and_the_report_row(tmp_path):
+    """Text answers (5-1c 在当地什么媒体或网站公布, 1-3a 计划完成时间), a ratio with three decimals
+    and a count given beside an explicit 评估结果, read from a workbook: each reaches ``--json``,
+    the batch's ``result.json``, ``items_frame()`` and the report's row as typed."""
+    path = _filled(tmp_path)
+    book = openpyxl.load_workbook(path)
+    fields = book[FIELDS]
+    (ratio_row, ratio_key), *_ = _ratio_fields()
+    typed = {
+        ("5-1c", "where"): ("县人民政府门户网站和《示例日报》", "公布的媒体或网站：县人民政府门户网站和《示例日报》"),
+        ("1-3a", "planned_completion"): ("2024年6月底", "计划完成时间：2024年6月底"),
+        (ratio_row, ratio_key): (0.02345, "：2.345%"),  # 2.345% typed in a percent cell
+    }
+    for (row_id, key), (value, _) in typed.items():
+        fields.cell(_row_of(fields, row_id, key), 5).value = value
+    book.save(path)
+
+    stage = STAGE_PARAMETERS[0]
+    _, _, result_json = evaluate_run(Run(path, Path("noncoal_county_report.ipynb"), {stage: str(path)}), tmp_path / "out")
+    json_line = json.loads(subprocess.run([sys.executable, "-m", "minesafe", "evaluate", str(path), "--json"],
+                                          capture_output=True, text=True, check=True).stdout)  # fmt: skip
+    frame = evaluate(path).items_frame()
+    report_html = render_items(load_report(path)).html
+    for out in (json_line, result_json):
+        assert out["items"]["5-1c"]["values"] == {"published": True, "where": "县人民政府门户网站和《示例日报》"}
+        assert out["items"]["1-3a"]["values"]["planned_completion"] == "2024年6月底"
+        assert out["items"][ratio_row]["values"][ratio_key] == 2.345
+    for (row_id, _), (_, shown) in typed.items():
+        assert shown in frame.loc[row_id, "填报内容"], row_id
+        assert shown in report_html, row_id
