@@ -321,15 +321,17 @@ _template: Any = None  # the worker's kernel template process
 _standby: KernelStandby | None = None  # the worker's next report kernel
 
 
-def _start_worker(log: str, jupyter_data: str, stop: Any, waiting: Any, pids: Any, warm_kernels: bool) -> None:
-    """Leave Ctrl-C to the batch process (it stops the workers itself), send the kernels' console
-    chatter to the batch log, find the batch's kernel spec and start this worker's warm kernel
-    template (it imports in the background while the worker evaluates)."""
+def _start_worker(log: str, jupyter_data: str, stop: Any, waiting: Any, pids: Any, warm_kernels: bool, batch: int) -> None:
+    """End with the ``batch`` process however it ends (killed outright, its queued units are never
+    made: nothing is written after it), leave Ctrl-C to the batch process (it stops the workers
+    itself), send the kernels' console chatter to the batch log, find the batch's kernel spec and
+    start this worker's warm kernel template (it imports in the background while the worker evaluates)."""
     import os
     import subprocess
 
-    from minesafe.kernels import SOCKET_VARIABLE, KernelStandby, start_report_kernel
+    from minesafe.kernels import SOCKET_VARIABLE, KernelStandby, end_with_parent, start_report_kernel
 
+    end_with_parent(batch)
     global _stop, _waiting
     _stop, _waiting = stop, waiting
     _register_worker(pids)
@@ -546,6 +548,8 @@ def run_batch(
     ``out`` and whose three outputs are intact are reused (``force`` re-makes them). Raises
     :class:`BatchInterrupted` after writing the summary when SIGINT or SIGTERM stopped the batch.
     """
+    import os
+
     from tqdm import tqdm
 
     out.mkdir(parents=True, exist_ok=True)
@@ -585,7 +589,7 @@ def run_batch(
                 max_workers=workers,
                 mp_context=context,
                 initializer=_start_worker,
-                initargs=(log, jupyter_data, stop, waiting, pids, warm),
+                initargs=(log, jupyter_data, stop, waiting, pids, warm, os.getpid()),
             )
             try:
                 total = 2 * len(todo) + (len(later) if not todo else int(overview is not None))

@@ -19,7 +19,9 @@ while the previous report exports, and used kernels are stopped in the backgroun
 
 Lifetimes are tied together so nothing is left behind: the forked kernel exits when its launcher
 goes away (papermill kills the launcher to shut the kernel down), and the template kills every
-kernel it forked and exits when its worker goes away (its standard input closes).
+kernel it forked and exits when its worker goes away (its standard input closes). A process killed
+outright (SIGKILL) takes its children with it: each batch worker, template and kernel asks the
+system to kill it when its parent ends (:func:`end_with_parent`).
 """
 
 from __future__ import annotations
@@ -241,6 +243,40 @@ def _draw_sample_report() -> None:
         charts.plot_section_points(county)
 
 
+#: Linux's ``prctl`` option asking for a signal when the parent process ends.
+_PR_SET_PDEATHSIG = 1
+
+
+def _ask_parent_death_signal(signum: int) -> bool:
+    """Ask the kernel to send this process ``signum`` when its parent ends (Linux only)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signum, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def end_with_parent(parent: int, poll: bool = True) -> None:
+    """End this process (SIGKILL: nothing more is written) when ``parent`` ends, even by SIGKILL:
+    at once where Linux can be asked to (``PR_SET_PDEATHSIG``), else by a thread that checks the
+    parent every second (``poll``; a process that must stay single-threaded to fork passes
+    ``False`` and relies on its other tie). A parent already gone ends it now."""
+    asked = _ask_parent_death_signal(signal.SIGKILL)
+    if os.getppid() != parent:  # the parent ended before the request was made
+        os.kill(os.getpid(), signal.SIGKILL)
+    if not asked and poll:
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True, name="minesafe-parent-watch").start()
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
 def _receive(conn: socket.socket) -> tuple[dict, list[int]]:
     data, fds, _, _ = socket.recv_fds(conn, 1 << 16, 3)
     size = int.from_bytes(data[:8], "big")
@@ -268,8 +304,9 @@ def _follow_launcher(conn: socket.socket) -> None:
             os._exit(1)
 
 
-def _become_kernel(conn: socket.socket, request: dict, fds: list[int]) -> None:
+def _become_kernel(conn: socket.socket, request: dict, fds: list[int], template: int) -> None:
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the kernel's own subprocesses must be waited for
+    end_with_parent(template)  # a template killed outright cannot kill its kernels itself
     for target, fd in enumerate(fds):
         os.dup2(fd, target)
         os.close(fd)
@@ -306,6 +343,8 @@ def count_os_threads() -> int:
 def serve(path: str) -> None:
     """The template process: bind, warm up, then fork a kernel for each launcher that connects."""
     os.environ.update(SINGLE_THREAD_ENVIRONMENT)  # before the warm-up imports numpy (kernels get the launcher's environment)
+    # ends with its worker at once where the system can tell it; elsewhere when its stdin closes
+    end_with_parent(os.getppid(), poll=False)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path)
     listener.listen(64)  # launchers may connect while the warm-up runs; they wait in the backlog
@@ -326,10 +365,11 @@ def serve(path: str) -> None:
                 continue
             if count_os_threads() != 1:  # OS threads: a library's own (OpenBLAS's) are no Python threads
                 raise RuntimeError("the kernel template must stay single-threaded to fork safely")
+            template = os.getpid()
             if os.fork() == 0:
                 try:
                     listener.close()
-                    _become_kernel(conn, request, fds)
+                    _become_kernel(conn, request, fds, template)
                 finally:
                     os._exit(0)
             conn.close()

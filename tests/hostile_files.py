@@ -369,3 +369,18 @@ SITUATIONS |= {
         _only("收件", "笔记本"),
     ),
 }
+
+
+# --- kill -9 of a batch: nothing left running, nothing written after (a test of its own drives it) ---
+
+
+def _six_counties(folder: Path) -> list[str]:
+    _copy_demo(folder, "jia", "yi", "bing", "ding", "wu", "ji")
+    return ["batch", "收件", "--out", "reports", "--jobs", "1"]
+
+
+SITUATIONS_KILLED = {
+    # tests/test_files.py SIGKILLs the batch once a report's kernel runs, then checks every process
+    # it had started ends within seconds and no report appears after
+    "batch_killed_outright_while_a_report_runs": Situation(_six_counties, -9, ()),
+}

@@ -16,7 +16,7 @@ from minesafe.rubric import Category, Outcome
 from minesafe.submission import build_county_submission
 
 from .conftest import DATA, DEMO, ROOT, minesafe_exe
-from .hostile_files import SITUATIONS, Situation, write_hostile_files
+from .hostile_files import SITUATIONS, SITUATIONS_KILLED, Situation, write_hostile_files
 
 INVALID = DATA / "invalid"
 
@@ -268,6 +268,72 @@ def test_hostile_situation_is_handled(name, tmp_path):
     assert "Traceback" not in printed and "Error:" not in printed, printed
     if situation.after is not None:
         situation.after(tmp_path)
+
+
+def _descendants(pid: int) -> list:
+    import psutil
+
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+
+
+def test_a_batch_killed_outright_leaves_no_process_and_writes_nothing_after(tmp_path):
+    """kill -9 of `minesafe batch` while a report runs: its worker, the worker's kernel template and
+    kernels and the resource tracker end at once (they used to finish the queued units, writing
+    reports after the kill, then block forever), and no report is written after the kill."""
+    import signal
+    import subprocess
+    import time
+
+    import psutil
+
+    prepare = SITUATIONS_KILLED["batch_killed_outright_while_a_report_runs"].prepare
+    argv = prepare(tmp_path)
+    batch = subprocess.Popen([minesafe_exe(), *argv], cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    seen: list = []
+    try:
+        deadline = time.monotonic() + 180
+        while not any("launcher.py" in " ".join(_cmdline(p)) for p in _alive(seen)):  # a report's kernel runs
+            assert batch.poll() is None and time.monotonic() < deadline, "the batch ended before a report ran"
+            seen = _descendants(batch.pid)
+            time.sleep(0.2)
+        seen = _descendants(batch.pid)
+        batch.send_signal(signal.SIGKILL)
+        batch.wait(timeout=10)
+        written = sorted(tmp_path.rglob("report.html"))
+        _, alive = psutil.wait_procs(seen, timeout=30)
+        assert [p.pid for p in alive] == [], [" ".join(_cmdline(p)) for p in alive]
+        assert sorted(tmp_path.rglob("report.html")) == written  # nothing written after the kill
+    finally:
+        for process in _alive(seen):
+            process.kill()
+        if batch.poll() is None:
+            batch.kill()
+            batch.wait(timeout=10)
+
+
+def _alive(processes: list) -> list:
+    import psutil
+
+    alive = []
+    for process in processes:
+        try:
+            if process.is_running() and process.status() != psutil.STATUS_ZOMBIE:
+                alive.append(process)
+        except psutil.NoSuchProcess:
+            continue
+    return alive
+
+
+def _cmdline(process) -> list[str]:
+    import psutil
+
+    try:
+        return process.cmdline()
+    except psutil.Error:
+        return []
 
 
 def test_every_problem_in_a_file_is_reported_at_once():
