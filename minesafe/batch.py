@@ -33,7 +33,7 @@ from minesafe.frames import PROVINCE_KIND, RESULT_FILE, SUMMARY_STEM, UNIT_KINDS
 from minesafe.names import normalize_name
 from minesafe.parsing import NAME_MAX, read_document, recording_reads
 from minesafe.provenance import file_sha256, read_provenance
-from minesafe.rendering import describe_unit, result_to_dict
+from minesafe.rendering import name_report, result_to_dict
 from minesafe.results import evaluate_unit
 from minesafe.runs import FILE_PARAMETERS, STAGE_PARAMETERS, Job, Run
 from minesafe.storage import finish_interrupted_swaps, replace_folder, write_json, write_workbook
@@ -96,7 +96,7 @@ def evaluate_run(run: Run, out: Path) -> tuple[Path, str, dict[str, Any]]:
     """Evaluate a run's input with the engine the notebook calls: its report folder, its title and
     the ``result.json`` contents. Raises :class:`MinesafeError` for invalid input."""
     if "history_file" in run.parameters:
-        from minesafe.lists import KINDS, build_history, propose_next_list
+        from minesafe.lists import KINDS, build_history, name_list_proposal, propose_next_list
 
         source = Path(run.parameters["history_file"])
         data, locate = read_document(source)
@@ -105,15 +105,14 @@ def evaluate_run(run: Run, out: Path) -> tuple[Path, str, dict[str, Any]]:
         folder = out / str(history.year + 1) / "名单管理" / _folder_name(label)
         proposals = [dataclasses.asdict(p) for p in propose_next_list(history)]
         proposal = {"kind": history.kind, "year": history.year, "proposals": proposals}
-        return folder, f"{label} {history.year + 1}年名单建议", proposal
+        return folder, name_list_proposal(history), proposal
     params = run.parameters.get("params_file") or None
     unit = _evaluate_stages(run)  # the latest stage decides, as in the report
     result = unit.deciding
     h = result.header
     leaf = mark_form(result.county, result.rubric.id) if isinstance(result, CountyResult) else "省级评估"
     folder = out / str(h.year) / _folder_name(h.province) / _folder_name(leaf)
-    title = f"{describe_unit(result)} {h.year}年度综合评估报告" + ("（示例数据）" if h.demo else "")
-    return folder, title, result_to_dict(unit, read_provenance(unit, params))
+    return folder, name_report(result), result_to_dict(unit, read_provenance(unit, params))
 
 
 class BudgetExceeded(Exception):

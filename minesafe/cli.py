@@ -270,6 +270,19 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--params", type=Path, metavar="参数文件", help="评估参数文件")
     report.add_argument("--force", action="store_true", help="覆盖已存在的同名报告")
 
+    export = commands.add_parser(
+        "export",
+        help="把已运行的报告笔记本导出为离线网页和 Word 评估报告",
+        description="把用 papermill 或 JupyterLab 运行过的报告笔记本导出为与 minesafe batch 相同的离线网页（不显示代码和使用方法），"
+        "评估报告笔记本同时导出 Word 评估报告",
+    )
+    export.add_argument("notebook", type=Path, metavar="笔记本", help="已运行的报告笔记本（.ipynb）")
+    export.add_argument(
+        "--out", type=Path, metavar="文件.html", help="网页的路径（默认：笔记本旁边、同名的 .html）；Word 文档与它同名"
+    )
+    export.add_argument("--html-only", action="store_true", help="只导出网页，不生成 Word 评估报告")
+    export.add_argument("--force", action="store_true", help="覆盖已存在的输出文件")
+
     compare = commands.add_parser(
         "compare",
         help="并列比较同一单位的自评与核查（及认定）",
@@ -507,6 +520,23 @@ def _report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _export(args: argparse.Namespace) -> int:
+    """An executed report notebook's page (and Word document), written only when all can be made."""
+    from minesafe.export import export_notebook
+    from minesafe.storage import atomic_write
+
+    files = export_notebook(args.notebook, args.out, args.html_only)
+    existing = [Problem((), "输出文件已存在，未写入", str(p), "另选 --out，或加 --force 覆盖") for p in files if p.exists()]
+    if existing and not args.force:
+        raise InputError(str(args.notebook), existing)
+    for path, data in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_write(path) as handle:
+            handle.write(data)
+        print(f"已写出：{path}")
+    return EXIT_OK
+
+
 def _evaluate(args: argparse.Namespace) -> int:
     from minesafe.evaluation import group_stages
     from minesafe.provenance import read_provenance
@@ -571,11 +601,12 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "compare": _compare,
     "demo": _demo,
     "report": _report,
+    "export": _export,
 }
 
 
 #: Commands that run briefly in a process of their own (not the batch, nor the app's server).
-BRIEF_COMMANDS = {"evaluate", "template", "lists", "compare", "demo", "report"}
+BRIEF_COMMANDS = {"evaluate", "template", "lists", "compare", "demo", "report", "export"}
 
 
 def run() -> int:

@@ -2,6 +2,8 @@
 
 The ``minesafe_report`` template (``minesafe/templates``) is nbconvert's lab template without
 MathJax, RequireJS, Mermaid or widget scripts, so the HTML loads nothing from the internet.
+:func:`export_notebook` (``minesafe export``) makes a report notebook executed by papermill or in
+JupyterLab into the page and the Word document the batch makes for the same unit.
 """
 
 from __future__ import annotations
@@ -16,12 +18,17 @@ import os
 import re
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import nbformat
 
-from minesafe.exceptions import FontError
+from minesafe.exceptions import FontError, InputError, Problem
+from minesafe.provenance import file_sha256
 from minesafe.resources import bundled_font_path
 from minesafe.storage import atomic_write
+
+if TYPE_CHECKING:
+    from minesafe.evaluation import UnitResult
 
 FONT_FAMILY = "minesafe-cjk"
 NOTEBOOK_HELP_TAG = "notebook-help"
@@ -46,6 +53,121 @@ def export_html(notebook: nbformat.NotebookNode, title: str) -> str:
     body, _ = _exporter().from_notebook_node(without_live_widgets(notebook), resources={"metadata": {"name": title}})
     face = embedded_font_face(body)
     return body.replace("</head>", f"{face}</head>", 1) if face else body
+
+
+def export_notebook(path: Path, out: Path | None = None, html_only: bool = False) -> dict[Path, bytes]:
+    """The files an executed report notebook exports to: its page (``out``, by default the
+    notebook's name with ``.html``, beside it) exactly as ``minesafe batch`` makes it, and, for an
+    evaluation report, the unit's 评估报告 as Word beside the page (``.docx``) unless ``html_only``.
+    The page comes from the notebook's own outputs; the document is made from the same input files,
+    which must still be as they were evaluated (their recorded SHA-256). Raises :class:`InputError`
+    naming every problem; nothing is returned half."""
+    out = path.with_suffix(".html") if out is None else out
+    if out.suffix.lower() != ".html":
+        raise InputError(str(out), [Problem((), "输出文件扩展名不对", out.suffix, ".html")])
+    notebook = read_executed_notebook(path)
+    record = find_export_record(notebook)
+    files = {out: export_html(notebook, title_notebook(notebook, record, path)).encode("utf-8")}
+    if record is not None and record.get("stages") and not html_only:  # an evaluation report
+        from minesafe.documents import document_files
+
+        files[out.with_suffix(".docx")] = document_files(reevaluate_report(path, record))["report.docx"]
+    return files
+
+
+def read_executed_notebook(path: Path) -> nbformat.NotebookNode:
+    """A notebook that has run to its end: every cell's outputs there, none of them an error.
+    Raises :class:`InputError` for a missing file, a file that is not a notebook, a notebook that
+    has not run and one whose run failed (its report would be incomplete)."""
+    if not path.is_file():
+        raise InputError(str(path), [Problem((), "文件不存在", str(path), "已运行过的报告笔记本（.ipynb）的路径")])
+    try:
+        notebook = nbformat.read(path, as_version=4)
+    except Exception as exc:  # nbformat raises JSON, validation and encoding errors of several kinds
+        raise InputError(
+            str(path),
+            [Problem((), "不是 Jupyter 笔记本文件，无法读取", type(exc).__name__, "papermill 或 JupyterLab 保存的 .ipynb 文件")],
+        ) from None
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    problems = []
+    if not any(cell.get("outputs") for cell in code):
+        problems.append(
+            Problem(
+                (),
+                "笔记本还没有运行（没有任何输出）",
+                expected="先用 papermill 运行，或在 JupyterLab 中运行全部单元格并保存，再导出",
+            )
+        )
+    for number, cell in enumerate(notebook.cells, start=1):
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                problems.append(
+                    Problem(
+                        (),
+                        "这个单元格运行出错，报告不完整",
+                        f"{output.get('ename', '')}: {output.get('evalue', '')}",
+                        "改正输入后重新运行笔记本，再导出",
+                        where=f"第 {number} 个单元格",
+                    )
+                )
+    if problems:
+        raise InputError(str(path), problems)
+    return notebook
+
+
+def find_export_record(notebook: nbformat.NotebookNode) -> dict[str, Any] | None:
+    """What a report recorded for export in an output's metadata: an evaluation report's title and
+    inputs (:func:`minesafe.report.record_export`), a list proposal's title; None for the overview."""
+    from minesafe.report import EXPORT_KEY
+
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            record = output.get("metadata", {}).get("text/html", {}).get(EXPORT_KEY)
+            if isinstance(record, dict):
+                return record
+    return None
+
+
+def title_notebook(notebook: nbformat.NotebookNode, record: dict[str, Any] | None, path: Path) -> str:
+    """The page's title: the one the batch gives the unit's report, else the notebook's own heading
+    (the overview's is the batch's title), else its file name."""
+    if record is not None and isinstance(record.get("title"), str):
+        return record["title"]
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip()
+    return path.stem
+
+
+def reevaluate_report(path: Path, record: dict[str, Any]) -> UnitResult:
+    """The unit an executed report evaluated, from the same files: refused when one is gone or no
+    longer what the report evaluated (the document would not match the page)."""
+    from minesafe.provenance import read_provenance
+    from minesafe.report import list_input_digests
+    from minesafe.results import evaluate_unit
+
+    again = "重新运行笔记本后再导出，或加 --html-only 只导出网页"
+    stages, params = record.get("stages") or [], record.get("params_file") or None
+    named = [*stages, *([params] if params else []), *(record.get("county_files") or [])]
+    missing = [
+        Problem((), "报告所用的输入文件已不存在，无法生成评估报告（Word）", f, again) for f in named if not Path(f).is_file()
+    ]
+    if missing:
+        raise InputError(str(path), missing)
+    unit = evaluate_unit(stages, params, record.get("county_files") or ())
+    if list_input_digests(read_provenance(unit, params)) != record.get("sha256"):
+        changed = [f for f in named if file_sha256(Path(f)) not in (record.get("sha256") or [])]
+        raise InputError(
+            str(path),
+            [
+                Problem(
+                    (), "笔记本运行后输入文件已改动，评估报告（Word）将与网页不一致", "、".join(changed) or "重点县文件", again
+                )
+            ],
+        )
+    return unit
 
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"

@@ -103,6 +103,11 @@ class ListHistory:
     units: tuple[UnitRecord, ...]
 
 
+def name_list_proposal(history: ListHistory) -> str:
+    """Next year's list proposal as its page title names it: ``煤矿安全生产重点县(市、区) 2026年名单建议``."""
+    return f"{KINDS[history.kind][0]} {history.year + 1}年名单建议"
+
+
 @dataclass(frozen=True)
 class Proposal:
     unit: str

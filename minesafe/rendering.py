@@ -24,6 +24,11 @@ def describe_unit(result: CountyResult | ProvinceResult) -> str:
     return f"{result.header.province}（重点省）"
 
 
+def name_report(result: CountyResult | ProvinceResult) -> str:
+    """A unit's report as its page title and printed header name it: ``示例省 示例甲县 2022年度综合评估报告``."""
+    return f"{describe_unit(result)} {result.header.year}年度综合评估报告" + ("（示例数据）" if result.header.demo else "")
+
+
 def unit_label(rubric: Rubric) -> str:
     """What a report calls the evaluated unit: an enterprise is 被评估企业, a county or province 被评估地区."""
     return "被评估企业" if rubric.unit == "enterprise" else "被评估地区"

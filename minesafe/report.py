@@ -13,7 +13,7 @@ import datetime as dt
 import functools
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -26,7 +26,7 @@ from minesafe.evaluation import CountyResult, ItemResult, ProvinceResult, UnitRe
 from minesafe.exceptions import ParameterError
 from minesafe.parsing import read_document
 from minesafe.provenance import read_provenance
-from minesafe.rendering import DEMO_BANNER, describe_unit, describe_verification, tabulate_records, unit_label
+from minesafe.rendering import DEMO_BANNER, describe_unit, describe_verification, name_report, tabulate_records, unit_label
 from minesafe.results import evaluate_unit
 from minesafe.rubric import Category, Outcome, Rubric, category_label
 
@@ -51,13 +51,15 @@ REASON_KINDS = {
 
 @dataclass(frozen=True)
 class Html:
-    """A piece of a report: HTML for people, plain text for comparisons and terminals."""
+    """A piece of a report: HTML for people, plain text for comparisons and terminals; ``metadata``
+    goes into the notebook beside the HTML output (never shown)."""
 
     html: str
     text: str
+    metadata: Mapping[str, Any] | None = field(default=None, compare=False)
 
-    def _repr_html_(self) -> str:
-        return self.html
+    def _repr_html_(self) -> str | tuple[str, dict[str, Any]]:
+        return (self.html, dict(self.metadata)) if self.metadata else self.html
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text(self.text)
@@ -197,6 +199,7 @@ class Report:
     generated: dt.datetime
     stage_files: Mapping[str, Path]  # each stage's submission file, earliest stage first
     params_file: Path | None = None
+    county_files: tuple[Path, ...] = ()  # a province's key-county files besides those it lists
 
     @property
     def result(self) -> CountyResult | ProvinceResult:
@@ -278,7 +281,8 @@ def load_report(
     files = [Path(f) for f in (submission, verification, confirmation) if str(f).strip()]
     unit = evaluate_unit(files, params, county_files)
     stage_files = {r.header.stage: Path(f) for r, f in zip(unit.stages, unit.sources, strict=True)}
-    return Report(unit, read_provenance(unit, params), dt.datetime.now().astimezone(), stage_files, params)
+    provenance = read_provenance(unit, params)
+    return Report(unit, provenance, dt.datetime.now().astimezone(), stage_files, params, tuple(Path(f) for f in county_files))
 
 
 def report_notices(result: CountyResult | ProvinceResult) -> list[str]:
@@ -381,7 +385,36 @@ def render_provenance(report: Report) -> Html:
         facts.append(("评估参数", describe_overrides(r.rubric.overrides, r.rubric)))
     facts += provenance_facts(report.provenance)
     facts.append(("生成时间", report.generated.strftime("%Y-%m-%d %H:%M:%S %z")))
-    return Html(_table(["项目", "内容"], facts, widths=("18%", "82%")), "\n".join(f"{k}：{v}" for k, v in facts))
+    return Html(
+        _table(["项目", "内容"], facts, widths=("18%", "82%")),
+        "\n".join(f"{k}：{v}" for k, v in facts),
+        {EXPORT_KEY: record_export(report)},
+    )
+
+
+#: The key of the provenance output's metadata in an executed report notebook under which
+#: ``minesafe export`` finds the report's title and inputs (:func:`record_export`).
+EXPORT_KEY = "minesafe"
+
+
+def record_export(report: Report) -> dict[str, Any]:
+    """What ``minesafe export`` needs to make a report's page and documents from its executed
+    notebook alone: the title the batch gives the page, every input as an absolute path (the
+    kernel's working folder is not recorded anywhere else) and the SHA-256 of each file evaluated."""
+    return {
+        "title": name_report(report.result),
+        "stages": [str(Path(f).resolve()) for f in report.unit.sources],
+        "params_file": str(report.params_file.resolve()) if report.params_file else "",
+        "county_files": [str(f.resolve()) for f in report.county_files],
+        "sha256": list_input_digests(report.provenance),
+    }
+
+
+def list_input_digests(provenance: Mapping[str, Any]) -> list[str]:
+    """The SHA-256 of every input file a provenance names (submissions, key counties' files, the
+    params file): equal lists mean the same files were evaluated."""
+    digests = [str(i["sha256"]) for i in provenance["inputs"]]
+    return digests + ([str(provenance["params"]["sha256"])] if provenance["params"] else [])
 
 
 def describe_overrides(overrides: Mapping[str, Any], rubric: Rubric) -> str:
@@ -648,7 +681,7 @@ def render_verification(report: Report) -> Html:
 
 def render_list_proposal(history_file: str | Path) -> Html:
     """Next year's key-unit list proposed from a list-history file (see minesafe.lists)."""
-    from minesafe.lists import ADD, KINDS, PENDING_CHECK, STAY, build_history, exit_action, propose_next_list
+    from minesafe.lists import ADD, PENDING_CHECK, STAY, build_history, exit_action, name_list_proposal, propose_next_list
 
     data, locate = read_document(Path(history_file))
     history = build_history(data, str(history_file), locate)
@@ -670,7 +703,7 @@ def render_list_proposal(history_file: str | Path) -> Html:
         sum(p.action == action for p in proposals) for action in (exit_word, PENDING_CHECK, STAY, ADD)
     )
     head = (
-        f"{KINDS[history.kind][0]} {history.year + 1}年名单建议：{exit_word} {exits} 个，"
+        f"{name_list_proposal(history)}：{exit_word} {exits} 个，"
         + (f"{PENDING_CHECK} {unchecked} 个，" if unchecked else "")
         + f"保留 {stays} 个，增补 {adds} 个；"
         f"名单共 {unchecked + stays + adds} 个（{exit_word}的单位不计入"
@@ -679,4 +712,5 @@ def render_list_proposal(history_file: str | Path) -> Html:
     )
     headers = ["单位", "本年度在名单内", "评估结果", "建议", "理由", "连续列入年数", "驻点式督导帮扶"]
     body = _table(headers, rows, widths=("14%", "9%", "9%", "8%", "42%", "9%", "9%"), lead=head)
-    return Html(body, "\n".join([head, *(f"{r[0]} {r[3]} {r[6]}".strip() for r in rows)]))
+    text = "\n".join([head, *(f"{r[0]} {r[3]} {r[6]}".strip() for r in rows)])
+    return Html(body, text, {EXPORT_KEY: {"title": name_list_proposal(history)}})  # the page's title on export

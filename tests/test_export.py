@@ -90,3 +90,79 @@ def test_usual_punctuation_and_characters_the_font_lacks_keep_to_the_common_subs
     font = export.font_subset(page)
     assert [type(s) for s in sources] == [io.BytesIO]
     assert set(map(ord, "\xa0¶≥「」，县")) <= _cmap(font)
+
+
+def _executed(tmp_path, submission):
+    """A report notebook as papermill leaves it, without a kernel: the verdict and the provenance
+    output (with its export record) of an evaluation of ``submission``."""
+    from IPython.core.formatters import DisplayFormatter
+
+    from minesafe import report
+
+    evaluation = report.load_report(submission)
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# 报告")])
+    for piece in (report.render_verdict(evaluation), report.render_provenance(evaluation)):
+        data, metadata = DisplayFormatter().format(piece)
+        cell = nbformat.v4.new_code_cell("x")
+        cell.outputs = [nbformat.v4.new_output("display_data", data=data, metadata=metadata)]
+        notebook.cells.append(cell)
+    path = tmp_path / "丙县.ipynb"
+    nbformat.write(notebook, path)
+    return path
+
+
+@pytest.fixture
+def executed(tmp_path):
+    submission = tmp_path / "bing.yaml"
+    submission.write_bytes((ROOT / "data" / "demo" / "counties" / "bing.yaml").read_bytes())
+    return _executed(tmp_path, submission), submission
+
+
+def test_export_writes_the_page_and_the_document_beside_the_notebook(executed, capsys):
+    from minesafe.cli import main
+
+    path, _ = executed
+    assert main(["export", str(path)]) == 0
+    page = path.with_suffix(".html").read_text("utf-8")
+    assert "<title>示例省 示例丙县 2022年度综合评估报告（示例数据）</title>" in page
+    assert path.with_suffix(".docx").read_bytes()[:2] == b"PK"
+    assert main(["export", str(path)]) == 2  # never overwrites unasked
+    assert "输出文件已存在，未写入" in capsys.readouterr().err
+    assert main(["export", str(path), "--force", "--out", str(path.parent / "out" / "页.html"), "--html-only"]) == 0
+    assert not (path.parent / "out" / "页.docx").exists()
+
+
+def test_export_refuses_inputs_changed_or_gone_since_the_run(executed):
+    from minesafe.exceptions import InputError
+    from minesafe.export import export_notebook
+
+    path, submission = executed
+    submission.write_text(submission.read_text("utf-8") + "\n# 改动\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"笔记本运行后输入文件已改动.*bing\.yaml"):
+        export_notebook(path)
+    assert export_notebook(path, html_only=True).keys() == {path.with_suffix(".html")}
+    submission.unlink()
+    with pytest.raises(InputError, match="报告所用的输入文件已不存在"):
+        export_notebook(path)
+
+
+def test_export_refuses_a_notebook_not_run_or_failed(tmp_path):
+    from minesafe.exceptions import InputError
+    from minesafe.export import export_notebook
+
+    path = tmp_path / "x.ipynb"
+    with pytest.raises(InputError, match="文件不存在"):
+        export_notebook(path)
+    path.write_text("{not json", encoding="utf-8")
+    with pytest.raises(InputError, match="不是 Jupyter 笔记本文件"):
+        export_notebook(path)
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")]), path)
+    with pytest.raises(InputError, match="笔记本还没有运行"):
+        export_notebook(path)
+    failed = nbformat.v4.new_code_cell("1/0")
+    failed.outputs = [nbformat.v4.new_output("error", ename="ZeroDivisionError", evalue="division by zero", traceback=[])]
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# 标题"), failed]), path)
+    with pytest.raises(InputError, match=r"第 2 个单元格：这个单元格运行出错.*ZeroDivisionError"):
+        export_notebook(path)
+    with pytest.raises(InputError, match="输出文件扩展名不对"):
+        export_notebook(path, tmp_path / "x.pdf")
