@@ -28,7 +28,7 @@ from minesafe.annex import NOT_GIVEN, SAME_AS_BEFORE, Annex, Filled, build_annex
 from minesafe.decimals import format_decimal
 from minesafe.evaluation import CountyResult, ProvinceResult, Result, UnitResult, describe_failure
 from minesafe.rendering import DEMO_BANNER, describe_unit, describe_verification, tabulate_records, unit_label
-from minesafe.rubric import Category, Outcome, Rubric
+from minesafe.rubric import INFERRED_MARK, Category, Outcome, Rubric
 from minesafe.submission import NARRATIVE_KEYS
 from minesafe.word import (
     RED,
@@ -214,7 +214,7 @@ def _add_open_rows(document: Document, numbering: _Numbering, result: CountyResu
     rows: list[list[Cell]] = [
         [
             i.row.id,
-            f"{category_mark(i.row)} {i.row.category.value}",
+            f"{category_mark(i.row)} {i.row.category.value}" + (INFERRED_MARK if i.row.inferred else ""),
             i.row.requirement,
             [Span(i.outcome.value, bold=True, colour=RED if i.outcome is Outcome.FAILED else None)],
             _basis(i),

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import TYPE_CHECKING, cast
 
@@ -43,6 +43,8 @@ from minesafe.rubric import (
     Outcome,
     Row,
     Rubric,
+    ShareMode,
+    TargetRule,
     Threshold,
 )
 from minesafe.submission import CountySubmission, Header, ItemEntry, ProvinceSubmission, TargetInput, Value
@@ -572,6 +574,129 @@ def _item_reasons(items: Sequence[ItemResult]) -> list[Reason]:
     return reasons
 
 
+def _decides(rubric: Rubric, targets: Sequence[TargetResult], items: Sequence[ItemResult], score: Fraction) -> Verdict:
+    """A county's verdict from its parts: the one rule :func:`evaluate_county` applies."""
+    return Verdict.of(all(t.met for t in targets) and veto_rows_passed(items) and score >= rubric.pass_score)
+
+
+def _inferred_reasons(
+    rubric: Rubric, targets: Sequence[TargetResult], items: Sequence[ItemResult], score: Fraction
+) -> list[Reason]:
+    """A flag when a row whose category marker was lost decides the verdict: another reading that
+    keeps the footnote's totals (as many inferred rows veto as now) gives the other verdict."""
+    inferred = [i for i in items if i.row.inferred and i.row.category in (Category.VETO, Category.REFERENCE)]
+    failed = [i for i in inferred if i.outcome is Outcome.FAILED]
+    rest = [i for i in items if not i.row.inferred]
+    if not failed or _decides(rubric, targets, rest, score) is FAILED:
+        return []  # nothing inferred failed, or the county fails whatever the inferred rows are
+    if _decides(rubric, targets, items, score) is PASSED:
+        deciding, other, now, then = failed, FAILED, Category.REFERENCE, Category.VETO  # any of them could be veto
+    else:
+        deciding = [i for i in failed if i.row.category is Category.VETO]
+        reference_slots = sum(i.row.category is Category.REFERENCE for i in inferred)
+        if len(failed) > reference_slots:
+            return []  # more inferred rows failed than can be reference items: 不合格 under every reading
+        other, now, then = PASSED, Category.VETO, Category.REFERENCE
+    ids = "、".join(i.row.id for i in deciding)
+    return [
+        Reason(
+            "flag",
+            deciding[0].row.id,
+            f"第 {ids} 行类别为推断（原文标记缺失），按另一读法结论为{other}，请核实"
+            f"（本结论按{now.value}；按满足表注总数的另一读法，{'该行' if len(deciding) == 1 else '这些行'}为{then.value}）。",
+        )
+    ]
+
+
+#: The documented readings' words (docs/rules.md): T3's two modes, a fill-in value's two roles, the
+#: two ways of scoring 不涉及 rows.
+_SHARE_MODES = {ShareMode.RELATIVE: "相对提高比例", ShareMode.POINTS: "提高的百分点"}
+_OPEN_ROLES = {FieldRole.NONCOMPLIANT: "按未完成计", FieldRole.COMPLIANT: "按已完成计"}
+_SCORINGS = {"full": "不涉及的评分项按满分计", "rescale": "不涉及的评分项不计入、按适用分值折算"}
+
+
+def _reading_reasons(
+    rubric: Rubric,
+    submission: CountySubmission,
+    targets: Sequence[TargetResult],
+    items: Sequence[ItemResult],
+    score: Fraction,
+) -> list[Reason]:
+    """A flag for each documented reading under whose other side the verdict would differ (T3's
+    mode, an open fill-in role such as 1-1a 正在实施, the scoring of 不涉及 rows), naming the other
+    verdict; none when the verdict is the same either way."""
+    verdict = _decides(rubric, targets, items, score)
+    reasons = []
+    for n, t in enumerate(targets):
+        if t.target.mode is None or t.target.rule is not TargetRule.SHARE_INCREASE:
+            continue
+        mode = ShareMode.POINTS if t.target.mode is ShareMode.RELATIVE else ShareMode.RELATIVE
+        year = submission.header.year
+        other = evaluate_target(replace(t.target, mode=mode), submission.targets, rubric.baseline_for(year), year)
+        if (flipped := _decides(rubric, [*targets[:n], other, *targets[n + 1 :]], items, score)) is not verdict:
+            reasons.append(
+                Reason(
+                    "flag",
+                    t.target.id,
+                    f"工作目标 {t.target.id} 按{_SHARE_MODES[t.target.mode]}计算为{t.outcome.value}；按另一读法"
+                    f"（{_SHARE_MODES[mode]}，{other.value_text}）为{other.outcome.value}，结论为{flipped}，请核实"
+                    f"（原文“提高15%以上”未说明按哪一种计算）。",
+                )
+            )
+    for n, i in enumerate(items):
+        keys = rubric.open_field_roles.get(i.row.id, ())
+        if i.source != "derived" or not keys:
+            continue  # an evaluator's explicit result is not read from the counts
+        swap = {FieldRole.NONCOMPLIANT: FieldRole.COMPLIANT, FieldRole.COMPLIANT: FieldRole.NONCOMPLIANT}
+        fields = tuple(replace(f, role=swap.get(f.role, f.role)) if f.key in keys else f for f in i.row.fields)
+        row = replace(i.row, fields=fields)
+        outcome, evidence = derive_row_outcome(row, i.values, rubric)
+        if outcome is None or outcome is i.outcome:
+            continue
+        changed = replace(i, row=row, outcome=outcome, earned=earned_points(row, outcome))
+        if (flipped := _decides(rubric, targets, [*items[:n], changed, *items[n + 1 :]], score)) is not verdict:
+            labels = "、".join(f"“{f.label}”{_OPEN_ROLES.get(f.role, '')}" for f in i.row.fields if f.key in keys)
+            reasons.append(
+                Reason(
+                    "flag",
+                    i.row.id,
+                    f"第 {i.row.id} 行{labels}，判定为{i.outcome.value}；按另一读法为{outcome.value}（{evidence}），"
+                    f"结论为{flipped}，请核实（原文未说明如何计）。",
+                )
+            )
+    other_scoring = "rescale" if rubric.not_applicable_scoring == "full" else "full"
+    other_score, _ = compute_score(replace(rubric, not_applicable_scoring=other_scoring), items)
+    if (flipped := _decides(rubric, targets, items, other_score)) is not verdict:
+        reasons.append(
+            Reason(
+                "flag",
+                "score",
+                f"{_SCORINGS[rubric.not_applicable_scoring]}得 {format_decimal(score)} 分；按另一读法"
+                f"（{_SCORINGS[other_scoring]}）得 {format_decimal(other_score)} 分，结论为{flipped}，请核实。",
+            )
+        )
+    return reasons
+
+
+def _note_reasons(stage: str, items: Sequence[ItemResult]) -> list[Reason]:
+    """At 核查 and 认定, one 提示 naming the veto rows concluded without their 说明: "否决项评估结论分为
+    “完成”“未完成”或“无该项”，并作说明" (reference line 245). A result derived from the counts has them
+    as its explanation; a 自评 is the unit's own filling-in, checked by the later stages."""
+    if stage not in VERIFIED_STAGES:
+        return []
+    bare = [i.row.id for i in items if i.row.category is Category.VETO and i.source == "explicit" and not i.note.strip()]
+    if not bare:
+        return []
+    return [
+        Reason(
+            "flag",
+            "notes",
+            f"{stage}阶段否决项 {'、'.join(bare)} 的评估结论没有说明（方案：否决项评估结论分为“完成”“未完成”或“无该项”，"
+            "并作说明），请补充说明（note）。",
+        )
+    ]
+
+
 def evaluate_county(submission: CountySubmission, rubric: Rubric) -> CountyResult:
     """Evaluate one key county against ``rubric`` (with any params already applied)."""
     targets = evaluate_targets(rubric, submission.targets, submission.header.year)
@@ -579,6 +704,8 @@ def evaluate_county(submission: CountySubmission, rubric: Rubric) -> CountyResul
     score, score_note = compute_score(rubric, items)
     veto = count_veto(targets, items)
     reasons = _baseline_reasons(rubric, targets, submission.header.year) + _target_reasons(targets) + _item_reasons(items)
+    reasons += _inferred_reasons(rubric, targets, items, score) + _reading_reasons(rubric, submission, targets, items, score)
+    reasons += _note_reasons(submission.header.stage, items)
     if score < rubric.pass_score:
         reasons.append(
             Reason(

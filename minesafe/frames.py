@@ -102,6 +102,7 @@ def items_frame(result: CountyResult) -> pd.DataFrame:
             "部分名称": i.row.section_name,
             "重点任务": i.row.task_name,
             "类别": i.row.category.value,
+            "类别为推断": i.row.inferred,  # the marker was lost in the transcription (docs/rules.md)
             "任务分解": i.row.requirement,
             "评估结果": i.outcome.value,
             "分值": _number(i.row.points if i.row.category is Category.SCORED else None),

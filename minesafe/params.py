@@ -64,6 +64,7 @@ from typing import Any, TypeGuard
 from minesafe.decimals import format_decimal, format_rule_percent, parse_percent
 from minesafe.exceptions import ProblemCollector, RubricError, locate_key_path
 from minesafe.rubric import (
+    BASELINE_RULES,
     LEVELS,
     Category,
     FieldRole,
@@ -96,7 +97,6 @@ FIELD_ROLES = {
 }
 
 _TARGET_KEYS = {"bound", "mode", "years"}
-_BASELINE_RULES = (TargetRule.DECREASE, TargetRule.SHARE_INCREASE)
 _NON_NATIONAL_HINT = (
     "删去此项；确需按其他口径评估时，在参数文件中写明 national: false 和 name（口径名称），各输出都会注明“非国家评估表口径”"
 )
@@ -160,7 +160,7 @@ def apply_params(
             if _is_int(value) and 1990 <= value <= 2100:
                 changes["baseline_year"] = value
                 if value != rubric.baseline_year:
-                    lines = "、".join(str(t.line) for t in rubric.targets if t.line and t.rule in _BASELINE_RULES)
+                    lines = "、".join(str(t.line) for t in rubric.targets if t.line and t.rule in BASELINE_RULES)
                     place = f"原文第 {lines} 行“比{rubric.baseline_year}年”" if lines else "评估表"
                     departures.append(Departure(path, f"基准年 {rubric.baseline_year}年→{value}年", place, value))
             else:

@@ -104,6 +104,7 @@ def result_to_dict(
         out["items"] = {
             i.row.id: {
                 "category": i.row.category.key,
+                "category_inferred": i.row.inferred,  # the marker was lost in the transcription (docs/rules.md)
                 "result": i.outcome.value,
                 "points": None if i.earned is None else to_json_number(i.earned),
                 "max_points": i.row.points if i.row.category is Category.SCORED else None,

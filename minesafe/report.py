@@ -28,7 +28,7 @@ from minesafe.parsing import read_document
 from minesafe.provenance import read_provenance
 from minesafe.rendering import DEMO_BANNER, describe_unit, describe_verification, name_report, tabulate_records, unit_label
 from minesafe.results import evaluate_unit
-from minesafe.rubric import Category, Outcome, Rubric, category_label
+from minesafe.rubric import Category, Outcome, Rubric, row_category_label
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -475,7 +475,7 @@ def _item_row(i: ItemResult) -> tuple[object, ...]:
     shown = [value for value in i.filled if i.source == "explicit" or value not in i.evidence]  # each typed value once
     filled = f"填报内容：{'；'.join(shown)}" if shown else ""
     notes = "；".join(x for x in (basis, filled, i.note, f"依据原文：{i.row.citation}" if i.row.citation else "") if x)
-    return (i.row.id, f"{i.row.task}. {i.row.task_name}", Word(category_label(i.row.category, i.row.points)), i.row.requirement,
+    return (i.row.id, f"{i.row.task}. {i.row.task_name}", Word(row_category_label(i.row)), i.row.requirement,
             outcome_mark(i.outcome), points, notes)  # fmt: skip
 
 

@@ -67,6 +67,15 @@ def category_label(category: Category, points: int = 0) -> str:
     return f"{marker} {category.value}"
 
 
+#: What every output adds to the category of a row whose marker the transcription lost.
+INFERRED_MARK = "（类别为推断）"
+
+
+def row_category_label(row: Row) -> str:
+    """A row's :func:`category_label`, marked :data:`INFERRED_MARK` when its category is inferred."""
+    return category_label(row.category, row.points) + (INFERRED_MARK if row.inferred else "")
+
+
 class FieldKind(enum.Enum):
     COUNT = "count"
     FLAG = "flag"
@@ -87,6 +96,10 @@ class TargetRule(enum.Enum):
     SHARE_INCREASE = "share_increase"
     AVERAGE_DECREASE = "average_decrease"
     NONE_OCCURRED = "none_occurred"
+
+
+#: The rules of the targets that compare with a baseline year (T1–T3).
+BASELINE_RULES = (TargetRule.DECREASE, TargetRule.SHARE_INCREASE)
 
 
 class ShareMode(enum.Enum):
@@ -352,19 +365,30 @@ class Rubric:
     def name_target(self, target: Target, year: int | None = None) -> Target:
         """``target`` with its name (the form's words, e.g. ``地下矿山数量比2020年下降比例``) naming the
         baseline year used for ``year`` instead of the table's (see :meth:`baseline_label`)."""
-        if target.rule not in (TargetRule.DECREASE, TargetRule.SHARE_INCREASE):
+        if target.rule not in BASELINE_RULES:
             return target  # only these compare with the baseline year
         name = target.name.replace(f"{self.named_baseline_year or self.baseline_year}年", self.baseline_label(year))
         return target if name == target.name else replace(target, name=name)
 
     def baseline_caveat(self, year: int) -> str:
-        """A caveat when the table's fixed baseline year and the text's "较N年前" disagree for
-        ``year`` under the default reading; empty when they agree or the form has no such text."""
-        if self.baseline_reading != "fixed-2020" or not self.baseline_years_before:
+        """When the table's fixed baseline year and the text's "较N年前" disagree for ``year``: which
+        reading is in force, the year the other compares with and the counts it needs, and how to
+        switch; empty when they agree or the form has no such text."""
+        if not self.baseline_years_before or year == self.baseline_year + self.baseline_years_before:
             return ""
-        if year == self.baseline_year + self.baseline_years_before:
-            return ""
-        return f"基准年按评估表取{self.baseline_year}年，正文为“较{self.baseline_years_before}年前”，请核实"
+        before = year - self.baseline_years_before
+        counts = "、".join(label for t in self.targets if t.rule in BASELINE_RULES for label in t.inputs.values())
+        table, text = f"评估表“比{self.baseline_year}年”", f"方案正文“较{self.baseline_years_before}年前”"
+        if self.baseline_reading == "two-years-before":
+            return (
+                f"基准年按{text}取{before}年（现行读法 baseline_reading: two-years-before）；{table}。"
+                f"按评估表读法须填报{self.baseline_year}年的{counts}，并去掉参数 baseline_reading 后重新评估，请核实。"
+            )
+        return (
+            f"基准年按{table}取{self.baseline_year}年（现行读法 fixed-2020）；{text}即{before}年。"
+            f"按正文读法须填报{before}年的{counts}（代替{self.baseline_year}年的数量），"
+            f"并用参数文件 two-years-before.yaml（baseline_reading: two-years-before）重新评估，请核实。"
+        )
 
     def row_by_id(self, row_id: str) -> Row | None:
         return self._rows_by_id.get(row_id)

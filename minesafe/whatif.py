@@ -25,7 +25,7 @@ from minesafe.parsing import dump_yaml, read_document
 from minesafe.provenance import file_sha256
 from minesafe.rendering import describe_unit, unit_label
 from minesafe.report import Report, render_fragment, report_notices
-from minesafe.rubric import Outcome, Rubric, category_label, parse_outcome
+from minesafe.rubric import Outcome, Rubric, parse_outcome, row_category_label
 from minesafe.storage import atomic_write
 from minesafe.submission import TargetField, build_county_submission, put_value, target_fields, value_at
 
@@ -216,7 +216,7 @@ class WhatIfPanel(StaticNote):
                 )
                 menu.observe(self._on_row(row.id), names="value")
                 self.row_inputs[row.id] = menu
-                text = f"{category_label(row.category, row.points)}　{row.requirement}"
+                text = f"{row_category_label(row)}　{row.requirement}"
                 lines.append(w.HBox([menu, w.HTML(render_fragment("whatif_row.html.j2", fill_in=row.fill_in, text=text))]))
             sections.append(w.VBox(lines))
         targets_box = w.VBox(list(self.target_inputs.values()))

@@ -116,7 +116,8 @@ def test_not_applicable_target_does_not_fail(county_data, county_rubric):
     county_data["targets"]["tailings_ponds"] = {"baseline": 0, "current": 0}
     result = _evaluate(county_data, county_rubric)
     assert result.passed
-    assert [r.id for r in result.reasons if r.kind == "flag"] == ["T2"]
+    # (T3's mode decides this county too: tests/test_readings.py)
+    assert [r.id for r in result.reasons if r.kind == "flag" and "另一读法" not in r.text] == ["T2"]
     assert result.targets[1].outcome is Outcome.NOT_APPLICABLE
 
 
