@@ -149,13 +149,16 @@ def _judge_share(target: Target, part: CountPair, whole: CountPair, baseline_yea
     )
     # The working uses the counts themselves, so it recomputes exactly to the value shown.
     q0, q1 = f"{part.baseline}/{whole.baseline}", f"{part.current}/{whole.current}"
-    if whole.baseline == 0 and whole.current == 0:
+    if whole.current == 0:
+        # no mine left at the end of the year: there is no share to raise (line 243), the item does
+        # not apply ("无该项", line 245) — not 未完成 with "0/0 = 0 %", nor a gap asking for mines
+        when = f"{baseline_year}年与{year}年末{whole_label}均为0" if whole.baseline == 0 else f"{year}年末{whole_label}为0（已全部关闭）"
         return TargetResult(
             target,
             Outcome.NOT_APPLICABLE,
             None,
             counts,
-            flag=f"{target.id} {target.name}：{baseline_year}年与{year}年末{whole_label}均为0，无占比可言，本目标按不涉及处理，请核实。",
+            flag=f"{target.id} {target.name}：{when}，无占比可言，本目标按不涉及处理，请核实。",
             base=s0,
         )
     if target.mode is ShareMode.POINTS:

@@ -119,6 +119,25 @@ def test_share_without_any_mine_in_either_year_is_not_applicable(county_rubric):
     assert result.flag.endswith("2020年与2022年末全部非煤矿山数量均为0，无占比可言，本目标按不涉及处理，请核实。")
 
 
+@pytest.mark.parametrize("mode", ["relative", "points"])
+@pytest.mark.parametrize(("whole1", "outcome"), [(0, Outcome.NOT_APPLICABLE), (1, Outcome.FAILED)])
+def test_share_when_every_mine_has_closed_is_not_applicable(county_rubric, mode, whole1, outcome):
+    """All non-coal mines closed (current total 0): no share to raise — 不涉及 with a flag, not
+    未完成 with "0/0 = 0 %"; one small mine left (share 0/1) is a share that fell: 未完成."""
+    from minesafe.gap import target_gap
+
+    rubric = apply_params(county_rubric, {"targets": {"T3": {"mode": mode}}})
+    result = _judge(rubric, "T3", **_share_inputs(12, 100, 0, whole1))
+    assert result.outcome is outcome
+    if whole1 == 0:
+        assert result.met and result.value is None
+        assert result.flag.endswith("2022年末全部非煤矿山数量为0（已全部关闭），无占比可言，本目标按不涉及处理，请核实。")
+        gap = target_gap(result)  # no gap list asking the county to open mines
+        assert gap.met and not gap.change and "不涉及" in gap.text
+    else:
+        assert not result.flag
+
+
 @pytest.mark.parametrize(("part1", "outcome"), [(0, Outcome.FAILED), (1, Outcome.COMPLETED)])
 def test_share_from_no_mines_at_all_to_some(county_rubric, part1, outcome):
     """No mine at the baseline is a share of 0: judged like any zero baseline share."""
