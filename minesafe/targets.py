@@ -152,7 +152,11 @@ def _judge_share(target: Target, part: CountPair, whole: CountPair, baseline_yea
     if whole.current == 0:
         # no mine left at the end of the year: there is no share to raise (line 243), the item does
         # not apply ("无该项", line 245) — not 未完成 with "0/0 = 0 %", nor a gap asking for mines
-        when = f"{baseline_year}年与{year}年末{whole_label}均为0" if whole.baseline == 0 else f"{year}年末{whole_label}为0（已全部关闭）"
+        when = (
+            f"{baseline_year}年与{year}年末{whole_label}均为0"
+            if whole.baseline == 0
+            else f"{year}年末{whole_label}为0（已全部关闭）"
+        )
         return TargetResult(
             target,
             Outcome.NOT_APPLICABLE,
