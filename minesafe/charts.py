@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import functools
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
@@ -27,6 +27,7 @@ from minesafe.targets import TargetResult
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
 SYSTEM_CJK_FONTS = ("Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "SimHei", "PingFang SC")
@@ -78,7 +79,9 @@ def _loss_grids(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return lost.to_numpy(dtype=float), frame["否决项未完成"][lost.columns].to_numpy(dtype=int)
 
 
-def _render(title: str, draw, size: tuple[float, float], alt: str, data: Sequence[Mapping[Any, Any]]) -> Chart:
+def _render(
+    title: str, draw: Callable[[Figure], None], size: tuple[float, float], alt: str, data: Sequence[Mapping[Any, Any]]
+) -> Chart:
     """Draw on a new figure with the CJK fonts and render it to PNG."""
     import matplotlib
     from matplotlib.figure import Figure
@@ -117,7 +120,16 @@ def _wrap(text: str, width: int) -> str:
     return "\n".join(text[i : i + width] for i in range(0, len(text), width))
 
 
-def _legend(ax, entries: Sequence[tuple[str, str, str]]) -> None:
+def _count_ticks(ax: Axes) -> None:
+    """Whole-number ticks on the y axis of a chart of counts (matplotlib's default locator, told so)."""
+    from matplotlib.ticker import MaxNLocator
+
+    locator = ax.yaxis.get_major_locator()
+    assert isinstance(locator, MaxNLocator)  # the default AutoLocator is one
+    locator.set_params(integer=True)
+
+
+def _legend(ax: Axes, entries: Sequence[tuple[str, str, str]]) -> None:
     """A legend above the plot area (it never covers a bar), its swatches in the bars' own colours."""
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
@@ -151,7 +163,7 @@ def plot_section_points(result: CountyResult) -> Chart:
     available = [d["available"] for d in data]
     colours = [palette.PASS if d["earned"] == d["available"] else palette.FAIL for d in data]
 
-    def draw(figure):
+    def draw(figure: Figure) -> None:
         ax = figure.subplots()
         positions = range(len(data))
         ax.barh(positions, available, color=palette.AVAILABLE)
@@ -204,10 +216,10 @@ def plot_targets(result: CountyResult | ProvinceResult) -> Chart:
     events = [d for d in data if d["events"]]
     quiet = all(d["value"] == 0 for d in events)
 
-    def ticks(group):
+    def ticks(group: Sequence[Mapping[str, Any]]) -> list[str]:
         return [f"{d['id']}\n实际 {d['value_text']}\n目标 {d['bound_text']}" for d in group]
 
-    def draw_ratios(ax):
+    def draw_ratios(ax: Axes) -> None:
         values = [0.0 if d["value"] is None else float(d["value"]) for d in ratios]
         ax.bar(range(len(ratios)), values, color=[_target_colour(results[d["id"]]) for d in ratios], width=0.6)
         for x, d in enumerate(ratios):
@@ -218,11 +230,11 @@ def plot_targets(result: CountyResult | ProvinceResult) -> Chart:
         ax.set_xticks(range(len(ratios)), ticks(ratios), fontsize=8)
         ax.set_ylabel("下降或提高比例（%）")
 
-    def draw_events(ax):
+    def draw_events(ax: Axes) -> None:
         counts = [float(d["value"] or 0) for d in events]
         ax.bar(range(len(events)), counts, color=[_target_colour(results[d["id"]]) for d in events], width=0.6)
         ax.set_ylim(0, max([*counts, 1]) * 1.2)
-        ax.yaxis.get_major_locator().set_params(integer=True)
+        _count_ticks(ax)
         ax.set_xticks(range(len(events)), ticks(events), fontsize=8)
         ax.set_ylabel("起数（目标：未发生）")
 
@@ -232,7 +244,7 @@ def plot_targets(result: CountyResult | ProvinceResult) -> Chart:
 
     quiet_line = f"{'、'.join(d['id'] for d in events)}（未发生类目标）：均为 0 起，完成"
 
-    def draw(figure):
+    def draw(figure: Figure) -> None:
         if not panels:  # only 未发生 targets, none occurred: one line, no empty axes
             figure.text(0.5, 0.3, quiet_line, ha="center", va="center", color=palette.PASS, fontsize=11)
             return
@@ -260,7 +272,7 @@ def plot_counties(result: ProvinceResult) -> Chart:
     data = county_scores(result)
     pass_score = counties[0].rubric.pass_score if counties else Fraction(0)
 
-    def draw(figure):
+    def draw(figure: Figure) -> None:
         ax = figure.subplots()
         ax.bar(range(len(data)), [float(d["score"]) for d in data], width=0.6,
                color=[palette.verdict_colour(d["passed"]) for d in data])  # fmt: skip
@@ -288,7 +300,7 @@ def plot_section_losses(losses: Mapping[str, pd.DataFrame]) -> Chart:
     failed veto rows (``losses`` as :func:`minesafe.overview.tabulate_all_section_losses` gives it)."""
     heights = [max(len(frame), 1) for frame in losses.values()] or [1]
 
-    def draw(figure):
+    def draw(figure: Figure) -> None:
         if not losses:
             figure.text(0.5, 0.5, "没有县级或企业评估结果", ha="center")
             return
@@ -327,14 +339,14 @@ def plot_score_distribution(units: pd.DataFrame) -> Chart:
     scored = units.dropna(subset=["得分"])
     pass_lines = sorted(set(scored["合格分数线"]))
 
-    def draw(figure):
+    def draw(figure: Figure) -> None:
         ax = figure.subplots()
         groups = [scored.loc[scored["是否合格"] == passed, "得分"] for passed in (True, False)]
         ax.hist(groups, bins=range(0, 105, 5), stacked=True, color=[palette.PASS, palette.FAIL])
         for line in pass_lines:
             ax.axvline(line, color="black", linestyle="--")
         ax.set_xlim(0, 105)
-        ax.yaxis.get_major_locator().set_params(integer=True)
+        _count_ticks(ax)
         ax.set_xlabel("评分项得分")
         ax.set_ylabel("单位数")
         lines = [("line", "black", f"合格分数线 {line:g} 分") for line in pass_lines]
@@ -351,7 +363,7 @@ def plot_score_trends(units: pd.DataFrame) -> Chart:
     names = scored.groupby("单位名称")["年度"].nunique()
     several = scored[scored["单位名称"].isin(names[names > 1].index)]
 
-    def draw(figure):
+    def draw(figure: Figure) -> None:
         ax = figure.subplots()
         if several.empty:
             ax.text(0.5, 0.5, "各单位均只有一个年度的评估结果，暂无趋势", ha="center", va="center", transform=ax.transAxes)

@@ -161,7 +161,7 @@ def check_rubric_id(data: Any, source: str, locate: Locator) -> str:
     :class:`InputError` naming the known ones."""
     rubric_id = data.get("rubric") if isinstance(data, Mapping) else None
     known = list_rubrics()
-    if rubric_id not in known:
+    if not isinstance(rubric_id, str) or rubric_id not in known:
         raise InputError(source, [Problem(("rubric",), "缺少或写错了评估表编号", rubric_id, "、".join(known))], locate)
     return rubric_id
 
@@ -181,7 +181,7 @@ def read_prefill(path: Path) -> tuple[Mapping[str, Any], Rubric]:
     return data, rubric
 
 
-def read_county_submission(path: Path, rubric: Rubric | None = None, params_path=None) -> tuple[CountySubmission, Rubric]:
+def read_county_submission(path: Path, rubric: Rubric | None = None, params_path: str | Path | None = None) -> tuple[CountySubmission, Rubric]:
     """A validated county submission and the rubric it is judged by."""
     data, locate = read_document(path)
     if rubric is None:

@@ -13,9 +13,12 @@ from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import yaml
+
+if TYPE_CHECKING:
+    from openpyxl import Workbook
 
 from minesafe.exceptions import InputError, KeyPath, Problem, locate_key_path
 
@@ -24,6 +27,13 @@ EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
 SUBMISSION_SUFFIXES = YAML_SUFFIXES | {".json"} | EXCEL_SUFFIXES
 
 Locator = Callable[[KeyPath], str]
+
+
+class _Mark(Protocol):
+    """A place in a YAML text, as PyYAML's pure-Python and libyaml parsers both give it."""
+
+    line: int
+    column: int
 
 
 _reads: ContextVar[list[Path] | None] = ContextVar("minesafe_reads", default=None)
@@ -123,17 +133,18 @@ class _Yaml12Resolver(yaml.resolver.BaseResolver):
     calls it for every node, and it was a third of the time a rubric took to load.
     """
 
-    def resolve(self, kind, value, implicit):
+    def resolve(self, kind: type[yaml.Node], value: Any, implicit: tuple[bool, bool]) -> str:
         if kind is yaml.ScalarNode and implicit[0]:
+            tag: str
             for tag, pattern in self.yaml_implicit_resolvers.get(value[:1], ()):
                 if pattern.match(value):
                     return tag
         return _DEFAULT_TAGS[kind]
 
-    def descend_resolver(self, current_node, current_index):
+    def descend_resolver(self, current_node: yaml.Node | None, current_index: Any) -> None:
         pass
 
-    def ascend_resolver(self):
+    def ascend_resolver(self) -> None:
         pass
 
 
@@ -163,7 +174,7 @@ class _Yaml12Constructor(yaml.constructor.SafeConstructor):
     """Safe construction with YAML 1.2 scalars, bounded integers, and duplicate keys refused
     (YAML would silently keep the last one and lose the first)."""
 
-    def construct_document(self, node):
+    def construct_document(self, node: yaml.Node) -> Any:
         """The document built directly from its nodes: about twice as fast as PyYAML's general
         construction, which is still what builds (and refuses) anything unusual."""
         try:
@@ -171,7 +182,7 @@ class _Yaml12Constructor(yaml.constructor.SafeConstructor):
         except (_Unusual, yaml.constructor.ConstructorError):
             return super().construct_document(node)
 
-    def _construct_plainly(self, node, depth: int) -> Any:
+    def _construct_plainly(self, node: yaml.Node, depth: int) -> Any:
         kind, tag = type(node), node.tag
         if kind is yaml.ScalarNode:
             if tag == _STR_TAG:
@@ -198,7 +209,7 @@ class _Yaml12Constructor(yaml.constructor.SafeConstructor):
             return [self._construct_plainly(child, depth + 1) for child in node.value]
         raise _Unusual
 
-    def _core_scalar(self, node, tag: str) -> str:
+    def _core_scalar(self, node: yaml.ScalarNode, tag: str) -> str:
         """The scalar's text, checked against its tag (``!!int "abc"`` is refused, not guessed)."""
         text = self.construct_scalar(node)
         if not _CORE_PATTERNS[tag].fullmatch(text):
@@ -206,24 +217,24 @@ class _Yaml12Constructor(yaml.constructor.SafeConstructor):
             raise yaml.constructor.ConstructorError(None, None, f"标签 !!{tag} 与内容“{text}”不符，应为{name}", node.start_mark)
         return text
 
-    def construct_yaml_null(self, node):
+    def construct_yaml_null(self, node: yaml.ScalarNode) -> None:
         self._core_scalar(node, "null")
 
-    def construct_yaml_bool(self, node):
+    def construct_yaml_bool(self, node: yaml.ScalarNode) -> bool:
         return self._core_scalar(node, "bool").lower() == "true"
 
-    def construct_yaml_int(self, node):
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int | _HugeNumber:  # type: ignore[override]  # a long one is named by the tree check
         text = self._core_scalar(node, "int")
         if text.startswith(("0o", "0x")):
             return _checked_int(text[2:], 8 if text[1] == "o" else 16)
         return _checked_int(text)
 
-    def construct_yaml_float(self, node):
+    def construct_yaml_float(self, node: yaml.ScalarNode) -> float:
         text = self._core_scalar(node, "float").lower()
         special = {".inf": math.inf, "+.inf": math.inf, "-.inf": -math.inf, ".nan": math.nan}
         return special[text] if text in special else float(text)
 
-    def construct_mapping(self, node, deep=False):
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
         seen: dict[Any, int] = {}
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)
@@ -266,7 +277,7 @@ class PythonYamlLoader(
 ):
     """The pure-Python loader, for installations without libyaml."""
 
-    def __init__(self, stream):
+    def __init__(self, stream: str) -> None:
         yaml.reader.Reader.__init__(self, stream)
         yaml.scanner.Scanner.__init__(self)
         yaml.parser.Parser.__init__(self)
@@ -281,7 +292,7 @@ if yaml.__with_libyaml__:
         """The libyaml loader (about 8× faster) with the same YAML 1.2 and duplicate-key rules: PyYAML's
         public libyaml loader, its constructor and resolver ahead of the base ones."""
 
-        def __init__(self, stream):
+        def __init__(self, stream: str) -> None:
             yaml.CBaseLoader.__init__(self, stream)
             _Yaml12Constructor.__init__(self)
             _Yaml12Resolver.__init__(self)
@@ -418,7 +429,7 @@ def _in_chinese(problem: str) -> str:
     return next((chinese for english, chinese in _PARSER_PROBLEMS.items() if english in problem), problem)
 
 
-def _too_deep(mark) -> Problem:
+def _too_deep(mark: _Mark | None) -> Problem:
     return Problem((), f"嵌套超过 {MAX_DEPTH} 层", expected="按提交格式说明的层次填写", where=_line_of(mark))
 
 
@@ -462,7 +473,7 @@ def parse_json(text: str, source: str) -> tuple[Any, Locator]:
     return data, locate_key_path
 
 
-def _line_of(mark) -> str:
+def _line_of(mark: _Mark | None) -> str:
     return f"第 {mark.line + 1} 行第 {mark.column + 1} 列" if mark is not None else "文件中"
 
 
@@ -526,7 +537,7 @@ def read_document(path: Path) -> tuple[Any, Locator]:
     return parse_yaml(text, str(path))
 
 
-def open_workbook(path: Path, formulas: bool = False):
+def open_workbook(path: Path, formulas: bool = False) -> Workbook:
     """Open an .xlsx file read-only (only the used area is ever materialised), after checking its
     size and the uncompressed size of its parts (a zip bomb is refused before it is inflated);
     or raise a clear :class:`InputError`. A formula cell holds the result the spreadsheet program

@@ -195,7 +195,7 @@ def load_runs(
     notebook's parameters (default: papermill's inspection, once per notebook)."""
     cache: dict[Path, Mapping[str, Mapping[str, Any]]] = {}
 
-    def declared_once(notebook: Path):
+    def declared_once(notebook: Path) -> Mapping[str, Mapping[str, Any]]:
         if notebook not in cache:
             cache[notebook] = (declared or declared_parameters)(notebook)
         return cache[notebook]

@@ -7,10 +7,13 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from minesafe.exceptions import InputError, OutputError
 from minesafe.parsing import check_name_length, dump_yaml
+
+if TYPE_CHECKING:
+    from openpyxl import Workbook
 
 
 def read_umask() -> int:
@@ -228,7 +231,7 @@ def _finish_swap(staging: Path) -> None:
         os.close(marker)
 
 
-def write_workbook(workbook, path: Path) -> None:
+def write_workbook(workbook: Workbook, path: Path) -> None:
     """Save an openpyxl workbook atomically."""
     with atomic_write(path) as handle:
         workbook.save(handle)

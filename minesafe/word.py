@@ -31,9 +31,11 @@ from lxml import etree
 
 if TYPE_CHECKING:
     from docx.document import Document
+    from docx.oxml.text.font import CT_RPr
     from docx.section import Section
     from docx.table import Table, _Cell
     from docx.text.paragraph import Paragraph
+    from docx.text.run import Run
 
 #: The faces used, by role. 小标宋 titles, 黑体 and 楷体 headings, 仿宋 body, 宋体 tables.
 TITLE_FONT = "方正小标宋简体"
@@ -85,7 +87,7 @@ def create_document() -> Document:
     return document
 
 
-def _set_fonts(rpr, east_asian: str) -> None:
+def _set_fonts(rpr: CT_RPr, east_asian: str) -> None:
     fonts = rpr.find(qn("w:rFonts"))
     if fonts is None:
         fonts = OxmlElement("w:rFonts")
@@ -178,7 +180,7 @@ def xml_safe(text: str) -> str:
     return _NOT_XML.sub("\ufffd", text)
 
 
-def _style_run(run, font: str = BODY_FONT, size: float = SIZE_3, bold: bool = False, colour: RGBColor | None = None) -> None:
+def _style_run(run: Run, font: str = BODY_FONT, size: float = SIZE_3, bold: bool = False, colour: RGBColor | None = None) -> None:
     """A run's own formatting where it differs from its paragraph's style (the body's 仿宋 三号 by default)."""
     if size != SIZE_3:
         run.font.size = Pt(size)
@@ -260,7 +262,7 @@ def add_table(
     centred: Sequence[int] = (),
 ) -> Table:
     """A bordered table in 宋体: its header row repeated on every page, no row split across pages."""
-    table = document.add_table(rows=1, cols=len(headers))
+    table: Table = document.add_table(rows=1, cols=len(headers))
     table.style = document.styles["Table Grid"]
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     table.autofit = False
