@@ -181,7 +181,9 @@ def read_prefill(path: Path) -> tuple[Mapping[str, Any], Rubric]:
     return data, rubric
 
 
-def read_county_submission(path: Path, rubric: Rubric | None = None, params_path: str | Path | None = None) -> tuple[CountySubmission, Rubric]:
+def read_county_submission(
+    path: Path, rubric: Rubric | None = None, params_path: str | Path | None = None
+) -> tuple[CountySubmission, Rubric]:
     """A validated county submission and the rubric it is judged by."""
     data, locate = read_document(path)
     if rubric is None:
