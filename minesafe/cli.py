@@ -14,6 +14,7 @@ Exit status, the same for every command (README, "Exit status"):
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import errno
 import gc
 import os
@@ -293,6 +294,33 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("confirmation", type=Path, nargs="?", metavar="认定文件", help="同一单位的认定文件（可省略）")
     compare.add_argument("--params", type=Path, metavar="参数文件", help="评估参数文件")
 
+    status = commands.add_parser(
+        "status",
+        help="报送情况：各单位各评估阶段是否已提交、何时提交、是否逾期",
+        description="汇总文件夹中的提交文件（或批量评估的 result.json）：应报单位各评估阶段的提交日期、缺少的阶段和逾期情况，打印并写出 Excel",
+    )
+    status.add_argument("folder", type=Path, metavar="文件夹", help="提交文件所在的文件夹（或批量评估的输出文件夹）")
+    status.add_argument(
+        "--expected",
+        default="省文件",
+        metavar="应报名单",
+        help="应报单位：省文件（默认，各省级文件所列重点县及省本身）、煤矿重点县2023、煤矿重点企业2023，或 CSV 名单文件（province 和 county 或 enterprise 列）",
+    )
+    status.add_argument(
+        "--calendar", type=Path, metavar="日程文件", help="评估日程（期限）文件，默认按通知首批评估的期限（次年3月1日前完成核查）"
+    )
+    status.add_argument("--today", type=_date, metavar="日期", help="按哪一天判断逾期，如 2023-03-10（默认今天）")
+    status.add_argument(
+        "--year", type=_whole_number(2000, 2100), action="append", metavar="年度", help="只列这一评估年度（可重复）"
+    )
+    status.add_argument(
+        "--out",
+        type=Path,
+        default=Path("status.xlsx"),
+        metavar="文件.xlsx",
+        help="写出的 Excel 文件（默认 status.xlsx，已存在时覆盖）",
+    )
+
     demo = commands.add_parser(
         "demo",
         help="写出演示工作区（示例提交文件、填报表、运行参数文件、参数、名单数据、报告笔记本和使用说明）",
@@ -328,6 +356,32 @@ def _lists(args: argparse.Namespace) -> int:
         history = build_history(data, str(args.history), locate)
         write_workbook(build_proposal_workbook(history, propose_next_list(history)), args.out)
         print(f"已写出：{args.out}")
+    return EXIT_OK
+
+
+def _date(text: str) -> dt.date:
+    from minesafe.verification import parse_date
+
+    day = parse_date(text)
+    if day is None:
+        raise argparse.ArgumentTypeError(f"日期写法有误：{text}（应为如 2023-03-10 的日期）")
+    return day
+
+
+def _status(args: argparse.Namespace) -> int:
+    from minesafe.status import build_status_workbook, collect_status, describe_status, read_calendar
+    from minesafe.storage import check_output_file, write_workbook
+
+    if args.out.suffix.lower() != ".xlsx":
+        raise InputError(str(args.out), [Problem((), "输出文件扩展名不对", args.out.suffix, ".xlsx")])
+    check_output_file(args.out)
+    if not args.folder.is_dir():
+        raise InputError(str(args.folder), [Problem((), "文件夹不存在", str(args.folder), "存放提交文件的文件夹")])
+    calendar = read_calendar(args.calendar)
+    rows, unreadable = collect_status(args.folder, args.expected, calendar, args.today, args.year or ())
+    print(describe_status(rows, calendar, unreadable))
+    write_workbook(build_status_workbook(rows, calendar), args.out)
+    print(f"已写出：{args.out}")
     return EXIT_OK
 
 
@@ -602,11 +656,12 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "demo": _demo,
     "report": _report,
     "export": _export,
+    "status": _status,
 }
 
 
 #: Commands that run briefly in a process of their own (not the batch, nor the app's server).
-BRIEF_COMMANDS = {"evaluate", "template", "lists", "compare", "demo", "report", "export"}
+BRIEF_COMMANDS = {"evaluate", "template", "lists", "compare", "demo", "report", "export", "status"}
 
 
 def run() -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
 from pathlib import Path
@@ -85,7 +86,11 @@ def read_provenance(unit: UnitResult, params: str | Path | None) -> dict[str, An
             profiles.setdefault(rubric.profile_file, rubric)
 
     for result, source in zip(unit.stages, unit.sources, strict=True):
-        inputs.append({"role": "提交文件", "unit": result.name, "stage": result.header.stage} | _file_facts(source))
+        inputs.append(
+            {"role": "提交文件", "unit": result.name, "stage": result.header.stage}
+            | _file_facts(source)
+            | filed_on(source, result.header.submitted)
+        )
         inputs += [
             {"role": "佐证材料", "unit": result.name, "stage": result.header.stage}
             | {"path": shown_path(Path(source).parent / f.file), "sha256": f.sha256}
@@ -96,7 +101,11 @@ def read_provenance(unit: UnitResult, params: str | Path | None) -> dict[str, An
         if isinstance(result, ProvinceResult):
             for county in result.units:
                 for r, county_source in zip(county.stages, county.sources, strict=True):
-                    inputs.append({"role": "重点县文件", "unit": r.name, "stage": r.header.stage} | _file_facts(county_source))
+                    inputs.append(
+                        {"role": "重点县文件", "unit": r.name, "stage": r.header.stage}
+                        | _file_facts(county_source)
+                        | filed_on(county_source, r.header.submitted)
+                    )
                     note_rubric(r.rubric)
     return {
         "inputs": inputs,
@@ -123,3 +132,12 @@ def evidence_files(result: CountyResult | ProvinceResult) -> list[EvidenceFile]:
     if not isinstance(result, CountyResult):
         return []
     return list({f.file: f for i in result.items for f in i.supporting}.values())
+
+
+def filed_on(path: str | Path, submitted: dt.date | None) -> dict[str, str]:
+    """When a submission was filed: its ``submitted:`` date, else the file's own (modification)
+    date, with which of the two it is (``filed_by``: ``submitted`` or ``file``)."""
+    if submitted is not None:
+        return {"filed": submitted.isoformat(), "filed_by": "submitted"}
+    day = dt.date.fromtimestamp(Path(path).stat().st_mtime)
+    return {"filed": day.isoformat(), "filed_by": "file"}

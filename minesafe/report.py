@@ -679,6 +679,21 @@ def render_verification(report: Report) -> Html:
     return Html("".join(parts), "\n".join(lines))
 
 
+def render_status(folder: str | Path, calendar_file: str | Path = "") -> Html:
+    """报送情况: the season's status table of a folder (see :mod:`minesafe.status`, the same as
+    ``minesafe status``), judged as of today: each unit's stages in with their dates, what is
+    missing and late, and the count of each state."""
+    from minesafe.status import collect_status, describe_counts, read_calendar, status_frame
+
+    calendar = read_calendar(Path(calendar_file) if str(calendar_file).strip() else None)
+    rows, unreadable = collect_status(Path(folder), calendar=calendar)
+    lead = describe_counts(rows) + f"期限依据：{calendar.source}。"
+    frame = status_frame(rows)
+    note = "；".join(f"未计入：{u}" for u in unreadable)
+    body = _lines([], lead=lead) + render_frame(frame).html + (_lines([], note=note) if note else "")
+    return Html(body, "\n".join([lead, frame.to_string(index=False), *([note] if note else [])]))
+
+
 def render_list_proposal(history_file: str | Path) -> Html:
     """Next year's key-unit list proposed from a list-history file (see minesafe.lists)."""
     from minesafe.lists import ADD, PENDING_CHECK, STAY, build_history, exit_action, name_list_proposal, propose_next_list

@@ -30,6 +30,7 @@ from minesafe.files import read_prefill, read_rubric
 from minesafe.parsing import read_document
 from minesafe.resources import demo_folder, package_folder, profile_folder
 from minesafe.rubric import STAGES
+from minesafe.season import CALENDAR_FILE
 from minesafe.storage import atomic_write, read_umask
 
 README = "README.txt"
@@ -40,6 +41,8 @@ RUN_FOLDER = "运行"
 PARAMS_FOLDER = "参数"
 NOTEBOOK_FOLDER = "笔记本"
 LIST_DATA = "名单数据.yaml"
+#: The season calendar in ``参数/`` (a copy of the shipped one, to edit for a year).
+CALENDAR_NAME = "评估日程.yaml"
 #: A province's coal units are kept apart from its non-coal key counties (other lists, other forms).
 COAL_FOLDER = "煤矿"
 #: The run file of the list-management notebook (the other notebooks' run files are named by unit).
@@ -156,11 +159,12 @@ def plan_params() -> dict[str, bytes]:
     """The params readings and the shipped profiles, side by side in ``参数/``."""
     readings = package_folder("data/readings")  # installed; in a checkout, params/readings
     readings = readings if readings.is_dir() else package_folder("params/readings")
+    calendar = package_folder("data/lists") / CALENDAR_FILE  # the season calendar, for `minesafe status --calendar`
     return {
         f"{PARAMS_FOLDER}/{p.name}": p.read_bytes()
         for folder in (readings, profile_folder())
         for p in sorted(folder.glob("*.yaml"))
-    }
+    } | {f"{PARAMS_FOLDER}/{CALENDAR_NAME}": calendar.read_bytes()}
 
 
 def workspace_path(shipped: str, submissions: list[DemoSubmission]) -> str:

@@ -18,6 +18,7 @@ from minesafe.rendering import result_to_dict
 from minesafe.resources import demo_folder
 from minesafe.results import evaluate, evaluate_files
 from minesafe.workspace import (
+    CALENDAR_NAME,
     LIST_DATA,
     NOTEBOOK_FOLDER,
     PARAMS_FOLDER,
@@ -92,7 +93,8 @@ def test_params_hold_every_reading_and_profile(demo):
     shipped = {p.name for p in (ROOT / "params" / "readings").glob("*.yaml")} | {
         p.name for p in (ROOT / "params" / "profiles").glob("*.yaml")
     }
-    assert {p.name for p in (demo / PARAMS_FOLDER).iterdir()} == shipped
+    assert {p.name for p in (demo / PARAMS_FOLDER).iterdir()} == shipped | {CALENDAR_NAME}
+    assert (demo / PARAMS_FOLDER / CALENDAR_NAME).read_bytes() == (ROOT / "data" / "lists" / "season-calendar.yaml").read_bytes()
     assert (demo / LIST_DATA).read_bytes() == (demo_folder() / "lists" / "coal-county-history.yaml").read_bytes()
 
 
