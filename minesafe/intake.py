@@ -25,6 +25,7 @@ from minesafe.results import FileKind, classify_files, find_input_files, raise_a
 from minesafe.runs import STAGE_PARAMETERS, Run, build_run, declared_parameters
 from minesafe.submission import STAGES
 from minesafe.summary import STATUS_FAILED, STATUS_IGNORED, UnitOutcome
+from minesafe.verification import EVIDENCE_FOLDER
 
 #: Where a province report finds its counties' reports in a batch's output (see minesafe.batch).
 COUNTY_REPORT_LINK = "../{county}/report.html"
@@ -187,7 +188,8 @@ QUIET_NAMES = frozenset({"thumbs.db", "desktop.ini"})
 
 def find_left_out_files(paths: Sequence[Path], out: Path) -> list[tuple[Path, str]]:
     """Every file below the folders of ``paths`` that a batch does not take, with the reason in
-    Chinese: a workbook minesafe cannot read (how to convert it), or a file that is no submission."""
+    Chinese: a workbook minesafe cannot read (how to convert it), or a file that is no submission.
+    Evidence (files in a ``佐证材料`` folder, which submissions list) is passed over without a word."""
     left: list[tuple[Path, str]] = []
     for folder in paths:
         if not folder.is_dir():
@@ -198,6 +200,7 @@ def find_left_out_files(paths: Sequence[Path], out: Path) -> list[tuple[Path, st
                 path.suffix.lower() in SUBMISSION_SUFFIXES
                 or path.name.lower() in QUIET_NAMES
                 or any(part.startswith((".", "~$")) for part in inside.parts)
+                or EVIDENCE_FOLDER in inside.parts[:-1]
                 or not path.is_file()
                 or path.resolve().is_relative_to(out.resolve())
             ):

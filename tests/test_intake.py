@@ -5,7 +5,7 @@ import shutil
 import pytest
 
 from minesafe.exceptions import InputError, InputErrors
-from minesafe.intake import COUNTY_REPORT_LINK, collect_run_documents, report_notebook
+from minesafe.intake import COUNTY_REPORT_LINK, collect_run_documents, find_left_out_files, report_notebook
 
 from .conftest import DEMO, ROOT
 
@@ -52,6 +52,17 @@ def test_the_output_folder_is_not_an_input(tmp_path):
     (tmp_path / "reports" / "batch-summary.json").write_text("{}", encoding="utf-8")
     runs = collect_run_documents([tmp_path], tmp_path / "reports")
     assert [d["notebook"] for _, d in runs] == ["noncoal_county_report"]
+
+
+def test_evidence_files_are_not_listed_as_files_left_out(tmp_path):
+    """The 佐证材料 a submission lists sit in its folder's 佐证材料/ (the demo's 示例南甲县-核查 does):
+    they are evidence, not files the batch failed to take; any other file still is."""
+    shutil.copy(DEMO / "counties" / "jia.yaml", tmp_path / "jia.yaml")
+    (tmp_path / "佐证材料").mkdir()
+    (tmp_path / "佐证材料" / "2-1a 台账.pdf").write_bytes(b"%PDF")
+    (tmp_path / "说明.pdf").write_bytes(b"%PDF")
+    left = find_left_out_files([tmp_path], tmp_path / "reports")
+    assert [path.name for path, _ in left] == ["说明.pdf"]
 
 
 def test_files_that_are_neither_are_all_reported_before_anything_runs(tmp_path):
