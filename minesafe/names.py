@@ -13,6 +13,7 @@ written make its invisible and look-alike characters visible with :func:`reveal_
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -77,13 +78,18 @@ def _is_look_alike(character: str) -> bool:
     return unicodedata.name(character, "").startswith(("CJK COMPATIBILITY IDEOGRAPH", "KANGXI RADICAL", "CJK RADICAL"))
 
 
+@functools.cache
+def _shown(c: str) -> str:
+    """One character as :func:`reveal_characters` shows it (cached: a message with thousands of
+    problems repeats the same few hundred characters)."""
+    return f"<U+{ord(c):04X}>" if is_invisible(c) or (c.isspace() and c not in " \n") or _is_look_alike(c) else c
+
+
 def reveal_characters(text: str) -> str:
     """``text`` as a message shows it: every invisible character, every white space other than a
     plain space or a line feed, and every look-alike ideograph written as its code point
     (``甲<U+200B>县``, ``<U+F90A>县``), so that two names that look the same can be told apart."""
-    return "".join(
-        f"<U+{ord(c):04X}>" if is_invisible(c) or (c.isspace() and c not in " \n") or _is_look_alike(c) else c for c in text
-    )
+    return "".join(map(_shown, text))
 
 
 #: The problem of a name that is empty once normalised: it held only invisible characters.

@@ -701,16 +701,32 @@ def _key_path(dotted: Any) -> tuple | None:
     return tuple(path)
 
 
-def _conflicting_key(paths: Mapping[tuple, str], path: tuple) -> str | None:
-    """The cell of an earlier key that cannot live beside ``path`` (``x.0`` beside ``x.y``, ``x``
-    beside ``x.y``), if any."""
-    for other, cell in paths.items():
-        common = next((i for i, (a, b) in enumerate(zip(other, path, strict=False)) if a != b), min(len(other), len(path)))
-        if common == min(len(other), len(path)):
-            return cell  # one is a prefix of the other: a value and a group at the same key
-        if isinstance(other[common], int) != isinstance(path[common], int):
-            return cell  # a list index beside a key
-    return None
+class _KeyPaths:
+    """The key paths of 工作目标 read so far, indexed so that a new path is checked against all of
+    them in time proportional to its own length (the sheet's rows are read in linear time)."""
+
+    def __init__(self) -> None:
+        self.cells: dict[tuple, str] = {}  # each path -> its key cell
+        self._groups: dict[tuple, str] = {}  # each proper prefix -> the cell of the first path below it
+        self._children: dict[tuple, tuple[bool, str]] = {}  # each proper prefix -> (its children are list indexes, first cell)
+
+    def conflict(self, path: tuple) -> str | None:
+        """The cell of an earlier key that cannot live beside ``path`` (``x.0`` beside ``x.y``,
+        ``x`` beside ``x.y``), if any."""
+        for depth in range(len(path)):
+            prefix = path[:depth]
+            if depth and prefix in self.cells:
+                return self.cells[prefix]  # a value where ``path`` needs a group
+            kind = self._children.get(prefix)
+            if kind is not None and kind[0] != isinstance(path[depth], int):
+                return kind[1]  # a list index beside a key
+        return self._groups.get(path)  # a group where ``path`` is a value
+
+    def add(self, path: tuple, cell: str) -> None:
+        self.cells[path] = cell
+        for depth in range(len(path)):
+            self._groups.setdefault(path[:depth], cell)
+            self._children.setdefault(path[:depth], (isinstance(path[depth], int), cell))
 
 
 def read_workbook(
@@ -782,7 +798,7 @@ def _read_sheets(wb: Workbook, source: str, reader: _SheetReader) -> tuple[dict[
         filled = filled or key in ("province", "county", "enterprise", "year")
 
     targets: dict[str, Any] = {}
-    keyed: dict[tuple, str] = {}
+    keyed = _KeyPaths()
     for r, row in reader.rows(TARGETS, 6):
         dotted, value = row[0], _clean(row[5])
         if dotted is None:
@@ -799,18 +815,18 @@ def _read_sheets(wb: Workbook, source: str, reader: _SheetReader) -> tuple[dict[
                 )
             )
             continue
-        if path in keyed:
+        if path in keyed.cells:
             problems.append(
                 Problem(
                     (),
-                    f"键重复出现，与{_cell_name(TARGETS, keyed[path])} 相同",
+                    f"键重复出现，与{_cell_name(TARGETS, keyed.cells[path])} 相同",
                     dotted,
                     "每个键只填一行",
                     _cell_name(TARGETS, f"A{r}"),
                 )
             )
             continue
-        conflict = _conflicting_key(keyed, path)
+        conflict = keyed.conflict(path)
         if conflict is not None:
             problems.append(
                 Problem(
@@ -822,7 +838,7 @@ def _read_sheets(wb: Workbook, source: str, reader: _SheetReader) -> tuple[dict[
                 )
             )
             continue
-        keyed[path] = f"A{r}"
+        keyed.add(path, f"A{r}")
         labels[TARGETS].append((path, row[4], f"E{r}"))
         note(("targets", *path), TARGETS, f"F{r}")
         if value is not None:
