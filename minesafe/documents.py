@@ -26,7 +26,7 @@ from docx.shared import Mm, Pt
 
 from minesafe.annex import NOT_GIVEN, SAME_AS_BEFORE, Annex, Filled, build_annex, category_mark
 from minesafe.decimals import format_decimal
-from minesafe.evaluation import CountyResult, ProvinceResult, Result, UnitResult, describe_failure
+from minesafe.evaluation import CountyResult, ItemResult, ProvinceResult, Result, UnitResult, describe_failure
 from minesafe.rendering import DEMO_BANNER, describe_unit, describe_verification, tabulate_records, unit_label
 from minesafe.rubric import INFERRED_MARK, Category, Outcome, Rubric
 from minesafe.submission import NARRATIVE_KEYS
@@ -196,7 +196,7 @@ def _summary_spans(result: CountyResult) -> list[Span]:
     return spans
 
 
-def _basis(item) -> str:
+def _basis(item: ItemResult) -> str:
     """Why a row has its result, and its 说明."""
     basis = "评估认定" if item.source == "explicit" else f"由填报数量判定：{item.evidence}"
     return "；".join(x for x in (basis, f"说明：{item.note}" if item.note else "") if x)

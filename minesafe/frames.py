@@ -9,7 +9,7 @@ report kernels do not pay for it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, SupportsFloat
 
 from minesafe.decimals import format_decimal
 from minesafe.names import normalize_name
@@ -64,7 +64,7 @@ RESULT_COLUMNS = (
 SORT_COLUMNS = ["年度", "省", "单位", "阶段"]
 
 
-def _number(value) -> float:
+def _number(value: SupportsFloat | None) -> float:
     return float("nan") if value is None else float(value)
 
 

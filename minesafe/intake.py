@@ -22,8 +22,8 @@ from minesafe.names import normalize_name
 from minesafe.parsing import OTHER_WORKBOOKS, SUBMISSION_SUFFIXES, check_name_length, convert_workbook_problem
 from minesafe.resources import demo_folder
 from minesafe.results import FileKind, classify_files, find_input_files, raise_all
+from minesafe.rubric import STAGES
 from minesafe.runs import STAGE_PARAMETERS, Run, build_run, declared_parameters
-from minesafe.submission import STAGES
 from minesafe.summary import STATUS_FAILED, STATUS_IGNORED, UnitOutcome
 from minesafe.verification import EVIDENCE_FOLDER
 

@@ -135,7 +135,7 @@ async def _message_for(channel: Any, request: str, kind: str, until: float, stat
     (answers to an earlier request, a kernel's start-up status) are skipped."""
     while (left := until - time.monotonic()) > 0:
         try:
-            msg = await channel.get_msg(timeout=left)
+            msg: dict[str, Any] = await channel.get_msg(timeout=left)
         except Empty:
             return None
         answers = msg["parent_header"].get("msg_id") == request
@@ -254,7 +254,7 @@ def _ask_parent_death_signal(signum: int) -> bool:
     try:
         import ctypes
 
-        return ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signum, 0, 0, 0) == 0
+        return bool(ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signum, 0, 0, 0) == 0)
     except (OSError, AttributeError):
         return False
 

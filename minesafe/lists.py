@@ -40,6 +40,7 @@ from openpyxl.styles import Font
 from minesafe.cells import append_row, style_header
 from minesafe.exceptions import ProblemCollector, locate_key_path
 from minesafe.names import read_names
+from minesafe.parsing import Locator
 from minesafe.rubric import STAGES, VERIFIED_STAGES
 
 KINDS = {
@@ -120,7 +121,7 @@ class Proposal:
     years_listed: int = 0  # consecutive years on the list up to and including this year (0: not listed now)
 
 
-def build_history(data: Any, source: str = "（名单数据）", locate=locate_key_path) -> ListHistory:
+def build_history(data: Any, source: str = "（名单数据）", locate: Locator = locate_key_path) -> ListHistory:
     """Validate a list-history document; every problem at once."""
     problems = ProblemCollector()
     if not isinstance(data, Mapping):

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -32,6 +32,9 @@ from minesafe.resources import demo_folder, package_folder, profile_folder
 from minesafe.rubric import STAGES
 from minesafe.season import CALENDAR_FILE
 from minesafe.storage import atomic_write, read_umask
+
+if TYPE_CHECKING:
+    from minesafe.rubric import Rubric
 
 README = "README.txt"
 #: The submissions as they arrive, a folder per province: what ``minesafe batch 收件/`` takes.
@@ -147,7 +150,7 @@ def workbook_name(submission: DemoSubmission) -> PurePosixPath:
     return PurePosixPath(WORKBOOK_FOLDER) / submission.name.relative_to(INBOX).with_suffix(".xlsx")
 
 
-def _workbook_bytes(rubric, data: Mapping[str, Any]) -> bytes:
+def _workbook_bytes(rubric: Rubric, data: Mapping[str, Any]) -> bytes:
     from minesafe.workbook import build_workbook
 
     buffer = io.BytesIO()

@@ -3,6 +3,8 @@ docs/whatif.md): a cap on kernels, and a page that only the printed address with
 
 from __future__ import annotations
 
+from typing import Any
+
 from jupyter_server.auth.identity import PasswordIdentityProvider
 from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
 from tornado.web import HTTPError, RequestHandler
@@ -15,11 +17,11 @@ class PageLimitedKernelManager(AsyncMappingKernelManager):
 
     max_kernels = Integer(4, config=True, help="How many kernels (open pages) may run at once.")
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.starting = 0  # kernels being started: not listed yet, but they count (N loads at once)
 
-    async def start_kernel(self, *args, **kwargs):  # type: ignore[override]  # async at run time; the base's annotation says str
+    async def start_kernel(self, *args: Any, **kwargs: Any) -> str:  # type: ignore[override]  # async at run time; the base's annotation says str
         if len(self.list_kernel_ids()) + self.starting >= self.max_kernels:
             raise HTTPError(
                 503,
@@ -53,5 +55,5 @@ class TokenOnlyIdentityProvider(PasswordIdentityProvider):
     """Only the printed address, with its token, opens the page (the token sets a cookie, so the
     page's own requests follow); no password form."""
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(**(kwargs | {"login_handler_class": _RefusedLoginHandler}))
