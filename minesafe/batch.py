@@ -30,13 +30,13 @@ from minesafe.evaluation import CountyResult, UnitResult
 from minesafe.exceptions import BatchInterrupted, InputError, InputErrors, MinesafeError, Problem
 from minesafe.files import list_rubrics, read_rubric
 from minesafe.frames import PROVINCE_KIND, RESULT_FILE, SUMMARY_STEM, UNIT_KINDS, mark_form
-from minesafe.names import normalize_name
+from minesafe.names import escape_undecodable, normalize_name
 from minesafe.parsing import NAME_MAX, read_document, recording_reads
 from minesafe.provenance import file_sha256, read_provenance
 from minesafe.rendering import name_report, result_to_dict
 from minesafe.results import evaluate_unit
 from minesafe.runs import FILE_PARAMETERS, STAGE_PARAMETERS, Job, Run
-from minesafe.storage import finish_interrupted_swaps, replace_folder, write_json, write_workbook
+from minesafe.storage import dump_json, escape_json_text, finish_interrupted_swaps, replace_folder, write_json, write_workbook
 from minesafe.summary import (
     STATUS_FAILED,
     STATUS_INTERRUPTED,
@@ -440,14 +440,10 @@ def execute_job(job: Job) -> tuple[UnitOutcome, dict[str, str]]:
         digests = write_report(
             job,
             {
-                "report.ipynb": nbformat.writes(notebook).encode("utf-8"),
-                "report.html": html.encode("utf-8"),
+                "report.ipynb": escape_json_text(nbformat.writes(notebook)).encode("utf-8"),
+                "report.html": escape_undecodable(html).encode("utf-8"),  # a file name that is not UTF-8: escaped
             }
-            | (
-                {"result.json": (json.dumps(job.result, ensure_ascii=False, indent=2) + "\n").encode("utf-8")}
-                if job.result
-                else {}
-            )
+            | ({"result.json": (dump_json(job.result, indent=2) + "\n").encode("utf-8")} if job.result else {})
             | documents,
         )
     except PapermillExecutionError as exc:

@@ -81,7 +81,8 @@ def unit_key(run: Run, inputs: Mapping[str, str]) -> str:
     """What a unit's report depends on, as one hash: the notebook and every input file read (by
     content), the parameters and the minesafe version."""
     facts = {"code": code_fingerprint(), "parameters": dict(run.parameters), "inputs": dict(sorted(inputs.items()))}
-    return hashlib.sha256(json.dumps(facts, ensure_ascii=False, sort_keys=True, default=str).encode()).hexdigest()
+    text = json.dumps(facts, ensure_ascii=False, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()  # a file name that is not UTF-8: its bytes
 
 
 #: What a unit with a verdict (not a list proposal) also gets: its 评估报告 as Word, and as PDF when asked.

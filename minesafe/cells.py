@@ -14,6 +14,8 @@ from typing import Any
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from minesafe.names import escape_undecodable
+
 #: Leading characters that make Excel, WPS or a CSV import treat a text as a formula.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -25,8 +27,9 @@ def write_value(cell, value: Any) -> None:
     that starts like a formula is also marked with Excel's quote prefix (the leading apostrophe),
     so editing the cell later does not turn it into one either."""
     if isinstance(value, str):
-        # XML reads every CR back as LF: write what will be read, so the text round-trips exactly
-        cell.value = value.replace("\r\n", "\n").replace("\r", "\n")
+        # XML reads every CR back as LF: write what will be read, so the text round-trips exactly;
+        # a file name's bytes that are not UTF-8 cannot be stored at all: they are written escaped
+        cell.value = escape_undecodable(value.replace("\r\n", "\n").replace("\r", "\n"))
         cell.data_type = "s"  # openpyxl would store "=…" as a formula
         if value.startswith(FORMULA_STARTS):
             cell.quotePrefix = True

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from minesafe.exceptions import InputError, MinesafeError, OutputError, Problem
+from minesafe.names import escape_console_output
 
 if TYPE_CHECKING:
     from minesafe.summary import UnitOutcome
@@ -614,9 +615,9 @@ def _evaluate(args: argparse.Namespace) -> int:
     source_of = {id(r): source for r, source in zip(results, sources, strict=True)}
     for i, unit in enumerate(units):
         if args.json:
-            import json
+            from minesafe.storage import dump_json
 
-            print(json.dumps(result_to_dict(unit, read_provenance(unit, args.params)), ensure_ascii=False))
+            print(dump_json(result_to_dict(unit, read_provenance(unit, args.params))))
         else:
             files = "、".join(source_of[id(r)] for r in unit.stages)
             print(("\n" if i else "") + f"== {files} ==\n" + format_result_text(unit))
@@ -734,6 +735,7 @@ def main(argv: list[str] | None = None) -> int:
         _silence_stdout()  # fd 1 held, so no file this command opens takes its place
         print("标准输出已被关闭（例如用了 >&-），命令未运行：请让输出写到终端、文件或管道。", file=sys.stderr)
         return EXIT_FAILED
+    escape_console_output()  # a file name that is not UTF-8 is shown escaped, never a UnicodeEncodeError
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _interrupt) if in_main_thread else None
     try:

@@ -9,11 +9,19 @@ characters alone would name a unit. Every unit, province and county name is ther
 files), and only the normalised form is compared and shown. Messages that show a name as it was
 written make its invisible and look-alike characters visible with :func:`reveal_characters`
 (``甲<U+200B>县``).
+
+File names are names too: one copied from a Chinese-Windows zip may not be UTF-8 (GBK 甲县.yaml),
+and Python keeps its bytes as lone surrogates that no UTF-8 writer can store.
+:func:`escape_undecodable` writes them as ``\\xbc\\xd7…``; :func:`escape_console_output` makes the
+console show them so.
 """
 
 from __future__ import annotations
 
+import codecs
 import functools
+import re
+import sys
 import unicodedata
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -118,3 +126,40 @@ def read_names(entries: Sequence[tuple[KeyPath, object]], what: str, expected: s
             first[name] = value
             names[i] = name
     return names
+
+
+#: Lone surrogates: how Python keeps the bytes of a file name that are not UTF-8 (U+DC80–U+DCFF).
+SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def _escape_character(character: str) -> str:
+    code = ord(character)
+    if 0xDC80 <= code <= 0xDCFF:  # a byte of a file name that is not UTF-8
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+
+def escape_undecodable(text: str) -> str:
+    """``text`` with the bytes of a file name that are not UTF-8 written as ``\\xNN`` (GBK 甲.yaml:
+    ``\\xbc\\xd7.yaml``), and any other lone surrogate as ``\\udXXX``: text every writer stores."""
+    return SURROGATES.sub(lambda match: _escape_character(match.group()), text)
+
+
+def _escape_on_output(error: UnicodeError) -> tuple[str, int]:
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    return "".join(map(_escape_character, error.object[error.start : error.end])), error.end
+
+
+#: The error handler of the console's streams (:func:`escape_console_output`).
+CONSOLE_ERRORS = "minesafe-escape"
+
+
+def escape_console_output() -> None:
+    """Make standard output and standard error write what they cannot encode as escapes
+    (``\\xbc\\xd7.yaml``), never fail with a ``UnicodeEncodeError`` nor pass bytes that are not UTF-8."""
+    codecs.register_error(CONSOLE_ERRORS, _escape_on_output)
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors=CONSOLE_ERRORS)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from minesafe.exceptions import InputError, OutputError
+from minesafe.names import SURROGATES, escape_undecodable
 from minesafe.parsing import check_name_length, dump_yaml
 
 if TYPE_CHECKING:
@@ -93,13 +94,26 @@ def atomic_write(path: Path, mode: str = "wb") -> Iterator[Any]:
     _fsync_folder(path.parent)
 
 
-def write_json(data: Any, path: Path) -> None:
-    """Write JSON (UTF-8, Chinese kept readable) atomically."""
+def escape_json_text(text: str) -> str:
+    """JSON text (``ensure_ascii=False``) that is always valid UTF-8: a file name's bytes that are
+    not UTF-8 (lone surrogates, which can stand only inside a JSON string) become the text ``\\xNN``
+    (:func:`minesafe.names.escape_undecodable`), written as JSON writes a backslash."""
     import json
 
-    with atomic_write(path, "w") as handle:
-        json.dump(data, handle, ensure_ascii=False, indent=2)
-        handle.write("\n")
+    return SURROGATES.sub(lambda match: json.dumps(escape_undecodable(match.group()))[1:-1], text)
+
+
+def dump_json(data: Any, indent: int | None = None) -> str:
+    """JSON text with Chinese kept readable, always valid UTF-8 (:func:`escape_json_text`)."""
+    import json
+
+    return escape_json_text(json.dumps(data, ensure_ascii=False, indent=indent))
+
+
+def write_json(data: Any, path: Path) -> None:
+    """Write JSON (:func:`dump_json`, indented) atomically."""
+    with atomic_write(path) as handle:
+        handle.write((dump_json(data, indent=2) + "\n").encode("utf-8"))
 
 
 def write_yaml(data: Any, path: Path) -> None:

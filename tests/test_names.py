@@ -3,6 +3,9 @@
 the overview — and a name with nothing visible is refused."""
 
 import json
+import os
+import shutil
+import subprocess
 
 import openpyxl
 import pytest
@@ -15,14 +18,15 @@ from minesafe.files import read_rubric
 from minesafe.frames import results_frame
 from minesafe.intake import collect_run_documents
 from minesafe.lists import build_history, propose_next_list
-from minesafe.names import normalize_name, reveal_characters
+from minesafe.names import escape_undecodable, normalize_name, reveal_characters
 from minesafe.overview import decide_units, trace_trends
 from minesafe.rendering import result_to_dict
 from minesafe.results import evaluate_unit
 from minesafe.stages import compare_stages
+from minesafe.storage import dump_json
 from minesafe.workbook import INFO, KEY_COUNTIES, build_workbook
 
-from .conftest import DEMO
+from .conftest import DEMO, ROOT, minesafe_exe
 
 ZWSP, BOM, JIN = "\u200b", "\ufeff", "\uf90a"  # JIN: CJK COMPATIBILITY IDEOGRAPH-F90A, drawn as 金
 
@@ -236,3 +240,47 @@ def test_a_workbook_made_from_a_file_holds_its_names_as_minesafe_reads_them(tmp_
     province["key_counties"][0] = f"{BOM}示例甲县\v"
     wb = build_workbook(read_rubric("noncoal-province"), province)
     assert [r[1] for r in wb[KEY_COUNTIES].iter_rows(min_row=2, max_row=2, values_only=True)] == ["示例甲县"]
+
+
+#: 甲县.yaml as a Chinese-Windows zip names it (GBK): not UTF-8, so Python holds lone surrogates.
+GBK_NAME = os.fsdecode("甲县".encode("gbk") + b".yaml")
+GBK_SHOWN = "\\xbc\\xd7\\xcf\\xd8.yaml"
+
+
+def test_bytes_of_a_file_name_that_are_not_utf8_are_escaped():
+    assert escape_undecodable(GBK_NAME) == GBK_SHOWN
+    assert escape_undecodable("甲县.yaml") == "甲县.yaml"
+    assert json.loads(dump_json({GBK_NAME: [GBK_NAME, "甲"]})) == {GBK_SHOWN: [GBK_SHOWN, "甲"]}
+
+
+def _run(*argv: str, cwd) -> subprocess.CompletedProcess:
+    """``minesafe`` as a desktop terminal runs it: standard output strict UTF-8, not the C locale's escape."""
+    env = os.environ | {"PYTHONIOENCODING": "utf-8"}
+    return subprocess.run([minesafe_exe(), *argv], cwd=cwd, env=env, capture_output=True, timeout=300, check=False)
+
+
+def test_a_file_name_that_is_not_utf8_is_shown_escaped_and_written_safely_in_json(tmp_path):
+    shutil.copy(DEMO / "counties" / "jia.yaml", tmp_path / GBK_NAME)
+    shown = _run("evaluate", GBK_NAME, cwd=tmp_path)
+    assert shown.returncode == 0 and not shown.stderr, shown.stderr.decode("utf-8", "replace")
+    assert shown.stdout.decode("utf-8").startswith(f"== {GBK_SHOWN} ==")
+    as_json = _run("evaluate", "--json", GBK_NAME, cwd=tmp_path)
+    assert as_json.returncode == 0
+    assert json.loads(as_json.stdout.decode("utf-8"))["provenance"]["inputs"][0]["path"] == GBK_SHOWN
+
+
+def test_a_batch_of_a_file_named_in_gbk_makes_its_report_and_writes_its_summaries(tmp_path):
+    (tmp_path / "收件").mkdir()
+    shutil.copy(DEMO / "counties" / "jia.yaml", tmp_path / "收件" / GBK_NAME)
+    (tmp_path / "笔记本").mkdir()  # the county's report alone: no overview to make
+    shutil.copy(ROOT / "notebooks" / "noncoal_county_report.ipynb", tmp_path / "笔记本")
+    done = _run("batch", "收件", "--out", "报告", "--notebooks", "笔记本", "--jobs", "1", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr.decode("utf-8", "replace")
+    assert "[成功] 示例省 示例甲县" in done.stdout.decode("utf-8")
+    summary = json.loads((tmp_path / "报告" / "batch-summary.json").read_text(encoding="utf-8"))
+    assert [u["参数文件"] for u in summary["units"]] == [f"收件/{GBK_SHOWN}"]
+    assert openpyxl.load_workbook(tmp_path / "报告" / "batch-summary.xlsx").active.max_row > 1
+    report = tmp_path / "报告" / "2022" / "示例省" / "示例甲县"
+    result = json.loads((report / "result.json").read_text(encoding="utf-8"))
+    assert result["provenance"]["inputs"][0]["path"] == f"收件/{GBK_SHOWN}"
+    json.loads((report / "report.ipynb").read_text(encoding="utf-8"))
