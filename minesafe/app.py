@@ -8,8 +8,8 @@ holds everything the server writes.
 
 Who may start kernels (docs/whatif.md): the page needs a secret token, printed in its address and
 handed to Voilà through the environment (not the command line, which other local users can read);
-at most ``max_pages`` kernels run at once, a further page load is refused with a Chinese page; idle
-kernels are culled.
+at most ``max_pages`` kernels run at once, a further page load is refused with a Chinese page; a
+closed or reloaded page frees its kernel within seconds; idle kernels are culled.
 
 Ctrl-C and SIGTERM stop Voilà (which shuts its kernels down), then any kernel still alive is
 killed and the temporary folder removed; the command then exits with the interrupted status.
@@ -79,7 +79,11 @@ def prepare_app(submission: Path, params_file: Path | None, folder: Path) -> Pat
     result = check_app_submission(submission, params_file)
     notebook = load_notebook_node(str(app_notebook_path()))
     notebook.metadata["title"] = app_title(result)  # the browser tab's title
-    parameters = {"submission": str(submission.resolve()), "params_file": str(params_file.resolve()) if params_file else ""}
+    parameters = {
+        "submission": str(submission.resolve()),
+        "params_file": str(params_file.resolve()) if params_file else "",
+        "working_folder": str(Path.cwd()),  # a demo file's scenarios are written here, not into the package
+    }
     notebook = parameterize_notebook(notebook, parameters)
     path = folder / APP_NOTEBOOK
     nbformat.write(notebook, path)
@@ -119,6 +123,7 @@ def voila_command(notebook: Path, port: int, idle_seconds: int, max_pages: int, 
         "--VoilaConfiguration.multi_kernel_manager_class=minesafe.apps.server.PageLimitedKernelManager",
         f"--PageLimitedKernelManager.max_kernels={max_pages}",
         f"--PageLimitedKernelManager.cull_idle_timeout={idle_seconds}",
+        "--PageLimitedKernelManager.cull_connected=True",  # an open page left idle is culled too
         "--PageLimitedKernelManager.cull_interval=60",
     ]  # fmt: skip
 

@@ -25,6 +25,7 @@ from minesafe.parsing import dump_yaml, read_document
 from minesafe.provenance import file_sha256
 from minesafe.rendering import describe_unit, unit_label
 from minesafe.report import Report, render_fragment, report_notices
+from minesafe.resources import PACKAGE, demo_folder
 from minesafe.rubric import Outcome, Rubric, parse_outcome, row_category_label
 from minesafe.storage import atomic_write
 from minesafe.submission import TargetField, build_county_submission, put_value, target_fields, value_at
@@ -64,10 +65,11 @@ class Outlook:
 class Scenario:
     """A county submission being edited. ``data`` is the submission mapping as it stands."""
 
-    def __init__(self, data: Mapping[str, Any], rubric: Rubric, source: str = "", sha256: str = ""):
+    def __init__(self, data: Mapping[str, Any], rubric: Rubric, source: str = "", sha256: str = "", params_file: str = ""):
         self.rubric = rubric
         self.source = source
         self.sha256 = sha256
+        self.params_file = params_file
         self.original = copy.deepcopy(dict(data))
         self.data = copy.deepcopy(self.original)
         submission = build_county_submission(self.original, rubric, source or "（提交数据）")  # raises its problems
@@ -81,7 +83,7 @@ class Scenario:
         rubric = read_county_rubric(
             str(data.get("rubric", "")) if isinstance(data, Mapping) else "", params_file, profile_name(data), str(path)
         )
-        return cls(data, rubric, str(path), file_sha256(path))
+        return cls(data, rubric, str(path), file_sha256(path), str(params_file or ""))
 
     def evaluate(self) -> Outlook:
         try:
@@ -183,7 +185,7 @@ class StaticNote:
 class WhatIfPanel(StaticNote):
     """The what-if panel: inputs for every target number and row result, a live read-out."""
 
-    def __init__(self, scenario: Scenario, chart: bool = True, standalone: bool = False):
+    def __init__(self, scenario: Scenario, chart: bool = True, standalone: bool = False, working_folder: Path | None = None):
         import ipywidgets as w
 
         self.scenario = scenario
@@ -192,10 +194,9 @@ class WhatIfPanel(StaticNote):
         self._quiet = False
         self.target_inputs: dict[tuple, w.IntText] = {}
         for f in scenario.fields:
-            box = w.BoundedIntText(
+            # any whole number reaches the engine, which refuses a negative one in Chinese (never clamped to 0)
+            box = w.IntText(
                 value=scenario.target_value(f),
-                min=0,
-                max=10**7,
                 description=f"{f.target.id} {f.label}",
                 style={"description_width": "340px"},
                 layout=w.Layout(width="470px"),
@@ -231,13 +232,10 @@ class WhatIfPanel(StaticNote):
         self.reset_button = w.Button(description="恢复为提交数据", icon="undo")
         self.reset_button.on_click(lambda _: self.reset())
         self.note = w.Textarea(placeholder="评估人员说明：为何作此假设", layout=w.Layout(width="640px"))
-        default_out = (
-            Path(scenario.source).with_name(f"{Path(scenario.source).stem}-假设情景.yaml")
-            if scenario.source
-            else Path("假设情景.yaml")
-        )
-        # the app's page is open to whoever holds its address: it writes only beside the submission
-        self.export_folder = Path(scenario.source).parent if standalone and scenario.source else None
+        folder = choose_export_folder(scenario.source, working_folder)
+        default_out = folder / f"{Path(scenario.source).stem if scenario.source else ''}-假设情景.yaml".lstrip("-")
+        # the app's page is open to whoever holds its address: it writes only in that one folder
+        self.export_folder = folder if standalone else None
         shown = default_out.name if self.export_folder is not None else str(default_out)
         self.export_path = w.Text(value=shown, description="导出到", layout=w.Layout(width="640px"))
         self.export_button = w.Button(description="导出为提交文件", icon="save")
@@ -245,7 +243,7 @@ class WhatIfPanel(StaticNote):
         self.status = w.HTML()
         self.widget = w.VBox(
             [
-                w.HTML(render_head(scenario.submitted, standalone)),
+                w.HTML(render_head(scenario.submitted, standalone, scenario.params_file)),
                 self.verdict_bar,
                 self.readout,
                 self.chart,
@@ -349,19 +347,31 @@ class WhatIfPanel(StaticNote):
         return bundle | {"text/html": self._repr_html_(), "text/plain": repr(self)}
 
 
+def choose_export_folder(source: str, working_folder: Path | None = None) -> Path:
+    """Where a scenario is written: beside its submission, unless that is a file shipped with the
+    package (the demo data), whose folder is no place for an evaluator's files; then the working
+    folder (the one ``minesafe app`` was started in; a notebook's own folder)."""
+    working = (working_folder or Path.cwd()).resolve()
+    if not source:
+        return working
+    folder = Path(source).resolve().parent
+    return working if folder.is_relative_to(PACKAGE) or folder.is_relative_to(demo_folder().resolve()) else folder
+
+
 def _refuse_outside(path: Path, folder: Path) -> str:
     """Why the app's page may not write ``path`` (empty when it may): only a visible ``.yaml`` file
-    directly in the submission's ``folder``, whatever the field says (``../``, an absolute path, a
-    link leading elsewhere)."""
+    directly in its export ``folder``, whatever the field says (``../``, an absolute path, a link
+    leading elsewhere)."""
     inside = path.resolve().parent == folder.resolve() and not path.name.startswith(".")
     if not inside or path.suffix.lower() not in (".yaml", ".yml"):
-        return f"页面只能把情景文件写在提交文件所在的文件夹（{folder}），请只填写以 .yaml 结尾的文件名；也可用下面的链接下载。"
+        return f"页面只能把情景文件写在文件夹 {folder} 中，请只填写以 .yaml 结尾的文件名；也可用下面的链接下载。"
     return ""
 
 
-def render_head(result: CountyResult, standalone: bool) -> str:
-    """The panel's top: the heading, and standing alone (the app), the unit, year, stage, form and
-    the 示例数据 / 暂行评估表 notices, as the reports show them."""
+def render_head(result: CountyResult, standalone: bool, params_file: str = "") -> str:
+    """The panel's top: the heading, and standing alone (the app), the unit, year, stage, form, the
+    params profile in force (and the params file given) and the 示例数据 / 暂行评估表 notices, as the
+    reports show them."""
     return render_fragment(
         "whatif_head.html.j2",
         standalone=standalone,
@@ -372,6 +382,8 @@ def render_head(result: CountyResult, standalone: bool) -> str:
         year=result.header.year,
         stage=result.rubric.stage_label(result.header.stage),
         form=result.rubric.title,
+        profile=result.rubric.profile,
+        params=Path(params_file).name if params_file else "",
     )
 
 
@@ -382,17 +394,24 @@ def app_title(result: CountyResult) -> str:
 
 
 def build_whatif_panel(
-    source: Report | str | Path, params_file: str | Path | None = None, enabled: bool = True, standalone: bool = False
+    source: Report | str | Path,
+    params_file: str | Path | None = None,
+    enabled: bool = True,
+    standalone: bool = False,
+    working_folder: str | Path = "",
 ) -> StaticNote:
     """The what-if panel for a county or enterprise report (or submission file); only the static
     note when ``enabled`` is false, as in batch reports, which nobody edits. ``standalone`` (the
-    app) heads it with the unit and the report's notices."""
+    app) heads it with the unit and the report's notices. ``working_folder`` takes the scenarios
+    of the demo files shipped with the package (default: the current folder)."""
+    working = Path(working_folder) if str(working_folder).strip() else None
     if not enabled:
         panel = StaticNote()
     elif isinstance(source, Report):
-        panel = WhatIfPanel(Scenario.from_file(source.submission, source.params_file), standalone=standalone)
+        scenario = Scenario.from_file(source.submission, source.params_file)
+        panel = WhatIfPanel(scenario, standalone=standalone, working_folder=working)
     else:
-        panel = WhatIfPanel(Scenario.from_file(source, params_file), standalone=standalone)
+        panel = WhatIfPanel(Scenario.from_file(source, params_file), standalone=standalone, working_folder=working)
     if isinstance(source, Report):
         panel.notebook = report_notebook(source.result.rubric.id)
     return panel

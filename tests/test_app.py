@@ -127,3 +127,33 @@ def test_pages_being_opened_count_against_the_cap(monkeypatch):
     assert started[:2] == ["kernel", "kernel"]
     assert isinstance(started[2], HTTPError) and started[2].status_code == 503
     assert manager.starting == 0
+
+
+def test_a_page_gone_frees_its_kernel():
+    """A kernel lives while its page holds a websocket: a closed page's kernel is shut down after
+    the grace (a page that reconnects in time keeps it), one whose page never connected too."""
+    import asyncio
+
+    from minesafe.apps.server import PageLimitedKernelManager
+
+    async def pages():
+        manager = PageLimitedKernelManager(closed_page_seconds=0.5, unopened_page_seconds=1.5)
+        kept = await manager.start_kernel(kernel_name="python3")
+        unopened = await manager.start_kernel(kernel_name="python3")
+        try:
+            manager.notify_connect(kept)
+            manager.notify_disconnect(kept)  # a websocket blip: the page reconnects within the grace
+            await asyncio.sleep(0.1)
+            manager.notify_connect(kept)
+            await asyncio.sleep(1)
+            assert kept in manager and unopened in manager
+            await asyncio.sleep(1.5)
+            assert unopened not in manager  # its page never connected
+            assert kept in manager  # connected: never released
+            manager.notify_disconnect(kept)  # the page is closed
+            await asyncio.sleep(1.5)
+            assert kept not in manager
+        finally:
+            await manager.shutdown_all()
+
+    asyncio.run(pages())

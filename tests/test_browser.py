@@ -9,8 +9,10 @@ saying what to install; in CI (``CI`` set) a missing browser fails it instead.
 import os
 import shutil
 import socket
+import time
 from pathlib import Path
 
+import psutil
 import pytest
 import yaml
 
@@ -71,12 +73,16 @@ def test_verdict_flips_in_the_browser_and_nothing_is_fetched_from_elsewhere(chro
             # the page names the unit and carries the report's notices; its title fits the unit
             expect(page).to_have_title("假设分析：示例省 示例丁县（重点县）")
             expect(page.locator(".ms-unit")).to_contain_text("被评估地区：示例省 示例丁县")
+            expect(page.locator(".ms-unit")).to_contain_text("参数方案：未使用")
             expect(page.locator(".ms-notice")).to_contain_text("【示例数据】")
             page.screenshot(path=str(tmp_path / "top.png"))
             page.get_by_text("二、（1）优化产业结构").click()
             row = _row(page, "1-1a")
             row.select_option("未完成")
             expect(verdict).to_have_text("考核评估结论：不合格")
+            # the changed row is highlighted and keeps its dropdown arrow (the select's background image)
+            expect(row).to_have_css("background-color", "rgb(255, 243, 205)")
+            assert row.evaluate("e => getComputedStyle(e).backgroundImage") != "none"
             expect(page.locator(".ms-changes")).to_contain_text("第 1-1a 行：完成 → 未完成")
             # a row far down the page: the verdict stays in view while it is edited
             page.get_by_text("二、（5）强化安全监管责任落实").click()
@@ -119,3 +125,44 @@ def test_verdict_flips_in_the_browser_and_nothing_is_fetched_from_elsewhere(chro
 def _row(page, row_id: str):
     """The result menu of one row of the form."""
     return page.locator(".widget-dropdown").filter(has=page.locator("label", has_text=row_id)).locator("select")
+
+
+def _page_kernels(server_pid: int) -> list:
+    """The kernels the app's Voilà runs: one per open page."""
+    family = psutil.Process(server_pid).children(recursive=True)
+    return [p for p in family if p.is_running() and "ipykernel_launcher" in " ".join(p.cmdline())]
+
+
+def test_reloads_and_closed_pages_free_their_kernels(chromium, tmp_path):
+    """An evaluator reloads the page ten times (the cap is four pages), then opens a new one: every
+    load is served, since a page that is gone (reloaded, closed) frees its kernel within seconds."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server, url = start_app(str(DEMO / "counties" / "ding.yaml"), "--port", str(port), "--max-pages", "4")
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+            try:
+                page = browser.new_page()
+                page.goto(url)
+                for _ in range(10):
+                    expect(page.locator(".ms-verdict")).to_have_text("考核评估结论：合格", timeout=90_000)
+                    page.reload()
+                expect(page.locator(".ms-verdict")).to_have_text("考核评估结论：合格", timeout=90_000)
+                other = browser.new_page()
+                other.goto(url)
+                expect(other.locator(".ms-verdict")).to_have_text("考核评估结论：合格", timeout=90_000)
+                assert len(_page_kernels(server.pid)) <= 2 + 1  # the two open pages (and one being freed)
+                page.close()
+                other.close()
+                deadline = time.monotonic() + 15  # 5 s for a page to reconnect, then the shutdown
+                while _page_kernels(server.pid) and time.monotonic() < deadline:
+                    time.sleep(0.5)
+                assert not _page_kernels(server.pid), "a closed page's kernel still runs"
+            finally:
+                browser.close()
+    finally:
+        stop_app(server)

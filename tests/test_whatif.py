@@ -4,6 +4,7 @@ import base64
 import html
 import json
 import re
+from pathlib import Path
 
 import nbformat
 import papermill
@@ -90,6 +91,37 @@ def test_panel_target_input_and_reset(panel):
     assert box.value == 0 and panel.row_inputs["5-5b"].value == "完成"
     assert "考核评估结论：合格" in panel.verdict_bar.value
     assert not any("ms-changed" in w._dom_classes for w in [*panel.target_inputs.values(), *panel.row_inputs.values()])
+
+
+def test_a_negative_number_is_refused_not_taken_as_zero(panel):
+    """A negative count typed in a target box reaches the engine, which refuses it in Chinese: no
+    verdict, no export, never a silent 0 ("50 → 0")."""
+    box = panel.target_inputs[("underground_mines", "baseline")]
+    box.value = -5
+    assert box.value == -5  # as typed, not clamped
+    assert "当前输入有误，无法评估" in panel.verdict_bar.value and "应为非负整数（当前值：-5" in panel.verdict_bar.value
+    assert "考核评估结论" not in panel.verdict_bar.value
+    assert panel.export() is None and "当前输入有误，不能导出" in panel.status.value
+    box.value = 50
+    assert "考核评估结论：合格" in panel.verdict_bar.value
+
+
+def test_a_shipped_demo_files_scenarios_go_to_the_working_folder(tmp_path):
+    """The demo files live in the package: the app writes their scenarios in the folder it was
+    started in, a notebook in its own folder, never into the package's data folder."""
+    panel = WhatIfPanel(Scenario.from_file(DING), chart=False, standalone=True, working_folder=tmp_path)
+    assert panel.export_path.value == "ding-假设情景.yaml"
+    assert panel.export() == tmp_path.resolve() / "ding-假设情景.yaml"
+    assert not DING.with_name("ding-假设情景.yaml").exists()
+    notebook = WhatIfPanel(Scenario.from_file(DING), chart=False)  # in a notebook: the current folder
+    assert Path(notebook.export_path.value) == Path.cwd().resolve() / "ding-假设情景.yaml"
+
+
+def test_the_apps_head_names_the_params_profile_in_force():
+    coal = WhatIfPanel(Scenario.from_file(DEMO / "coal" / "county-jia.yaml"), chart=False, standalone=True)
+    assert "<b>参数方案：</b>wuhai-2023" in coal.widget.children[0].value
+    given = WhatIfPanel(Scenario.from_file(DING, TWO_YEARS_BEFORE), chart=False, standalone=True)
+    assert "<b>参数方案：</b>未使用（参数文件 two-years-before.yaml）" in given.widget.children[0].value
 
 
 def test_panel_chart_updates(scenario):
@@ -242,7 +274,7 @@ def test_the_apps_export_writes_only_beside_the_submission(tmp_path, field):
     before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
     panel.export_path.value = field.format(tmp=tmp_path)
     assert panel.export() is None
-    assert "页面只能把情景文件写在提交文件所在的文件夹" in panel.status.value
+    assert f"页面只能把情景文件写在文件夹 {folder} 中" in panel.status.value
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
     assert yaml.safe_load(_download(panel.status.value)[1])["scenario"]["based_on"] == str(source)
     panel.export_path.value = "情景.yaml"
