@@ -578,14 +578,16 @@ def _report(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     """An executed report notebook's page (and Word document), written only when all can be made."""
     from minesafe.export import export_notebook
-    from minesafe.storage import atomic_write
+    from minesafe.storage import atomic_write, check_output_file
 
+    check_output_file(args.out or args.notebook.with_suffix(".html"))
     files = export_notebook(args.notebook, args.out, args.html_only)
+    for path in files:
+        check_output_file(path)
     existing = [Problem((), "输出文件已存在，未写入", str(p), "另选 --out，或加 --force 覆盖") for p in files if p.exists()]
     if existing and not args.force:
         raise InputError(str(args.notebook), existing)
     for path, data in files.items():
-        path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_write(path) as handle:
             handle.write(data)
         print(f"已写出：{path}")

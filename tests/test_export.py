@@ -128,7 +128,10 @@ def test_export_writes_the_page_and_the_document_beside_the_notebook(executed, c
     assert path.with_suffix(".docx").read_bytes()[:2] == b"PK"
     assert main(["export", str(path)]) == 2  # never overwrites unasked
     assert "输出文件已存在，未写入" in capsys.readouterr().err
-    assert main(["export", str(path), "--force", "--out", str(path.parent / "out" / "页.html"), "--html-only"]) == 0
+    assert main(["export", str(path), "--out", str(path.parent / "没有" / "页.html")]) == 1  # as every command's --out
+    assert "文件夹" in capsys.readouterr().err and not (path.parent / "没有").exists()
+    (path.parent / "out").mkdir()
+    assert main(["export", str(path), "--out", str(path.parent / "out" / "页.html"), "--html-only"]) == 0
     assert not (path.parent / "out" / "页.docx").exists()
 
 
