@@ -608,6 +608,9 @@ def _inferred_reasons(
     ]
 
 
+#: The words every flag of an uncertain reading carries (it names the other verdict).
+READING_MARK = "按另一读法"
+
 #: The documented readings' words (docs/rules.md): T3's two modes, a fill-in value's two roles, the
 #: two ways of scoring 不涉及 rows.
 _SHARE_MODES = {ShareMode.RELATIVE: "相对提高比例", ShareMode.POINTS: "提高的百分点"}
@@ -706,6 +709,8 @@ def evaluate_county(submission: CountySubmission, rubric: Rubric) -> CountyResul
     reasons = _baseline_reasons(rubric, targets, submission.header.year) + _target_reasons(targets) + _item_reasons(items)
     reasons += _inferred_reasons(rubric, targets, items, score) + _reading_reasons(rubric, submission, targets, items, score)
     reasons += _note_reasons(submission.header.stage, items)
+    if caveat := rubric.profile_caveat(submission.county, submission.header.year):
+        reasons.insert(0, Reason("flag", "profile", caveat))
     if score < rubric.pass_score:
         reasons.append(
             Reason(
@@ -829,6 +834,9 @@ def evaluate_province(
             )
         if u.stage_change:
             reasons.append(Reason("flag", u.name, f"重点县 {u.name}：{u.stage_change}，以{u.stage}结论为准。"))
+        # a county whose verdict turns on an uncertain reading: the province's verdict may turn with it
+        for flag in (r for r in u.deciding.reasons if r.kind == "flag" and READING_MARK in r.text):
+            reasons.append(Reason("flag", u.name, f"重点县 {u.name}（{u.stage}）：{flag.text}"))
     # a county's own 自评 of 合格 is not yet its 评估结果: the province's group reviews it and checks
     # on site (核查), the nation confirms (认定); until then the province cannot be 合格
     pending = tuple(u.name for u in units if u.passed and not u.verified)

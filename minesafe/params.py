@@ -125,6 +125,8 @@ class Profile:
     level: str
     document: str
     applies_to: str
+    years: tuple[int, ...] = ()  # the evaluation years its document governs (empty: any)
+    units: tuple[str, ...] = ()  # the units it governs, as the national list names them (empty: any)
 
 
 def apply_params(
@@ -347,8 +349,15 @@ def _read_profile(rubric: Rubric, params: Mapping[str, Any], base: tuple, proble
         problems.add(path, "profile 应为映射", raw, _PROFILE_EXAMPLE)
         return None
     for key in raw:
-        if key not in ("name", "level", "document", "applies_to"):
-            problems.add((*path, key), "未知的键", key, "name、level、document、applies_to")
+        if key not in ("name", "level", "document", "applies_to", "years", "units"):
+            problems.add((*path, key), "未知的键", key, "name、level、document、applies_to、years、units")
+    years, units = raw.get("years", []), raw.get("units", [])
+    if not isinstance(years, list) or not all(_is_int(y) and 1990 <= y <= 2100 for y in years):
+        problems.add((*path, "years"), "适用年度应为年份的列表", years, "如 [2023]")
+        years = []
+    if not isinstance(units, list) or not all(isinstance(u, str) and u.strip() for u in units):
+        problems.add((*path, "units"), "适用单位应为单位名称的列表", units, "如 [乌海市海南区]")
+        units = []
     values = {}
     for key, label in (("name", "方案名称"), ("document", "依据文件"), ("applies_to", "适用的评估表编号")):
         value = values[key] = raw.get(key)
@@ -366,7 +375,7 @@ def _read_profile(rubric: Rubric, params: Mapping[str, Any], base: tuple, proble
         )
     # Even a faulty profile header lets the additions be checked, so every problem shows at once.
     text = {k: v.strip() if isinstance(v, str) else "" for k, v in values.items()}
-    return Profile(text["name"], str(level), text["document"], text["applies_to"])
+    return Profile(text["name"], str(level), text["document"], text["applies_to"], tuple(years), tuple(u.strip() for u in units))
 
 
 def _apply_profile(
@@ -378,7 +387,11 @@ def _apply_profile(
         _set_thresholds(thresholds, profile, params["thresholds"], (*base, "thresholds"), problems)
     if "add_thresholds" in params:
         _add_thresholds(thresholds, profile, params["add_thresholds"], (*base, "add_thresholds"), problems)
-    changes: dict[str, Any] = {"thresholds": thresholds, "profile": profile.name}
+    changes: dict[str, Any] = {
+        "thresholds": thresholds,
+        "profile": profile.name,
+        "profile_scope": (profile.document, profile.years, profile.units),
+    }
     if "add_rows" in params:
         with_thresholds = dataclasses.replace(rubric, thresholds=thresholds)
         rows = _add_rows(with_thresholds, params["add_rows"], (*base, "add_rows"), problems)

@@ -299,6 +299,8 @@ class Rubric:
     profile: str = ""  # the params profile applied (see minesafe.params), e.g. wuhai-2023
     profile_file: str = ""  # the profile's file, when a submission named it (``profile:``) and it was read by name
     profile_sha256: str = ""  # SHA-256 of that profile file's bytes as read
+    #: what the profile governs: its document, the evaluation years and the units (empty: any)
+    profile_scope: tuple[str, tuple[int, ...], tuple[str, ...]] = ("", (), ())
     stages: Mapping[str, Stage] = field(default_factory=lambda: {t: Stage(t, t) for t in STAGES})
     pass_score_lines: tuple[int, ...] = ()  # the reference lines that set the pass score
     #: fill-in values whose role the notice leaves open (row id -> field keys): params may read them
@@ -388,6 +390,21 @@ class Rubric:
             f"基准年按{table}取{self.baseline_year}年（现行读法 fixed-2020）；{text}即{before}年。"
             f"按正文读法须填报{before}年的{counts}（代替{self.baseline_year}年的数量），"
             f"并用参数文件 two-years-before.yaml（baseline_reading: two-years-before）重新评估，请核实。"
+        )
+
+    def profile_caveat(self, unit: str, year: int) -> str:
+        """A caveat when the profile applied governs other years or units than ``unit`` in ``year``
+        (a city's measures are that city's, for the year of its document); empty when it fits."""
+        document, years, units = self.profile_scope
+        in_year = not years or year in years
+        in_units = not units or any(unit == u or u.endswith(unit) or unit.endswith(u) for u in units)
+        if not self.profile or (in_year and in_units):
+            return ""
+        scope = "、".join(map(str, years)) + "年的" if years else ""
+        scope += "、".join(units) if units else "各单位"
+        return (
+            f"参数方案 {self.profile}（{document}）适用于{scope}；本单位为 {unit} {year}年，不在其适用范围内："
+            "该方案设定的阈值和增补的评估行不是本单位的评估依据，请核实或改用本地区的参数方案。"
         )
 
     def row_by_id(self, row_id: str) -> Row | None:

@@ -308,3 +308,41 @@ def test_enterprise_workbook_round_trip(tmp_path):
     assert main(["template", "--from", str(COAL / "enterprise.yaml"), "--out", str(book)]) == 0
     shutil.copy(book, tmp_path / "copy.xlsx")
     assert evaluate(book).passed == evaluate(COAL / "enterprise.yaml").passed
+
+
+# --- The Wuhai profile governs what it governs (issue 17 §5) ---------------------------------------
+
+
+def _jia(tmp_path, **changes):
+    data = yaml.safe_load((COAL / "county-jia.yaml").read_text(encoding="utf-8")) | changes
+    path = tmp_path / "jia.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return data, path
+
+
+def test_the_wuhai_profile_leaves_1_1a_to_the_evaluator(tmp_path):
+    """ "市能源局主要负责人每月至少研究1次煤矿安全生产" is the city bureau head's duty, not the county
+    government's: the county's 1-1a keeps no number, and counts alone do not decide it."""
+    rubric = read_county_rubric("coal-county", None, "wuhai-2023")
+    assert rubric.thresholds["study_meetings_per_year"].value is None
+    assert rubric.thresholds["professional_staff_share"].value is not None  # the profile's other numbers stay
+    data, path = _jia(tmp_path)
+    data["items"]["1-1a"] = {"study_meetings": 12}
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        evaluate(path)
+    assert "items.1-1a" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("county", "year", "flagged"),
+    [("乌海市海南区", 2023, False), ("海南区", 2023, False), ("乌海市海南区", 2024, True), ("示例煤矿县甲", 2023, True)],
+)
+def test_the_wuhai_profile_outside_2023_and_hainan_is_flagged(tmp_path, county, year, flagged):
+    _, path = _jia(tmp_path, county=county, year=year)
+    result = evaluate(path)
+    flags = [r.text for r in result.reasons if r.id == "profile"]
+    assert bool(flags) is flagged
+    if flagged:
+        assert flags[0].startswith("参数方案 wuhai-2023（乌能局发〔2023〕17号")
+        assert f"适用于2023年的乌海市海南区；本单位为 {county} {year}年，不在其适用范围内" in flags[0]

@@ -330,3 +330,35 @@ def test_province_fails_on_its_own_target(county_data, county_rubric, province_r
     result = _province(county_rubric, province_rubric, [good], larger_accidents={"count": 1, "deaths": 3})
     assert not result.passed
     assert [r.id for r in result.reasons] == ["T5"]
+
+
+# --- Rows derived by their scoring standard only (issue 17 §5) -------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("counts", "outcome"),
+    [
+        ({"educated_trained": 5, "educated_untrained": 2, "under_educated": 0}, Outcome.COMPLETED),
+        ({"educated_trained": 5, "educated_untrained": 0, "under_educated": 1}, Outcome.FAILED),
+    ],
+)
+def test_3_4a_loses_its_points_by_education_only_as_its_standard_says(county_data, county_rubric, counts, outcome):
+    county_data["items"]["3-4a"] = counts
+    result = _evaluate(county_data, county_rubric)
+    item = next(i for i in result.items if i.row.id == "3-4a")
+    assert (item.source, item.outcome) == ("derived", outcome)
+    assert item.earned == (3 if outcome is Outcome.COMPLETED else 0)
+
+
+@pytest.mark.parametrize(
+    ("row", "answers"),
+    [("5-3a", {"adequate": True, "mines": 40, "inspectors": 6}), ("5-4a", {"practised": True})],
+)
+def test_5_3a_and_5_4a_are_the_evaluators_as_their_standards_name_no_blank(county_data, county_rubric, row, answers):
+    county_data["items"][row] = answers
+    with pytest.raises(InputError) as info:
+        build_county_submission(county_data, county_rubric)
+    assert f"items.{row}" in str(info.value)
+    county_data["items"][row] = answers | {"result": "未完成", "note": "执法计划没有针对性"}
+    result = _evaluate(county_data, county_rubric)
+    assert next(i for i in result.items if i.row.id == row).outcome is Outcome.FAILED

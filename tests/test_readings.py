@@ -165,3 +165,15 @@ def test_a_veto_conclusion_without_its_note_is_a_hint_at_verified_stages(county_
         assert flags[0].startswith(f"{stage}阶段否决项 1-1a、1-2a、")  # 1-1b has its note
         assert "并作说明），请补充说明（note）。" in flags[0]
         assert "4-1b" in flags[0] and "1-1c" not in flags[0]  # veto rows only
+
+
+def test_a_province_repeats_each_key_countys_reading_flag():
+    """示例南甲县's 核查 is 合格 only under the default reading of 3-7a: its province says so too."""
+    from minesafe.results import evaluate
+
+    from .conftest import DEMO
+
+    province = evaluate(DEMO / "south" / "province.yaml")
+    flags = [r.text for r in province.reasons if r.kind == "flag" and r.id == "示例南甲县"]
+    assert "重点县 示例南甲县（核查）：第 3-7a 行类别为推断（原文标记缺失），按另一读法结论为不合格，请核实" in "\n".join(flags)
+    assert province.verdict == "待定" and province.pending == ("示例南乙县",)
