@@ -131,7 +131,7 @@ def test_a_province_in_a_batch_is_given_the_verification_of_its_county_spelled_a
 @pytest.mark.parametrize("key", ["county", "province"])
 def test_a_name_with_nothing_visible_is_refused_naming_the_key(tmp_path, capsys, key):
     path = tmp_path / "x.json"  # JSON writes the zero-width space as \u200b: nothing to see in an editor
-    path.write_text(json.dumps(_county() | {key: f" {ZWSP}{BOM} "}), encoding="utf-8")
+    path.write_text(json.dumps(_county() | {key: f" {ZWSP}{BOM} "}, default=str), encoding="utf-8")
     assert main(["evaluate", str(path)]) == 2
     err = capsys.readouterr().err
     what = "县（市、区）名称" if key == "county" else "省（区）名称"
@@ -229,7 +229,7 @@ def test_a_workbook_made_from_a_file_holds_its_names_as_minesafe_reads_them(tmp_
     """A worksheet cannot store a control character (Word's manual line break, U+000B): the
     pre-filled names are the normalised ones, and the workbook evaluates as the file does."""
     source = tmp_path / "x.json"
-    source.write_text(json.dumps(_county("示例\v金\x07县", province=f"示例{ZWSP}省")), encoding="utf-8")
+    source.write_text(json.dumps(_county("示例\v金\x07县", province=f"示例{ZWSP}省"), default=str), encoding="utf-8")
     book = tmp_path / "x.xlsx"
     assert main(["template", "--from", str(source), "--out", str(book)]) == 0
     info = openpyxl.load_workbook(book)[INFO]
