@@ -34,7 +34,7 @@ from minesafe.files import (
     read_rubric,
 )
 from minesafe.frames import RESULT_FILE, SUMMARY_STEM, result_row, result_rows, rows_frame
-from minesafe.names import reveal_characters
+from minesafe.names import normalize_name, reveal_characters
 from minesafe.parsing import SUBMISSION_SUFFIXES, check_name_length, read_document
 from minesafe.rendering import result_to_dict
 from minesafe.resources import read_key_provinces
@@ -86,6 +86,12 @@ def evaluate(
     # every county file with where it was given and as what: the province's list, then the batch's additions
     given = [(("counties", i), name, path.parent / name) for i, name in enumerate(province.counties)]
     given += [(("county_files", j), str(f), Path(f)) for j, f in enumerate(county_files)]
+    if not province.counties:  # none listed: the key counties' files are found by the names inside them
+        known = {p.resolve() for _, _, p in given}
+        found = find_county_files(path, province.header.province, province.header.year, stub.county_rubric, province.key_counties)
+        given += [
+            (("found", k), str(f.relative_to(path.parent)), f) for k, f in enumerate(f for f in found if f.resolve() not in known)
+        ]
     shown = {place: name for place, name, _ in given}
 
     def listed_before(seen: dict, key: Any, place: tuple, same: str, expected: str) -> bool:
@@ -94,8 +100,16 @@ def evaluate(
             seen[key] = place
             return False
         first = seen[key]
-        where = f"第 {first[1] + 1} 项" if first[0] == "counties" else "批量评估中的文件"
-        membership.add(place, f"与{where}（{shown[first]}）{same}", shown[place], expected)
+        where = {"counties": f"第 {first[1] + 1} 项", "found": "按县名找到的文件"}.get(str(first[0]), "批量评估中的文件")
+        if place[0] == "found":  # not a key of the province file: named by the file itself
+            membership.add(
+                ("counties",),
+                f"按县名找到的文件 {shown[place]} 与{where}（{shown[first]}）{same}",
+                shown[place],
+                expected + "；或在 counties 中列出所用的文件",
+            )
+        else:
+            membership.add(place, f"与{where}（{shown[first]}）{same}", shown[place], expected)
         return True
 
     for place, name, county_path in given:
@@ -142,6 +156,35 @@ def evaluate(
         errors.insert(0, InputError(str(path), membership.problems, locate))
     raise_all(errors)
     return evaluate_province(province, rubric, counties, read_key_provinces())
+
+
+def find_county_files(province_file: Path, province: str, year: int, county_rubric: str, names: Sequence[str]) -> list[Path]:
+    """The key counties' files beside a province file (in its folder and below, evidence folders
+    aside) that name the county form, the province, the year and one of ``names`` — read as the
+    engine reads names. A file there that cannot be read at all is raised with its problems (it
+    may be a key county's: never taken for one not submitted)."""
+    found = []
+    unreadable: list[InputError] = []
+    for candidate in find_input_files([province_file.parent]):
+        if candidate.resolve() == province_file.resolve():
+            continue
+        try:
+            data, _ = read_document(candidate)
+        except InputError as exc:
+            unreadable.append(exc)
+            continue
+        if not (isinstance(data, Mapping) and data.get("rubric") == county_rubric and "verdict" not in data):
+            continue
+        unit = data.get("county")
+        if (
+            isinstance(unit, str)
+            and normalize_name(unit) in names
+            and normalize_name(str(data.get("province", ""))) == province
+            and str(data.get("year", "")).strip() == str(year)
+        ):
+            found.append(candidate)
+    raise_all(unreadable)
+    return found
 
 
 def evaluate_unit(

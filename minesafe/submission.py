@@ -91,7 +91,7 @@ class CountySubmission:
 class ProvinceSubmission:
     header: Header
     targets: Mapping[str, TargetInput]
-    counties: tuple[str, ...]  # paths as written, relative to the province file
+    counties: tuple[str, ...]  # paths as written, relative to the province file (empty: found by name)
     key_counties: tuple[str, ...] = ()  # the key counties the nation set for the province, by name
 
 
@@ -203,8 +203,12 @@ def build_province_submission(
     key_counties = _build_names(data.get("key_counties"), ("key_counties",), problems)
     counties = data.get("counties")
     paths: list[str] = []
-    if not isinstance(counties, list) or not counties:
-        problems.add(("counties",), "缺少重点县文件列表", counties, "重点县提交文件路径的列表（相对于本文件），至少1个")
+    if counties is None or counties == []:
+        pass  # the key counties' files are found by the names declared in them (minesafe.results.evaluate)
+    elif not isinstance(counties, list):
+        problems.add(
+            ("counties",), "重点县文件列表写法有误", counties, "重点县提交文件路径的列表（相对于本文件）；可省略，按县名查找"
+        )
     else:
         for i, path in enumerate(counties):
             if isinstance(path, str) and path.strip():

@@ -493,8 +493,9 @@ def _write_instructions(wb: Workbook, rubric: Rubric) -> None:
         ]
     else:
         lines += [
-            f"3. 在「{KEY_COUNTIES}」表逐行填写国家确定的本省全部重点县名称；没有评估结果的重点县使本省不合格。",
-            f"4. 在「{COUNTIES}」表逐行填写各重点县的提交文件路径（相对于本工作簿所在文件夹）；同一县的自评、核查文件可并列，以最后阶段为准。",
+            f"3. 在「{KEY_COUNTIES}」表逐行填写国家确定的本省全部重点县名称；没有评估结果的重点县使本省结论待定，不合格的重点县使本省不合格。",
+            f"4. 「{COUNTIES}」表可不填：程序在本工作簿所在文件夹（含子文件夹）中按文件中写明的县名找到各重点县的提交文件；"
+            "如填写，逐行填写路径（相对于本工作簿所在文件夹），所填文件的县名须在重点县名单中。同一县的自评、核查文件以最后阶段为准。",
             f"5. 合格标准：{rubric.pass_rule}",
         ]
     lines += [
@@ -763,7 +764,7 @@ def _read_sheets(wb: Workbook, source: str, reader: _SheetReader) -> tuple[dict[
     info_rows = reader.rows(INFO, 4) if INFO in wb.sheetnames else []
     rubric_id = next((_clean(row[2]) for _, row in info_rows if row[0] == "rubric"), None)
     province = str(rubric_id).endswith("province")
-    required = [INFO, TARGETS, *([COUNTIES] if province else [ITEMS, FIELDS])]
+    required = [INFO, TARGETS, *([] if province else [ITEMS, FIELDS])]
     missing = [name for name in required if name not in wb.sheetnames]
     if missing:
         raise InputError(
@@ -859,6 +860,15 @@ def _read_sheets(wb: Workbook, source: str, reader: _SheetReader) -> tuple[dict[
             note((key,), sheet, "B2")
             data[key] = values
             filled = filled or bool(values)
+        if filled and not data.get("key_counties"):  # one message, in the workbook's own words
+            problems.append(
+                Problem(
+                    (),
+                    f"「{KEY_COUNTIES}」工作表没有填写任何重点县名称",
+                    expected=f"在「{KEY_COUNTIES}」表 B 列逐行填写国家确定的本省全部重点县名称（与各重点县文件中的县名一致）",
+                    where=_cell_name(KEY_COUNTIES, "B2"),
+                )
+            )
     else:
         items: dict[str, dict[str, Any]] = {}
         item_rows = [(r, row) for r, row in reader.rows(ITEMS, 8) if _clean(row[0]) is not None]

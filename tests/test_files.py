@@ -105,7 +105,7 @@ CATALOGUE = {
         "与工作表「工作目标」单元格 A15 相同",
         "deaths.current",
     ],
-    "county_xlsx_duplicate_info_key.xlsx": ["工作表「基本信息」单元格 A11", "与工作表「基本信息」单元格 A5 相同", "“year”"],
+    "county_xlsx_duplicate_info_key.xlsx": ["工作表「基本信息」单元格 A14", "与工作表「基本信息」单元格 A5 相同", "“year”"],
     "county_xlsx_duplicate_field.xlsx": ["工作表「填报数量」单元格 A145", "单元格 A10 相同", "1-1c single_system_licences"],
     "county_xlsx_superscript_year.xlsx": ["工作表「基本信息」单元格 C5", "当前值：“202²”"],
     "county_xlsx_full_width_count.xlsx": ["工作表「工作目标」单元格 F15", "当前值：“２”"],
@@ -127,7 +127,7 @@ CATALOGUE = {
     # names: one unit, one name (docs/submission.md "Names")
     "county_yaml_name_only_invisible.yaml": ["键 county", "县（市、区）名称只含不可见字符", "当前值：“<U+200B><U+FEFF>”"],
     # province files
-    "province_yaml_counties_not_list.yaml": ["键 counties", "缺少重点县文件列表", "“counties/jia.yaml”"],
+    "province_yaml_counties_not_list.yaml": ["键 counties", "重点县文件列表写法有误", "“counties/jia.yaml”"],
     "province_yaml_duplicate_county.yaml": ["键 counties", "同一个重点县文件列了两次"],
     "province_yaml_alias_in_counties.yaml": ["第 19 行第 5 列", "不支持 YAML 别名", "“*jia”"],
     "province_yaml_lists_itself_as_county.yaml": ["键 rubric", "当前值：“noncoal-province”", "应为：noncoal-county"],

@@ -4,6 +4,7 @@
 import json
 import re
 import shutil
+from pathlib import Path
 
 import pytest
 import yaml
@@ -203,3 +204,77 @@ def test_hidden_files_in_nested_folders_are_not_inputs(tmp_path):
         shutil.copy(DEMO / "counties" / "jia.yaml", tmp_path / hidden)
     assert find_input_files([tmp_path]) == [tmp_path / "jia.yaml"]
     assert len(minesafe.load_results(tmp_path)) == 1
+
+
+# --- a province's key-county files found by the names inside them (issue 20 §4) ----------------
+
+
+def _unlisted_province(tmp_path: Path) -> Path:
+    """示例省 with no ``counties:``: its six key counties' files beside it, two in a subfolder."""
+    folder = tmp_path / "示例省"
+    (folder / "第二批").mkdir(parents=True)
+    data = yaml.safe_load((DEMO / "province.yaml").read_text(encoding="utf-8"))
+    data.pop("counties")
+    (folder / "省级.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    for name in ("jia", "yi", "bing", "ding"):
+        shutil.copy(DEMO / "counties" / f"{name}.yaml", folder / f"{name}.yaml")
+    for name in ("wu", "ji"):
+        shutil.copy(DEMO / "counties" / f"{name}.yaml", folder / "第二批" / f"{name}.yaml")
+    return folder
+
+
+def test_a_province_finds_its_key_counties_by_the_names_in_their_files(tmp_path):
+    folder = _unlisted_province(tmp_path)
+    (folder / "别省的县.yaml").write_text(
+        (DEMO / "south" / "counties" / "nanyi.yaml").read_text(encoding="utf-8"), encoding="utf-8"
+    )  # another province's county: not taken
+    found = evaluate(folder / "省级.yaml")
+    listed = evaluate(DEMO / "province.yaml")
+    assert sorted(u.name for u in found.units) == sorted(u.name for u in listed.units)
+    assert found.verdict == listed.verdict and found.missing == ()
+    (folder / "第二批" / "ji.yaml").unlink()
+    assert evaluate(folder / "省级.yaml").missing == ("示例己县",)
+
+
+def test_a_key_county_file_present_but_invalid_is_reported_with_its_problems(tmp_path):
+    folder = _unlisted_province(tmp_path)
+    broken = folder / "第二批" / "wu.yaml"
+    broken.write_text(broken.read_text(encoding="utf-8").replace("current: ", "current: -", 1), encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        evaluate(folder / "省级.yaml")
+    message = str(caught.value)
+    assert str(broken) in message and "应为非负整数" in message and "未提交" not in message
+    broken.write_text("rubric: [未闭合\n", encoding="utf-8")  # cannot be read at all: still not 未提交
+    with pytest.raises(InputError) as caught:
+        evaluate(folder / "省级.yaml")
+    assert str(broken) in str(caught.value)
+
+
+def test_two_files_found_for_one_county_and_stage_are_refused(tmp_path):
+    folder = _unlisted_province(tmp_path)
+    shutil.copy(folder / "jia.yaml", folder / "第二批" / "jia-副本.yaml")
+    with pytest.raises(InputError) as caught:
+        evaluate(folder / "省级.yaml")
+    message = str(caught.value)
+    assert "是同一重点县“示例甲县”的同一评估阶段（自评）" in message and "jia-副本.yaml" in message
+
+
+def test_an_empty_key_county_sheet_is_one_clear_message(tmp_path):
+    import openpyxl
+
+    from minesafe.files import read_prefill
+    from minesafe.storage import write_workbook
+    from minesafe.workbook import KEY_COUNTIES, build_workbook
+
+    data, rubric = read_prefill(DEMO / "province.yaml")
+    workbook = tmp_path / "省.xlsx"
+    write_workbook(build_workbook(rubric, {**data, "key_counties": [], "counties": []}), workbook)
+    with pytest.raises(InputError) as caught:
+        evaluate(workbook)
+    assert len(caught.value.problems) == 1
+    assert f"工作表「{KEY_COUNTIES}」单元格 B2：「{KEY_COUNTIES}」工作表没有填写任何重点县名称" in str(caught.value)
+    wb = openpyxl.load_workbook(workbook)
+    del wb["重点县文件"]  # the county files sheet is optional: names find them
+    wb.save(workbook)
+    with pytest.raises(InputError, match="没有填写任何重点县名称"):
+        evaluate(workbook)
