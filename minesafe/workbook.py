@@ -13,7 +13,7 @@ import datetime
 import re
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill, Protection
@@ -27,6 +27,11 @@ from minesafe.exceptions import InputError, KeyPath, Problem, RubricError
 from minesafe.names import normalize_name
 from minesafe.rubric import STAGES, FieldKind, Outcome, Rubric, category_label
 from minesafe.submission import NARRATIVE_KEYS, put_value, target_fields, value_at
+
+if TYPE_CHECKING:
+    from openpyxl.cell.cell import Cell
+    from openpyxl.cell.read_only import ReadOnlyCell
+    from openpyxl.worksheet.worksheet import Worksheet
 
 INSTRUCTIONS = "填表说明"
 INFO = "基本信息"
@@ -60,7 +65,7 @@ def _cell_value(value: Any) -> Any:
     return value
 
 
-def _sheet(wb: Workbook, title: str, headers: list[str], widths: list[int]):
+def _sheet(wb: Workbook, title: str, headers: list[str], widths: list[int]) -> Worksheet:
     ws = wb.create_sheet(title)
     append_row(ws, headers)
     style_header(ws, 1, widths)
@@ -75,7 +80,7 @@ OPEN_ROWS = 200
 _LINE_HEIGHT = 15
 
 
-def _shade_row(ws, row: int, input_columns: set[int]) -> None:
+def _shade_row(ws: Worksheet, row: int, input_columns: set[int]) -> None:
     """Input cells white and unlocked; every other cell gray and locked by the sheet protection."""
     for col in range(1, ws.max_column + 1):
         cell = ws.cell(row, col)
@@ -91,7 +96,7 @@ def _text_width(text: str) -> int:
     return sum(2 if ord(c) > 0x2E7F else 1 for c in text)
 
 
-def _fit_row_heights(ws) -> None:
+def _fit_row_heights(ws: Worksheet) -> None:
     """Make each row tall enough for its wrapped text, from the column widths."""
     for row in ws.iter_rows(min_row=1, max_row=ws.max_row):
         lines = 1
@@ -106,7 +111,7 @@ def _fit_row_heights(ws) -> None:
         ws.row_dimensions[row[0].row].height = _LINE_HEIGHT * lines + 3
 
 
-def _finish_sheet(ws, rubric: Rubric, unit: str, key_column: str | None) -> None:
+def _finish_sheet(ws: Worksheet, rubric: Rubric, unit: str, key_column: str | None) -> None:
     """Print and protection set-up of every sheet: A4 landscape one page wide, the header row on
     every page, a header naming the form and the unit and a footer with page numbers; rows tall
     enough for their text; the machine key column hidden; the sheet protected without a password
@@ -130,7 +135,7 @@ def _finish_sheet(ws, rubric: Rubric, unit: str, key_column: str | None) -> None
     ws.protection.autoFilter = ws.protection.sort = False
 
 
-def _validate(ws, dv: DataValidation, cells: list[str], error: str, prompt: tuple[str, str]) -> None:
+def _validate(ws: Worksheet, dv: DataValidation, cells: list[str], error: str, prompt: tuple[str, str]) -> None:
     """Add ``dv`` to ``cells`` with its Chinese error message and input prompt (text, title)."""
     if not cells:
         return
@@ -142,7 +147,7 @@ def _validate(ws, dv: DataValidation, cells: list[str], error: str, prompt: tupl
         dv.add(cell)
 
 
-def _whole_numbers(ws, cells: list[str]) -> None:
+def _whole_numbers(ws: Worksheet, cells: list[str]) -> None:
     """Counts are whole numbers from 0: Excel, WPS and LibreOffice refuse anything else on entry."""
     dv = DataValidation(type="whole", operator="greaterThanOrEqual", formula1="0", allow_blank=True)
     _validate(ws, dv, cells, "请填写大于或等于 0 的整数（如 0、3、12），不要填写小数、文字或单位。", ("填写整数", "数量"))
@@ -152,7 +157,7 @@ def _whole_numbers(ws, cells: list[str]) -> None:
 PERCENT_FORMAT = "0.00%"
 
 
-def _percents(ws, cells: list[str]) -> None:
+def _percents(ws: Worksheet, cells: list[str]) -> None:
     """Shares are percentages from 0 % to 100 %: the cells are percent-formatted, so what is
     stored is the fraction (0–1) and what is shown and read is the percentage."""
     dv = DataValidation(type="decimal", operator="between", formula1="0", formula2="1", allow_blank=True)
@@ -177,7 +182,7 @@ def _stored_percent(value: Any) -> Any:
     return int(stored) if stored.denominator == 1 else float(Decimal(stored.numerator) / Decimal(stored.denominator))
 
 
-def _dropdown(ws, options: list[str], cells: list[str], prompt: str) -> None:
+def _dropdown(ws: Worksheet, options: list[str], cells: list[str], prompt: str) -> None:
     dv = DataValidation(type="list", formula1='"' + ",".join(options) + '"', allow_blank=True)
     dv.error, dv.errorTitle, dv.prompt = f"请从下拉列表中选择：{'、'.join(options)}", "输入有误", prompt
     dv.showErrorMessage = dv.showInputMessage = True
@@ -543,7 +548,7 @@ def is_percent_format(number_format: str | None) -> bool:
     return "%" in _LITERAL_IN_FORMAT.sub("", number_format or "")
 
 
-def _shown_value(cell) -> Any:
+def _shown_value(cell: Cell | ReadOnlyCell) -> Any:
     """A cell's value as the person sees and typed it: a number under a percent format times 100
     (``2.35%`` is stored as 0.0235 and read as 2.35, exactly: through its shortest decimal, not its
     binary value); a date as its ISO text (``2024-06-30``); anything else unchanged."""
@@ -579,7 +584,7 @@ class _SheetReader:
     ``data_only=True`` (``open_results``, called once and only when a sheet holds a formula).
     """
 
-    def __init__(self, wb, problems: list[Problem], open_results: Callable[[], Any] | None = None):
+    def __init__(self, wb: Workbook, problems: list[Problem], open_results: Callable[[], Any] | None = None) -> None:
         self.wb = wb
         self.problems = problems
         self._open_results = open_results
@@ -622,7 +627,7 @@ class _SheetReader:
             row = tuple(self._value(title, r, c, cell) for c, cell in enumerate(cells, start=1))
             found.append((r, row + (None,) * (width - len(row))))
 
-    def _value(self, title: str, r: int, c: int, cell) -> Any:
+    def _value(self, title: str, r: int, c: int, cell: Cell | ReadOnlyCell) -> Any:
         if cell.data_type == "f":  # a formula: its stored result, or an input error
             stored = self._stored_cell(title, r, c)
             if stored is None or (stored.value is None and stored.data_type == "n"):  # "n": no stored result at all
