@@ -56,13 +56,13 @@ number comes from.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, TypeGuard
 
 from minesafe.decimals import format_decimal, format_rule_percent, parse_percent
-from minesafe.exceptions import ProblemCollector, RubricError, locate_key_path
+from minesafe.exceptions import KeyPath, ProblemCollector, RubricError, locate_key_path
 from minesafe.rubric import (
     BASELINE_RULES,
     LEVELS,
@@ -133,7 +133,7 @@ def apply_params(
     rubric: Rubric,
     params: Mapping[str, Any] | None,
     source: str = "参数",
-    locate=locate_key_path,
+    locate: Callable[[KeyPath], str] = locate_key_path,
 ) -> Rubric:
     """Return ``rubric`` with the overrides of ``params`` applied and validated.
 
@@ -563,7 +563,9 @@ def _add_rows(rubric: Rubric, raw: Any, path: tuple, problems: ProblemCollector)
     return tuple(rows)
 
 
-def _named_rows(current: tuple[Row, ...], raw: Any, path: tuple, problems: ProblemCollector, what: str, example: str):
+def _named_rows(
+    current: tuple[Row, ...], raw: Any, path: KeyPath, problems: ProblemCollector, what: str, example: str
+) -> Iterator[tuple[Row, Any, KeyPath]]:
     """The rows a per-row override names, each with its value and place; the rest are problems."""
     if not isinstance(raw, Mapping):
         problems.add(path, f"{what} 应为映射", raw, f"如 {example}")
@@ -577,8 +579,8 @@ def _named_rows(current: tuple[Row, ...], raw: Any, path: tuple, problems: Probl
 
 
 def _override_field_roles(
-    rubric: Rubric, current: tuple[Row, ...], raw: Any, path: tuple, problems: ProblemCollector, departures: list[Departure]
-):
+    rubric: Rubric, current: tuple[Row, ...], raw: Any, path: KeyPath, problems: ProblemCollector, departures: list[Departure]
+) -> tuple[Row, ...]:
     """``field_roles: {1-1a: {in_progress: compliant}}``: how a fill-in value decides its row. Only
     the rubric's ``open_field_roles`` may change on the national form."""
     rows = {r.id: r for r in current}
@@ -603,8 +605,8 @@ def _override_field_roles(
 
 
 def _override_categories(
-    current: tuple[Row, ...], raw: Any, path: tuple, problems: ProblemCollector, departures: list[Departure]
-):
+    current: tuple[Row, ...], raw: Any, path: KeyPath, problems: ProblemCollector, departures: list[Departure]
+) -> tuple[Row, ...]:
     """``categories: {2-3c: reference}``: only the rows whose marker the transcription lost
     (``inferred``) may be read the other way on the national form."""
     rows = {r.id: r for r in current}
