@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager, suppress
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +31,7 @@ from minesafe.evaluation import CountyResult, UnitResult
 from minesafe.exceptions import BatchInterrupted, InputError, InputErrors, MinesafeError, Problem
 from minesafe.files import list_rubrics, read_rubric
 from minesafe.frames import PROVINCE_KIND, RESULT_FILE, SUMMARY_STEM, UNIT_KINDS, mark_form
+from minesafe.history import describe_replacement, keep_history
 from minesafe.names import escape_undecodable, normalize_name
 from minesafe.parsing import NAME_MAX, read_document, recording_reads
 from minesafe.provenance import file_sha256, read_provenance
@@ -435,6 +437,11 @@ def execute_job(job: Job) -> tuple[UnitOutcome, dict[str, str]]:
             if _standby is not None and kernel is not None:
                 _standby.retire(kernel)
             prepare_next_kernel(cwd)  # the next report's kernel starts while this one exports
+        # a unit's new version keeps the earlier one (minesafe.history) and its report opens saying so
+        result, kept = keep_history(job.folder, job.result, datetime.now()) if job.result.get("verdict") else (job.result, {})
+        replaced = describe_replacement(result)
+        if replaced:
+            notebook.cells.insert(1, nbformat.v4.new_markdown_cell(replaced))
         html = export_html(notebook, job.title)
         documents = unit_documents(job) if job.result.get("verdict") else {}
         digests = write_report(
@@ -443,8 +450,9 @@ def execute_job(job: Job) -> tuple[UnitOutcome, dict[str, str]]:
                 "report.ipynb": escape_json_text(nbformat.writes(notebook)).encode("utf-8"),
                 "report.html": escape_undecodable(html).encode("utf-8"),  # a file name that is not UTF-8: escaped
             }
-            | ({"result.json": (dump_json(job.result, indent=2) + "\n").encode("utf-8")} if job.result else {})
-            | documents,
+            | ({"result.json": (dump_json(result, indent=2) + "\n").encode("utf-8")} if job.result else {})
+            | documents
+            | kept,
         )
     except PapermillExecutionError as exc:
         # number the cell as the evaluator sees it in the notebook, without papermill's injected cell
@@ -457,7 +465,8 @@ def execute_job(job: Job) -> tuple[UnitOutcome, dict[str, str]]:
         return job_outcome(job, STATUS_INTERRUPTED, time.perf_counter() - started), {}
     except Exception as exc:  # one unit's failure (kernel start, run, export) must not stop the batch
         return job_outcome(job, STATUS_FAILED, time.perf_counter() - started, _describe(exc)), {}
-    return job_outcome(job, STATUS_OK, time.perf_counter() - started), digests
+    outcome = job_outcome(job, STATUS_OK, time.perf_counter() - started)
+    return dataclasses.replace(outcome, versions=int(result.get("versions", 1))), digests
 
 
 # --- reusing unchanged units ------------------------------------------------------------------

@@ -34,12 +34,16 @@ from minesafe.files import (
     read_rubric,
 )
 from minesafe.frames import RESULT_FILE, SUMMARY_STEM, result_row, result_rows, rows_frame
+from minesafe.history import HISTORY_FOLDER
 from minesafe.names import normalize_name, reveal_characters
 from minesafe.parsing import SUBMISSION_SUFFIXES, check_name_length, read_document
 from minesafe.rendering import result_to_dict
 from minesafe.resources import read_key_provinces
 from minesafe.submission import build_county_submission, build_province_submission
 from minesafe.verification import EVIDENCE_FOLDER
+
+#: Folders never read for inputs: a county's evidence, and the earlier versions a batch keeps.
+SKIPPED_FOLDERS = (EVIDENCE_FOLDER, HISTORY_FOLDER)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -230,7 +234,8 @@ def classify_document(data: Any) -> FileKind | None:
 def find_input_files(paths: Iterable[str | Path]) -> list[Path]:
     """Files named directly, and below folders named every submission-like file (YAML, JSON,
     Excel), in a stable order. Hidden files, Office lock files (``~$…``), batch summaries and
-    everything in an evidence folder (``佐证材料``: a county folder is handed over as it is) are
+    everything in an evidence folder (``佐证材料``: a county folder is handed over as it is) or in
+    a report folder's earlier versions (``历史版本``, see minesafe.history) are
     skipped; every path that does not exist is refused at once."""
     found: list[Path] = []
     missing: list[InputError] = []
@@ -241,7 +246,7 @@ def find_input_files(paths: Iterable[str | Path]) -> list[Path]:
                 for p in path.rglob("*")
                 if p.is_file()
                 and p.suffix.lower() in SUBMISSION_SUFFIXES
-                and not any(part.startswith((".", "~$")) or part == EVIDENCE_FOLDER for part in p.relative_to(path).parts[:-1])
+                and not any(part.startswith((".", "~$")) or part in SKIPPED_FOLDERS for part in p.relative_to(path).parts[:-1])
                 and not p.name.startswith((".", "~$"))
                 and p.stem != SUMMARY_STEM
             )

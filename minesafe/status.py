@@ -111,6 +111,7 @@ def _filings_from_result(data: Mapping[str, Any]) -> tuple[list[Filing], list[Ex
                     day,
                     entry.get("filed_by") != "submitted",
                     str(entry["path"]),
+                    versions=int(data.get("versions") or 1),
                 )
             )
     expected = []

@@ -185,6 +185,8 @@ def replace_folder(folder: Path, files: Mapping[str, bytes], before_swap: Callab
         new.mkdir(0o777 & ~umask)
         new.chmod(0o777 & ~umask)  # a report folder gets the mode an ordinary mkdir gives
         for name, content in files.items():
+            if "/" in name:  # a file in a subfolder (a unit's kept versions)
+                (new / name).parent.mkdir(0o777 & ~umask, parents=True, exist_ok=True)
             _write_synced(new / name, content, 0o666 & ~umask)
         _fsync_folder(new)
         _fsync_folder(staging)

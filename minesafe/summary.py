@@ -44,6 +44,7 @@ class UnitOutcome:
     reused: bool = False  # unchanged since the last batch: its report was kept, not re-made
     stage: str = ""  # the stage whose verdict is the unit's (自评, 核查 or 认定), when known
     stages: tuple[tuple[str, str], ...] = ()  # (stage, verdict) of each stage given, earliest first
+    versions: int = 1  # how many versions of the unit's submissions the batch has kept (minesafe.history)
 
     @property
     def succeeded(self) -> bool:
@@ -51,7 +52,7 @@ class UnitOutcome:
 
 
 #: The summary's own columns, after those of ``minesafe.load_results`` (minesafe.frames.RESULT_COLUMNS).
-RUN_COLUMNS = ("报告", "运行状态", "沿用上次报告", "用时（秒）", "错误", "参数文件")
+RUN_COLUMNS = ("报告", "版本数", "运行状态", "沿用上次报告", "用时（秒）", "错误", "参数文件")
 WIDTHS = {
     "单位": 16,
     "不合格原因": 40,
@@ -80,6 +81,7 @@ def build_summary_frame(outcomes: Sequence[UnitOutcome], results: Mapping[str, M
             lines = [{"年度": o.year, "省": o.province, "单位": o.unit, "单位类型": o.kind, "结论": o.verdict}]
         run = {
             "报告": o.report,
+            "版本数": o.versions,
             "运行状态": o.status,
             "沿用上次报告": o.reused,
             "用时（秒）": round(o.seconds, 1),

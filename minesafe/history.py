@@ -1,0 +1,106 @@
+"""Resubmissions keep history: when a unit's stage is submitted again with other content, the batch
+keeps the earlier outputs (``历史版本/<时间>/``: its report, result and documents) and the new report
+says what it replaces and what changed (verdict, score, targets, rows). An unchanged resubmission
+(the same submission files, byte for byte) is not a new version.
+
+Everything here works on ``result.json`` mappings and file contents; the batch does the writing
+(in the same all-or-nothing swap as the report itself, :func:`minesafe.storage.replace_folder`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+#: The folder of a unit's report folder that keeps its earlier versions (a batch never reads it as input).
+HISTORY_FOLDER = "历史版本"
+#: The roles of the provenance inputs that make a version: the unit's own files (and a province's counties').
+VERSION_ROLES = ("提交文件", "重点县文件")
+
+
+def submission_digests(result: Mapping[str, Any]) -> dict[str, str]:
+    """The SHA-256 of every submission a result rests on, by role, unit and stage."""
+    inputs = (result.get("provenance") or {}).get("inputs", [])
+    return {
+        f"{i.get('role')}|{i.get('unit')}|{i.get('stage')}": str(i.get("sha256"))
+        for i in inputs
+        if i.get("role") in VERSION_ROLES
+    }
+
+
+def describe_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    """What a new version changed against the earlier one: verdict, deciding stage, score, each
+    target's value and each row's result (in Chinese, one line each)."""
+    changes = []
+    if old.get("verdict") != new.get("verdict"):
+        changes.append(f"结论：{old.get('verdict')} → {new.get('verdict')}")
+    if old.get("stage") != new.get("stage"):
+        changes.append(f"决定结论的评估阶段：{old.get('stage')} → {new.get('stage')}")
+    if old.get("score") != new.get("score") and "score" in new:
+        changes.append(f"评分项得分：{old.get('score')} → {new.get('score')}")
+    for key, target in (new.get("targets") or {}).items():
+        before = (old.get("targets") or {}).get(key, {})
+        if before.get("value_text") != target.get("value_text") or before.get("result") != target.get("result"):
+            changes.append(
+                f"工作目标 {key}：{before.get('value_text') or '—'}（{before.get('result')}）→ {target.get('value_text') or '—'}（{target.get('result')}）"
+            )
+    for key, item in (new.get("items") or {}).items():
+        before = (old.get("items") or {}).get(key, {})
+        if before.get("result") != item.get("result"):
+            changes.append(f"第 {key} 行：{before.get('result')} → {item.get('result')}")
+    for name, county in (new.get("counties") or {}).items():
+        before = (old.get("counties") or {}).get(name, {})
+        if before.get("verdict") != county.get("verdict"):
+            changes.append(f"重点县 {name}：{before.get('verdict') or '无结果'} → {county.get('verdict')}")
+    return changes or ["提交文件内容有变化，结论、得分、工作目标和各行结果均未变"]
+
+
+def keep_history(folder: Path, result: Mapping[str, Any], now: dt.datetime) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """The unit's result with its version facts, and the history files its folder must keep.
+
+    ``result`` is the new ``result.json`` mapping; ``folder`` the unit's report folder as it is.
+    When the folder holds a result resting on other submissions, its outputs are kept under
+    ``历史版本/<now>/`` and the result gains ``replaces`` (the earlier version's folder, submission
+    day and verdict, and the changes); ``versions`` counts the versions kept plus this one. An
+    unchanged resubmission keeps what the last version said."""
+    kept: dict[str, bytes] = {}
+    history = folder / HISTORY_FOLDER
+    if history.is_dir():
+        kept = {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(history.rglob("*")) if p.is_file()}
+    try:
+        old = json.loads((folder / "result.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        old = None
+    facts: dict[str, Any] = {}
+    if isinstance(old, Mapping) and submission_digests(old) != submission_digests(result):
+        stamp = now.strftime("%Y%m%d-%H%M%S")
+        for p in sorted(folder.iterdir()):
+            if p.is_file():
+                kept[f"{HISTORY_FOLDER}/{stamp}/{p.name}"] = p.read_bytes()
+        facts["replaces"] = {
+            "folder": f"{HISTORY_FOLDER}/{stamp}",
+            "verdict": old.get("verdict"),
+            "stage": old.get("stage"),
+            "changes": describe_changes(old, result),
+        }
+    elif isinstance(old, Mapping) and old.get("replaces"):
+        facts["replaces"] = old["replaces"]
+    facts["versions"] = len({name.split("/")[1] for name in kept}) + 1
+    return dict(result) | facts, kept
+
+
+def describe_replacement(result: Mapping[str, Any]) -> str:
+    """The notice a new version's report opens with (Markdown), or ``""`` for a first version."""
+    replaces = result.get("replaces")
+    if not replaces:
+        return ""
+    lines = [
+        f"**【重新提交】本报告为第 {result.get('versions')} 版，替换此前的提交**（原结论：{replaces.get('verdict')}，"
+        f"以{replaces.get('stage')}为准；原报告、结果和文档存于本报告文件夹的 `{replaces.get('folder')}/`）。与上一版相比：",
+        "",
+        *(f"- {change}" for change in replaces.get("changes", [])),
+    ]
+    return "\n".join(lines)

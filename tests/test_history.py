@@ -1,0 +1,81 @@
+"""Resubmissions keep history: the batch keeps a unit's earlier version and says what changed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from pathlib import Path
+
+import openpyxl
+
+from minesafe.cli import main
+from minesafe.history import HISTORY_FOLDER, describe_changes, describe_replacement, keep_history
+from minesafe.provenance import read_provenance
+from minesafe.rendering import result_to_dict
+from minesafe.results import evaluate_unit
+from minesafe.status import collect_status
+from tests.conftest import DEMO
+
+
+def _result(path: Path) -> dict:
+    unit = evaluate_unit([path])
+    return result_to_dict(unit, read_provenance(unit, None))
+
+
+def test_changes_name_the_verdict_the_score_the_targets_and_the_rows(tmp_path):
+    first = tmp_path / "丙县.yaml"
+    shutil.copy(DEMO / "counties" / "bing.yaml", first)
+    old = _result(first)
+    text = first.read_text(encoding="utf-8")
+    assert "  4-4b: {result: 完成}\n" in text
+    first.write_text(text.replace("  4-4b: {result: 完成}\n", "  4-4b: {result: 未完成}\n"), encoding="utf-8")
+    new = _result(first)
+    changes = describe_changes(old, new)
+    assert "第 4-4b 行：完成 → 未完成" in changes
+    assert any(c.startswith("评分项得分：") for c in changes)
+    assert describe_changes(old, old) == ["提交文件内容有变化，结论、得分、工作目标和各行结果均未变"]
+
+
+def test_a_new_version_keeps_the_earlier_one_and_an_unchanged_one_is_not_new(tmp_path):
+    submission = tmp_path / "丙县.yaml"
+    shutil.copy(DEMO / "counties" / "bing.yaml", submission)
+    folder = tmp_path / "报告"
+    folder.mkdir()
+    old = _result(submission)
+    (folder / "result.json").write_text(json.dumps(old, ensure_ascii=False), encoding="utf-8")
+    (folder / "report.html").write_text("旧报告", encoding="utf-8")
+    same, kept = keep_history(folder, old, dt.datetime(2023, 3, 2, 9))
+    assert kept == {} and same["versions"] == 1 and "replaces" not in same and describe_replacement(same) == ""
+    submission.write_text(submission.read_text(encoding="utf-8").replace("year: 2022", "year: 2022\n# 更正后重新提交"), encoding="utf-8")
+    new, kept = keep_history(folder, _result(submission), dt.datetime(2023, 3, 2, 9))
+    assert set(kept) == {f"{HISTORY_FOLDER}/20230302-090000/result.json", f"{HISTORY_FOLDER}/20230302-090000/report.html"}
+    assert new["versions"] == 2 and new["replaces"]["folder"] == f"{HISTORY_FOLDER}/20230302-090000"
+    assert "【重新提交】本报告为第 2 版" in describe_replacement(new)
+
+
+def test_a_batch_keeps_history_and_says_what_changed(tmp_path, capsys):
+    inbox = tmp_path / "收件"
+    inbox.mkdir()
+    county = inbox / "丙县.yaml"
+    shutil.copy(DEMO / "counties" / "bing.yaml", county)
+    out = tmp_path / "报告"
+    assert main(["batch", str(inbox), "--out", str(out), "--jobs", "1"]) == 0
+    text = county.read_text(encoding="utf-8")
+    county.write_text(text.replace("  4-4b: {result: 完成}\n", "  4-4b: {result: 未完成}\n"), encoding="utf-8")
+    assert main(["batch", str(inbox), "--out", str(out), "--jobs", "1"]) == 0
+    (unit,) = [p.parent for p in out.rglob("result.json") if HISTORY_FOLDER not in p.parts]
+    result = json.loads((unit / "result.json").read_text(encoding="utf-8"))
+    assert result["versions"] == 2 and "第 4-4b 行：完成 → 未完成" in result["replaces"]["changes"]
+    (kept,) = (unit / HISTORY_FOLDER).iterdir()
+    earlier = json.loads((kept / "result.json").read_text(encoding="utf-8"))
+    assert earlier["items"]["4-4b"]["result"] == "完成" and (kept / "report.html").is_file()
+    assert "【重新提交】本报告为第 2 版" in (unit / "report.html").read_text(encoding="utf-8")
+    summary = openpyxl.load_workbook(out / "batch-summary.xlsx").active
+    header = [c.value for c in summary[1]]
+    assert summary.cell(2, header.index("版本数") + 1).value == 2
+    assert main(["batch", str(inbox), "--out", str(out), "--jobs", "1"]) == 0  # unchanged: reused
+    assert len(list((unit / HISTORY_FOLDER).iterdir())) == 1
+    rows, _ = collect_status(out, today=dt.date(2023, 3, 10))
+    assert [r.filed["自评"].versions for r in rows if r.unit == "示例丙县"] == [2]
+    capsys.readouterr()
