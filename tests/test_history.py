@@ -47,7 +47,9 @@ def test_a_new_version_keeps_the_earlier_one_and_an_unchanged_one_is_not_new(tmp
     (folder / "report.html").write_text("旧报告", encoding="utf-8")
     same, kept = keep_history(folder, old, dt.datetime(2023, 3, 2, 9))
     assert kept == {} and same["versions"] == 1 and "replaces" not in same and describe_replacement(same) == ""
-    submission.write_text(submission.read_text(encoding="utf-8").replace("year: 2022", "year: 2022\n# 更正后重新提交"), encoding="utf-8")
+    submission.write_text(
+        submission.read_text(encoding="utf-8").replace("year: 2022", "year: 2022\n# 更正后重新提交"), encoding="utf-8"
+    )
     new, kept = keep_history(folder, _result(submission), dt.datetime(2023, 3, 2, 9))
     assert set(kept) == {f"{HISTORY_FOLDER}/20230302-090000/result.json", f"{HISTORY_FOLDER}/20230302-090000/report.html"}
     assert new["versions"] == 2 and new["replaces"]["folder"] == f"{HISTORY_FOLDER}/20230302-090000"
