@@ -621,7 +621,7 @@ def run_batch(
             finish_interrupted_swaps(out, REPORT_DEPTHS)
     ordered = [outcomes.get(i) or _failure(run, "批量评估被中断，未完成", 0.0, STATUS_INTERRUPTED) for i, run in enumerate(runs)]
     ordered += left_out
-    write_json({"format": 1, "units": cache, "overview": overview_entry}, out / CACHE_FILE)
+    write_json({"format": 1, "units": cache, "overview": overview_entry}, out / CACHE_FILE, exact=True)
     frame = build_summary_frame(ordered, read_unit_results(ordered))
     write_json(summary_to_dict(frame), out / f"{SUMMARY_STEM}.json")
     write_workbook(build_summary_workbook(frame, out), out / f"{SUMMARY_STEM}.xlsx")

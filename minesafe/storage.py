@@ -110,10 +110,15 @@ def dump_json(data: Any, indent: int | None = None) -> str:
     return escape_json_text(json.dumps(data, ensure_ascii=False, indent=indent))
 
 
-def write_json(data: Any, path: Path) -> None:
-    """Write JSON (:func:`dump_json`, indented) atomically."""
+def write_json(data: Any, path: Path, exact: bool = False) -> None:
+    """Write JSON (:func:`dump_json`, indented) atomically. ``exact``: a file only minesafe reads
+    back (the batch's cache), all ASCII, so that a file name that is not UTF-8 reads back as the
+    same name (a ``\\udcXX`` escape), not as its shown form."""
+    import json
+
+    text = json.dumps(data, indent=2) if exact else dump_json(data, indent=2)
     with atomic_write(path) as handle:
-        handle.write((dump_json(data, indent=2) + "\n").encode("utf-8"))
+        handle.write((text + "\n").encode("utf-8"))
 
 
 def write_yaml(data: Any, path: Path) -> None:

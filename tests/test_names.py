@@ -284,3 +284,5 @@ def test_a_batch_of_a_file_named_in_gbk_makes_its_report_and_writes_its_summarie
     result = json.loads((report / "result.json").read_text(encoding="utf-8"))
     assert result["provenance"]["inputs"][0]["path"] == f"收件/{GBK_SHOWN}"
     json.loads((report / "report.ipynb").read_text(encoding="utf-8"))
+    again = _run("batch", "收件", "--out", "报告", "--notebooks", "笔记本", "--jobs", "1", cwd=tmp_path)
+    assert "（其中沿用上次报告 1 份）" in again.stdout.decode("utf-8")  # the cache knows the file by its name
