@@ -1,9 +1,13 @@
-"""Cells of the workbooks minesafe writes: user text stored as text, and the one header style.
+"""Cells of the workbooks minesafe writes: user text stored as text, the one header style and
+the one print layout.
 
 Every writer (the fill-in template and ``template --from``, the batch summary, the list
-proposals) appends rows with :func:`append_row`, so a submitted name or note such as
-``=HYPERLINK(...)`` or ``@SUM(A1)`` can never become a live formula in Excel or WPS, and minesafe
-reads back exactly the text that was written (line ends as LF: XML turns every CR into one).
+proposals, the status table) appends rows with :func:`append_row`, so a submitted name or note such
+as ``=HYPERLINK(...)`` or ``@SUM(A1)`` can never become a live formula in Excel or WPS, and minesafe
+reads back exactly the text that was written (line ends as LF: XML turns every CR into one). Each
+sheet is finished with :func:`set_print_layout`: A4 landscape, one page wide, its header rows on
+every page, page numbers, rows tall enough for their wrapped text (LibreOffice and WPS do not grow
+rows to fit, so the heights are written).
 """
 
 from __future__ import annotations
@@ -11,8 +15,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from openpyxl.styles import Font, PatternFill
+from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.page import PageMargins
 
 from minesafe.names import escape_undecodable
 
@@ -24,6 +29,10 @@ if TYPE_CHECKING:
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 _HEAD_FILL = PatternFill("solid", fgColor="D9E1F2")
+#: Points per line of wrapped text; LibreOffice and WPS do not grow rows to fit, so heights are set.
+LINE_HEIGHT = 15
+WRAP = Alignment(wrap_text=True, vertical="top")
+PAGE_FOOTER = "第 &P 页，共 &N 页"
 
 
 def write_value(cell: Cell, value: Any) -> None:
@@ -58,3 +67,56 @@ def style_header(ws: Worksheet, row: int, widths: Sequence[int]) -> None:
         ws.column_dimensions[get_column_letter(col)].width = width
         ws.cell(row, col).font = Font(bold=True)
         ws.cell(row, col).fill = _HEAD_FILL
+
+
+def measure_text_width(text: str) -> int:
+    """Width in Excel character units: a Chinese character takes two."""
+    return sum(2 if ord(c) > 0x2E7F else 1 for c in text)
+
+
+def fit_row_heights(ws: Worksheet) -> None:
+    """Make each row tall enough for its wrapped text, from the column widths (a merged cell's
+    text wraps across the width of its whole range)."""
+    merged = {
+        (r.min_row, r.min_col): sum(
+            ws.column_dimensions[get_column_letter(c)].width or 10 for c in range(r.min_col, r.max_col + 1)
+        )
+        for r in ws.merged_cells.ranges
+    }
+    for row in ws.iter_rows(min_row=1, max_row=ws.max_row):
+        lines = 1
+        for cell in row:
+            column = ws.column_dimensions[get_column_letter(cell.column)]
+            if cell.value is None or column.hidden:
+                continue
+            width = merged.get((cell.row, cell.column)) or column.width or 10
+            per_line = max(int(width), 1)
+            wrapped = sum(max(1, -(-measure_text_width(part) // per_line)) for part in str(cell.value).split("\n"))
+            lines = max(lines, wrapped)
+        ws.row_dimensions[row[0].row].height = LINE_HEIGHT * lines + 3
+
+
+def wrap_cells(ws: Worksheet) -> None:
+    """Wrap the text of every cell in use, aligned to the top (fonts and fills are kept)."""
+    for row in ws.iter_rows(min_row=1, max_row=ws.max_row):
+        for cell in row:
+            if cell.value is not None:
+                cell.alignment = WRAP
+
+
+def set_print_layout(ws: Worksheet, title: str, header_rows: int = 1, right: str = "") -> None:
+    """Print set-up of a sheet: A4 landscape one page wide, its first ``header_rows`` rows on
+    every page, a header naming the sheet, ``title`` and ``right``, a footer with page numbers;
+    rows tall enough for their wrapped text."""
+    fit_row_heights(ws)
+    setup = ws.page_setup
+    setup.orientation, setup.paperSize = "landscape", ws.PAPERSIZE_A4
+    setup.fitToWidth, setup.fitToHeight = 1, 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_margins = PageMargins(left=0.5, right=0.5, top=0.75, bottom=0.75, header=0.3, footer=0.3)
+    if header_rows:
+        ws.print_title_rows = f"1:{header_rows}"
+    ws.oddHeader.left.text = "&A"
+    ws.oddHeader.center.text = title
+    ws.oddHeader.right.text = right
+    ws.oddFooter.center.text = PAGE_FOOTER

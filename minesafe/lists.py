@@ -37,7 +37,7 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from minesafe.cells import append_row, style_header
+from minesafe.cells import append_row, set_print_layout, style_header, wrap_cells
 from minesafe.exceptions import ProblemCollector, locate_key_path
 from minesafe.names import read_names
 from minesafe.parsing import Locator
@@ -360,5 +360,8 @@ def build_proposal_workbook(history: ListHistory, proposals: list[Proposal]) -> 
             p.consecutive_years or "", "是" if p.stationed_supervision else "",
         ])  # fmt: skip
     ws.cell(1, 1).font = Font(bold=True, size=13)
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(COLUMNS))  # the title on one line, not split
     ws.freeze_panes = "A3"
+    wrap_cells(ws)
+    set_print_layout(ws, f"{title} {history.year + 1}年名单建议", header_rows=2)
     return wb

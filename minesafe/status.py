@@ -268,9 +268,9 @@ def build_status_workbook(rows: Sequence[StatusRow], calendar: Calendar) -> Work
     """``status.xlsx``: the table (late and missing units highlighted), its counts and the calendar.
     Every text goes through :func:`minesafe.cells.append_row` (no formula from a unit's name)."""
     from openpyxl import Workbook
-    from openpyxl.styles import Alignment, PatternFill
+    from openpyxl.styles import PatternFill
 
-    from minesafe.cells import append_row, style_header
+    from minesafe.cells import append_row, set_print_layout, style_header, wrap_cells
 
     wb = Workbook()
     ws = wb.active
@@ -282,21 +282,18 @@ def build_status_workbook(rows: Sequence[StatusRow], calendar: Calendar) -> Work
         number = append_row(ws, list(line))
         fill = late if row.late or row.state in ("逾期未交", "文件有误") else missing if row.missing else None
         for cell in ws[number]:
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
             if fill is not None:
                 cell.fill = fill
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = f"A1:J{ws.max_row}"
     counts = wb.create_sheet("统计")
     append_row(counts, ["状态", "单位数"])
-    style_header(counts, 1, [14, 10])
+    style_header(counts, 1, [14, 70])  # wide enough for the deadline's source
     tally = count_states(rows)
     for state in (*STATES, "逾期"):
         append_row(counts, [state, tally[state]])
     append_row(counts, ["期限依据", calendar.source])
     for sheet in wb.worksheets:
-        sheet.page_setup.orientation, sheet.page_setup.paperSize = "landscape", sheet.PAPERSIZE_A4
-        sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
-        sheet.sheet_properties.pageSetUpPr.fitToPage = True
-        sheet.print_title_rows = "1:1"
+        wrap_cells(sheet)
+        set_print_layout(sheet, "报送情况")
     return wb

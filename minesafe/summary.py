@@ -15,7 +15,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from minesafe import palette
-from minesafe.cells import append_row, style_header
+from minesafe.cells import append_row, set_print_layout, style_header, wrap_cells
 from minesafe.frames import RESULT_COLUMNS, RESULT_FILE, result_rows, sort_results
 
 if TYPE_CHECKING:
@@ -53,15 +53,29 @@ class UnitOutcome:
 
 #: The summary's own columns, after those of ``minesafe.load_results`` (minesafe.frames.RESULT_COLUMNS).
 RUN_COLUMNS = ("报告", "版本数", "运行状态", "沿用上次报告", "用时（秒）", "错误", "参数文件")
+#: Column widths (a Chinese character counts two; others 7): the 26 columns print one A4 landscape
+#: page wide at a readable size, long texts (reasons, errors, paths) wrapped.
 WIDTHS = {
-    "单位": 16,
-    "不合格原因": 40,
-    "未完成的否决项": 16,
-    "失分的评分项": 24,
-    "文件": 30,
-    "报告": 12,
-    "错误": 60,
-    "参数文件": 30,
+    "年度": 6,
+    "省": 8,
+    "单位": 12,
+    "单位类型": 8,
+    "阶段": 6,
+    "是否合格": 6,
+    "得分": 6,
+    "未完成的否决项": 12,
+    "失分的评分项": 16,
+    "不合格原因": 24,
+    "示例数据": 6,
+    "评估表": 14,
+    "参数方案": 10,
+    "评估口径": 10,
+    "文件": 20,
+    "报告": 9,
+    "版本数": 6,
+    "用时（秒）": 6,
+    "错误": 24,
+    "参数文件": 16,
 }
 #: The link text of a report in the summary workbook (the cell links to the report's HTML file).
 REPORT_LINK_TEXT = "打开报告"
@@ -149,4 +163,6 @@ def build_summary_workbook(frame: pd.DataFrame, out: Path | None = None) -> Work
                 ws.cell(row, columns.index(name) + 1).font = earlier
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = ws.dimensions
+    wrap_cells(ws)
+    set_print_layout(ws, "批量评估汇总")
     return wb

@@ -16,12 +16,11 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill, Protection
+from openpyxl.styles import Font, PatternFill, Protection
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
-from openpyxl.worksheet.page import PageMargins
 
-from minesafe.cells import append_row, style_header
+from minesafe.cells import WRAP, append_row, set_print_layout, style_header
 from minesafe.decimals import parse_decimal
 from minesafe.exceptions import InputError, KeyPath, Problem, RubricError
 from minesafe.names import normalize_name
@@ -55,7 +54,6 @@ RECORD_SHEETS = {
 }
 
 _SHADE = PatternFill("solid", fgColor="EEEEEE")
-_WRAP = Alignment(wrap_text=True, vertical="top")
 _KIND_NAMES = {FieldKind.COUNT: "数量", FieldKind.FLAG: "是/否", FieldKind.RATIO: "比例(%)", FieldKind.TEXT: "文字"}
 
 
@@ -76,39 +74,17 @@ def _sheet(wb: Workbook, title: str, headers: list[str], widths: list[int]) -> W
 _UNLOCKED = Protection(locked=False)
 #: Rows left open for input on sheets whose length the evaluator decides (the province's county files).
 OPEN_ROWS = 200
-#: Points per line of wrapped text; LibreOffice and WPS do not grow rows to fit, so heights are set.
-_LINE_HEIGHT = 15
 
 
 def _shade_row(ws: Worksheet, row: int, input_columns: set[int]) -> None:
     """Input cells white and unlocked; every other cell gray and locked by the sheet protection."""
     for col in range(1, ws.max_column + 1):
         cell = ws.cell(row, col)
-        cell.alignment = _WRAP
+        cell.alignment = WRAP
         if col in input_columns:
             cell.protection = _UNLOCKED
         else:
             cell.fill = _SHADE
-
-
-def _text_width(text: str) -> int:
-    """Width in Excel character units: a Chinese character takes two."""
-    return sum(2 if ord(c) > 0x2E7F else 1 for c in text)
-
-
-def _fit_row_heights(ws: Worksheet) -> None:
-    """Make each row tall enough for its wrapped text, from the column widths."""
-    for row in ws.iter_rows(min_row=1, max_row=ws.max_row):
-        lines = 1
-        for cell in row:
-            column = ws.column_dimensions[get_column_letter(cell.column)]
-            if cell.value is None or column.hidden:
-                continue
-            width = column.width or 10
-            per_line = max(int(width), 1)
-            wrapped = sum(max(1, -(-_text_width(part) // per_line)) for part in str(cell.value).split("\n"))
-            lines = max(lines, wrapped)
-        ws.row_dimensions[row[0].row].height = _LINE_HEIGHT * lines + 3
 
 
 def _finish_sheet(ws: Worksheet, rubric: Rubric, unit: str, key_column: str | None) -> None:
@@ -118,18 +94,7 @@ def _finish_sheet(ws: Worksheet, rubric: Rubric, unit: str, key_column: str | No
     so the rule texts and keys cannot be changed by accident (input cells are unlocked)."""
     if key_column:
         ws.column_dimensions[key_column].hidden = True
-    _fit_row_heights(ws)
-    setup = ws.page_setup
-    setup.orientation, setup.paperSize = "landscape", ws.PAPERSIZE_A4
-    setup.fitToWidth, setup.fitToHeight = 1, 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.page_margins = PageMargins(left=0.5, right=0.5, top=0.75, bottom=0.75, header=0.3, footer=0.3)
-    if ws.title != INSTRUCTIONS:
-        ws.print_title_rows = "1:1"
-    ws.oddHeader.left.text = "&A"
-    ws.oddHeader.center.text = rubric.title
-    ws.oddHeader.right.text = unit
-    ws.oddFooter.center.text = "第 &P 页，共 &N 页"
+    set_print_layout(ws, rubric.title, header_rows=0 if ws.title == INSTRUCTIONS else 1, right=unit)
     ws.protection.sheet = True
     ws.protection.formatColumns = ws.protection.formatRows = False  # resizing stays allowed
     ws.protection.autoFilter = ws.protection.sort = False
@@ -513,7 +478,7 @@ def _write_instructions(wb: Workbook, rubric: Rubric) -> None:
         lines += ["", f"关于类别标记：{rubric.inferred_note}"]
     for line in lines:
         append_row(ws, [line])
-        ws.cell(ws.max_row, 1).alignment = Alignment(wrap_text=True, vertical="top")
+        ws.cell(ws.max_row, 1).alignment = WRAP
     ws.cell(1, 1).font = Font(bold=True, size=14)
 
 
