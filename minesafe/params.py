@@ -63,6 +63,7 @@ from typing import Any, TypeGuard
 
 from minesafe.decimals import format_decimal, format_rule_percent, parse_percent
 from minesafe.exceptions import KeyPath, ProblemCollector, RubricError, locate_key_path
+from minesafe.names import normalize_name
 from minesafe.rubric import (
     BASELINE_RULES,
     LEVELS,
@@ -355,7 +356,7 @@ def _read_profile(rubric: Rubric, params: Mapping[str, Any], base: tuple, proble
     if not isinstance(years, list) or not all(_is_int(y) and 1990 <= y <= 2100 for y in years):
         problems.add((*path, "years"), "适用年度应为年份的列表", years, "如 [2023]")
         years = []
-    if not isinstance(units, list) or not all(isinstance(u, str) and u.strip() for u in units):
+    if not isinstance(units, list) or not all(isinstance(u, str) and normalize_name(u) for u in units):
         problems.add((*path, "units"), "适用单位应为单位名称的列表", units, "如 [乌海市海南区]")
         units = []
     values = {}
@@ -375,7 +376,9 @@ def _read_profile(rubric: Rubric, params: Mapping[str, Any], base: tuple, proble
         )
     # Even a faulty profile header lets the additions be checked, so every problem shows at once.
     text = {k: v.strip() if isinstance(v, str) else "" for k, v in values.items()}
-    return Profile(text["name"], str(level), text["document"], text["applies_to"], tuple(years), tuple(u.strip() for u in units))
+    return Profile(
+        text["name"], str(level), text["document"], text["applies_to"], tuple(years), tuple(map(normalize_name, units))
+    )
 
 
 def _apply_profile(

@@ -286,3 +286,16 @@ def test_a_batch_of_a_file_named_in_gbk_makes_its_report_and_writes_its_summarie
     json.loads((report / "report.ipynb").read_text(encoding="utf-8"))
     again = _run("batch", "收件", "--out", "报告", "--notebooks", "笔记本", "--jobs", "1", cwd=tmp_path)
     assert "（其中沿用上次报告 1 份）" in again.stdout.decode("utf-8")  # the cache knows the file by its name
+
+
+def test_a_profile_governs_its_unit_whatever_the_spelling_of_either(tmp_path):
+    """The Wuhai profile names the unit it governs; a copy naming it with a zero-width space still
+    governs 乌海市海南区 (no caveat that the profile is not this unit's)."""
+    profile = (ROOT / "params" / "profiles" / "wuhai-2023.yaml").read_text(encoding="utf-8")
+    assert "units: [乌海市海南区]" in profile
+    params = tmp_path / "wuhai.yaml"
+    params.write_text(profile.replace("units: [乌海市海南区]", 'units: ["乌海市\\u200B海南区"]'), encoding="utf-8")
+    data = yaml.safe_load((DEMO / "coal" / "county-jia.yaml").read_text(encoding="utf-8"))
+    for county in ("乌海市海南区", f"乌海市海南区{BOM}"):
+        result = minesafe.evaluate(_write(tmp_path / "jia.yaml", data | {"county": county, "year": 2023}), params)
+        assert [r.text for r in result.reasons if r.id == "profile"] == []
