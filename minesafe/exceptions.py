@@ -6,7 +6,7 @@ fix the input. Validation collects all problems in a file before raising, so one
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from minesafe.names import reveal_characters
@@ -31,8 +31,11 @@ class Problem:
     path: KeyPath
     message: str
     value: object = MISSING
-    expected: str = ""
+    expected: str = ""  # in Chinese words, for every reader
     where: str = ""  # a place that is not a key path, e.g. a line of a file that did not parse
+    #: How a YAML/JSON writer writes what is expected (``{baseline: …, current: …}``, the keys of a
+    #: mapping): shown after ``expected`` when the place is a key path, never to a workbook's reader.
+    syntax: str = ""
 
     def describe(self, locate: Callable[[KeyPath], str]) -> str:
         """One line of Chinese: place, what is wrong, the value found and what is expected."""
@@ -40,8 +43,11 @@ class Problem:
         details = []
         if self.value is not MISSING:
             details.append(f"当前值：{_show(self.value)}")
-        if self.expected:  # it may name what the value is compared with: shown alike
-            details.append(f"应为：{reveal_characters(self.expected)}")
+        expected = self.expected
+        if self.syntax and not isinstance(locate, CellLocator):
+            expected = f"{expected}（{self.syntax}）" if expected else self.syntax
+        if expected:  # it may name what the value is compared with: shown alike
+            details.append(f"应为：{reveal_characters(expected)}")
         if details:
             text += "（" + "；".join(details) + "）"
         return text
@@ -58,6 +64,20 @@ def _show(value: object) -> str:
         text = f"{text[:_SHOWN_CHARACTERS]}…（共 {len(text)} 个字符）"
     text = reveal_characters(text)  # a zero-width space or U+F90A (金) is seen, not guessed
     return f"“{text}”" if isinstance(value, str) else text
+
+
+class CellLocator:
+    """Names the place of a key path in a workbook (sheet and cell) for messages: a problem's
+    :attr:`Problem.syntax`, written for YAML/JSON writers, is left out of them."""
+
+    def __init__(self, places: Mapping[KeyPath, str]) -> None:
+        self.places = places
+
+    def __call__(self, path: KeyPath) -> str:
+        for depth in range(len(path), 0, -1):  # a place, or the place of the nearest parent
+            if path[:depth] in self.places:
+                return self.places[path[:depth]]
+        return "工作簿"
 
 
 def locate_key_path(path: KeyPath) -> str:
@@ -119,8 +139,8 @@ class ProblemCollector:
     def __init__(self) -> None:
         self.problems: list[Problem] = []
 
-    def add(self, path: KeyPath, message: str, value: object = MISSING, expected: str = "") -> None:
-        self.problems.append(Problem(tuple(path), message, value, expected))
+    def add(self, path: KeyPath, message: str, value: object = MISSING, expected: str = "", syntax: str = "") -> None:
+        self.problems.append(Problem(tuple(path), message, value, expected, syntax=syntax))
 
     def raise_if_any(self, source: str, locate: Callable[[KeyPath], str] = locate_key_path) -> None:
         if self.problems:

@@ -20,7 +20,7 @@ from typing import Any
 from minesafe.decimals import parse_decimal
 from minesafe.exceptions import KeyPath, ProblemCollector, locate_key_path
 from minesafe.names import INVISIBLE_NAME, normalize_name, read_names
-from minesafe.rubric import OUTCOME_TOKENS, STAGES, Category, FieldKind, Outcome, Rubric, Target, TargetRule, parse_outcome
+from minesafe.rubric import STAGES, Category, FieldKind, Outcome, Rubric, Target, TargetRule, parse_outcome
 from minesafe.verification import EvidenceFile, VerificationRecord, build_evidence, build_submitted, build_verification
 
 FLAG_TOKENS = {"是": True, "否": False, "true": True, "false": False, "yes": True, "no": False}
@@ -230,7 +230,8 @@ def _build_names(raw: Any, path: KeyPath, problems: ProblemCollector) -> tuple[s
             path,
             "缺少本省重点县名单",
             raw,
-            "国家确定的本省全部重点县名称的列表（与重点县文件中的 county 一致），如 [宽城县, 平泉市]",
+            "国家确定的本省全部重点县名称（与重点县文件中的县名一致），至少1个",
+            "列表，如 [宽城县, 平泉市]",
         )
         return ()
     names = read_names([((*path, i), name) for i, name in enumerate(raw)], "重点县名称", "县（市、区）名称文字", problems)
@@ -240,7 +241,13 @@ def _build_names(raw: Any, path: KeyPath, problems: ProblemCollector) -> tuple[s
 def _require_mapping(data: Any, problems: ProblemCollector) -> Mapping[str, Any]:
     if isinstance(data, Mapping):
         return data
-    problems.add((), "文件内容应为键值映射", type(data).__name__ if data is not None else None, "YAML/JSON 映射，见提交格式说明")
+    problems.add(
+        (),
+        "文件内容应为键值映射",
+        type(data).__name__ if data is not None else None,
+        "提交文件的内容",
+        "YAML/JSON 映射，见提交格式说明",
+    )
     return {}
 
 
@@ -266,7 +273,7 @@ def _build_header(data: Mapping[str, Any], rubric: Rubric, problems: ProblemColl
             ("profile",),
             "提交文件所按的参数方案与评估所用的不符" if rubric.profile else "提交文件按参数方案填报，但评估未使用参数方案",
             profile,
-            rubric.profile or "与评估所用参数文件一致的参数方案名称，或删去 profile",
+            rubric.profile or "与评估所用参数文件一致的参数方案名称，或删去参数方案",
         )
     province = _require_name(data, ("province",), "省（区）名称", problems)
     year = data.get("year")
@@ -283,7 +290,7 @@ def _build_header(data: Mapping[str, Any], rubric: Rubric, problems: ProblemColl
         problems.add(("stage",), "评估阶段写法有误", stage, "、".join(rubric.stage_label(t) for t in rubric.stages) + " 之一")
     demo = data.get("demo", False)
     if not isinstance(demo, bool):
-        problems.add(("demo",), "示例数据标记写法有误", demo, "true 或 false")
+        problems.add(("demo",), "示例数据标记写法有误", demo, "是 或 否", "true 或 false")
         demo = False
     scenario = data.get("scenario")
     if scenario is not None and not (isinstance(scenario, Mapping) and isinstance(scenario.get("based_on_sha256"), str)):
@@ -298,9 +305,11 @@ def _build_narrative(raw: Any, problems: ProblemCollector) -> dict[str, str]:
     """The optional ``narrative`` of a submission: text for any of :data:`NARRATIVE_KEYS`."""
     if raw is None:
         return {}
-    expected = "映射，如 narrative: {work: 工作开展情况, problems: 存在的主要问题, measures: 下一步整改措施}，各项为文字"
+    expected = "工作开展情况、存在的主要问题、下一步整改措施，各为一段文字"
     if not isinstance(raw, Mapping):
-        problems.add(("narrative",), "报告文字部分写法有误", raw, expected)
+        problems.add(
+            ("narrative",), "报告文字部分写法有误", raw, expected, "映射，如 narrative: {work: …, problems: …, measures: …}"
+        )
         return {}
     _reject_unknown(raw, ("narrative",), set(NARRATIVE_KEYS), problems)
     narrative = {}
@@ -318,7 +327,9 @@ def _build_narrative(raw: Any, problems: ProblemCollector) -> dict[str, str]:
 def _reject_unknown(data: Mapping[str, Any], path: KeyPath, allowed: set[str], problems: ProblemCollector) -> None:
     for key in data:
         if key not in allowed:
-            problems.add((*path, key), "未知的键", key, "、".join(sorted(allowed)))
+            problems.add(
+                (*path, key), "未知的键", key, "模板或提交格式说明中的项目（工作簿的键列请勿修改）", "、".join(sorted(allowed))
+            )
 
 
 def parse_count(value: Any) -> int | None:
@@ -335,6 +346,8 @@ def parse_count(value: Any) -> int | None:
 
 
 _COUNT_EXPECTED = "大于或等于0的整数"
+#: The accepted result words, as messages list them (the English aliases stay accepted, unadvertised).
+OUTCOME_WORDS = "完成、未完成或不涉及（无该项）"
 
 
 def _count_at(data: Mapping[Any, Any], path: KeyPath, what: str, problems: ProblemCollector) -> int:
@@ -353,7 +366,7 @@ def _build_targets(raw: Any, rubric: Rubric, year: int | None, problems: Problem
     """The target inputs; messages name the baseline year used for ``year`` (None: not known)."""
     path: KeyPath = ("targets",)
     if not isinstance(raw, Mapping):
-        problems.add(path, "缺少工作目标数据", raw, "映射，含 " + "、".join(rubric.target_inputs))
+        problems.add(path, "缺少工作目标数据", raw, "各项工作目标的填报数量", "映射，含 " + "、".join(rubric.target_inputs))
         return {}
     _reject_unknown(raw, path, set(rubric.target_inputs), problems)
     inputs: dict[str, TargetInput] = {}
@@ -365,6 +378,7 @@ def _build_targets(raw: Any, rubric: Rubric, year: int | None, problems: Problem
                 where,
                 f"缺少工作目标 {target.id}（{rubric.name_target(target, year).name}）的填报数据：{label}",
                 value,
+                _TARGET_WORDS[target.rule].format(years=target.years or 0),
                 _TARGET_SHAPES[target.rule],
             )
             continue
@@ -394,11 +408,19 @@ def _build_targets(raw: Any, rubric: Rubric, year: int | None, problems: Problem
                             (*path, part_key, when),
                             f"{target.inputs[part_key]}超过了{target.inputs[whole_key]}",
                             getattr(part, when),
-                            f"不大于 {getattr(whole, when)}（targets.{whole_key}.{when}）",
+                            f"不大于 {getattr(whole, when)}（同年的{target.inputs[whole_key]}）",
+                            f"targets.{whole_key}.{when}",
                         )
     return inputs
 
 
+#: What a target needs, in words (``{years}``: the years of its history).
+_TARGET_WORDS = {
+    TargetRule.DECREASE: "基准年数量和评估年度年末数量（大于或等于0的整数）",
+    TargetRule.SHARE_INCREASE: "基准年数量和评估年度年末数量（大于或等于0的整数）",
+    TargetRule.AVERAGE_DECREASE: "前{years}年逐年死亡人数和评估年度死亡人数（大于或等于0的整数）",
+    TargetRule.NONE_OCCURRED: "起数和死亡人数（大于或等于0的整数）",
+}
 _TARGET_SHAPES = {
     TargetRule.DECREASE: "{baseline: 基准年数量, current: 评估年度年末数量}",
     TargetRule.SHARE_INCREASE: "{baseline: 基准年数量, current: 评估年度年末数量}",
@@ -416,7 +438,8 @@ def _build_history(value: Mapping[str, Any], where: KeyPath, label: str, years: 
             (*where, "previous_5_years"),
             f"前{years}年{label}应逐年填写",
             raw,
-            f"{years} 个非负整数的列表，由远及近，如 [3, 2, 4, 1, 2]",
+            f"由远及近逐年填写 {years} 个非负整数",
+            "列表，如 [3, 2, 4, 1, 2]",
         )
     else:
         for i, n in enumerate(raw):
@@ -431,7 +454,7 @@ def _build_history(value: Mapping[str, Any], where: KeyPath, label: str, years: 
 def _build_items(raw: Any, rubric: Rubric, problems: ProblemCollector) -> dict[str, ItemEntry]:
     path: KeyPath = ("items",)
     if not isinstance(raw, Mapping):
-        problems.add(path, "缺少重点任务评估结果", raw, f"映射，含全部 {len(rubric.rows)} 行，如 1-1a: {{result: 完成}}")
+        problems.add(path, "缺少重点任务评估结果", raw, f"全部 {len(rubric.rows)} 行的评估结果", "映射，如 1-1a: {result: 完成}")
         return {}
     for key in raw:
         if rubric.row_by_id(str(key)) is None:
@@ -443,14 +466,15 @@ def _build_items(raw: Any, rubric: Rubric, problems: ProblemCollector) -> dict[s
             problems.add(
                 where,
                 f"缺少第 {row.id} 行（{row.requirement}）的评估结果",  # the whole text: a cut one misleads
-                expected="result: 完成/未完成/不涉及，或该行的填报数量",
+                expected=f"评估结果（{OUTCOME_WORDS}），或该行的填报数量",
+                syntax="如 result: 完成",
             )
             continue
         entry = raw[row.id]
         if isinstance(entry, str):  # shorthand: "1-1a: 完成"
             entry = {"result": entry}
         if not isinstance(entry, Mapping):
-            problems.add(where, "写法有误", entry, "映射，如 {result: 完成, note: 说明}")
+            problems.add(where, "写法有误", entry, "评估结果和说明", "映射，如 {result: 完成, note: 说明}")
             continue
         _reject_unknown(entry, where, {"result", "note", "evidence"} | {f.key for f in row.fields}, problems)
         result = None
@@ -458,7 +482,7 @@ def _build_items(raw: Any, rubric: Rubric, problems: ProblemCollector) -> dict[s
         if given:
             result = parse_outcome(entry["result"])
             if result is None:
-                problems.add((*where, "result"), "评估结果写法有误", entry["result"], "、".join(OUTCOME_TOKENS))
+                problems.add((*where, "result"), f"第 {row.id} 行的评估结果写法有误", entry["result"], OUTCOME_WORDS)
         values: dict[str, Value] = {}
         invalid = False
         for f in row.fields:
@@ -485,12 +509,13 @@ def _build_items(raw: Any, rubric: Rubric, problems: ProblemCollector) -> dict[s
             elif missing and not invalid:  # an invalid value is reported above, not again as missing
                 problems.add(
                     (*where, "result"),
-                    "未填写评估结果，填报数量也不全，无法判定：缺少 " + "、".join(f"{f.key}（{f.label}）" for f in missing),
-                    expected="填写 result（完成/未完成/不涉及），或补齐上列填报数量",
+                    "未填写评估结果，填报数量也不全，无法判定：缺少" + "、".join(f"“{f.label}”" for f in missing),
+                    expected=f"填写评估结果（{OUTCOME_WORDS}），或补齐上列填报数量",
+                    syntax="result，或补齐 " + "、".join(f.key for f in missing),
                 )
         note = entry.get("note", "")
         if isinstance(note, (Mapping, list)):
-            problems.add((*where, "note"), "说明应为一段文字", note, "文字，如 note: 已于6月完成整改")
+            problems.add((*where, "note"), "说明应为一段文字", note, "一段文字，如：已于6月完成整改", "如 note: 已于6月完成整改")
             note = ""
         note = "" if note is None else str(note).strip()
         if result is Outcome.NOT_APPLICABLE and row.category is Category.VETO and not note:
@@ -498,7 +523,8 @@ def _build_items(raw: Any, rubric: Rubric, problems: ProblemCollector) -> dict[s
             problems.add(
                 (*where, "note"),
                 f"否决项 {row.id} 评为“{entry['result']}”时须写明说明（无该项的原因）",
-                expected="note: 说明为何无该项（依据：否决项评估结论分为“完成”“未完成”或“无该项”，并作说明）",
+                expected="在说明中写明为何无该项（依据：否决项评估结论分为“完成”“未完成”或“无该项”，并作说明）",
+                syntax="note: 无该项的原因",
             )
         evidence = build_evidence(entry.get("evidence"), (*where, "evidence"), problems)
         items[row.id] = ItemEntry(row.id, result, note, values, evidence)

@@ -22,7 +22,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from minesafe.cells import WRAP, append_row, set_print_layout, style_header
 from minesafe.decimals import parse_decimal
-from minesafe.exceptions import InputError, KeyPath, Problem, RubricError
+from minesafe.exceptions import CellLocator, InputError, KeyPath, Problem, RubricError
 from minesafe.names import normalize_name
 from minesafe.rubric import STAGES, FieldKind, Outcome, Rubric, category_label
 from minesafe.submission import NARRATIVE_KEYS, put_value, target_fields, value_at
@@ -719,16 +719,11 @@ def read_workbook(
 
 def _read_sheets(wb: Workbook, source: str, reader: _SheetReader) -> tuple[dict[str, Any], Callable[[KeyPath], str]]:
     places: dict[KeyPath, str] = {}
+    locate = CellLocator(places)
 
     def note(path: KeyPath, sheet: str, cell: str) -> None:
         for depth in range(1, len(path) + 1):  # a parent's place is its first child's
             places.setdefault(path[:depth], _cell_name(sheet, cell))
-
-    def locate(path: KeyPath) -> str:
-        for depth in range(len(path), 0, -1):
-            if path[:depth] in places:
-                return places[path[:depth]]
-        return "工作簿"
 
     problems = reader.problems
     info_rows = reader.rows(INFO, 4) if INFO in wb.sheetnames else []
@@ -779,9 +774,9 @@ def _read_sheets(wb: Workbook, source: str, reader: _SheetReader) -> tuple[dict[
             problems.append(
                 Problem(
                     (),
-                    "键列写法有误",
+                    "键列写法有误（隐藏的键列由模板生成，请勿修改）",
                     dotted,
-                    f"模板中的键，如 deaths.previous_5_years.0（序号不超过 {MAX_LIST_INDEX}）",
+                    f"模板中原有的键（其中的序号不超过 {MAX_LIST_INDEX}）：撤销对键列的修改，或用 minesafe template 重新生成工作簿",
                     _cell_name(TARGETS, f"A{r}"),
                 )
             )

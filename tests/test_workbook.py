@@ -1,5 +1,7 @@
 """The Excel fill-in workbook: template contents, YAML <-> Excel equivalence, errors with cells."""
 
+import datetime as dt
+
 import openpyxl
 import pytest
 import yaml
@@ -68,6 +70,8 @@ def test_a_workbook_filled_by_hand_evaluates_like_yaml(template, county_data, tm
     for key in ("province", "county", "year"):
         info.cell(_row_of(info, key), 3).value = str(county_data[key]) if key == "year" else county_data[key]
     info.cell(_row_of(info, "demo"), 3).value = "是"
+    if "submitted" in county_data:  # a date typed in Excel is a date cell: read back as its ISO text
+        info.cell(_row_of(info, "submitted"), 3).value = dt.date.fromisoformat(str(county_data["submitted"]))
     targets = wb[TARGETS]
     for r in range(2, targets.max_row + 1):
         node = county_data["targets"]
