@@ -28,9 +28,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from importlib import resources
 from pathlib import Path
+from types import FrameType
+from typing import NoReturn
 
 import psutil
 
@@ -153,12 +155,12 @@ def voila_environment(data: Path, token: str) -> dict[str, str]:
     return env
 
 
-def _raise_interrupt(signum, frame) -> None:
+def _raise_interrupt(signum: int, frame: FrameType | None) -> NoReturn:
     raise KeyboardInterrupt
 
 
 @contextlib.contextmanager
-def _signals(handler) -> Iterator[None]:
+def _signals(handler: Callable[[int, FrameType | None], object] | signal.Handlers) -> Iterator[None]:
     """SIGINT and SIGTERM handled by ``handler`` inside the block, restored after it."""
     saved = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
     try:

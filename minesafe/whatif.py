@@ -10,10 +10,10 @@ from __future__ import annotations
 import base64
 import copy
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from minesafe import palette
 from minesafe.decimals import format_decimal
@@ -29,6 +29,12 @@ from minesafe.resources import PACKAGE, demo_folder
 from minesafe.rubric import Outcome, Rubric, parse_outcome, row_category_label
 from minesafe.storage import atomic_write
 from minesafe.submission import TargetField, build_county_submission, put_value, target_fields, value_at
+
+if TYPE_CHECKING:
+    from ipywidgets import DOMWidget
+
+#: A traitlets observer: called with the change (its ``new`` value among others).
+Observer = Callable[[Mapping[str, Any]], None]
 
 STATIC_NOTE = (
     "本页为静态报告，不含假设分析面板；如需假设分析，可运行 minesafe app 打开提交文件，"
@@ -93,7 +99,8 @@ class Scenario:
         return Outlook(result, compute_gap(result), ())
 
     def target_value(self, field: TargetField, original: bool = False) -> int:
-        return value_at((self.original if original else self.data)["targets"], field.path)
+        value: int = value_at((self.original if original else self.data)["targets"], field.path)
+        return value
 
     def set_target(self, field: TargetField, value: int) -> None:
         put_value(self.data["targets"], field.path, value)
@@ -257,16 +264,16 @@ class WhatIfPanel(StaticNote):
         self.widget.add_class("ms-panel")
         self.refresh()
 
-    def _on_target(self, field: TargetField):
+    def _on_target(self, field: TargetField) -> Observer:
         return self._on_change(lambda value: self.scenario.set_target(field, int(value)))
 
-    def _on_row(self, row_id: str):
+    def _on_row(self, row_id: str) -> Observer:
         return self._on_change(lambda value: self.scenario.set_row(row_id, Outcome(value)))
 
-    def _on_change(self, apply):
+    def _on_change(self, apply: Callable[[Any], None]) -> Observer:
         """A widget observer: apply the new value to the scenario and re-evaluate (not while resetting)."""
 
-        def handler(change):
+        def handler(change: Mapping[str, Any]) -> None:
             if not self._quiet:
                 apply(change["new"])
                 self.refresh()
@@ -290,7 +297,7 @@ class WhatIfPanel(StaticNote):
         return outlook
 
     @staticmethod
-    def _mark(widget, changed: bool) -> None:
+    def _mark(widget: DOMWidget, changed: bool) -> None:
         (widget.add_class if changed else widget.remove_class)("ms-changed")
 
     def reset(self) -> None:
@@ -341,7 +348,7 @@ class WhatIfPanel(StaticNote):
         )
         return written
 
-    def _repr_mimebundle_(self, include=None, exclude=None):
+    def _repr_mimebundle_(self, include: Iterable[str] | None = None, exclude: Iterable[str] | None = None) -> dict[str, Any]:
         """The live widget where a kernel runs; the static note everywhere else (HTML, nbval)."""
         bundle = self.widget._repr_mimebundle_(include=include, exclude=exclude) or {}
         return bundle | {"text/html": self._repr_html_(), "text/plain": repr(self)}
