@@ -114,9 +114,8 @@ def reuse_unit(run: Run, entry: Mapping[str, Any] | None, pdf: bool = False) -> 
         return None
     folder = Path(entry["folder"])
     outputs = entry.get("outputs", {})
-    try:
-        outcome = UnitOutcome(**entry["outcome"])
-    except TypeError:
+    outcome = _recorded_outcome(entry["outcome"])
+    if outcome is None:
         return None
     if not expected_outputs(outcome.verdict, pdf) <= set(outputs):
         return None
@@ -125,15 +124,54 @@ def reuse_unit(run: Run, entry: Mapping[str, Any] | None, pdf: bool = False) -> 
     return dataclasses.replace(outcome, run_file=str(run.source), seconds=0.0, reused=True)
 
 
+def _recorded_outcome(data: Any) -> UnitOutcome | None:
+    """The outcome an entry records, when each field has the type the batch writes; else ``None``."""
+    try:
+        outcome = UnitOutcome(**data)
+    except TypeError:  # a field missing or unknown
+        return None
+    texts = [outcome.run_file, outcome.unit, outcome.kind, outcome.province, outcome.verdict, outcome.score]
+    texts += [outcome.status, outcome.error, outcome.report, outcome.stage]
+    stages = outcome.stages
+    if (
+        not all(isinstance(t, str) for t in texts)
+        or not (outcome.year is None or type(outcome.year) is int)
+        or type(outcome.seconds) not in (int, float)
+        or not isinstance(outcome.reused, bool)
+        or not isinstance(stages, list | tuple)
+        or not all(isinstance(s, list | tuple) and len(s) == 2 and all(isinstance(x, str) for x in s) for s in stages)
+    ):
+        return None
+    return dataclasses.replace(outcome, stages=tuple((str(s), str(v)) for s, v in stages))
+
+
+def _well_formed(entry: Any) -> bool:
+    """Whether a cache entry has the shape :func:`cache_entry` writes (a hand-edited entry, or one
+    written by another version, is not: its unit is re-made)."""
+
+    def texts(mapping: Any) -> bool:
+        return isinstance(mapping, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in mapping.items())
+
+    return (
+        isinstance(entry, dict)
+        and all(isinstance(entry.get(key), str) for key in ("code", "key", "folder"))
+        and texts(entry.get("inputs"))
+        and texts(entry.get("outputs"))
+        and isinstance(entry.get("outcome"), dict)
+    )
+
+
 def read_cache(out: Path, section: str = "units") -> dict[str, Any]:
     """The batch's record of its last outputs: its ``units`` by run file, or the ``overview``'s entry
-    (empty when missing or unreadable: all re-made)."""
+    (empty when missing or unreadable, and any entry of an unexpected shape left out: re-made)."""
     try:
         data = json.loads((out / CACHE_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
     found = data.get(section, {}) if isinstance(data, dict) and data.get("format") == 1 else {}
-    return found if isinstance(found, dict) else {}
+    if section == "overview":
+        return found if _well_formed(found) else {}
+    return {run: entry for run, entry in found.items() if _well_formed(entry)} if isinstance(found, dict) else {}
 
 
 def cache_entry(job: Job, outcome: UnitOutcome, digests: Mapping[str, str]) -> dict[str, Any]:

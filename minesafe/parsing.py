@@ -351,6 +351,51 @@ def _check_tree(data: Any, duplicates: Mapping[int, list] | None = None) -> list
     return problems
 
 
+#: Control characters no workbook (XML 1.0) can store and nobody types on purpose; tab, line feed and
+#: carriage return are ordinary text. The parsers refuse them written as they are; written as escapes
+#: (YAML ``"\v"``, JSON ``"\u000b"``: Word's manual line break, pasted) they reach the text.
+#: Lone surrogates (JSON ``"\ud800"``) are no text either.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
+
+
+#: Keys whose text names a unit: such a name is read through :func:`minesafe.names.normalize_name`,
+#: which replaces a control character (U+000B becomes a space) instead of refusing it.
+_NAME_KEYS = frozenset({"province", "county", "enterprise"})
+
+
+def _names_a_unit(path: KeyPath) -> bool:
+    """Whether the text at ``path`` is a unit's name: a header's name, a province's key county, a
+    list's unit (list data names its units by key)."""
+    return bool(path) and (path[-1] in _NAME_KEYS or "key_counties" in path[:-1] or path[0] == "units")
+
+
+def _control_characters(data: Any) -> list[Problem]:
+    """A problem for every text (value or key) holding one of :data:`CONTROL_CHARACTERS`, at its
+    key path, unit names aside (:func:`_names_a_unit`); iterative, like :func:`_check_tree`."""
+    problems: list[Problem] = []
+    expected = "删除该字符；从 Word 复制的手动换行请改为普通换行"
+    stack: list[tuple[Any, KeyPath]] = [(data, ())]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, str):
+            found = None if _names_a_unit(path) else CONTROL_CHARACTERS.search(node)
+            if found:
+                where = f"第 {found.start() + 1} 个字符"
+                problems.append(Problem(path, f"含有不可见的控制字符 U+{ord(found.group()):04X}（{where}）", expected=expected))
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                found = CONTROL_CHARACTERS.search(key) if isinstance(key, str) and not _names_a_unit((*path, key)) else None
+                if found:
+                    shown = CONTROL_CHARACTERS.sub(lambda m: f"\\x{ord(m.group()):02x}", key)
+                    message = f"键“{shown}”含有不可见的控制字符 U+{ord(found.group()):04X}"
+                    problems.append(Problem(path, message, expected=expected))
+                    continue
+                stack.append((value, (*path, key)))
+        elif isinstance(node, list):
+            stack.extend((value, (*path, i)) for i, value in enumerate(node))
+    return problems
+
+
 def parse_yaml(text: str, source: str, loader: type | None = None) -> tuple[Any, Locator]:
     """Parse YAML (or JSON, a subset) text by the YAML 1.2 core schema; syntax errors name the
     line and column. Anchors, aliases, merge keys, duplicate keys, nesting deeper than
@@ -393,7 +438,7 @@ def parse_yaml(text: str, source: str, loader: type | None = None) -> tuple[Any,
         raise InputError(source, [problem]) from None
     except yaml.YAMLError as exc:
         raise InputError(source, [Problem((), f"YAML 格式错误：{_in_chinese(str(exc))}", expected="合法的 YAML/JSON")]) from None
-    problems = _check_tree(data)
+    problems = _check_tree(data) + (_control_characters(data) if "\\" in text else [])
     if problems:
         raise InputError(source, problems)
     return data, locate_key_path
@@ -467,7 +512,7 @@ def parse_json(text: str, source: str) -> tuple[Any, Locator]:
                 )
             ],
         ) from None
-    problems = _check_tree(data, duplicates)
+    problems = _check_tree(data, duplicates) + (_control_characters(data) if "\\" in text else [])
     if problems:
         raise InputError(source, problems)
     return data, locate_key_path

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import openpyxl
+import yaml
 
 from minesafe.files import read_rubric
 from minesafe.parsing import MAX_TEXT_BYTES, MAX_WORKBOOK_BYTES, MAX_WORKBOOK_UNCOMPRESSED, read_document
@@ -383,4 +384,38 @@ SITUATIONS_KILLED = {
     # tests/test_files.py SIGKILLs the batch once a report's kernel runs, then checks every process
     # it had started ends within seconds and no report appears after
     "batch_killed_outright_while_a_report_runs": Situation(_six_counties, -9, ()),
+}
+
+
+# --- text no writer can store: control characters written as escapes ---------------------------------
+
+
+def _word_line_break_in_yaml(folder: Path) -> list[str]:
+    text = (DEMO / "counties" / "jia.yaml").read_text(encoding="utf-8")
+    assert "stage: 自评" in text
+    text = text.replace("stage: 自评", 'stage: 自评\nnarrative: {work: "开展了\\v排查"}', 1)
+    (folder / "甲县.yaml").write_text(text, encoding="utf-8")
+    return ["template", "--from", "甲县.yaml", "--out", "模板.xlsx"]
+
+
+def _word_line_break_in_json(folder: Path) -> list[str]:
+    import json
+
+    data = yaml.safe_load((DEMO / "counties" / "jia.yaml").read_text(encoding="utf-8"))
+    data["narrative"] = {"problems": "隐患\u000b较多"}
+    text = json.dumps(data, ensure_ascii=True, default=str)
+    assert "\\u000b" in text
+    (folder / "甲县.json").write_text(text, encoding="utf-8")
+    return ["template", "--from", "甲县.json", "--out", "模板.xlsx"]
+
+
+_CONTROL = ("含有不可见的控制字符 U+000B", "从 Word 复制的手动换行请改为普通换行")
+
+SITUATIONS |= {
+    "template_from_yaml_with_a_word_line_break": Situation(
+        _word_line_break_in_yaml, 2, ("文件 甲县.yaml", "键 narrative.work：", *_CONTROL), _only("甲县.yaml")
+    ),
+    "template_from_json_with_a_word_line_break": Situation(
+        _word_line_break_in_json, 2, ("文件 甲县.json", "键 narrative.problems：", *_CONTROL), _only("甲县.json")
+    ),
 }

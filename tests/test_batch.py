@@ -318,6 +318,40 @@ def test_a_changed_input_or_damaged_output_is_remade(cached_batch, change, monke
     assert reusable() == {"jia": True, "yi": True}
 
 
+#: Hand edits of a unit's cache entry (or one written by another version): each means "re-make it".
+_CACHE_EDITS = {
+    "folder missing": lambda e: e.pop("folder"),
+    "folder a number": lambda e: e.update(folder=7),
+    "outcome a list": lambda e: e.update(outcome=[1, 2]),
+    "outcome field unknown": lambda e: e["outcome"].update(colour="red"),
+    "stages of three": lambda e: e["outcome"].update(stages=[["自评", "合格", "x"]]),
+    "year as text": lambda e: e["outcome"].update(year="二〇二二"),
+    "outputs a list": lambda e: e.update(outputs=["report.html"]),
+    "inputs a list": lambda e: e.update(inputs=["jia.yaml"]),
+    "entry a list": lambda e: e.clear(),
+}
+
+
+def test_a_cache_of_unexpected_shape_means_remake_never_a_traceback(cached_batch):
+    """batch-cache.json hand-edited or from another version: the entry is re-made, the batch runs."""
+    _, _, out, rerun, reusable = cached_batch
+    path = out / "batch-cache.json"
+    original = path.read_text(encoding="utf-8")
+    try:
+        for name, edit in _CACHE_EDITS.items():
+            data = json.loads(original)
+            (run,) = [r for r in data["units"] if Path(r).stem == "jia"]
+            edit(data["units"][run])
+            if name == "entry a list":
+                data["units"][run] = []
+            data["overview"] = {"code": 1, "outputs": ["report.html"]}
+            path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+            assert reusable() == {"jia": False, "yi": True}, name
+        assert rerun() == {"jia": False, "yi": True}  # the last edit, through a real batch
+    finally:
+        path.write_text(original, encoding="utf-8")
+
+
 def test_a_batch_asking_for_pdf_remakes_units_without_one(cached_batch):
     inputs, notebooks, out, _, _ = cached_batch
     cache = read_cache(out)
