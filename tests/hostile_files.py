@@ -57,6 +57,19 @@ def _set(sheet: str, key: str, column: int, value, key_column: int = 1):
     return change
 
 
+def _sort_without_key(sheet: str, first: str, second: str):
+    """Two rows of ``sheet`` sorted by value with their hidden key column left out of the sort:
+    labels and values trade places, the keys stay."""
+
+    def change(wb):
+        ws = wb[sheet]
+        a, b = _row_of(ws, first), _row_of(ws, second)
+        for c in range(2, ws.max_column + 1):
+            ws.cell(a, c).value, ws.cell(b, c).value = ws.cell(b, c).value, ws.cell(a, c).value
+
+    return change
+
+
 def _rewrite_part(source: Path, target: Path, part: str, old: str, new: str) -> None:
     """Copy a workbook, replacing the first ``old`` in one of its XML parts (what openpyxl cannot
     write: a 5000-digit number, broken XML)."""
@@ -89,6 +102,14 @@ def write_hostile_files(folder: Path) -> None:
         "county_xlsx_full_width_count.xlsx": _set(TARGETS, "deaths.current", 6, "２"),
         "county_xlsx_ratio_1e999999999.xlsx": _set(FIELDS, "not_realized_share", 5, "1e999999999", key_column=2),
         "county_xlsx_bad_key_text.xlsx": lambda wb: wb[TARGETS].append(["死亡.当年", "", "", "", "", 1]),
+        # a veto row's 评估结果 as a formula written by a script: no stored result, never an empty cell
+        "county_xlsx_formula_without_result.xlsx": _set(ITEMS, "2-1b", 7, '=IF(1>0,"未完成","完成")'),
+        "county_xlsx_error_value.xlsx": _set(FIELDS, "service_life_below_5y", 5, "#DIV/0!", key_column=2),
+        # 2.35 typed where the program keeps the number in a percent cell: 235.00 % is read, and refused
+        "county_xlsx_percent_cell_235.xlsx": _set(FIELDS, "not_realized_share", 5, 2.35, key_column=2),
+        "county_xlsx_sorted_without_key_column.xlsx": _sort_without_key(
+            TARGETS, "underground_mines.baseline", "underground_mines.current"
+        ),
     }
     for name, change in edits.items():
         _edit(filled, folder / name, change)

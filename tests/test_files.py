@@ -79,6 +79,17 @@ CATALOGUE = {
     "county_xlsx_5000_digit_number.xlsx": ["工作表「工作目标」", "无法读取的单元格", "数字不超过 15 位"],
     "county_xlsx_broken_sheet_xml.xlsx": ["无法读取的单元格"],
     "county_xlsx_bad_key_text.xlsx": ["工作表「工作目标」单元格 A24", "键列写法有误", "“死亡.当年”"],
+    "county_xlsx_formula_without_result.xlsx": [
+        "工作表「重点任务」单元格 G14",
+        "公式没有计算结果，请在 Excel/WPS 中打开并保存后重新提交",
+    ],
+    "county_xlsx_error_value.xlsx": ["工作表「填报数量」单元格 E40", "错误值", "“#DIV/0!”"],
+    "county_xlsx_percent_cell_235.xlsx": ["工作表「填报数量」单元格 E5", "当前值：235", "0～100 的百分比"],
+    "county_xlsx_sorted_without_key_column.xlsx": [
+        "工作表「工作目标」单元格 E2",
+        "工作表「工作目标」单元格 E3",
+        "本行显示的项目与本行的隐藏键不一致",
+    ],
     # silent changes: errors, or the YAML 1.2 meaning
     "county_yaml_sexagesimal_count.yaml": ["键 targets.underground_mines.current", "当前值：“1:30”", "大于或等于0的整数"],
     "county_yaml_yes_as_demo.yaml": ["键 demo", "当前值：“yes”", "true 或 false"],
