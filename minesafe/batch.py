@@ -24,7 +24,8 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from types import FrameType
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from minesafe.cache import CACHE_FILE, cache_entry, read_cache, reuse_overview, reuse_unit
 from minesafe.evaluation import CountyResult, UnitResult
@@ -50,7 +51,12 @@ from minesafe.summary import (
 )
 
 if TYPE_CHECKING:
+    from tqdm import tqdm
+
     from minesafe.kernels import KernelStandby
+
+#: What making one report gives: its outcome and the SHA-256 of each output written.
+Done = tuple[UnitOutcome, dict[str, str]]
 
 
 def check_out_folder(out: Path) -> None:
@@ -126,7 +132,7 @@ def _budget(seconds: float, memory: int) -> Iterator[None]:
     """Bound this process's time and address space for the block (POSIX; elsewhere unbounded)."""
     import resource
 
-    def expire(signum, frame):
+    def expire(signum: int, frame: FrameType | None) -> NoReturn:
         raise BudgetExceeded
 
     soft, hard = resource.getrlimit(resource.RLIMIT_AS)
@@ -401,7 +407,7 @@ def _evaluate_stages(run: Run) -> UnitResult:
     return evaluate_unit(stages, params, run.parameters.get("county_files") or ())
 
 
-def execute_job(job: Job) -> tuple[UnitOutcome, dict[str, str]]:
+def execute_job(job: Job) -> Done:
     """Run one notebook with papermill and write its three outputs, all or nothing. Returns the
     outcome and the SHA-256 of each output written."""
     import nbformat
@@ -535,7 +541,7 @@ def run_batch(
     out: Path,
     jobs: int,
     progress: bool = True,
-    execute: Callable[[Job], tuple[UnitOutcome, dict[str, str]]] = execute_job,
+    execute: Callable[[Job], Done] = execute_job,
     force: bool = False,
     overview: Run | None = None,
     pdf: bool = False,
@@ -643,7 +649,9 @@ def read_unit_results(outcomes: Sequence[UnitOutcome]) -> dict[str, Mapping[str,
     return results
 
 
-def _make_later(pool, later: Sequence[Job], execute, bar, entry: dict[str, Any]) -> list[UnitOutcome]:
+def _make_later(
+    pool: ProcessPoolExecutor, later: Sequence[Job], execute: Callable[[Job], Done], bar: tqdm, entry: dict[str, Any]
+) -> list[UnitOutcome]:
     """Reports made from the units' outputs (the overview), after every unit is done. ``entry``
     becomes the overview's cache entry: emptied when it is re-made, filled when that succeeds (a
     failed overview is never reused)."""
@@ -651,36 +659,40 @@ def _make_later(pool, later: Sequence[Job], execute, bar, entry: dict[str, Any])
     if later:
         entry.clear()
 
-    def record(i, done):
+    def record(i: int, done: Done) -> None:
         outcome, digests = done
         made[i] = outcome
         if outcome.succeeded:
             entry.update(cache_entry(later[i], outcome, digests))
 
-    def died(i, exc):
+    def died(i: int, exc: BaseException) -> None:
         made[i] = job_outcome(later[i], STATUS_FAILED, 0.0, _worker_error(exc))
 
     _collect({pool.submit(execute, job): i for i, job in enumerate(later)}, bar, record, died)
     return [made[i] for i in sorted(made)]
 
 
-def _plan(pool, runs, todo, out, outcomes, bar) -> dict[int, Job]:
+def _plan(
+    pool: ProcessPoolExecutor, runs: Sequence[Run], todo: Sequence[int], out: Path, outcomes: dict[int, UnitOutcome], bar: tqdm
+) -> dict[int, Job]:
     planned: dict[int, Job] = {}
 
-    def record(i, unit):
+    def record(i: int, unit: Job | UnitOutcome) -> None:
         if isinstance(unit, Job):
             planned[i] = unit
         else:
             outcomes[i] = unit
 
-    def died(i, exc):
+    def died(i: int, exc: BaseException) -> None:
         outcomes[i] = _failure(runs[i], f"评估时{_worker_error(exc)}", 0.0)
 
     _collect({pool.submit(plan_unit, runs[i], out): i for i in todo}, bar, record, died)
     return dict(sorted(planned.items()))
 
 
-def _check_duplicates(runs, planned: Mapping[int, Job], outcomes: Mapping[int, UnitOutcome], cache) -> None:
+def _check_duplicates(
+    runs: Sequence[Run], planned: Mapping[int, Job], outcomes: Mapping[int, UnitOutcome], cache: Mapping[str, Mapping[str, Any]]
+) -> None:
     """Two units writing one report folder would overwrite each other: refuse before any kernel."""
     taken: dict[Path, Path] = {}
     folders = [(i, job.folder) for i, job in planned.items()]
@@ -701,15 +713,22 @@ def _check_duplicates(runs, planned: Mapping[int, Job], outcomes: Mapping[int, U
         raise InputErrors(problems)
 
 
-def _execute(pool, planned: Mapping[int, Job], execute, outcomes, cache, bar) -> None:
-    def record(i, done):
+def _execute(
+    pool: ProcessPoolExecutor,
+    planned: Mapping[int, Job],
+    execute: Callable[[Job], Done],
+    outcomes: dict[int, UnitOutcome],
+    cache: dict[str, Any],
+    bar: tqdm,
+) -> None:
+    def record(i: int, done: Done) -> None:
         outcome, digests = done
         outcomes[i] = outcome
         job = planned[i]
         if outcome.succeeded:
             cache[str(job.run.source)] = cache_entry(job, outcome, digests)
 
-    def died(i, exc):
+    def died(i: int, exc: BaseException) -> None:
         outcomes[i] = job_outcome(planned[i], STATUS_FAILED, 0.0, _worker_error(exc))
 
     _collect({pool.submit(execute, job): i for i, job in planned.items()}, bar, record, died)
@@ -724,7 +743,7 @@ def _signals_raise() -> Iterator[list[int]]:
         yield received
         return
 
-    def handler(signum, frame):
+    def handler(signum: int, frame: FrameType | None) -> NoReturn:
         received.append(signum)
         raise BatchInterrupted(signum)
 
