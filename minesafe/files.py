@@ -122,7 +122,8 @@ def read_county_rubric(name: str, params_path: str | Path | None = None, profile
         profile_params, profile_source, profile_locate = read_params(shipped)
         rubric = apply_params(rubric, profile_params, profile_source, profile_locate)
         rubric = dataclasses.replace(rubric, profile_file=str(shipped), profile_sha256=file_sha256(shipped))
-    return apply_params(rubric, params, source, locate)
+    swapped = isinstance(settings, Mapping) and bool(settings.get("rubric_file")) and name in list_rubrics()
+    return apply_params(rubric, params, source, locate, read_rubric(name) if swapped else None)
 
 
 def profile_name(data: Any) -> str:

@@ -135,8 +135,13 @@ def apply_params(
     params: Mapping[str, Any] | None,
     source: str = "参数",
     locate: Callable[[KeyPath], str] = locate_key_path,
+    national: Rubric | None = None,
 ) -> Rubric:
     """Return ``rubric`` with the overrides of ``params`` applied and validated.
+
+    ``national`` is the shipped form ``rubric`` stands in for when the params swapped in another
+    rubric file (``rubric_file``): what that file changes of the national form counts as the params'
+    own change (refused unless the params declare a non-national rule set).
 
     Raises :class:`~minesafe.exceptions.InputError` for malformed params (all problems at once) and
     :class:`~minesafe.exceptions.RubricError` when the overrides break the table's totals.
@@ -209,6 +214,8 @@ def apply_params(
                 "baseline_year、baseline_reading、pass_score、not_applicable_scoring、targets、categories、field_roles、"
                 "rubric_file、profile、thresholds、add_thresholds、add_rows、national、name 之一",
             )
+    if national is not None:
+        departures += compare_forms(national, rubric, (*base, "rubric_file"))
     if rule_set:
         changes["rule_set"] = rule_set
         changes["departures"] = (*rubric.departures, *(d.change for d in departures))
@@ -226,6 +233,49 @@ def apply_params(
     if structural:
         raise RubricError(f"{rubric.id}（应用 {source} 之后）", structural)
     return changed
+
+
+def compare_forms(national: Rubric, other: Rubric, path: tuple[str | int, ...]) -> list[Departure]:
+    """What ``other`` (a rubric file swapped in) changes of what the ``national`` form fixes: a marked
+    row's category or a fill-in value's role (but the open ones), a row left out, the pass score,
+    the totals, a target's bound or years, the baseline year. Empty for a provisional national form
+    (the official one is to replace it)."""
+    if national.provisional:
+        return []
+    found: list[Departure] = []
+
+    def differ(change: str, place: str, value: Any) -> None:
+        found.append(Departure(path, f"评估表文件{change}", place, value))
+
+    for row in national.rows:
+        mine = other.row_by_id(row.id)
+        if mine is None:
+            differ(f"缺少第 {row.id} 行", row.place, row.id)
+            continue
+        if not row.inferred and (mine.category, mine.points) != (row.category, row.points):
+            was, now = category_label(row.category, row.points), category_label(mine.category, mine.points)
+            differ(f"第 {row.id} 行类别 {was}→{now}", row.place, row.id)
+        roles = {f.key: f.role for f in mine.fields}
+        for f in row.fields:
+            if f.key in roles and roles[f.key] is not f.role and f.key not in national.open_field_roles.get(row.id, ()):
+                change = f"第 {row.id} 行填报项“{f.label}”的作用 {FIELD_ROLES[f.role.value]}→{FIELD_ROLES[roles[f.key].value]}"
+                differ(change, row.place, f.key)
+    lines = f"原文第 {'、'.join(map(str, national.pass_score_lines))} 行" if national.pass_score_lines else "评估表"
+    if other.pass_score != national.pass_score:
+        differ(
+            f"合格分数线 {format_decimal(national.pass_score)}分→{format_decimal(other.pass_score)}分", lines, other.pass_score
+        )
+    if other.totals != national.totals and not other.profile:  # a profile's added rows grow the totals
+        differ("表注规定的否决项、评分项、参考项数量或总分不同", "原文第 386 行", str(other.totals))
+    targets = {t.id: t for t in other.targets}
+    for t in national.targets:
+        mine_t = targets.get(t.id)
+        place = f"原文第 243、{t.line} 行" if t.line else "评估表"
+        if mine_t is None or (mine_t.bound, mine_t.years) != (t.bound, t.years):
+            differ(f"工作目标 {t.id} 缺失或阈值、年数不同", place, t.id)
+    if other.baseline_year != national.baseline_year:
+        differ(f"基准年 {national.baseline_year}年→{other.baseline_year}年", "原文第 289—291 行", other.baseline_year)
+    return found
 
 
 def _read_rule_set(params: Mapping[str, Any], base: tuple, problems: ProblemCollector) -> str:

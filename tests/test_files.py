@@ -394,6 +394,31 @@ def test_params_loosening_the_national_form_are_exit_2_naming_each_key_and_line(
     assert "【非国家评估表口径：某省试行口径（第 4-2c 行类别 ■ 否决项→/ 参考项；合格分数线 80分→60分）】" in out
 
 
+def test_a_rubric_file_cannot_loosen_the_national_form_either(tmp_path, capsys):
+    """``rubric_file`` swapped in with 4-2c made a reference item (3-7b veto: the totals hold) and
+    the pass line at 60: refused like the same change in the params, unless declared non-national."""
+    text = (ROOT / "minesafe" / "rubrics" / "noncoal-county.yaml").read_text(encoding="utf-8")
+    text = text.replace("pass_score: 80\n", "pass_score: 60\n")
+    head, rest = text.split("- id: 4-2c\n", 1)
+    text = head + "- id: 4-2c\n" + rest.replace("category: veto", "category: reference", 1)
+    head, rest = text.split("- id: 3-7b\n", 1)
+    text = head + "- id: 3-7b\n" + rest.replace("category: reference", "category: veto", 1)
+    (tmp_path / "mine.yaml").write_text(text, encoding="utf-8")
+    params = tmp_path / "params.yaml"
+    params.write_text("evaluation:\n  rubric_file: mine.yaml\n", encoding="utf-8")
+    jia = str(DEMO / "counties" / "jia.yaml")
+    assert main(["evaluate", "--params", str(params), jia]) == 2
+    err = capsys.readouterr().err
+    assert "键 evaluation.rubric_file：评估表文件第 4-2c 行类别 ■ 否决项→/ 参考项" in err and "原文第 362 行" in err
+    assert "评估表文件合格分数线 80分→60分" in err and "3-7b" not in err  # an inferred row may differ
+    params.write_text("evaluation:\n  national: false\n  name: 本地口径\n  rubric_file: mine.yaml\n", encoding="utf-8")
+    assert main(["evaluate", "--params", str(params), jia]) == 0
+    assert (
+        "【非国家评估表口径：本地口径（评估表文件第 4-2c 行类别 ■ 否决项→/ 参考项；评估表文件合格分数线 80分→60分）】"
+        in capsys.readouterr().out
+    )
+
+
 def test_params_that_break_the_totals_are_refused(tmp_path, capsys):
     params = tmp_path / "params.yaml"
     params.write_text("evaluation:\n  categories: {3-7a: veto}\n", encoding="utf-8")
