@@ -595,9 +595,17 @@ def _export(args: argparse.Namespace) -> int:
     existing = [Problem((), "输出文件已存在，未写入", str(p), "另选 --out，或加 --force 覆盖") for p in files if p.exists()]
     if existing and not args.force:
         raise InputError(str(args.notebook), existing)
-    for path, data in files.items():
-        with atomic_write(path) as handle:
-            handle.write(data)
+    made: list[Path] = []
+    try:
+        for path, data in files.items():
+            made += [] if path.exists() else [path]  # noted first: the rename may be done when a signal comes
+            with atomic_write(path) as handle:
+                handle.write(data)
+    except BaseException:  # interrupted or a full disk between the files: no page without its document
+        for path in made:
+            path.unlink(missing_ok=True)
+        raise
+    for path in files:
         print(f"已写出：{path}")
     return EXIT_OK
 

@@ -294,6 +294,62 @@ SITUATIONS |= {
 }
 
 
+# --- minesafe export of an executed report notebook: all or nothing -------------------------------
+
+
+def write_executed_report(folder: Path, submission: Path) -> Path:
+    """A county report notebook as papermill or JupyterLab leaves it (its verdict and its provenance
+    output, which records the inputs for ``minesafe export``), made without a kernel."""
+    import nbformat
+    from IPython.core.formatters import DisplayFormatter
+
+    from minesafe import report
+
+    evaluation = report.load_report(submission)
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# 报告")])
+    for piece in (report.render_verdict(evaluation), report.render_provenance(evaluation)):
+        data, metadata = DisplayFormatter().format(piece)
+        cell = nbformat.v4.new_code_cell("x")
+        cell.outputs = [nbformat.v4.new_output("display_data", data=data, metadata=metadata)]
+        notebook.cells.append(cell)
+    path = folder / "丙县.ipynb"
+    nbformat.write(notebook, path)
+    return path
+
+
+def _export_executed_report() -> Callable[[Path], list[str]]:
+    """``minesafe export 丙县.ipynb``, the notebook's submission beside it."""
+
+    def prepare(folder: Path) -> list[str]:
+        from minesafe import export
+
+        export._common_font()  # the font cache written now, so the first file the command writes is its page
+        shutil.copy(DEMO / "counties" / "bing.yaml", folder / "bing.yaml")
+        write_executed_report(folder, folder / "bing.yaml")
+        return ["export", "丙县.ipynb"]
+
+    return prepare
+
+
+SITUATIONS |= {
+    "export_terminated": Situation(
+        _export_executed_report(),
+        130,
+        _INTERRUPTED,
+        _only("bing.yaml", "丙县.ipynb"),
+        terminate_in="minesafe.documents:document_files",
+    ),
+    "export_terminated_while_writing": Situation(
+        # after the page is in place, before its document: the page is taken back
+        _export_executed_report(),
+        130,
+        _INTERRUPTED,
+        _only("bing.yaml", "丙县.ipynb"),
+        terminate_in="minesafe.storage:_fsync_folder",
+    ),
+}
+
+
 # --- names longer than the file system allows: a Chinese message, exit 2 ----------------------------
 
 #: A name of 300 bytes of UTF-8 (the usual limit is 255).

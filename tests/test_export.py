@@ -12,6 +12,7 @@ from minesafe import export
 from minesafe.export import FONT_FAMILY, export_html
 
 from .conftest import ROOT
+from .hostile_files import write_executed_report
 
 NOTEBOOKS = ROOT / "notebooks"
 # Anything a browser would fetch: src/href attributes, CSS url() and @import.
@@ -92,30 +93,11 @@ def test_usual_punctuation_and_characters_the_font_lacks_keep_to_the_common_subs
     assert set(map(ord, "\xa0¶≥「」，县")) <= _cmap(font)
 
 
-def _executed(tmp_path, submission):
-    """A report notebook as papermill leaves it, without a kernel: the verdict and the provenance
-    output (with its export record) of an evaluation of ``submission``."""
-    from IPython.core.formatters import DisplayFormatter
-
-    from minesafe import report
-
-    evaluation = report.load_report(submission)
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# 报告")])
-    for piece in (report.render_verdict(evaluation), report.render_provenance(evaluation)):
-        data, metadata = DisplayFormatter().format(piece)
-        cell = nbformat.v4.new_code_cell("x")
-        cell.outputs = [nbformat.v4.new_output("display_data", data=data, metadata=metadata)]
-        notebook.cells.append(cell)
-    path = tmp_path / "丙县.ipynb"
-    nbformat.write(notebook, path)
-    return path
-
-
 @pytest.fixture
 def executed(tmp_path):
     submission = tmp_path / "bing.yaml"
     submission.write_bytes((ROOT / "data" / "demo" / "counties" / "bing.yaml").read_bytes())
-    return _executed(tmp_path, submission), submission
+    return write_executed_report(tmp_path, submission), submission
 
 
 def test_export_writes_the_page_and_the_document_beside_the_notebook(executed, capsys):
