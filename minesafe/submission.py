@@ -499,17 +499,19 @@ def _build_items(raw: Any, rubric: Rubric, problems: ProblemCollector) -> dict[s
                 threshold = rubric.thresholds[row.measure.threshold]
                 problems.add(
                     (*where, "result"),
-                    f"本行的阈值“{threshold.label}”国家方案未规定，不能由填报数量自动判定（{threshold.source}）",
+                    f"第 {row.id} 行的阈值“{threshold.label}”国家方案未规定，不能由填报数量自动判定（{threshold.source}）",
                     expected="评估人员填写评估结果（完成、未完成或不涉及），填报数量作为说明保留；或使用规定该阈值的参数方案（如 params/profiles/）",
                 )
             elif not rubric.derivable(row):
                 problems.add(
-                    (*where, "result"), "本行的填报数量不能自动判定结果，须填写评估结果", expected="完成、未完成或不涉及"
+                    (*where, "result"),
+                    f"第 {row.id} 行的填报数量不能自动判定结果，须填写评估结果",
+                    expected="完成、未完成或不涉及",
                 )
             elif missing and not invalid:  # an invalid value is reported above, not again as missing
                 problems.add(
                     (*where, "result"),
-                    "未填写评估结果，填报数量也不全，无法判定：缺少" + "、".join(f"“{f.label}”" for f in missing),
+                    f"第 {row.id} 行未填写评估结果，填报数量也不全，无法判定：缺少" + "、".join(f"“{f.label}”" for f in missing),
                     expected=f"填写评估结果（{OUTCOME_WORDS}），或补齐上列填报数量",
                     syntax="result，或补齐 " + "、".join(f.key for f in missing),
                 )

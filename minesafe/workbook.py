@@ -733,7 +733,9 @@ def _read_sheets(wb: Workbook, source: str, reader: _SheetReader) -> tuple[dict[
     missing = [name for name in required if name not in wb.sheetnames]
     if missing:
         raise InputError(
-            source, [Problem((), f"缺少工作表「{name}」", expected="用 minesafe template 生成的填报工作簿") for name in missing]
+            source,
+            [Problem((), f"缺少工作表「{name}」", expected="用 minesafe template 生成的填报工作簿") for name in missing],
+            locate,
         )
 
     data: dict[str, Any] = {}
@@ -871,10 +873,12 @@ def _read_sheets(wb: Workbook, source: str, reader: _SheetReader) -> tuple[dict[
     if form is not None:
         problems += _misplaced_rows(labels, form)
     if problems:
-        raise InputError(source, problems)
+        raise InputError(source, problems, locate)
     if not filled:
         raise InputError(
-            source, [Problem((), "工作簿尚未填写", expected=f"在「{INFO}」「{TARGETS}」等工作表的白色单元格中填写数据后再评估")]
+            source,
+            [Problem((), "工作簿尚未填写", expected=f"在「{INFO}」「{TARGETS}」等工作表的白色单元格中填写数据后再评估")],
+            locate,
         )
     return data, locate
 

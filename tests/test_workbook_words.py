@@ -81,3 +81,5 @@ def test_no_workbook_message_carries_an_internal_key(tmp_path):
         if (found := identifiers & set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", _SHOWN_VALUE.sub("", line))))
     }
     assert not leaks, "\n".join(f"{name}: {line} ← {sorted(found)}" for (name, line), found in leaks.items())
+    key_paths = [line for lines in messages.values() for line in lines if line.startswith(("键 ", "文件顶层"))]
+    assert not key_paths  # a workbook's places are sheets and cells (or the whole workbook or file)
