@@ -28,6 +28,9 @@ from minesafe.resources import bundled_font_path
 from minesafe.storage import atomic_write
 
 if TYPE_CHECKING:
+    from fontTools.ttLib import TTFont
+    from nbconvert import HTMLExporter
+
     from minesafe.evaluation import UnitResult
 
 FONT_FAMILY = "minesafe-cjk"
@@ -52,7 +55,8 @@ def export_html(notebook: nbformat.NotebookNode, title: str) -> str:
     """The report as one HTML page: code cells' inputs and prompts hidden, outputs and text kept."""
     body, _ = _exporter().from_notebook_node(without_live_widgets(notebook), resources={"metadata": {"name": title}})
     face = embedded_font_face(body)
-    return body.replace("</head>", f"{face}</head>", 1) if face else body
+    page: str = body.replace("</head>", f"{face}</head>", 1) if face else body
+    return page
 
 
 def export_notebook(path: Path, out: Path | None = None, html_only: bool = False) -> dict[Path, bytes]:
@@ -82,7 +86,7 @@ def read_executed_notebook(path: Path) -> nbformat.NotebookNode:
     if not path.is_file():
         raise InputError(str(path), [Problem((), "文件不存在", str(path), "已运行过的报告笔记本（.ipynb）的路径")])
     try:
-        notebook = nbformat.read(path, as_version=4)
+        notebook: nbformat.NotebookNode = nbformat.read(path, as_version=4)
     except Exception as exc:  # nbformat raises JSON, validation and encoding errors of several kinds
         raise InputError(
             str(path),
@@ -131,11 +135,13 @@ def find_export_record(notebook: nbformat.NotebookNode) -> dict[str, Any] | None
 def title_notebook(notebook: nbformat.NotebookNode, record: dict[str, Any] | None, path: Path) -> str:
     """The page's title: the one the batch gives the unit's report, else the notebook's own heading
     (the overview's is the batch's title), else its file name."""
-    if record is not None and isinstance(record.get("title"), str):
-        return record["title"]
+    title = record.get("title") if record is not None else None
+    if isinstance(title, str):
+        return title
     for cell in notebook.cells:
         if cell.cell_type == "markdown":
-            for line in cell.source.splitlines():
+            source: str = cell.source
+            for line in source.splitlines():
                 if line.startswith("# "):
                     return line[2:].strip()
     return path.stem
@@ -189,7 +195,7 @@ def without_live_widgets(notebook: nbformat.NotebookNode) -> nbformat.NotebookNo
 
 
 @functools.cache
-def _exporter():
+def _exporter() -> HTMLExporter:
     """One exporter per process: batch workers reuse its compiled templates for every report."""
     from nbconvert import HTMLExporter
     from nbconvert.preprocessors import TagRemovePreprocessor
@@ -284,13 +290,13 @@ def _cache_folder() -> Path:
     return Path(base) / "minesafe"
 
 
-def _open_font(path):
+def _open_font(path: str | io.BytesIO) -> TTFont:
     from fontTools.ttLib import TTFont
 
     return TTFont(path, lazy=True)
 
 
-def _subset(source, codepoints: frozenset[int], flavor: str | None) -> bytes:
+def _subset(source: str | io.BytesIO, codepoints: frozenset[int], flavor: str | None) -> bytes:
     from fontTools import subset
 
     options = subset.Options()
