@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 import minesafe
+from minesafe.batch import identify_submission
 from minesafe.cli import main
 from minesafe.exceptions import InputError
 from minesafe.files import read_rubric
@@ -299,3 +300,10 @@ def test_a_profile_governs_its_unit_whatever_the_spelling_of_either(tmp_path):
     for county in ("乌海市海南区", f"乌海市海南区{BOM}"):
         result = minesafe.evaluate(_write(tmp_path / "jia.yaml", data | {"county": county, "year": 2023}), params)
         assert [r.text for r in result.reasons if r.id == "profile"] == []
+
+
+def test_a_unit_whose_evaluation_fails_is_named_in_the_batch_as_the_engine_names_it(tmp_path):
+    """A unit the batch cannot make is named from its file alone: by its normalised names, so its
+    summary line is the same unit as its other stages' (and a control character cannot reach a cell)."""
+    path = _write(tmp_path / "x.yaml", _county(f"示例{ZWSP}金\x07县", province=f"{BOM}示例省", items="坏"))
+    assert identify_submission(path)[:3] == ("示例金县", "重点县", "示例省")
