@@ -53,30 +53,14 @@ class UnitOutcome:
 
 #: The summary's own columns, after those of ``minesafe.load_results`` (minesafe.frames.RESULT_COLUMNS).
 RUN_COLUMNS = ("报告", "版本数", "运行状态", "沿用上次报告", "用时（秒）", "错误", "参数文件")
-#: Column widths (a Chinese character counts two; others 7): the 26 columns print one A4 landscape
-#: page wide at a readable size, long texts (reasons, errors, paths) wrapped.
+#: Column widths (a Chinese character counts two): the 26 columns print one A4 landscape page wide
+#: at a readable size, headers and long texts (reasons, errors, paths) wrapped.
 WIDTHS = {
-    "年度": 6,
-    "省": 8,
-    "单位": 12,
-    "单位类型": 8,
-    "阶段": 6,
-    "是否合格": 6,
-    "得分": 6,
-    "未完成的否决项": 12,
-    "失分的评分项": 16,
-    "不合格原因": 24,
-    "示例数据": 6,
-    "评估表": 14,
-    "参数方案": 10,
-    "评估口径": 10,
-    "文件": 20,
-    "报告": 9,
-    "版本数": 6,
-    "用时（秒）": 6,
-    "错误": 24,
-    "参数文件": 16,
-}
+    "年度": 5, "省": 7, "单位": 10, "单位类型": 7, "阶段": 5, "以此阶段为准": 6, "结论": 6, "是否合格": 5,
+    "得分": 5, "合格分数线": 5, "否决项未完成数": 6, "未完成的否决项": 10, "失分的评分项": 12, "不合格原因": 18,
+    "示例数据": 5, "评估表": 12, "参数方案": 8, "评估口径": 8, "文件": 16, "报告": 8, "版本数": 5, "运行状态": 6,
+    "沿用上次报告": 6, "用时（秒）": 5, "错误": 18, "参数文件": 14,
+}  # fmt: skip
 #: The link text of a report in the summary workbook (the cell links to the report's HTML file).
 REPORT_LINK_TEXT = "打开报告"
 

@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from openpyxl import Workbook
-from openpyxl.styles import Font, PatternFill, Protection
+from openpyxl.styles import Border, Font, PatternFill, Protection, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
@@ -54,6 +54,9 @@ RECORD_SHEETS = {
 }
 
 _SHADE = PatternFill("solid", fgColor="EEEEEE")
+#: Every cell of a table row is ruled, so an input cell (white, unshaded) shows where to write, on
+#: screen and on paper.
+_RULED = Border(*(Side(style="thin", color="808080") for _ in range(4)))
 _KIND_NAMES = {FieldKind.COUNT: "数量", FieldKind.FLAG: "是/否", FieldKind.RATIO: "比例(%)", FieldKind.TEXT: "文字"}
 
 
@@ -77,10 +80,12 @@ OPEN_ROWS = 200
 
 
 def _shade_row(ws: Worksheet, row: int, input_columns: set[int]) -> None:
-    """Input cells white and unlocked; every other cell gray and locked by the sheet protection."""
+    """Input cells white and unlocked; every other cell gray and locked by the sheet protection;
+    all of them ruled."""
     for col in range(1, ws.max_column + 1):
         cell = ws.cell(row, col)
         cell.alignment = WRAP
+        cell.border = _RULED
         if col in input_columns:
             cell.protection = _UNLOCKED
         else:
@@ -116,6 +121,13 @@ def _whole_numbers(ws: Worksheet, cells: list[str]) -> None:
     """Counts are whole numbers from 0: Excel, WPS and LibreOffice refuse anything else on entry."""
     dv = DataValidation(type="whole", operator="greaterThanOrEqual", formula1="0", allow_blank=True)
     _validate(ws, dv, cells, "请填写大于或等于 0 的整数（如 0、3、12），不要填写小数、文字或单位。", ("填写整数", "数量"))
+
+
+def _years(ws: Worksheet, cells: list[str], earliest: int) -> None:
+    """The evaluated year: a four-digit year after the form's baseline year."""
+    dv = DataValidation(type="whole", operator="between", formula1=str(earliest), formula2="2100", allow_blank=True)
+    error = f"请填写 {earliest}～2100 之间的四位年份（如 2022），不要填写“年”字或其他文字。"
+    _validate(ws, dv, cells, error, ("填写四位年份，如 2022", "评估年度"))
 
 
 #: The number format of every 比例(%) cell: typing ``2.35`` or ``2.35%`` there stores 0.0235, shown as 2.35%.
@@ -286,8 +298,11 @@ def build_workbook(rubric: Rubric, data: Mapping[str, Any] | None = None) -> Wor
     stage_row = next(r for r in range(2, info.max_row + 1) if info.cell(r, 1).value == "stage")
     _dropdown(info, list(rubric.stages), [f"C{stage_row}"], "选择评估阶段")
     _dropdown(info, ["是", "否"], [f"C{stage_row + 1}"], "是否为示例数据")
+    year_row = next(r for r in range(2, info.max_row + 1) if info.cell(r, 1).value == "year")
+    _years(info, [f"C{year_row}"], rubric.baseline_year + 1)
 
-    targets = _sheet(wb, TARGETS, ["键", "编号", "总体目标", "目标", "填报项", "数值"], [30, 6, 30, 10, 44, 12])
+    # 总体目标 wide enough for T4's "事故死亡人数比前5年平均水平下降" on one line: its six rows stay single height
+    targets = _sheet(wb, TARGETS, ["键", "编号", "总体目标", "目标", "填报项", "数值"], [30, 6, 36, 10, 44, 12])
     year = data.get("year")
     for field in target_fields(rubric, year if isinstance(year, int) and not isinstance(year, bool) else None):
         dotted = ".".join(map(str, field.path))
@@ -323,6 +338,7 @@ def build_workbook(rubric: Rubric, data: Mapping[str, Any] | None = None) -> Wor
     keys = {INFO: "A", TARGETS: "A", FIELDS: "B"}
     for ws in wb.worksheets:
         _finish_sheet(ws, rubric, unit, keys.get(ws.title))
+    targets.page_setup.fitToHeight = 1  # a few rows: the targets print on one page, never a stray last row
     return wb
 
 

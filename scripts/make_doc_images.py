@@ -1,11 +1,13 @@
 """Regenerate the pictures in docs/images/: a full-page screenshot of each report type made by
 ``minesafe batch`` from the demo data, the first printed pages of a county report (Chromium's
-print to PDF on A4), the printed fill-in workbook (LibreOffice's PDF conversion), and the first
+print to PDF on A4), the printed fill-in workbook (LibreOffice's PDF conversion), the first
 pages of each Word document (county 自评, county 核查, province, the filled 评估表 annex) as
-LibreOffice prints them.
+LibreOffice prints them, and the first printed page of every other workbook minesafe writes (list
+proposals, batch summary, status table).
 
     python scripts/make_doc_images.py              # needs chromium and soffice on PATH
     python scripts/make_doc_images.py --documents  # only the Word documents' pictures
+    python scripts/make_doc_images.py --workbooks  # only the written workbooks' pictures
 
 Look at every picture after regenerating: they are how the project shows what it makes.
 """
@@ -101,12 +103,37 @@ def document_images(folder: Path) -> None:
             print(f"wrote {path.relative_to(ROOT)}")
 
 
+def workbook_images(folder: Path, summary: Path | None = None) -> None:
+    """The first printed page of the list proposals, the batch summary (``summary``, else the batch
+    of the demo counties) and the status table, as LibreOffice prints them."""
+    demo = ROOT / "data" / "demo"
+    books = {"print-lists": folder / "名单建议.xlsx", "print-status": folder / "status.xlsx"}
+    minesafe = [sys.executable, "-m", "minesafe"]
+    subprocess.run(
+        [*minesafe, "lists", str(demo / "lists" / "coal-county-history.yaml"), "--out", str(books["print-lists"])], check=True
+    )
+    subprocess.run([*minesafe, "status", str(demo), "--today", "2023-03-10", "--out", str(books["print-status"])], check=True)
+    if summary is None:
+        out = folder / "reports"
+        subprocess.run([*minesafe, "batch", str(demo / "counties"), "--out", str(out)], cwd=ROOT, check=False)
+        summary = out / "batch-summary.xlsx"
+    books["print-summary"] = summary
+    for name, book in books.items():
+        printed = convert(book, "pdf", folder / name)
+        for path in _render_pdf_pages(printed.read_bytes(), name, {1: "page1"}, scale=1.5):
+            print(f"wrote {path.relative_to(ROOT)}")
+
+
 def main() -> int:
     from playwright.sync_api import sync_playwright
 
     if "--documents" in sys.argv[1:]:
         with tempfile.TemporaryDirectory() as tmp:
             document_images(Path(tmp))
+        return 0
+    if "--workbooks" in sys.argv[1:]:
+        with tempfile.TemporaryDirectory() as tmp:
+            workbook_images(Path(tmp))
         return 0
 
     IMAGES.mkdir(parents=True, exist_ok=True)
@@ -134,6 +161,7 @@ def main() -> int:
         for path in _render_pdf_pages(printed.read_bytes(), "print-template", {1: "instructions", 5: "tasks"}):
             print(f"wrote {path.relative_to(ROOT)}")
         document_images(Path(tmp))
+        workbook_images(Path(tmp), out / "batch-summary.xlsx")
     return 0
 
 

@@ -33,7 +33,8 @@ def soffice():
 def test_every_sheet_prints_a4_landscape_one_page_wide(template):
     for ws in openpyxl.load_workbook(template).worksheets:
         assert (ws.page_setup.orientation, int(ws.page_setup.paperSize)) == ("landscape", 9), ws.title  # 9: A4
-        assert ws.sheet_properties.pageSetUpPr.fitToPage and (ws.page_setup.fitToWidth, ws.page_setup.fitToHeight) == (1, 0)
+        tall = 1 if ws.title == TARGETS else 0  # the targets on one page; other sheets as long as they are
+        assert ws.sheet_properties.pageSetUpPr.fitToPage and (ws.page_setup.fitToWidth, ws.page_setup.fitToHeight) == (1, tall)
         assert ws.oddHeader.center.text == "非煤矿山重点地区安全生产攻坚克难工作评估表"
         assert ws.oddFooter.center.text == "第 &P 页，共 &N 页"
         if ws.title != INSTRUCTIONS:
@@ -68,6 +69,24 @@ def test_count_cells_take_whole_numbers_with_a_chinese_message(template):
         assert all(str(r).startswith(column) for r in whole[0].sqref.ranges)
 
 
+def test_input_cells_are_ruled(template):
+    """An input cell is white like the paper: its border shows where to write."""
+    wb = openpyxl.load_workbook(template)
+    year = next(r for r in range(2, wb[INFO].max_row + 1) if wb[INFO].cell(r, 1).value == "year")
+    for title, cell in ((ITEMS, "G2"), (ITEMS, "H2"), (TARGETS, "F2"), (FIELDS, "E2"), (INFO, f"C{year}")):
+        border = wb[title][cell].border
+        assert not wb[title][cell].protection.locked, (title, cell)
+        assert {border.left.style, border.right.style, border.top.style, border.bottom.style} == {"thin"}, (title, cell)
+
+
+def test_the_year_cell_takes_a_four_digit_year_with_a_chinese_message(template):
+    info = openpyxl.load_workbook(template)[INFO]
+    (row,) = [r for r in range(2, info.max_row + 1) if info.cell(r, 1).value == "year"]
+    (dv,) = [dv for dv in info.data_validations.dataValidation if f"C{row}" in dv.sqref]
+    assert (dv.type, dv.operator, dv.formula1, dv.formula2) == ("whole", "between", "2021", "2100")  # after the 2020 baseline
+    assert "四位年份" in dv.error and dv.showErrorMessage
+
+
 def test_libreoffice_prints_the_template(template, soffice, tmp_path):
     import pypdfium2
 
@@ -80,6 +99,8 @@ def test_libreoffice_prints_the_template(template, soffice, tmp_path):
     assert all(f"第 {n} 页，共 {len(texts)} 页" in text for n, text in enumerate(texts, 1))
     assert "非煤矿山重点地区安全生产攻坚克难工作评估表" in texts[0]
     assert "noncoal-county" in texts[0]  # the instructions are on the first page, not cut off
+    targets = [text for text in texts if text.startswith(TARGETS)]  # each page's header starts with its sheet
+    assert len(targets) == 1 and "谎报、瞒报、迟报事故死亡人数" in targets[0]  # T1–T7 on one page, the last row too
 
 
 def test_a_workbook_resaved_by_libreoffice_evaluates_identically(soffice, tmp_path):
