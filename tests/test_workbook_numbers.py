@@ -26,7 +26,17 @@ from minesafe.results import evaluate
 from minesafe.rubric import FieldKind
 from minesafe.storage import write_workbook
 from minesafe.submission import build_county_submission
-from minesafe.workbook import FIELDS, INFO, ITEMS, NO_FORMULA_RESULT, PERCENT_FORMAT, TARGETS, build_workbook, is_percent_format
+from minesafe.workbook import (
+    FIELDS,
+    INFO,
+    INSTRUCTIONS,
+    ITEMS,
+    NO_FORMULA_RESULT,
+    PERCENT_FORMAT,
+    TARGETS,
+    build_workbook,
+    is_percent_format,
+)
 
 from .conftest import DEMO, TWO_YEARS_BEFORE
 from .office import convert, require_soffice
@@ -83,6 +93,8 @@ def test_every_ratio_cell_of_the_template_is_a_percent_cell_with_its_validation(
     for r in ratio_rows:
         assert fields.cell(r, 5).number_format == PERCENT_FORMAT
         assert f"E{r}" in validation.sqref
+    instructions = " ".join(str(c.value) for c in build_workbook(county_rubric)[INSTRUCTIONS]["A"])
+    assert "按百分比填写，请带百分号，如 12.5%" in instructions
 
 
 def _three_ways(ws) -> None:
