@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from minesafe.cache import CACHE_FILE, cache_entry, read_cache, reuse_overview, reuse_unit
 from minesafe.evaluation import CountyResult, UnitResult
-from minesafe.exceptions import BatchInterrupted, InputError, InputErrors, MinesafeError, Problem
+from minesafe.exceptions import BatchInterrupted, FileList, InputError, InputErrors, MinesafeError, Problem
 from minesafe.files import list_rubrics, read_rubric
 from minesafe.frames import PROVINCE_KIND, RESULT_FILE, SUMMARY_STEM, UNIT_KINDS, mark_form
 from minesafe.history import describe_replacement, keep_history
@@ -562,6 +562,9 @@ def run_batch(
 
     from tqdm import tqdm
 
+    made_folders = [p for p in (out, *out.parents) if not p.exists()]  # removed again if the batch is refused
+    log = out / "batch-log.txt"
+    new_log = not log.exists()
     out.mkdir(parents=True, exist_ok=True)
     finish_interrupted_swaps(out, REPORT_DEPTHS)  # a batch killed mid-swap last time
     cache = {} if force else read_cache(out)
@@ -585,46 +588,49 @@ def run_batch(
     later = [] if todo else later_jobs()
     signum = None
     made: list[UnitOutcome] = []
-    if todo or later:
-        context = multiprocessing.get_context("spawn")  # kernels and zmq do not survive fork safely
-        stop = context.Event()
-        waiting = context.Value("i", 0)  # set to the jobs to run once planning has said how many
-        workers = max(1, min(jobs, len(todo)))
-        pids = context.Array("i", workers)  # each worker's process id, to stop them all at once
-        log = str((out / "batch-log.txt").resolve())
-        with tempfile.TemporaryDirectory(prefix="minesafe-kernel-") as folder, _signals_raise() as interrupted:
-            warm = execute is execute_job and warm_kernels_enabled()
-            jupyter_data = str(write_kernelspec(Path(folder), warm))
-            pool = ProcessPoolExecutor(
-                max_workers=workers,
-                mp_context=context,
-                initializer=_start_worker,
-                initargs=(log, jupyter_data, stop, waiting, pids, warm, os.getpid()),
-            )
-            try:
-                total = 2 * len(todo) + (len(later) if not todo else int(overview is not None))
-                with tqdm(total=total, desc="生成评估报告", unit="步", disable=not progress, file=sys.stderr) as bar:
-                    planned = {
-                        i: dataclasses.replace(job, pdf=pdf) for i, job in _plan(pool, runs, todo, out, outcomes, bar).items()
-                    }
-                    _check_duplicates(runs, planned, outcomes, cache)
-                    bar.update(len(todo) - len(planned))
-                    waiting.value = len(planned) + len(later)
-                    _execute(pool, planned, execute, outcomes, cache, bar)
-                    if todo:  # the overview reads the results just written
-                        later = later_jobs()
-                        bar.update(int(overview is not None and not later))
-                    made = _make_later(pool, later, execute, bar, overview_entry)
-            except BatchInterrupted as exc:
-                signum = exc.signum
-                stop.set()
-                _kill_process_tree(pids[:])
-            finally:
-                pool.shutdown(wait=signum is None, cancel_futures=True)
-            if interrupted:
-                signum = signum or interrupted[0]
-        if signum is not None:
-            finish_interrupted_swaps(out, REPORT_DEPTHS)
+    try:
+        if todo or later:
+            context = multiprocessing.get_context("spawn")  # kernels and zmq do not survive fork safely
+            stop = context.Event()
+            waiting = context.Value("i", 0)  # set to the jobs to run once planning has said how many
+            workers = max(1, min(jobs, len(todo)))
+            pids = context.Array("i", workers)  # each worker's process id, to stop them all at once
+            with tempfile.TemporaryDirectory(prefix="minesafe-kernel-") as folder, _signals_raise() as interrupted:
+                warm = execute is execute_job and warm_kernels_enabled()
+                jupyter_data = str(write_kernelspec(Path(folder), warm))
+                pool = ProcessPoolExecutor(
+                    max_workers=workers,
+                    mp_context=context,
+                    initializer=_start_worker,
+                    initargs=(str(log.resolve()), jupyter_data, stop, waiting, pids, warm, os.getpid()),
+                )
+                try:
+                    total = 2 * len(todo) + (len(later) if not todo else int(overview is not None))
+                    with tqdm(total=total, desc="生成评估报告", unit="步", disable=not progress, file=sys.stderr) as bar:
+                        planned = {
+                            i: dataclasses.replace(job, pdf=pdf) for i, job in _plan(pool, runs, todo, out, outcomes, bar).items()
+                        }
+                        _check_duplicates(runs, planned, outcomes, cache)
+                        bar.update(len(todo) - len(planned))
+                        waiting.value = len(planned) + len(later)
+                        _execute(pool, planned, execute, outcomes, cache, bar)
+                        if todo:  # the overview reads the results just written
+                            later = later_jobs()
+                            bar.update(int(overview is not None and not later))
+                        made = _make_later(pool, later, execute, bar, overview_entry)
+                except BatchInterrupted as exc:
+                    signum = exc.signum
+                    stop.set()
+                    _kill_process_tree(pids[:])
+                finally:
+                    pool.shutdown(wait=signum is None, cancel_futures=True)
+                if interrupted:
+                    signum = signum or interrupted[0]
+            if signum is not None:
+                finish_interrupted_swaps(out, REPORT_DEPTHS)
+    except (InputError, InputErrors):  # refused before any report ran (two units, one folder): nothing is left
+        _remove_made(log if new_log else None, made_folders)
+        raise
     ordered = [outcomes.get(i) or _failure(run, "批量评估被中断，未完成", 0.0, STATUS_INTERRUPTED) for i, run in enumerate(runs)]
     ordered += left_out
     write_json({"format": 1, "units": cache, "overview": overview_entry}, out / CACHE_FILE, exact=True)
@@ -634,6 +640,16 @@ def run_batch(
     if signum is not None:
         raise BatchInterrupted(signum)
     return ordered + made
+
+
+def _remove_made(log: Path | None, folders: Sequence[Path]) -> None:
+    """Remove what a refused batch made: its new log and the output folders it created (only
+    while empty: nothing else is ever removed)."""
+    if log is not None:
+        log.unlink(missing_ok=True)
+    for folder in folders:  # the deepest first
+        with suppress(OSError):
+            folder.rmdir()
 
 
 def read_unit_results(outcomes: Sequence[UnitOutcome]) -> dict[str, Mapping[str, Any]]:
@@ -703,7 +719,14 @@ def _check_duplicates(
             problems.append(
                 InputError(
                     str(runs[i].source),
-                    [Problem(("parameters",), f"与 {taken[folder]} 的报告位置相同", str(folder), "每个单位每年只写一份报告")],
+                    [
+                        Problem(
+                            ("parameters",),
+                            f"与 {taken[folder]} 的报告位置相同",
+                            FileList([str(folder)]),
+                            "每个单位每年只写一份报告",
+                        )
+                    ],
                 )
             )
         taken.setdefault(folder, runs[i].source)

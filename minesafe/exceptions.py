@@ -24,6 +24,11 @@ class _Missing:
 MISSING = _Missing()
 
 
+class FileList(tuple[str, ...]):
+    """The files a problem is about, as its value: shown whole, one per line below the problem
+    (a long path is never cut, as other long values are)."""
+
+
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with an input, at one place."""
@@ -41,7 +46,7 @@ class Problem:
         """One line of Chinese: place, what is wrong, the value found and what is expected."""
         text = f"{self.where or locate(self.path)}：{self.message}"
         details = []
-        if self.value is not MISSING:
+        if self.value is not MISSING and not isinstance(self.value, FileList):
             details.append(f"当前值：{_show(self.value)}")
         expected = self.expected
         if self.syntax and not isinstance(locate, CellLocator):
@@ -50,6 +55,8 @@ class Problem:
             details.append(f"应为：{reveal_characters(expected)}")
         if details:
             text += "（" + "；".join(details) + "）"
+        if isinstance(self.value, FileList):
+            text += "：" + "".join(f"\n      {name}" for name in self.value)
         return text
 
 

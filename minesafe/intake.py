@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from minesafe.exceptions import InputError, Problem
+from minesafe.exceptions import FileList, InputError, Problem
 from minesafe.files import list_rubrics, read_rubric
 from minesafe.names import normalize_name
 from minesafe.parsing import OTHER_WORKBOOKS, SUBMISSION_SUFFIXES, check_name_length, convert_workbook_problem
@@ -115,7 +115,7 @@ def _unit_runs(submissions: Mapping[Path, Mapping[str, Any]]) -> list[RunDocumen
         names = [str(d.get("stage", STAGES[0])) for _, d in stages]
         twice = sorted({s for s in names if names.count(s) > 1})
         if twice:
-            files = "、".join(str(p) for p, d in stages if str(d.get("stage", STAGES[0])) in twice)
+            files = FileList(str(p) for p, d in stages if str(d.get("stage", STAGES[0])) in twice)
             problems.append(
                 InputError(
                     str(stages[0][0]),
@@ -124,7 +124,7 @@ def _unit_runs(submissions: Mapping[Path, Mapping[str, Any]]) -> list[RunDocumen
             )
             continue
         if len(stages) > len(STAGE_PARAMETERS):  # only a file whose stage is not 自评, 核查 or 认定 makes a fourth
-            files = "、".join(f"{p}（{d.get('stage', STAGES[0])}）" for p, d in stages)
+            files = FileList(f"{p}（{d.get('stage', STAGES[0])}）" for p, d in stages)
             problems.append(
                 InputError(
                     str(stages[-1][0]),

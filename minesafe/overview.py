@@ -12,7 +12,7 @@ import html
 from typing import TYPE_CHECKING
 
 from minesafe.evaluation import Verdict
-from minesafe.exceptions import InputError, Problem
+from minesafe.exceptions import FileList, InputError, Problem
 from minesafe.files import read_county_rubric, read_rubric
 from minesafe.frames import mark_form
 from minesafe.lists import KINDS, build_history, consecutive_years, propose_next_list
@@ -47,7 +47,7 @@ def decide_units(results: pd.DataFrame) -> pd.DataFrame:
         Problem(
             (),
             f"{name} {year}年有 {len(group)} 份评估结果",
-            "、".join(map(str, group["文件"])),
+            FileList(map(str, group["文件"])),
             "每个单位每个年度一份评估结果（同一单位各阶段的文件一起评估，结论以最后阶段为准）",
         )
         for (_, year, name), group in twice.groupby(["评估表", "年度", "单位名称"], sort=True)

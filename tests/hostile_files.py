@@ -496,3 +496,68 @@ SITUATIONS |= {
         _word_line_break_in_json, 2, ("文件 甲县.json", "键 narrative.problems：", *_CONTROL), _only("甲县.json")
     ),
 }
+
+
+# --- messages that say what is wrong, refusals that leave nothing ------------------------------------
+
+
+def _inbox_inside_out(folder: Path) -> list[str]:
+    inbox = folder / "reports" / "收件"
+    inbox.mkdir(parents=True)
+    shutil.copy(DEMO / "counties" / "jia.yaml", inbox / "jia.yaml")
+    return ["batch", "reports/收件", "--out", "reports"]
+
+
+def _only_the_inbox_inside_out(folder: Path) -> None:
+    assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")) == [
+        "reports",
+        "reports/收件",
+        "reports/收件/jia.yaml",
+    ]
+
+
+#: A folder name of 60 characters: two files in it make a line far longer than a value is shown.
+LONG_FOLDER = "二〇二二年度矿山安全重点地区综合评估各县提交材料汇总" * 2 + "（第一批次）"
+
+
+def _one_stage_twice_in_long_folders(folder: Path) -> list[str]:
+    for name in ("甲", "乙"):
+        inbox = folder / "收件" / f"{LONG_FOLDER}{name}"
+        inbox.mkdir(parents=True)
+        shutil.copy(DEMO / "counties" / "jia.yaml", inbox / "jia.yaml")
+    return ["batch", "收件"]
+
+
+def _two_runs_for_one_report_folder(folder: Path) -> list[str]:
+    runs = folder / "运行"
+    runs.mkdir()
+    for name in ("a", "b"):
+        text = f"notebook: noncoal_county_report\nparameters: {{submission: {DEMO / 'counties' / 'jia.yaml'}}}\n"
+        (runs / f"{name}.yaml").write_text(text, encoding="utf-8")
+    return ["batch", "运行", "--out", "深/层/reports", "--jobs", "1"]
+
+
+SITUATIONS |= {
+    "batch_input_folder_inside_out": Situation(
+        _inbox_inside_out,
+        2,
+        ("  - reports/收件：在输出文件夹 reports 之内：批量评估不读取自己的输出文件夹",),
+        _only_the_inbox_inside_out,
+    ),
+    "batch_message_lists_long_paths_whole": Situation(
+        _one_stage_twice_in_long_folders,
+        2,
+        (
+            "同一单位同一年度的同一阶段有多个提交文件（应为：每个阶段只交一个文件）：",
+            f"\n      收件/{LONG_FOLDER}甲/jia.yaml\n",  # each whole, on its own line
+            f"\n      收件/{LONG_FOLDER}乙/jia.yaml\n",
+        ),
+        _only("收件"),
+    ),
+    "batch_refused_after_planning_creates_nothing": Situation(
+        _two_runs_for_one_report_folder,
+        2,
+        ("运行/b.yaml", "与 运行/a.yaml 的报告位置相同", "：\n      深/层/reports/2022/示例省/示例甲县\n"),
+        _only("运行"),
+    ),
+}

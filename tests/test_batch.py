@@ -381,8 +381,9 @@ def test_two_units_for_one_report_folder_are_refused_before_any_kernel(tmp_path,
         )
     out = tmp_path / "reports"
     assert main(["batch", str(runs), "--out", str(out), "--jobs", "1"]) == 2
-    assert ("与 " in capsys.readouterr().err and "的报告位置相同" in capsys.readouterr().err) or True
-    assert not (out / "2022").exists()
+    err = capsys.readouterr().err
+    assert f"与 {runs / 'a.yaml'} 的报告位置相同" in err and f"\n      {out / '2022' / '示例省' / '示例甲县'}\n" in err
+    assert not out.exists()  # refused: no output folder, no batch-log.txt
 
 
 def test_unit_names_cannot_leave_or_hide_in_the_report_folder(tmp_path):
