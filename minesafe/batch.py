@@ -29,12 +29,12 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from minesafe.cache import CACHE_FILE, cache_entry, read_cache, reuse_overview, reuse_unit
 from minesafe.evaluation import CountyResult, UnitResult
-from minesafe.exceptions import BatchInterrupted, FileList, InputError, InputErrors, MinesafeError, Problem
+from minesafe.exceptions import BatchInterrupted, FileList, InputError, InputErrors, MinesafeError, OutputError, Problem
 from minesafe.files import list_rubrics, read_rubric
 from minesafe.frames import PROVINCE_KIND, RESULT_FILE, SUMMARY_STEM, UNIT_KINDS, mark_form
 from minesafe.history import describe_replacement, keep_history
 from minesafe.names import escape_undecodable, normalize_name
-from minesafe.parsing import NAME_MAX, read_document, recording_reads
+from minesafe.parsing import NAME_MAX, check_name_length, read_document, recording_reads
 from minesafe.provenance import file_sha256, read_provenance
 from minesafe.rendering import name_report, result_to_dict
 from minesafe.results import evaluate_unit
@@ -60,15 +60,20 @@ Done = tuple[UnitOutcome, dict[str, str]]
 
 
 def check_out_folder(out: Path) -> None:
-    """Refuse, before any work, an output folder that is a file or cannot be written."""
+    """Refuse, before any work, an output folder that is a file or cannot be written
+    (:class:`OutputError`: exit 1, as every output that cannot be written); a name longer than the
+    file system accepts is the command line's fault (:class:`InputError`)."""
     import os
 
+    too_long = check_name_length(out)
+    if too_long is not None:
+        raise InputError(str(out), [too_long])
     existing = next((p for p in (out, *out.parents) if p.exists()), Path("."))
     if existing.exists() and not existing.is_dir():
-        where = "输出位置是一个文件，不是文件夹" if existing == out else f"输出位置的上级 {existing} 是一个文件"
-        raise InputError(str(out), [Problem((), where, str(out), "一个文件夹（不存在时会自动创建）")])
+        where = "这是一个文件，不是文件夹" if existing == out else f"上级路径 {existing} 是一个文件，不是文件夹"
+        raise OutputError(str(out), where)
     if not os.access(existing, os.W_OK | os.X_OK):
-        raise InputError(str(out), [Problem((), f"没有写入 {existing} 的权限", str(out), "当前用户可以写入的文件夹")])
+        raise OutputError(str(out), f"没有写入文件夹 {existing} 的权限")
 
 
 #: What one unit's evaluation may use in a worker: a pathological file fails alone, in bounded time

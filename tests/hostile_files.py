@@ -283,6 +283,15 @@ SITUATIONS |= {
     "lists_out_under_a_file": Situation(
         _with_file("资料", "lists", _HISTORY, "--out", "资料/名单.xlsx"), 1, ("上级路径 资料 是一个文件",), _only("资料")
     ),
+    "batch_out_under_a_file": Situation(
+        _with_file("资料", "batch", _JIA, "--out", "资料/reports"),
+        1,
+        ("无法写出 资料/reports：上级路径 资料 是一个文件",),
+        _only("资料"),
+    ),
+    "report_out_onto_a_file": Situation(
+        _with_file("报告", "report", _JIA, "--out", "报告"), 1, ("无法写出 报告：这是一个文件，不是文件夹",), _only("报告")
+    ),
     "evaluate_stdout_on_a_full_disk": Situation(_command("evaluate", _JIA), 1, ("无法写出到标准输出：磁盘已满",), stdout="full"),
     "lists_stdout_on_a_full_disk": Situation(
         _command("lists", _HISTORY), 1, ("无法写出到标准输出：磁盘已满",), _nothing_written, stdout="full"

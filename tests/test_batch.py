@@ -457,10 +457,10 @@ def test_missing_run_paths_and_bad_out_folders_are_refused_in_chinese(tmp_path, 
     assert main(["batch", str(tmp_path / "nowhere"), "--out", str(tmp_path / "r")]) == 2
     assert "路径不存在" in capsys.readouterr().err
     occupied = _write(tmp_path / "reports.txt", "")
-    assert main(["batch", "--out", str(occupied)]) == 2
-    assert "输出位置是一个文件，不是文件夹" in capsys.readouterr().err
-    assert main(["batch", "--out", str(occupied / "sub")]) == 2
-    assert "是一个文件" in capsys.readouterr().err
+    assert main(["batch", "--out", str(occupied)]) == 1  # an output that cannot be written, as every command's
+    assert f"无法写出 {occupied}：这是一个文件，不是文件夹" in capsys.readouterr().err
+    assert main(["batch", "--out", str(occupied / "sub")]) == 1
+    assert f"上级路径 {occupied} 是一个文件" in capsys.readouterr().err
 
 
 def test_a_full_disk_while_writing_the_summary_is_a_chinese_message(cached_batch, monkeypatch, capsys):
