@@ -23,7 +23,7 @@ Pass rules (矿安〔2023〕9号, 三(三) and the table's footnote):
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import TYPE_CHECKING, cast
@@ -147,9 +147,30 @@ class VetoCounts:
     not_applicable: int
 
 
+@dataclass
+class ResultViews:
+    """How results show themselves in a notebook, as the presentation layer gives it: the engine
+    never imports presentation. :mod:`minesafe.rendering` sets ``html`` (the verdict banner) and
+    :mod:`minesafe.frames` the tables when they are imported; :mod:`minesafe.results`, the public
+    API, imports both, so every result it returns has its views."""
+
+    html: Callable[[CountyResult | ProvinceResult | UnitResult], str] | None = None
+    targets_frame: Callable[[Result], pd.DataFrame] | None = None
+    items_frame: Callable[[CountyResult], pd.DataFrame] | None = None
+    counties_frame: Callable[[ProvinceResult], pd.DataFrame] | None = None
+
+
+#: The one set of views of every result (see :class:`ResultViews`).
+RESULT_VIEWS = ResultViews()
+
+
+def _missing_view(name: str) -> RuntimeError:
+    return RuntimeError(f"{name}() is given by minesafe.frames: import it (or minesafe.results) first")
+
+
 class _Shown:
     """What county and province results share in a notebook: the verdict banner as HTML and the
-    targets as a DataFrame (pandas is only imported when a frame is asked for)."""
+    targets as a DataFrame (see :class:`ResultViews`)."""
 
     passed: bool | None
 
@@ -158,16 +179,15 @@ class _Shown:
         """合格, 不合格 or 待定 (see :class:`Verdict`), from ``passed``."""
         return Verdict.of(self.passed)
 
-    def _repr_html_(self) -> str:
-        from minesafe.rendering import format_result_html
-
-        return format_result_html(cast("Result", self))
+    def _repr_html_(self) -> str | None:
+        """The verdict banner, once :mod:`minesafe.rendering` is imported (else Jupyter shows the repr)."""
+        return None if RESULT_VIEWS.html is None else RESULT_VIEWS.html(cast("Result", self))
 
     def targets_frame(self) -> pd.DataFrame:
         """The targets as a pandas DataFrame (see :func:`minesafe.frames.targets_frame`)."""
-        from minesafe.frames import targets_frame
-
-        return targets_frame(cast("Result", self))
+        if RESULT_VIEWS.targets_frame is None:
+            raise _missing_view("targets_frame")
+        return RESULT_VIEWS.targets_frame(cast("Result", self))
 
 
 @dataclass(frozen=True)
@@ -196,9 +216,9 @@ class CountyResult(_Shown):
 
     def items_frame(self) -> pd.DataFrame:
         """The form's rows as a pandas DataFrame (see :func:`minesafe.frames.items_frame`)."""
-        from minesafe.frames import items_frame
-
-        return items_frame(self)
+        if RESULT_VIEWS.items_frame is None:
+            raise _missing_view("items_frame")
+        return RESULT_VIEWS.items_frame(self)
 
 
 @dataclass(frozen=True)
@@ -227,11 +247,10 @@ class ProvinceResult(_Shown):
         return f"<{type(self).__name__} {self.header.province} {self.header.year}年 {self.header.stage}：{self.verdict}，重点县 {len(self.counties)} 个（不合格 {failed} 个）>"
 
     def counties_frame(self) -> pd.DataFrame:
-        """One line per key county (see :func:`minesafe.frames.results_frame`)."""
-        from minesafe.frames import results_frame
-        from minesafe.rendering import result_to_dict
-
-        return results_frame((result_to_dict(c), "") for c in self.counties)
+        """One line per key county (see :func:`minesafe.frames.counties_frame`)."""
+        if RESULT_VIEWS.counties_frame is None:
+            raise _missing_view("counties_frame")
+        return RESULT_VIEWS.counties_frame(self)
 
     @property
     def counties(self) -> tuple[CountyResult, ...]:
@@ -262,10 +281,9 @@ class UnitResult:
     stages: tuple[Result, ...]
     sources: tuple[str, ...] = ()  # the file of each stage, when read from files
 
-    def _repr_html_(self) -> str:
-        from minesafe.rendering import format_result_html
-
-        return format_result_html(self)
+    def _repr_html_(self) -> str | None:
+        """The verdict banner of the deciding stage (see :class:`ResultViews`)."""
+        return None if RESULT_VIEWS.html is None else RESULT_VIEWS.html(self)
 
     def __repr__(self) -> str:
         stages = "、".join(f"{r.header.stage} {r.verdict}" for r in self.stages)

@@ -12,13 +12,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, SupportsFloat
 
 from minesafe.decimals import format_decimal
+from minesafe.evaluation import RESULT_VIEWS, CountyResult, ProvinceResult
 from minesafe.names import normalize_name
+from minesafe.rendering import result_to_dict
 from minesafe.rubric import STAGES, Category, Outcome
 
 if TYPE_CHECKING:
     import pandas as pd
-
-    from minesafe.evaluation import CountyResult, ProvinceResult
 
 #: The file name of a unit's result in its batch report folder (what ``load_results`` reads).
 RESULT_FILE = "result.json"
@@ -237,8 +237,18 @@ def results_frame(results: Iterable[tuple[Mapping[str, Any], str]]) -> pd.DataFr
     return rows_frame([row for data, file in results for row in result_rows(data, file)])
 
 
+def counties_frame(province: ProvinceResult) -> pd.DataFrame:
+    """One line per key county of a province's result (its deciding stage), the columns of ``load_results``."""
+    return results_frame((result_to_dict(c), "") for c in province.counties)
+
+
 def rows_frame(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     """The table of results of lines made by :func:`result_row`: typed, sorted."""
     import pandas as pd
 
     return sort_results(pd.DataFrame(rows, columns=list(RESULT_COLUMNS)))
+
+
+RESULT_VIEWS.targets_frame = targets_frame
+RESULT_VIEWS.items_frame = items_frame
+RESULT_VIEWS.counties_frame = counties_frame

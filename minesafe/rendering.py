@@ -9,7 +9,7 @@ from typing import Any
 import minesafe
 from minesafe import palette
 from minesafe.decimals import format_decimal, to_json_number
-from minesafe.evaluation import CountyResult, ProvinceResult, UnitResult
+from minesafe.evaluation import RESULT_VIEWS, CountyResult, ProvinceResult, UnitResult
 from minesafe.rubric import Category, Rubric
 from minesafe.targets import TargetResult
 from minesafe.verification import EvidenceFile, VerificationRecord
@@ -301,3 +301,6 @@ def format_result_html(evaluation: CountyResult | ProvinceResult | UnitResult) -
     rows = "".join(f"<tr><th {cell}>{k}</th><td {cell}>{html.escape(v)}</td></tr>" for k, v in numbers)
     hint = "完整表格：targets_frame()、" + ("items_frame()" if isinstance(result, CountyResult) else "counties_frame()")
     return "".join(parts) + f"<table>{rows}</table><p style='color:#616161'>{hint}</p>"
+
+
+RESULT_VIEWS.html = format_result_html
