@@ -109,14 +109,13 @@ def evaluate_run(run: Run, out: Path) -> tuple[Path, str, dict[str, Any]]:
     """Evaluate a run's input with the engine the notebook calls: its report folder, its title and
     the ``result.json`` contents. Raises :class:`MinesafeError` for invalid input."""
     if "history_file" in run.parameters:
-        from minesafe.lists import KINDS, build_history, name_list_proposal, propose_next_list
+        from minesafe.lists import KINDS, name_bases, name_list_proposal, propose_next_list
+        from minesafe.results import read_list_history
 
-        source = Path(run.parameters["history_file"])
-        data, locate = read_document(source)
-        history = build_history(data, str(source), locate)
+        history, bases = read_list_history(run.parameters["history_file"], run.parameters.get("results") or "")
         label, _ = KINDS[history.kind]
         folder = out / str(history.year + 1) / "名单管理" / _folder_name(label)
-        proposals = [dataclasses.asdict(p) for p in propose_next_list(history)]
+        proposals = [dataclasses.asdict(p) for p in name_bases(propose_next_list(history), bases)]
         proposal = {"kind": history.kind, "year": history.year, "proposals": proposals}
         return folder, name_list_proposal(history), proposal
     params = run.parameters.get("params_file") or None

@@ -264,7 +264,19 @@ def _parser() -> argparse.ArgumentParser:
     lists = commands.add_parser(
         "lists", help="按评估结果和事故情况测算下一年度重点名单", description="动态管理：测算下一年度重点名单"
     )
-    lists.add_argument("history", type=Path, metavar="名单数据文件", help="名单历史、评估结果和事故情况（YAML，见 docs/coal.md）")
+    lists.add_argument(
+        "history",
+        type=Path,
+        nargs="?",
+        metavar="名单数据文件",
+        help="名单历史、评估结果和事故情况（YAML，见 docs/coal.md）；与 --results 同用时可省略，以随程序提供的2023年国家名单为名单历史",
+    )
+    lists.add_argument(
+        "--results",
+        type=Path,
+        metavar="评估结果文件夹",
+        help="批量评估的输出文件夹：各单位的评估结果取自其中的 result.json（只用决定结论的阶段，且须为核查或认定），不必在名单数据中另行填写",
+    )
     lists.add_argument("--out", type=Path, metavar="文件.xlsx", help="同时写出 Excel 名单建议")
     lists.add_argument("--force", action="store_true", help="覆盖已存在的输出文件")
 
@@ -350,20 +362,24 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _lists(args: argparse.Namespace) -> int:
-    from minesafe.lists import build_history, build_proposal_workbook, propose_next_list
-    from minesafe.parsing import read_document
+    from minesafe.lists import build_proposal_workbook, name_bases, propose_next_list
     from minesafe.report import render_list_proposal
+    from minesafe.results import read_list_history
     from minesafe.storage import check_output_file, write_workbook
 
     if args.out is not None:
         check_output_file(args.out)
     if args.out is not None and args.out.exists() and not args.force:
         raise InputError(str(args.out), [Problem((), "输出文件已存在，未写入", str(args.out), "另选文件名，或加 --force 覆盖")])
-    print(render_list_proposal(args.history).text)
+    if args.history is None and args.results is None:
+        raise InputError(
+            "minesafe lists", [Problem((), "缺少名单数据", expected="名单数据文件，或 --results 评估结果文件夹（或两者）")]
+        )
+    history_file, results = args.history or "", args.results or ""
+    print(render_list_proposal(history_file, results).text)
     if args.out is not None:
-        data, locate = read_document(args.history)
-        history = build_history(data, str(args.history), locate)
-        write_workbook(build_proposal_workbook(history, propose_next_list(history)), args.out)
+        history, bases = read_list_history(history_file, results)
+        write_workbook(build_proposal_workbook(history, name_bases(propose_next_list(history), bases)), args.out)
         print(f"已写出：{args.out}")
     return EXIT_OK
 

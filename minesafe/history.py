@@ -10,7 +10,6 @@ Everything here works on ``result.json`` mappings and file contents; the batch d
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -66,6 +65,8 @@ def keep_history(folder: Path, result: Mapping[str, Any], now: dt.datetime) -> t
     ``历史版本/<now>/`` and the result gains ``replaces`` (the earlier version's folder, submission
     day and verdict, and the changes); ``versions`` counts the versions kept plus this one. An
     unchanged resubmission keeps what the last version said."""
+    import json  # here: `minesafe evaluate` imports this module (for HISTORY_FOLDER) and starts without json
+
     kept: dict[str, bytes] = {}
     history = folder / HISTORY_FOLDER
     if history.is_dir():

@@ -30,7 +30,8 @@ Non-coal lists follow the non-coal plan (非煤矿山安全生产重点地区动
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,7 +40,7 @@ from openpyxl.styles import Font
 
 from minesafe.cells import append_row, set_print_layout, style_header, wrap_cells
 from minesafe.exceptions import ProblemCollector, locate_key_path
-from minesafe.names import read_names
+from minesafe.names import normalize_name, read_names
 from minesafe.parsing import Locator
 from minesafe.rubric import STAGES, VERIFIED_STAGES
 
@@ -203,6 +204,48 @@ def build_history(data: Any, source: str = "（名单数据）", locate: Locator
         )
     problems.raise_if_any(source, locate)
     return ListHistory(kind, year, tuple(units))
+
+
+def apply_results(history: ListHistory, results: Sequence[tuple[str, Mapping[str, Any]]]) -> tuple[ListHistory, dict[str, str]]:
+    """The history with each unit's result taken from evaluation results (``result.json``
+    mappings, each with its file), instead of results retyped: only results of the history's kind
+    (form) and year, and only their deciding stage — and that stage must be 核查 or 认定 (an exit
+    rests only on a checked result; a 自评 is not taken, and the unit keeps the history's own
+    result, if any). Returns the history and, by unit, which result each rests on (one line)."""
+    taken: dict[str, tuple[str, str, str]] = {}
+    notes: dict[str, str] = {}
+    for source, r in results:
+        if r.get("rubric") != history.kind or r.get("year") != history.year:
+            continue
+        name = normalize_name(str(r.get("county") or r.get("enterprise") or r.get("province") or ""))
+        stage, verdict = str(r.get("stage") or ""), str(r.get("verdict") or "")
+        if stage not in VERIFIED_STAGES:
+            notes.setdefault(name, f"评估结果只有{stage or '未注明阶段的'}结论{verdict}（{source}），未经核查或认定，不作为依据")
+            continue
+        if name not in taken or STAGES.index(stage) > STAGES.index(taken[name][1]):
+            taken[name] = (verdict, stage, source)
+    units = []
+    for unit in history.units:
+        if unit.name in taken:
+            verdict, stage, source = taken[unit.name]
+            units.append(dataclasses.replace(unit, result=verdict, stage=stage))
+            notes[unit.name] = f"依据{history.year}年度{stage}结论{verdict}（{source}）"
+        else:
+            units.append(unit)
+            if unit.name not in notes:
+                given = f"名单数据中所填的结果{unit.result}" if unit.result else "无"
+                notes[unit.name] = f"评估结果文件夹中没有该单位{history.year}年度的核查或认定结果，依据：{given}"
+    return dataclasses.replace(history, units=tuple(units)), {u.name: notes[u.name] for u in history.units}
+
+
+def name_bases(proposals: Sequence[Proposal], bases: Mapping[str, str]) -> list[Proposal]:
+    """Each proposal with the result it rests on as its first reason (see :func:`apply_results`)."""
+    return [dataclasses.replace(p, reasons=(bases[p.unit], *p.reasons)) if p.unit in bases else p for p in proposals]
+
+
+def history_from_list(kind: str, year: int, names: Sequence[str]) -> ListHistory:
+    """A history holding one national list (every unit listed in ``year``), with no results yet."""
+    return ListHistory(kind, year, tuple(UnitRecord(normalize_name(n), (year,), None) for n in names))
 
 
 def _unknown_key_message(kind: str | None, key: str) -> str:

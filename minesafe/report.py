@@ -694,13 +694,15 @@ def render_status(folder: str | Path, calendar_file: str | Path = "") -> Html:
     return Html(body, "\n".join([lead, frame.to_string(index=False), *([note] if note else [])]))
 
 
-def render_list_proposal(history_file: str | Path) -> Html:
-    """Next year's key-unit list proposed from a list-history file (see minesafe.lists)."""
-    from minesafe.lists import ADD, PENDING_CHECK, STAY, build_history, exit_action, name_list_proposal, propose_next_list
+def render_list_proposal(history_file: str | Path = "", results: str | Path = "") -> Html:
+    """Next year's key-unit list proposed from a list-history file (see minesafe.lists) and, with
+    ``results`` (a reports folder), the results of its ``result.json`` files — without a history
+    file, the national list shipped for their form; each proposal names the result it rests on."""
+    from minesafe.lists import ADD, PENDING_CHECK, STAY, exit_action, name_bases, name_list_proposal, propose_next_list
+    from minesafe.results import read_list_history
 
-    data, locate = read_document(Path(history_file))
-    history = build_history(data, str(history_file), locate)
-    proposals = propose_next_list(history)
+    history, bases = read_list_history(history_file, results)
+    proposals = name_bases(propose_next_list(history), bases)
     rows = [
         (
             p.unit,

@@ -36,9 +36,10 @@ from minesafe.files import (
 from minesafe.frames import RESULT_FILE, SUMMARY_STEM, result_row, result_rows, rows_frame
 from minesafe.history import HISTORY_FOLDER
 from minesafe.names import normalize_name, reveal_characters
-from minesafe.parsing import SUBMISSION_SUFFIXES, check_name_length, read_document
+from minesafe.parsing import SUBMISSION_SUFFIXES, check_name_length, read_document, read_text
+from minesafe.provenance import shown_path
 from minesafe.rendering import result_to_dict
-from minesafe.resources import read_key_provinces
+from minesafe.resources import package_folder, read_key_provinces
 from minesafe.submission import build_county_submission, build_province_submission
 from minesafe.verification import EVIDENCE_FOLDER
 
@@ -47,6 +48,8 @@ SKIPPED_FOLDERS = (EVIDENCE_FOLDER, HISTORY_FOLDER)
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from minesafe.lists import ListHistory
 
 
 class FileKind(enum.Enum):
@@ -189,6 +192,48 @@ def find_county_files(province_file: Path, province: str, year: int, county_rubr
             found.append(candidate)
     raise_all(unreadable)
     return found
+
+
+#: The national lists shipped with minesafe that are a list history by default: kind -> (file, column, year).
+SHIPPED_LIST_HISTORIES = {
+    "coal-county": ("coal-key-counties-2023.csv", "county", 2023),
+    "coal-enterprise": ("coal-key-enterprises-2023.csv", "enterprise", 2023),
+}
+
+
+def read_list_history(history_file: str | Path = "", results_folder: str | Path = "") -> tuple[ListHistory, dict[str, str]]:
+    """A list history (``minesafe lists``) and, with ``results_folder`` (a reports folder), each
+    unit's result taken from its ``result.json`` files (:func:`minesafe.lists.apply_results`) and
+    the result each rests on. Without ``history_file`` the national list shipped for the results'
+    form is the history (煤矿重点县 and 重点企业, 2023)."""
+    import csv
+
+    from minesafe.lists import apply_results, build_history, history_from_list
+
+    results: list[tuple[str, Mapping[str, Any]]] = []
+    if str(results_folder).strip():
+        folder = Path(results_folder)
+        if not folder.is_dir():
+            raise InputError(str(folder), [Problem((), "评估结果文件夹不存在", str(folder), "minesafe batch 的输出文件夹")])
+        files = [p for p in find_input_files([folder]) if p.name == RESULT_FILE]  # a batch's result.json files only
+        found = classify_files(files, accepted=(FileKind.RESULT,))
+        results = [(shown_path(path), data) for path, (_, data) in found.items()]
+    if str(history_file).strip():
+        data, locate = read_document(Path(history_file))
+        history = build_history(data, str(history_file), locate)
+    else:
+        kinds = {str(r.get("rubric")) for _, r in results} & set(SHIPPED_LIST_HISTORIES)
+        if len(kinds) != 1:
+            expected = "名单数据文件（YAML）；不给出时，评估结果须为煤矿重点县或煤矿重点企业之一种，以随程序提供的2023年国家名单为名单历史"
+            raise InputError(
+                str(results_folder) or "（未给出）",
+                [Problem((), "无法确定名单历史", "、".join(sorted(kinds)) or "（无）", expected)],
+            )
+        kind = kinds.pop()
+        name, column, year = SHIPPED_LIST_HISTORIES[kind]
+        rows = csv.DictReader(read_text(package_folder("data/lists") / name).lstrip("\ufeff").splitlines())
+        history = history_from_list(kind, year, [row[column] for row in rows])
+    return apply_results(history, results) if results else (history, {})
 
 
 def evaluate_unit(

@@ -1,6 +1,9 @@
 """Dynamic list management on constructed histories: coal exits are proposals, non-coal lists follow
 the non-coal plan, the three-year rule."""
 
+import json
+from pathlib import Path
+
 import openpyxl
 import pytest
 
@@ -172,3 +175,68 @@ def test_workbook_is_built_without_files():
     )
     wb = build_proposal_workbook(history, propose_next_list(history))
     assert wb.active.cell(3, 4).value == EXIT
+
+
+# --- lists from results, not retyped (issue 20 §6) ---------------------------------------------
+
+
+def _reports(tmp_path, units: dict[str, tuple[str, str]]) -> Path:
+    """A reports folder as a batch leaves it: one result.json per unit, each evaluated from a demo
+    coal county's file renamed to a county of the 2023 national list (name -> (demo file, stage))."""
+    import yaml as _yaml
+
+    from minesafe.provenance import read_provenance
+    from minesafe.rendering import result_to_dict
+    from minesafe.results import evaluate_unit
+
+    folder = tmp_path / "报告"
+    for name, (demo, stage) in units.items():
+        data = _yaml.safe_load((DEMO / "coal" / demo).read_text(encoding="utf-8")) | {"county": name, "stage": stage}
+        data.pop("verification", None)
+        source = tmp_path / f"{name}.yaml"
+        source.write_text(_yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+        unit = evaluate_unit([source])
+        (folder / name).mkdir(parents=True)
+        (folder / name / "result.json").write_text(
+            json.dumps(result_to_dict(unit, read_provenance(unit, None)), ensure_ascii=False), encoding="utf-8"
+        )
+    return folder
+
+
+def test_lists_from_a_reports_folder_rest_on_checked_results_of_the_shipped_list(tmp_path, monkeypatch):
+    from minesafe.lists import name_bases
+    from minesafe.results import read_list_history
+
+    reports = _reports(
+        tmp_path,
+        {"阳城县": ("county-jia.yaml", "核查"), "沁源县": ("county-yi.yaml", "核查"), "平鲁区": ("county-jia.yaml", "自评")},
+    )
+    monkeypatch.chdir(tmp_path)  # the result files are named relative to the folder the run started in
+    history, bases = read_list_history("", reports)
+    assert history.kind == "coal-county" and history.year == 2023 and len(history.units) == 38
+    proposals = {p.unit: p for p in name_bases(propose_next_list(history), bases)}
+    yangcheng = proposals["阳城县"]
+    assert yangcheng.action == "可调出" and yangcheng.reasons[0] == "依据2023年度核查结论合格（报告/阳城县/result.json）"
+    assert proposals["沁源县"].action == "保留" and proposals["沁源县"].reasons[0].startswith("依据2023年度核查结论不合格")
+    pinglu = proposals["平鲁区"]  # its 合格 is its own 自评: not taken, no exit
+    assert pinglu.action == "保留" and "只有自评结论合格" in pinglu.reasons[0] and "不作为依据" in pinglu.reasons[0]
+    assert "没有该单位2023年度的核查或认定结果" in proposals["临县"].reasons[0]
+
+
+def test_lists_from_results_and_a_history_file(tmp_path, capsys):
+    import yaml as _yaml
+
+    history_file = tmp_path / "名单数据.yaml"
+    history_file.write_text(
+        _yaml.safe_dump(
+            {"kind": "coal-county", "year": 2023, "units": {"阳城县": {"listed": [2022, 2023], "result": "不合格"}}},
+            allow_unicode=True,
+        ),
+        encoding="utf-8",
+    )
+    reports = _reports(tmp_path, {"阳城县": ("county-jia.yaml", "认定")})
+    assert main(["lists", str(history_file), "--results", str(reports)]) == 0
+    printed = capsys.readouterr().out
+    assert "阳城县 可调出" in printed
+    assert main(["lists"]) == 2
+    assert main(["lists", "--results", str(tmp_path / "无此文件夹")]) == 2
