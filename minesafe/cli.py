@@ -224,6 +224,12 @@ def _parser() -> argparse.ArgumentParser:
     template.add_argument("--rubric", default="noncoal-county", metavar="评估表", help="评估表编号（默认 noncoal-county）")
     template.add_argument("--from", dest="source", type=Path, metavar="提交文件", help="用已有的提交文件预先填好")
     template.add_argument("--force", action="store_true", help="覆盖已存在的输出文件")
+    template.add_argument(
+        "--params",
+        type=Path,
+        metavar="参数文件",
+        help="按参数文件的读法生成（如 baseline_reading: two-years-before 时按评估年度前2年填报）",
+    )
     batch = commands.add_parser(
         "batch",
         help="批量生成评估报告（HTML、笔记本、结果 JSON 和汇总表）",
@@ -659,7 +665,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _template(args: argparse.Namespace) -> int:
-    from minesafe.files import read_prefill, read_rubric
+    from minesafe.files import read_county_rubric, read_prefill
     from minesafe.storage import check_output_file, write_workbook
     from minesafe.workbook import build_workbook
 
@@ -673,9 +679,9 @@ def _template(args: argparse.Namespace) -> int:
         )
     data = None
     if args.source is not None:
-        data, rubric = read_prefill(args.source)
+        data, rubric = read_prefill(args.source, args.params)
     else:
-        rubric = read_rubric(args.rubric)
+        rubric = read_county_rubric(args.rubric, args.params)
     write_workbook(build_workbook(rubric, data), out)
     print(f"已生成填报模板：{out}")
     return EXIT_OK

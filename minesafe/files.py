@@ -167,14 +167,15 @@ def check_rubric_id(data: Any, source: str, locate: Locator) -> str:
     return rubric_id
 
 
-def read_prefill(path: Path) -> tuple[Mapping[str, Any], Rubric]:
-    """A submission to pre-fill a workbook from (``template --from``) and its rubric; values of
-    the wrong shape are refused, missing ones are left blank."""
+def read_prefill(path: Path, params_path: str | Path | None = None) -> tuple[Mapping[str, Any], Rubric]:
+    """A submission to pre-fill a workbook from (``template --from``) and its rubric (with the
+    params' readings, e.g. the baseline year's); values of the wrong shape are refused, missing
+    ones are left blank."""
     from minesafe.workbook import check_prefill
 
     data, locate = read_document(path)
     rubric = read_county_rubric(
-        check_rubric_id(data, str(path), locate), None, profile_name(data), str(path)
+        check_rubric_id(data, str(path), locate), params_path, profile_name(data), str(path)
     )  # with a profile's rows
     problems = check_prefill(data, rubric)
     if problems:

@@ -177,3 +177,27 @@ def test_a_province_repeats_each_key_countys_reading_flag():
     flags = [r.text for r in province.reasons if r.kind == "flag" and r.id == "示例南甲县"]
     assert "重点县 示例南甲县（核查）：第 3-7a 行类别为推断（原文标记缺失），按另一读法结论为不合格，请核实" in "\n".join(flags)
     assert province.verdict == "待定" and province.pending == ("示例南乙县",)
+
+
+def test_under_two_years_before_the_workbook_asks_for_that_years_counts_by_name(tmp_path):
+    """`minesafe template --params two-years-before.yaml --from` a 2023 submission: the target sheet
+    asks for the 2021 counts by name; without the params it asks for 2020's."""
+    import openpyxl
+    import yaml
+
+    from minesafe.cli import main
+
+    from .conftest import DEMO, TWO_YEARS_BEFORE
+
+    data = yaml.safe_load((DEMO / "counties" / "jia.yaml").read_text(encoding="utf-8")) | {"year": 2023}
+    source = tmp_path / "jia-2023.yaml"
+    source.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+
+    def labels(*params):
+        out = tmp_path / "t.xlsx"
+        assert main(["template", "--out", str(out), "--force", "--from", str(source), *params]) == 0
+        sheet = openpyxl.load_workbook(out)["工作目标"]
+        return {v for row in sheet.iter_rows(values_only=True) for v in row if isinstance(v, str)}
+
+    assert "2021年非煤地下矿山数量（座）" in labels("--params", str(TWO_YEARS_BEFORE))
+    assert "2020年非煤地下矿山数量（座）" in labels() and "2021年非煤地下矿山数量（座）" not in labels()
