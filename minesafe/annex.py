@@ -28,6 +28,8 @@ NOT_GIVEN = "—"
 SAME_AS_BEFORE = "同上"
 #: The form's category marks (备注: “■”否决项，“△/3”“△/4”评分项，“/”参考项).
 CATEGORY_MARKS = {Category.VETO: "■", Category.REFERENCE: "/"}
+#: After the mark of a row whose marker the transcription lost (its category is inferred).
+INFERRED_SHORT = "（推断）"
 CHINESE_NUMERALS = "一二三四五六七八九十"
 
 
@@ -244,7 +246,7 @@ def build_annex(result: CountyResult) -> Annex:
                 AnnexRow(
                     row,
                     row.task != previous_task,
-                    category_mark(row),
+                    category_mark(row) + (INFERRED_SHORT if row.inferred else ""),  # the form lost this row's mark
                     fill_row(row, item.values),
                     row_result(item),
                     item.note,
