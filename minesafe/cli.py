@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from minesafe.exceptions import InputError, MinesafeError, OutputError, Problem
+from minesafe.exceptions import InputError, MinesafeError, OutputError, Problem, describe_os_error
 from minesafe.names import escape_console_output
 
 if TYPE_CHECKING:
@@ -464,7 +464,7 @@ def _batch(args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED  # SIGINT or SIGTERM alike, as every command does
     except OSError as exc:  # a full disk or a folder that became unwritable while writing
         print(
-            f"写入输出文件夹 {args.out} 失败：{exc.strerror or exc}。已写好的报告保留；请腾出空间或换一个文件夹后重新运行。",
+            f"写入输出文件夹 {args.out} 失败：{describe_os_error(exc)}。已写好的报告保留；请腾出空间或换一个文件夹后重新运行。",
             file=sys.stderr,
         )
         return EXIT_FAILED
@@ -722,29 +722,6 @@ def run() -> int:
     if brief:
         gc.freeze()
     return status
-
-
-#: Why a file or folder could not be written or read, by ``errno``, in the words of a message.
-_OS_REASONS = {
-    errno.ENOSPC: "磁盘已满",
-    errno.EDQUOT: "磁盘配额已用完",
-    errno.EACCES: "没有权限",
-    errno.EPERM: "没有权限",
-    errno.EROFS: "文件系统只读",
-    errno.EISDIR: "这是一个文件夹",
-    errno.ENOTDIR: "路径中的上级不是文件夹",
-    errno.ENOENT: "文件夹不存在",
-    errno.EEXIST: "已存在同名文件",
-    errno.ENAMETOOLONG: "名称过长，文件系统不接受",
-    errno.EIO: "输入输出错误",
-}
-
-
-def describe_os_error(exc: OSError) -> str:
-    """An operating system error as one Chinese line: the file (when known) and the reason."""
-    reason = _OS_REASONS.get(exc.errno or 0, exc.strerror or type(exc).__name__)
-    where = "、".join(str(f) for f in (exc.filename, exc.filename2) if f is not None)
-    return f"{where}：{reason}" if where else reason
 
 
 def _stdout_is_open() -> bool:

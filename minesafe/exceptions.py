@@ -6,6 +6,7 @@ fix the input. Validation collects all problems in a file before raising, so one
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -219,3 +220,26 @@ class OfficeError(MinesafeError):
     Install LibreOffice's Writer (Debian/Ubuntu: ``apt install libreoffice-writer-nogui
     fonts-noto-cjk``), or open the .docx in WPS or Word and save it as PDF there.
     """
+
+
+#: Why a file or folder could not be written or read, by ``errno``, in the words of a message.
+_OS_REASONS = {
+    errno.ENOSPC: "磁盘已满",
+    errno.EDQUOT: "磁盘配额已用完",
+    errno.EACCES: "没有权限",
+    errno.EPERM: "没有权限",
+    errno.EROFS: "文件系统只读",
+    errno.EISDIR: "这是一个文件夹",
+    errno.ENOTDIR: "路径中的上级不是文件夹",
+    errno.ENOENT: "文件夹不存在",
+    errno.EEXIST: "已存在同名文件",
+    errno.ENAMETOOLONG: "名称过长，文件系统不接受",
+    errno.EIO: "输入输出错误",
+}
+
+
+def describe_os_error(exc: OSError) -> str:
+    """An operating system error as one Chinese line: the file (when known) and the reason."""
+    reason = _OS_REASONS.get(exc.errno or 0, exc.strerror or type(exc).__name__)
+    where = "、".join(str(f) for f in (exc.filename, exc.filename2) if f is not None)
+    return f"{where}：{reason}" if where else reason

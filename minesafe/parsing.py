@@ -7,6 +7,7 @@ for the batch's reuse cache.
 
 from __future__ import annotations
 
+import errno
 import math
 import re
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
@@ -20,7 +21,7 @@ import yaml
 if TYPE_CHECKING:
     from openpyxl import Workbook
 
-from minesafe.exceptions import InputError, KeyPath, Problem, locate_key_path
+from minesafe.exceptions import InputError, KeyPath, Problem, describe_os_error, locate_key_path
 
 YAML_SUFFIXES = {".yaml", ".yml"}
 EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
@@ -88,7 +89,10 @@ def read_text(path: Path) -> str:
             [Problem((), f"文件不是 UTF-8 编码（第 {exc.start} 字节处无法解码）", expected="以 UTF-8 编码保存的文本文件")],
         ) from None
     except OSError as exc:
-        raise InputError(str(path), [Problem((), f"无法读取文件：{exc.strerror}", expected="可读取的文件")]) from None
+        if exc.errno == errno.ENAMETOOLONG:
+            raise InputError(str(path), [name_too_long(path)]) from None
+        reason = describe_os_error(OSError(exc.errno, exc.strerror))  # the reason alone: the file is named already
+        raise InputError(str(path), [Problem((), f"无法读取文件：{reason}", expected="可读取的文件")]) from None
 
 
 #: Limits on what a submission, params, run or rubric file may ask of the reader (docs/submission.md).

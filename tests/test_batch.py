@@ -472,7 +472,7 @@ def test_a_full_disk_while_writing_the_summary_is_a_chinese_message(cached_batch
     _, notebooks, out, _, _ = cached_batch
     status = main(["batch", str(notebooks.parent / "runs"), "--out", str(out), "--notebooks", str(notebooks), "--force"])
     assert status == 1
-    assert "写入输出文件夹" in capsys.readouterr().err
+    assert f"写入输出文件夹 {out} 失败：磁盘已满。" in capsys.readouterr().err  # the reason in Chinese too
 
 
 def test_failed_units_print_every_problem_in_full(tmp_path, capsys):
