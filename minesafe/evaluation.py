@@ -29,7 +29,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, cast
 
 from minesafe.decimals import format_decimal, format_percent, format_typed
-from minesafe.exceptions import InputError, Problem
+from minesafe.exceptions import InputError, Problem, locate_header
 from minesafe.rubric import (
     EVALUATOR,
     STAGES,
@@ -382,7 +382,7 @@ def decide_stages(results: Sequence[Result], sources: Sequence[str] = ()) -> Uni
             )
         seen.setdefault(stage, i)
     if problems:
-        raise InputError("、".join(dict.fromkeys(names)), problems)
+        raise InputError("、".join(dict.fromkeys(names)), problems, locate_header(names))
     order = sorted(range(len(results)), key=lambda i: STAGES.index(results[i].header.stage))
     return UnitResult(tuple(results[i] for i in order), tuple(names[i] for i in order) if sources else ())
 

@@ -88,6 +88,22 @@ class CellLocator:
         return "工作簿"
 
 
+#: The 基本信息 rows that problems of several files at once (one unit's stages) are about, by key.
+HEADER_LABELS = {"rubric": "评估表编号", "profile": "参数方案", "province": "省（区）", "year": "评估年度", "stage": "评估阶段"}
+
+
+def locate_header(sources: Sequence[str]) -> Callable[[KeyPath], str]:
+    """A locator for problems of several files at once (their stages, their unit): the row of the
+    基本信息 sheet by its label when every file is a workbook, else the key with its label beside it."""
+    if sources and all(str(s).lower().endswith((".xlsx", ".xlsm")) for s in sources):
+        return CellLocator({(key,): f"工作表「基本信息」“{label}”一行" for key, label in HEADER_LABELS.items()})
+    return lambda path: (
+        f"{locate_key_path(path)}（{HEADER_LABELS[str(path[0])]}）"
+        if path and path[0] in HEADER_LABELS
+        else locate_key_path(path)
+    )
+
+
 def locate_key_path(path: KeyPath) -> str:
     """Name a place in a YAML/JSON document by its key path, e.g. ``targets.deaths.current``."""
     if not path:

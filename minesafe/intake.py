@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from minesafe.exceptions import FileList, InputError, Problem
+from minesafe.exceptions import FileList, InputError, Problem, locate_header
 from minesafe.files import list_rubrics, read_rubric
 from minesafe.names import normalize_name
 from minesafe.parsing import OTHER_WORKBOOKS, SUBMISSION_SUFFIXES, check_name_length, convert_workbook_problem
@@ -120,6 +120,7 @@ def _unit_runs(submissions: Mapping[Path, Mapping[str, Any]]) -> list[RunDocumen
                 InputError(
                     str(stages[0][0]),
                     [Problem(("stage",), "同一单位同一年度的同一阶段有多个提交文件", files, "每个阶段只交一个文件")],
+                    locate_header([str(p) for p, _ in stages]),
                 )
             )
             continue
@@ -133,6 +134,7 @@ def _unit_runs(submissions: Mapping[Path, Mapping[str, Any]]) -> list[RunDocumen
                             ("stage",), "同一单位同一年度的提交文件多于评估阶段数", files, "、".join(STAGES) + " 每个阶段一个文件"
                         )
                     ],
+                    locate_header([str(p) for p, _ in stages]),
                 )
             )
             continue

@@ -7,14 +7,16 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from minesafe.exceptions import InputError, InputErrors, MinesafeError
 from minesafe.files import list_rubrics, read_rubric
 from minesafe.parsing import read_document
-from minesafe.results import evaluate
+from minesafe.results import evaluate, evaluate_unit
 from minesafe.storage import write_workbook
 from minesafe.workbook import build_workbook, check_prefill
 
-from .conftest import DATA
+from .conftest import DATA, DEMO
 from .hostile_files import write_hostile_files
 
 #: Keys of the submission format that only YAML/JSON writers see, besides the rubrics' own keys.
@@ -83,3 +85,19 @@ def test_no_workbook_message_carries_an_internal_key(tmp_path):
     assert not leaks, "\n".join(f"{name}: {line} ← {sorted(found)}" for (name, line), found in leaks.items())
     key_paths = [line for lines in messages.values() for line in lines if line.startswith(("键 ", "文件顶层"))]
     assert not key_paths  # a workbook's places are sheets and cells (or the whole workbook or file)
+
+
+def test_a_stage_given_twice_in_workbooks_is_named_by_its_row_not_its_key(tmp_path):
+    """Problems of several files at once (one unit's stages) name the 基本信息 row in workbooks;
+    YAML files keep the key, with its label beside it."""
+    data, _ = read_document(DEMO / "counties" / "jia.yaml")
+    books = [tmp_path / "甲.xlsx", tmp_path / "甲-副本.xlsx"]
+    for book in books:
+        write_workbook(build_workbook(read_rubric(data["rubric"]), data), book)
+    with pytest.raises(InputError) as refused:
+        evaluate_unit(books)
+    assert refused.value.lines[0].startswith("工作表「基本信息」“评估阶段”一行：")
+    yaml_file = DEMO / "counties" / "jia.yaml"
+    with pytest.raises(InputError) as refused:
+        evaluate_unit([yaml_file, yaml_file])
+    assert refused.value.lines[0].startswith("键 stage（评估阶段）：")
