@@ -105,9 +105,8 @@ def build_run(
     problems = ProblemCollector()
     if not isinstance(data, Mapping):
         raise InputError(str(source), [Problem((), "参数文件内容应为映射", type(data).__name__, "notebook: …，parameters: {…}")])
-    for key in data:
-        if key not in ("notebook", "parameters"):
-            problems.add((key,), "未知的键", key, "notebook、parameters")
+    for key in [k for k in data if k not in ("notebook", "parameters")]:
+        problems.add((key,), "未知的键", key, "notebook、parameters")
     available = sorted(p.stem for p in notebooks.glob("*.ipynb"))
     name = data.get("notebook")
     notebook = notebooks / f"{name}.ipynb"
@@ -129,52 +128,53 @@ def build_run(
         given = {}
     parameters: dict[str, Any] = {}
     for key, value in given.items():
-        where = ("parameters", key)
-        if key not in spec:
-            problems.add(where, f"笔记本 {name} 没有这个参数", key, "、".join(spec))
-            continue
-        type_name = spec[key]["inferred_type_name"]
-        allowed = _TYPES.get(type_name)
-        if allowed is None:  # the notebook must annotate its parameters (name: str = …)
-            problems.add(
-                where,
-                f"笔记本 {name} 没有声明这个参数的类型，无法检查",
-                key,
-                "在笔记本的 parameters 单元格中写明类型，如 submission: str = …",
-            )
-            continue
-        if not isinstance(value, allowed) or (isinstance(value, bool) and bool not in allowed):
-            problems.add(where, "参数类型不对", value, _TYPE_NAMES[type_name])
-            continue
-        if key in LINK_PARAMETERS and not _valid_link_template(str(value)):
-            problems.add(
-                where,
-                "链接模板中有未知的占位符或花括号不成对",
-                value,
-                "只含 {county} 占位符的相对路径，如 ../{county}/report.html",
-            )
-            continue
-        if key in FILE_PARAMETERS and value:
-            path = Path(str(value))
-            too_long = check_name_length(path)
-            if too_long is not None:
-                problems.add(where, too_long.message, value, too_long.expected)
-                continue
-            if not path.is_file():
-                problems.add(where, "文件不存在", value, f"相对于当前目录 {Path.cwd()} 的已存在文件路径")
-                continue
-            value = str(path.resolve())
-        parameters[key] = value
-    for key, info in spec.items():
-        if str(info.get("help", "")).startswith(REQUIRED_MARK) and key not in given:
-            problems.add(
-                ("parameters", key),
-                f"缺少必填参数 {key}",
-                expected=str(info.get("help", "")).removeprefix(REQUIRED_MARK).strip(" :："),
-            )
+        problem = _parameter_problem(str(name), key, value, spec)
+        if problem is not None:
+            problems.add(("parameters", key), *problem)
+        elif key in FILE_PARAMETERS and value:
+            parameters[key] = str(Path(str(value)).resolve())
+        else:
+            parameters[key] = value
+    missing = {key: expected for key, expected in _required_parameters(spec).items() if key not in given}
+    for key, expected in missing.items():
+        problems.add(("parameters", key), f"缺少必填参数 {key}", expected=expected)
     problems.raise_if_any(str(source))
     defaults = {key: value for key, value in BATCH_DEFAULTS.items() if key in spec and key not in parameters}
     return Run(source, notebook, defaults | parameters)
+
+
+def _required_parameters(spec: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+    """The parameters a notebook requires (its help text starts with :data:`REQUIRED_MARK`), each
+    with what it expects."""
+    helps = {key: str(info.get("help", "")) for key, info in spec.items()}
+    return {key: text.removeprefix(REQUIRED_MARK).strip(" :：") for key, text in helps.items() if text.startswith(REQUIRED_MARK)}
+
+
+def _parameter_problem(name: str, key: str, value: Any, spec: Mapping[str, Mapping[str, Any]]) -> tuple[str, Any, str] | None:
+    """What is wrong with one parameter a run file gives notebook ``name``: the message, the value
+    shown and what is expected; None when it is right."""
+    if key not in spec:
+        return f"笔记本 {name} 没有这个参数", key, "、".join(spec)
+    type_name = spec[key]["inferred_type_name"]
+    allowed = _TYPES.get(type_name)
+    if allowed is None:  # the notebook must annotate its parameters (name: str = …)
+        return (
+            f"笔记本 {name} 没有声明这个参数的类型，无法检查",
+            key,
+            "在笔记本的 parameters 单元格中写明类型，如 submission: str = …",
+        )
+    if not isinstance(value, allowed) or (isinstance(value, bool) and bool not in allowed):
+        return "参数类型不对", value, _TYPE_NAMES[type_name]
+    if key in LINK_PARAMETERS and not _valid_link_template(str(value)):
+        return "链接模板中有未知的占位符或花括号不成对", value, "只含 {county} 占位符的相对路径，如 ../{county}/report.html"
+    if key in FILE_PARAMETERS and value:
+        path = Path(str(value))
+        too_long = check_name_length(path)
+        if too_long is not None:
+            return too_long.message, value, too_long.expected
+        if not path.is_file():
+            return "文件不存在", value, f"相对于当前目录 {Path.cwd()} 的已存在文件路径"
+    return None
 
 
 def _valid_link_template(template: str) -> bool:
