@@ -118,10 +118,22 @@ def _file_arguments(command: str) -> list[str]:
     ]
 
 
+#: The environment whose ``minesafe`` the documented commands run: this interpreter's, or, to prove
+#: the commands after a plain ``pip install`` (docs/development.md), a virtual environment the wheel
+#: was installed into, named by MINESAFE_DOCS_ENV.
+INSTALLED = os.environ.get("MINESAFE_DOCS_ENV", "")
+
+
+def _scripts() -> Path:
+    return Path(INSTALLED) / "bin" if INSTALLED else Path(sys.executable).parent
+
+
 def _venv_folder(base: Path) -> Path:
     """``.venv`` as a clone has it after the set-up: this interpreter's environment."""
     venv = base / ".venv"
-    if sys.prefix != sys.base_prefix and (Path(sys.prefix) / "bin" / "activate").is_file():
+    if INSTALLED:
+        venv.symlink_to(Path(INSTALLED).resolve(), target_is_directory=True)
+    elif sys.prefix != sys.base_prefix and (Path(sys.prefix) / "bin" / "activate").is_file():
         venv.symlink_to(sys.prefix, target_is_directory=True)
     else:  # not a venv (conda, say): an activate script that does what a venv's does
         (venv / "bin").mkdir(parents=True)
@@ -189,7 +201,7 @@ def run_commands(commands: list[Command], start: Path, env: dict[str, str], log:
 
 
 def _environment(with_minesafe: bool) -> dict[str, str]:
-    scripts = str(Path(sys.executable).parent)
+    scripts = str(_scripts())
     path = [p for p in os.environ.get("PATH", "").split(os.pathsep) if p and Path(p).resolve() != Path(scripts).resolve()]
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
     return env | {"PATH": os.pathsep.join([scripts, *path] if with_minesafe else path), "COLUMNS": "120"}
@@ -215,7 +227,7 @@ def test_documented_commands_run_as_written(document, tmp_path):
         env = _environment(with_minesafe=False)
     else:
         start = tmp_path / WORKSPACE
-        made = subprocess.run([minesafe_exe(), "demo", str(start)], capture_output=True, text=True, timeout=300)
+        made = subprocess.run([str(_scripts() / "minesafe"), "demo", str(start)], capture_output=True, text=True, timeout=300)
         assert made.returncode == 0, made.stderr
         env = _environment(with_minesafe=True)
     failures = run_commands(commands, start, env, log, timeout=1800)
