@@ -9,6 +9,7 @@ filtered, but a sort that leaves the key column behind is refused, never read sw
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -734,15 +735,28 @@ def read_workbook(
         reader.close()
 
 
-def _read_sheets(wb: Workbook, source: str, reader: _SheetReader) -> tuple[dict[str, Any], Callable[[KeyPath], str]]:
-    places: dict[KeyPath, str] = {}
-    locate = CellLocator(places)
+@dataclasses.dataclass
+class _Reading:
+    """What reading a workbook's sheets gathers: the submission mapping, the place of each key
+    path, each row's visible label beside its hidden key (per sheet), and whether anything that
+    makes a submission was filled in."""
 
-    def note(path: KeyPath, sheet: str, cell: str) -> None:
+    reader: _SheetReader
+    data: dict[str, Any] = dataclasses.field(default_factory=dict)
+    places: dict[KeyPath, str] = dataclasses.field(default_factory=dict)
+    labels: dict[str, list[tuple[Any, Any, str]]] = dataclasses.field(
+        default_factory=lambda: {INFO: [], TARGETS: [], ITEMS: [], FIELDS: []}
+    )
+    filled: bool = False
+
+    def note(self, path: KeyPath, sheet: str, cell: str) -> None:
         for depth in range(1, len(path) + 1):  # a parent's place is its first child's
-            places.setdefault(path[:depth], _cell_name(sheet, cell))
+            self.places.setdefault(path[:depth], _cell_name(sheet, cell))
 
-    problems = reader.problems
+
+def _read_sheets(wb: Workbook, source: str, reader: _SheetReader) -> tuple[dict[str, Any], Callable[[KeyPath], str]]:
+    reading = _Reading(reader)
+    locate = CellLocator(reading.places)
     info_rows = reader.rows(INFO, 4) if INFO in wb.sheetnames else []
     rubric_id = next((_clean(row[2]) for _, row in info_rows if row[0] == "rubric"), None)
     province = str(rubric_id).endswith("province")
@@ -754,150 +768,148 @@ def _read_sheets(wb: Workbook, source: str, reader: _SheetReader) -> tuple[dict[
             [Problem((), f"缺少工作表「{name}」", expected="用 minesafe template 生成的填报工作簿") for name in missing],
             locate,
         )
-
-    data: dict[str, Any] = {}
-    filled = False
-    labels: dict[str, list[tuple[Any, Any, str]]] = {INFO: [], TARGETS: [], ITEMS: [], FIELDS: []}
     info_rows = [(r, row) for r, row in info_rows if row[0] is not None]
-    repeats = reader.refuse_duplicates(INFO, [(str(row[0]), f"A{r}") for r, row in info_rows], "键")
-    for i, (r, (key, label, value, *_)) in enumerate(info_rows):
-        if i not in repeats:
-            labels[INFO].append((str(key), label, f"B{r}"))
-        if str(key).startswith(f"{RECORD_KEY}."):  # the verification's dates
-            part = str(key).split(".", 1)[1]
-            note((RECORD_KEY, part), INFO, f"C{r}")
-            if _clean(value) is not None and i not in repeats:
-                data.setdefault(RECORD_KEY, {})[part] = _clean(value)
-            continue
-        if str(key).startswith(f"{NARRATIVE_KEY}."):  # the report's own words: free text, kept as written
-            part = str(key).split(".", 1)[1]
-            note((NARRATIVE_KEY, part), INFO, f"C{r}")
-            if _clean(value, strip=False) is not None and i not in repeats:
-                data.setdefault(NARRATIVE_KEY, {})[part] = _clean(value, strip=False)
-            continue
-        note((str(key),), INFO, f"C{r}")
-        value = _clean(value)
-        if value is None or i in repeats:
-            continue
-        data[str(key)] = {"是": True, "否": False}.get(value, value) if key == "demo" else value
-        filled = filled or key in ("province", "county", "enterprise", "year")
-
-    targets: dict[str, Any] = {}
-    keyed = _KeyPaths()
-    for r, row in reader.rows(TARGETS, 6):
-        dotted, value = row[0], _clean(row[5])
-        if dotted is None:
-            continue
-        path = _key_path(dotted)
-        if path is None:
-            problems.append(
-                Problem(
-                    (),
-                    "键列写法有误（隐藏的键列由模板生成，请勿修改）",
-                    dotted,
-                    f"模板中原有的键（其中的序号不超过 {MAX_LIST_INDEX}）：撤销对键列的修改，或用 minesafe template 重新生成工作簿",
-                    _cell_name(TARGETS, f"A{r}"),
-                )
-            )
-            continue
-        if path in keyed.cells:
-            problems.append(
-                Problem(
-                    (),
-                    f"键重复出现，与{_cell_name(TARGETS, keyed.cells[path])} 相同",
-                    dotted,
-                    "每个键只填一行",
-                    _cell_name(TARGETS, f"A{r}"),
-                )
-            )
-            continue
-        conflict = keyed.conflict(path)
-        if conflict is not None:
-            problems.append(
-                Problem(
-                    (),
-                    f"键与{_cell_name(TARGETS, conflict)} 的键相互冲突",
-                    dotted,
-                    "模板中的键，每个只填一行",
-                    _cell_name(TARGETS, f"A{r}"),
-                )
-            )
-            continue
-        keyed.add(path, f"A{r}")
-        labels[TARGETS].append((path, row[4], f"E{r}"))
-        note(("targets", *path), TARGETS, f"F{r}")
-        if value is not None:
-            filled = True
-            put_value(targets, path, value)
-    if targets:
-        data["targets"] = targets
-
+    _read_info(reading, info_rows)
+    _read_targets(reading)
     if province:
-        for key, sheet in (("counties", COUNTIES), ("key_counties", KEY_COUNTIES)):
-            if sheet not in wb.sheetnames:
-                continue
-            values: list[Any] = []
-            for r, row in reader.rows(sheet, 2):
-                if _clean(row[1]) is not None:
-                    note((key, len(values)), sheet, f"B{r}")
-                    values.append(_clean(row[1]))
-            note((key,), sheet, "B2")
-            data[key] = values
-            filled = filled or bool(values)
-        if filled and not data.get("key_counties"):  # one message, in the workbook's own words
-            problems.append(
-                Problem(
-                    (),
-                    f"「{KEY_COUNTIES}」工作表没有填写任何重点县名称",
-                    expected=f"在「{KEY_COUNTIES}」表 B 列逐行填写国家确定的本省全部重点县名称（与各重点县文件中的县名一致）",
-                    where=_cell_name(KEY_COUNTIES, "B2"),
-                )
-            )
+        _read_county_lists(reading, wb)
     else:
-        items: dict[str, dict[str, Any]] = {}
-        item_rows = [(r, row) for r, row in reader.rows(ITEMS, 8) if _clean(row[0]) is not None]
-        repeats = reader.refuse_duplicates(ITEMS, [(str(_clean(row[0])), f"A{r}") for r, row in item_rows], "行编号")
-        for i, (r, row) in enumerate(item_rows):
-            row_id = str(_clean(row[0]))
-            if i in repeats:
-                continue
-            entry = items.setdefault(row_id, {})
-            labels[ITEMS].append((row_id, row[4], f"E{r}"))
-            note(("items", row_id), ITEMS, f"G{r}")
-            note(("items", row_id, "result"), ITEMS, f"G{r}")
-            note(("items", row_id, "note"), ITEMS, f"H{r}")
-            for key, value in (("result", _clean(row[6])), ("note", _clean(row[7], strip=False))):
-                if value is not None:
-                    entry[key] = value
-                    filled = filled or key == "result"
-        field_rows = [(r, row) for r, row in reader.rows(FIELDS, 5) if _clean(row[0]) is not None and _clean(row[1]) is not None]
-        repeats = reader.refuse_duplicates(
-            FIELDS, [((str(_clean(row[0])), str(_clean(row[1]))), f"A{r}") for r, row in field_rows], "填报项（编号与键）"
-        )
-        for i, (r, row) in enumerate(field_rows):
-            row_id, key, value = str(_clean(row[0])), str(_clean(row[1])), _clean(row[4])
-            if i in repeats:
-                continue
-            labels[FIELDS].append(((row_id, key), row[2], f"C{r}"))
-            note(("items", row_id, key), FIELDS, f"E{r}")
-            if value is not None:
-                items.setdefault(row_id, {})[key] = value
-                filled = True
-        data["items"] = items
-        _read_record(reader, wb, data, note)
-
+        _read_items(reading)
+        _read_record(reader, wb, reading.data, reading.note)
+    problems = reader.problems
     form = _form_of(rubric_id, next((_clean(row[2]) for _, row in info_rows if row[0] == "profile"), None))
     if form is not None:
-        problems += _misplaced_rows(labels, form)
+        problems += _misplaced_rows(reading.labels, form)
     if problems:
         raise InputError(source, problems, locate)
-    if not filled:
+    if not reading.filled:
         raise InputError(
             source,
             [Problem((), "工作簿尚未填写", expected=f"在「{INFO}」「{TARGETS}」等工作表的白色单元格中填写数据后再评估")],
             locate,
         )
-    return data, locate
+    return reading.data, locate
+
+
+def _read_info(reading: _Reading, info_rows: list[tuple[int, tuple[Any, ...]]]) -> None:
+    """The 基本信息 sheet: the unit, the verification's dates and the report's own words."""
+    data = reading.data
+    repeats = reading.reader.refuse_duplicates(INFO, [(str(row[0]), f"A{r}") for r, row in info_rows], "键")
+    for i, (r, (key, label, value, *_)) in enumerate(info_rows):
+        if i not in repeats:
+            reading.labels[INFO].append((str(key), label, f"B{r}"))
+        group = next((g for g in (RECORD_KEY, NARRATIVE_KEY) if str(key).startswith(f"{g}.")), None)
+        if group is not None:  # the verification's dates; the report's own words (free text, kept as written)
+            part = str(key).split(".", 1)[1]
+            reading.note((group, part), INFO, f"C{r}")
+            text = _clean(value, strip=group != NARRATIVE_KEY)
+            if text is not None and i not in repeats:
+                data.setdefault(group, {})[part] = text
+            continue
+        reading.note((str(key),), INFO, f"C{r}")
+        value = _clean(value)
+        if value is None or i in repeats:
+            continue
+        data[str(key)] = {"是": True, "否": False}.get(value, value) if key == "demo" else value
+        reading.filled = reading.filled or key in ("province", "county", "enterprise", "year")
+
+
+def _read_targets(reading: _Reading) -> None:
+    """The 工作目标 sheet: each value under the key path of its hidden key."""
+    targets: dict[str, Any] = {}
+    keyed = _KeyPaths()
+    for r, row in reading.reader.rows(TARGETS, 6):
+        dotted, value = row[0], _clean(row[5])
+        if dotted is None:
+            continue
+        path = _target_key(keyed, dotted, r)
+        if isinstance(path, Problem):
+            reading.reader.problems.append(path)
+            continue
+        keyed.add(path, f"A{r}")
+        reading.labels[TARGETS].append((path, row[4], f"E{r}"))
+        reading.note(("targets", *path), TARGETS, f"F{r}")
+        if value is not None:
+            reading.filled = True
+            put_value(targets, path, value)
+    if targets:
+        reading.data["targets"] = targets
+
+
+def _target_key(keyed: _KeyPaths, dotted: Any, r: int) -> KeyPath | Problem:
+    """The key path of the hidden key of row ``r`` of the 工作目标 sheet, or what is wrong with it:
+    not a key path, the key of an earlier row, or one that cannot live beside an earlier row's."""
+    where = _cell_name(TARGETS, f"A{r}")
+    path = _key_path(dotted)
+    if path is None:
+        return Problem(
+            (),
+            "键列写法有误（隐藏的键列由模板生成，请勿修改）",
+            dotted,
+            f"模板中原有的键（其中的序号不超过 {MAX_LIST_INDEX}）：撤销对键列的修改，或用 minesafe template 重新生成工作簿",
+            where,
+        )
+    if path in keyed.cells:
+        return Problem((), f"键重复出现，与{_cell_name(TARGETS, keyed.cells[path])} 相同", dotted, "每个键只填一行", where)
+    conflict = keyed.conflict(path)
+    if conflict is not None:
+        return Problem((), f"键与{_cell_name(TARGETS, conflict)} 的键相互冲突", dotted, "模板中的键，每个只填一行", where)
+    return path
+
+
+def _read_county_lists(reading: _Reading, wb: Workbook) -> None:
+    """A province's sheets of county names: the counties it evaluates and its key counties."""
+    for key, sheet in (("counties", COUNTIES), ("key_counties", KEY_COUNTIES)):
+        if sheet not in wb.sheetnames:
+            continue
+        values: list[Any] = []
+        for r, row in reading.reader.rows(sheet, 2):
+            if _clean(row[1]) is not None:
+                reading.note((key, len(values)), sheet, f"B{r}")
+                values.append(_clean(row[1]))
+        reading.note((key,), sheet, "B2")
+        reading.data[key] = values
+        reading.filled = reading.filled or bool(values)
+    if reading.filled and not reading.data.get("key_counties"):  # one message, in the workbook's own words
+        reading.reader.problems.append(
+            Problem(
+                (),
+                f"「{KEY_COUNTIES}」工作表没有填写任何重点县名称",
+                expected=f"在「{KEY_COUNTIES}」表 B 列逐行填写国家确定的本省全部重点县名称（与各重点县文件中的县名一致）",
+                where=_cell_name(KEY_COUNTIES, "B2"),
+            )
+        )
+
+
+def _read_items(reading: _Reading) -> None:
+    """The 重点工作任务 sheet (each row's result and note) and the 填报项 sheet (its fill-in values)."""
+    reader = reading.reader
+    items: dict[str, dict[str, Any]] = {}
+    item_rows = [(r, row) for r, row in reader.rows(ITEMS, 8) if _clean(row[0]) is not None]
+    repeats = reader.refuse_duplicates(ITEMS, [(str(_clean(row[0])), f"A{r}") for r, row in item_rows], "行编号")
+    for r, row in (item for i, item in enumerate(item_rows) if i not in repeats):
+        row_id = str(_clean(row[0]))
+        entry = items.setdefault(row_id, {})
+        reading.labels[ITEMS].append((row_id, row[4], f"E{r}"))
+        reading.note(("items", row_id), ITEMS, f"G{r}")
+        reading.note(("items", row_id, "result"), ITEMS, f"G{r}")
+        reading.note(("items", row_id, "note"), ITEMS, f"H{r}")
+        for key, value in (("result", _clean(row[6])), ("note", _clean(row[7], strip=False))):
+            if value is not None:
+                entry[key] = value
+                reading.filled = reading.filled or key == "result"
+    field_rows = [(r, row) for r, row in reader.rows(FIELDS, 5) if _clean(row[0]) is not None and _clean(row[1]) is not None]
+    repeats = reader.refuse_duplicates(
+        FIELDS, [((str(_clean(row[0])), str(_clean(row[1]))), f"A{r}") for r, row in field_rows], "填报项（编号与键）"
+    )
+    for r, row in (field_row for i, field_row in enumerate(field_rows) if i not in repeats):
+        row_id, key, value = str(_clean(row[0])), str(_clean(row[1])), _clean(row[4])
+        reading.labels[FIELDS].append(((row_id, key), row[2], f"C{r}"))
+        reading.note(("items", row_id, key), FIELDS, f"E{r}")
+        if value is not None:
+            items.setdefault(row_id, {})[key] = value
+            reading.filled = True
+    reading.data["items"] = items
 
 
 def _form_of(rubric_id: Any, profile: Any) -> Rubric | None:
