@@ -5,7 +5,7 @@ from fractions import Fraction
 
 import pytest
 
-from minesafe.evaluation import Verdict, derive_row_outcome, evaluate_county, evaluate_province
+from minesafe.evaluation import READING_MARK, Verdict, derive_row_outcome, evaluate_county, evaluate_province
 from minesafe.exceptions import InputError
 from minesafe.params import apply_params
 from minesafe.rubric import VERIFIED_STAGES, Category, Outcome
@@ -14,6 +14,12 @@ from minesafe.submission import build_county_submission, build_province_submissi
 
 def _evaluate(data, rubric):
     return evaluate_county(build_county_submission(data, rubric), rubric)
+
+
+def _without_readings(result):
+    """The reasons but the flags of uncertain readings (the demo counties' T3 is met only in relative
+    mode, which each key county's province repeats: tests/test_readings.py)."""
+    return [r for r in result.reasons if READING_MARK not in r.text]
 
 
 def _fail_rows(data, rows):
@@ -258,7 +264,7 @@ def test_province_with_one_county_at_self_assessment_is_pending_naming_it(county
     result = _province(county_rubric, province_rubric, [checked, self_assessed])
     assert result.passed is None and result.verdict is Verdict.PENDING and result.verdict == "待定"
     assert result.pending == ("乙县",)
-    ((kind, county, text),) = [(r.kind, r.id, r.text) for r in result.reasons]
+    ((kind, county, text),) = [(r.kind, r.id, r.text) for r in _without_readings(result)]
     assert (kind, county) == ("pending", "乙县") and "只有自评结果" in text and "本省不能评为合格" in text
 
 
@@ -279,7 +285,7 @@ def test_province_fails_on_a_known_failure_whatever_else_is_pending(county_data,
     self_assessed = _evaluate(_named(county_data, "乙县"), county_rubric)
     result = _province(county_rubric, province_rubric, [failing, self_assessed], key_counties=["坏县", "乙县", "丙县"])
     assert result.passed is False and result.verdict is Verdict.FAILED
-    assert [(r.kind, r.id) for r in result.reasons] == [("county", "坏县"), ("pending", "丙县"), ("pending", "乙县")]
+    assert [(r.kind, r.id) for r in _without_readings(result)] == [("county", "坏县"), ("pending", "丙县"), ("pending", "乙县")]
     own_target = _province(county_rubric, province_rubric, [self_assessed], larger_accidents={"count": 1, "deaths": 3})
     assert own_target.passed is False and own_target.pending == ("乙县",)
 
@@ -321,7 +327,7 @@ def test_province_fails_with_one_failed_county(county_data, county_rubric, provi
     bad = _evaluate(_fail_rows(_named(county_data, "坏县"), ["1-1a"]), county_rubric)
     result = _province(county_rubric, province_rubric, [good, bad])
     assert not result.passed
-    (reason,) = result.reasons
+    (reason,) = _without_readings(result)
     assert reason.kind == "county" and "坏县" in reason.text and "1-1a" in reason.text
 
 
@@ -329,7 +335,7 @@ def test_province_fails_on_its_own_target(county_data, county_rubric, province_r
     good = _evaluate(_named(county_data, "甲县", stage="核查"), county_rubric)
     result = _province(county_rubric, province_rubric, [good], larger_accidents={"count": 1, "deaths": 3})
     assert not result.passed
-    assert [r.id for r in result.reasons] == ["T5"]
+    assert [r.id for r in _without_readings(result)] == ["T5"]
 
 
 # --- Rows derived by their scoring standard only (issue 17 §5) -------------------------------------
