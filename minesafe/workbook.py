@@ -189,36 +189,8 @@ def check_prefill(data: Any, rubric: Rubric) -> list[Problem]:
     for key in ("province", "county", "enterprise", "group", "year", "stage", "demo"):
         if not _is_scalar(data.get(key)):
             problems.append(Problem((key,), "应为单个值", data[key], "文字或数字"))
-    targets = data.get("targets")
-    if targets is not None and not isinstance(targets, Mapping):
-        problems.append(Problem(("targets",), "工作目标数据应为映射", targets, "映射，见提交格式说明"))
-    elif targets:
-        for key, value in targets.items():
-            if not isinstance(value, Mapping):
-                problems.append(Problem(("targets", key), "应为映射", value, "如 {baseline: 60, current: 45}"))
-                continue
-            for part, number in value.items():
-                numbers = number if isinstance(number, list) else [number]
-                if not all(_is_scalar(n) for n in numbers):
-                    problems.append(Problem(("targets", key, part), "应为数字或数字的列表", number, "数字"))
-    items = data.get("items")
-    if items is not None and not isinstance(items, Mapping):
-        problems.append(Problem(("items",), "重点任务评估结果应为映射", items, "如 1-1a: {result: 完成}"))
-    elif items:
-        for row_id, entry in items.items():
-            if rubric.row_by_id(str(row_id)) is None:
-                problems.append(Problem(("items", row_id), "评估表中没有这一行", row_id, f"{rubric.id} 的行编号，如 1-1a"))
-            elif not (isinstance(entry, str) or entry is None or isinstance(entry, Mapping)):
-                problems.append(Problem(("items", row_id), "写法有误", entry, "映射，如 {result: 完成, note: 说明}"))
-            elif isinstance(entry, Mapping):
-                problems += [
-                    Problem(("items", row_id, key), "应为单个值", value, "文字或数字")
-                    for key, value in entry.items()
-                    if not _is_scalar(value) and key != "evidence"
-                ]
-                evidence = entry.get("evidence")
-                if not (evidence is None or isinstance(evidence, str) or _is_list_of(evidence, ("file", "description"))):
-                    problems.append(Problem(("items", row_id, "evidence"), "佐证材料写法有误", evidence, "文件名的列表"))
+    problems += _prefill_target_problems(data.get("targets"))
+    problems += _prefill_item_problems(data.get("items"), rubric)
     record = data.get(RECORD_KEY)
     if record is not None and not (
         isinstance(record, Mapping)
@@ -236,6 +208,45 @@ def check_prefill(data: Any, rubric: Rubric) -> list[Problem]:
     counties = data.get("counties")
     if counties is not None and not (isinstance(counties, list) and all(isinstance(c, str) for c in counties)):
         problems.append(Problem(("counties",), "重点县文件列表写法有误", counties, "文件路径文字的列表"))
+    return problems
+
+
+def _prefill_target_problems(targets: Any) -> list[Problem]:
+    """What keeps a submission's ``targets`` from pre-filling a workbook: a mapping of mappings of numbers."""
+    if targets is not None and not isinstance(targets, Mapping):
+        return [Problem(("targets",), "工作目标数据应为映射", targets, "映射，见提交格式说明")]
+    problems = []
+    for key, value in (targets or {}).items():
+        if not isinstance(value, Mapping):
+            problems.append(Problem(("targets", key), "应为映射", value, "如 {baseline: 60, current: 45}"))
+            continue
+        for part, number in value.items():
+            numbers = number if isinstance(number, list) else [number]
+            if not all(_is_scalar(n) for n in numbers):
+                problems.append(Problem(("targets", key, part), "应为数字或数字的列表", number, "数字"))
+    return problems
+
+
+def _prefill_item_problems(items: Any, rubric: Rubric) -> list[Problem]:
+    """What keeps a submission's ``items`` from pre-filling a workbook: rows of ``rubric``, each a
+    mapping of single values (and its evidence files) or a bare result."""
+    if items is not None and not isinstance(items, Mapping):
+        return [Problem(("items",), "重点任务评估结果应为映射", items, "如 1-1a: {result: 完成}")]
+    problems = []
+    for row_id, entry in (items or {}).items():
+        if rubric.row_by_id(str(row_id)) is None:
+            problems.append(Problem(("items", row_id), "评估表中没有这一行", row_id, f"{rubric.id} 的行编号，如 1-1a"))
+        elif not (isinstance(entry, str) or entry is None or isinstance(entry, Mapping)):
+            problems.append(Problem(("items", row_id), "写法有误", entry, "映射，如 {result: 完成, note: 说明}"))
+        elif isinstance(entry, Mapping):
+            problems += [
+                Problem(("items", row_id, key), "应为单个值", value, "文字或数字")
+                for key, value in entry.items()
+                if not _is_scalar(value) and key != "evidence"
+            ]
+            evidence = entry.get("evidence")
+            if not (evidence is None or isinstance(evidence, str) or _is_list_of(evidence, ("file", "description"))):
+                problems.append(Problem(("items", row_id, "evidence"), "佐证材料写法有误", evidence, "文件名的列表"))
     return problems
 
 
@@ -443,16 +454,20 @@ def _read_record(reader: _SheetReader, wb: Workbook, data: dict[str, Any], note:
     if record:
         data[RECORD_KEY] = record
     if EVIDENCE in wb.sheetnames:
-        items = data.setdefault("items", {})
-        for r, row in reader.rows(EVIDENCE, 3):
-            row_id, file, description = (_clean(v) for v in row)
-            if row_id is None and file is None:
-                continue
-            listed = items.setdefault(str(row_id), {}).setdefault("evidence", [])
-            note(("items", str(row_id), "evidence", len(listed)), EVIDENCE, f"B{r}")
-            note(("items", str(row_id), "evidence", len(listed), "file"), EVIDENCE, f"B{r}")
-            note(("items", str(row_id), "evidence", len(listed), "description"), EVIDENCE, f"C{r}")
-            listed.append({"file": file, "description": description})
+        _read_evidence(reader, data.setdefault("items", {}), note)
+
+
+def _read_evidence(reader: _SheetReader, items: dict[str, Any], note: Callable[[KeyPath, str, str], None]) -> None:
+    """The 佐证材料 sheet: each row's evidence files, listed under its row of ``items``."""
+    for r, row in reader.rows(EVIDENCE, 3):
+        row_id, file, description = (_clean(v) for v in row)
+        if row_id is None and file is None:
+            continue
+        listed = items.setdefault(str(row_id), {}).setdefault("evidence", [])
+        note(("items", str(row_id), "evidence", len(listed)), EVIDENCE, f"B{r}")
+        note(("items", str(row_id), "evidence", len(listed), "file"), EVIDENCE, f"B{r}")
+        note(("items", str(row_id), "evidence", len(listed), "description"), EVIDENCE, f"C{r}")
+        listed.append({"file": file, "description": description})
 
 
 def _write_instructions(wb: Workbook, rubric: Rubric) -> None:
