@@ -155,25 +155,38 @@ def reevaluate_report(path: Path, record: dict[str, Any]) -> UnitResult:
     from minesafe.results import evaluate_unit
 
     again = "重新运行笔记本后再导出，或加 --html-only 只导出网页"
-    stages, params = record.get("stages") or [], record.get("params_file") or None
-    named = [*stages, *([params] if params else []), *(record.get("county_files") or [])]
-    missing = [
+    stages, counties, digests = (
+        _texts(record.get("stages")),
+        _texts(record.get("county_files"), True),
+        _texts(record.get("sha256")),
+    )
+    params = record.get("params_file")
+    if stages is None or counties is None or digests is None or not isinstance(params, str):
+        raise InputError(str(path), [Problem((), "笔记本中记录的输入文件无法识别（笔记本被改动过？）", expected=again)])
+    named = [*stages, *([params] if params else []), *counties]
+    problems = [
         Problem((), "报告所用的输入文件已不存在，无法生成评估报告（Word）", f, again) for f in named if not Path(f).is_file()
     ]
-    if missing:
-        raise InputError(str(path), missing)
-    unit = evaluate_unit(stages, params, record.get("county_files") or ())
-    if list_input_digests(read_provenance(unit, params)) != record.get("sha256"):
-        changed = [f for f in named if file_sha256(Path(f)) not in (record.get("sha256") or [])]
+    problems += [
+        Problem((), "笔记本运行后输入文件已改动，评估报告（Word）将与网页不一致", f, again)
+        for f in named
+        if Path(f).is_file() and file_sha256(Path(f)) not in digests
+    ]
+    if problems:
+        raise InputError(str(path), problems)
+    unit = evaluate_unit(stages, params or None, counties)
+    if list_input_digests(read_provenance(unit, params or None)) != digests:  # a county file the province lists
         raise InputError(
-            str(path),
-            [
-                Problem(
-                    (), "笔记本运行后输入文件已改动，评估报告（Word）将与网页不一致", "、".join(changed) or "重点县文件", again
-                )
-            ],
+            str(path), [Problem((), "笔记本运行后重点县的提交文件已改动，评估报告（Word）将与网页不一致", expected=again)]
         )
     return unit
+
+
+def _texts(value: Any, empty: bool = False) -> list[str] | None:
+    """A recorded list of texts (non-empty unless ``empty``), or None when it is not one."""
+    if isinstance(value, list) and (empty or value) and all(isinstance(v, str) for v in value):
+        return value
+    return None
 
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"

@@ -3,6 +3,7 @@
 import base64
 import io
 import re
+import shutil
 
 import nbformat
 import papermill
@@ -151,3 +152,34 @@ def test_export_refuses_a_notebook_not_run_or_failed(tmp_path):
         export_notebook(path)
     with pytest.raises(InputError, match="输出文件扩展名不对"):
         export_notebook(path, tmp_path / "x.pdf")
+
+
+def test_export_refuses_a_province_whose_listed_county_file_changed(tmp_path):
+    """A key county's file the province lists is an input too: changed since the run, no document."""
+    from minesafe.exceptions import InputError
+    from minesafe.export import export_notebook
+
+    shutil.copy(ROOT / "data" / "demo" / "province.yaml", tmp_path / "province.yaml")
+    shutil.copytree(ROOT / "data" / "demo" / "counties", tmp_path / "counties")
+    path = write_executed_report(tmp_path, tmp_path / "province.yaml")
+    assert path.with_suffix(".docx") in export_notebook(path)
+    county = tmp_path / "counties" / "jia.yaml"
+    county.write_text(county.read_text("utf-8") + "\n# 改动\n", encoding="utf-8")
+    with pytest.raises(InputError, match="笔记本运行后重点县的提交文件已改动"):
+        export_notebook(path)
+
+
+def test_export_refuses_a_record_it_cannot_read(executed):
+    """A hand-edited record (stages that are not a list of paths) is refused, not half-read."""
+    from minesafe.exceptions import InputError
+    from minesafe.export import export_notebook
+
+    path, _ = executed
+    notebook = nbformat.read(path, as_version=4)
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            if "minesafe" in output.get("metadata", {}).get("text/html", {}):
+                output.metadata["text/html"]["minesafe"]["stages"] = "bing.yaml"
+    nbformat.write(notebook, path)
+    with pytest.raises(InputError, match="笔记本中记录的输入文件无法识别"):
+        export_notebook(path)
