@@ -8,6 +8,7 @@ is wrong with it. The text fixtures are committed in tests/data/invalid/.
 
 from __future__ import annotations
 
+import os
 import shutil
 import zipfile
 from collections.abc import Callable
@@ -503,6 +504,46 @@ SITUATIONS |= {
     ),
     "template_from_json_with_a_word_line_break": Situation(
         _word_line_break_in_json, 2, ("文件 甲县.json", "键 narrative.problems：", *_CONTROL), _only("甲县.json")
+    ),
+}
+
+
+# --- names: a unit's name with a Word line break, a file's name that is not UTF-8 -------------------
+
+
+def _unit_name_with_a_word_line_break(folder: Path) -> list[str]:
+    text = (DEMO / "counties" / "jia.yaml").read_text(encoding="utf-8")
+    assert "county: 示例甲县" in text
+    (folder / "甲县.yaml").write_text(text.replace("county: 示例甲县", 'county: "示例\\v甲县\\u200b"'), encoding="utf-8")
+    return ["template", "--from", "甲县.yaml", "--out", "模板.xlsx"]
+
+
+def _template_holds_the_name_as_read(folder: Path) -> None:
+    info = openpyxl.load_workbook(folder / "模板.xlsx")[INFO]
+    assert info.cell(_row_of(info, "county"), 3).value == "示例 甲县"  # a unit's name is normalised, never refused
+
+
+#: 甲县.yaml as a Chinese-Windows zip names it (GBK): not UTF-8, shown escaped.
+GBK_NAME = os.fsdecode("甲县".encode("gbk") + b".yaml")
+
+
+def _file_named_in_gbk(*argv: str) -> Callable[[Path], list[str]]:
+    def prepare(folder: Path) -> list[str]:
+        shutil.copy(DEMO / "counties" / "jia.yaml", folder / GBK_NAME)
+        return [*argv, GBK_NAME]
+
+    return prepare
+
+
+SITUATIONS |= {
+    "template_from_a_unit_name_with_a_word_line_break": Situation(
+        _unit_name_with_a_word_line_break, 0, ("已生成填报模板",), _template_holds_the_name_as_read
+    ),
+    "evaluate_a_file_named_in_gbk": Situation(
+        _file_named_in_gbk("evaluate"), 0, ("== \\xbc\\xd7\\xcf\\xd8.yaml ==", "考核评估结论：合格")
+    ),
+    "evaluate_json_of_a_file_named_in_gbk": Situation(
+        _file_named_in_gbk("evaluate", "--json"), 0, ('"path": "\\\\xbc\\\\xd7\\\\xcf\\\\xd8.yaml"',)
     ),
 }
 
