@@ -20,7 +20,7 @@ from typing import Any
 from minesafe.decimals import parse_decimal
 from minesafe.exceptions import KeyPath, ProblemCollector, locate_key_path
 from minesafe.names import INVISIBLE_NAME, normalize_name, read_names
-from minesafe.rubric import STAGES, Category, FieldKind, Outcome, Rubric, Target, TargetRule, parse_outcome
+from minesafe.rubric import STAGES, Category, FieldKind, Outcome, Row, Rubric, Target, TargetRule, parse_outcome
 from minesafe.verification import EvidenceFile, VerificationRecord, build_evidence, build_submitted, build_verification
 
 FLAG_TOKENS = {"是": True, "否": False, "true": True, "false": False, "yes": True, "no": False}
@@ -456,9 +456,8 @@ def _build_items(raw: Any, rubric: Rubric, problems: ProblemCollector) -> dict[s
     if not isinstance(raw, Mapping):
         problems.add(path, "缺少重点任务评估结果", raw, f"全部 {len(rubric.rows)} 行的评估结果", "映射，如 1-1a: {result: 完成}")
         return {}
-    for key in raw:
-        if rubric.row_by_id(str(key)) is None:
-            problems.add((*path, str(key)), "评估表中没有这一行", key, "如 1-1a 这样的行编号，见评估表")
+    for key in [k for k in raw if rubric.row_by_id(str(k)) is None]:
+        problems.add((*path, str(key)), "评估表中没有这一行", key, "如 1-1a 这样的行编号，见评估表")
     items: dict[str, ItemEntry] = {}
     for row in rubric.rows:
         where = (*path, row.id)
@@ -483,54 +482,76 @@ def _build_items(raw: Any, rubric: Rubric, problems: ProblemCollector) -> dict[s
             result = parse_outcome(entry["result"])
             if result is None:
                 problems.add((*where, "result"), f"第 {row.id} 行的评估结果写法有误", entry["result"], OUTCOME_WORDS)
-        values: dict[str, Value] = {}
-        invalid = False
-        for f in row.fields:
-            if entry.get(f.key) not in (None, ""):
-                parsed = _parse_field(entry[f.key], f.kind)
-                if parsed is None:
-                    problems.add((*where, f.key), f"“{f.label}”写法有误", entry[f.key], _FIELD_EXPECTED[f.kind])
-                    invalid = True
-                else:
-                    values[f.key] = parsed
+        values, invalid = _parse_values(row, entry, where, problems)
         if not given:
-            missing = [f for f in row.required_fields if f.key not in values]
-            if row.measure is not None and not rubric.derivable(row):
-                threshold = rubric.thresholds[row.measure.threshold]
-                problems.add(
-                    (*where, "result"),
-                    f"第 {row.id} 行的阈值“{threshold.label}”国家方案未规定，不能由填报数量自动判定（{threshold.source}）",
-                    expected="评估人员填写评估结果（完成、未完成或不涉及），填报数量作为说明保留；或使用规定该阈值的参数方案（如 params/profiles/）",
-                )
-            elif not rubric.derivable(row):
-                problems.add(
-                    (*where, "result"),
-                    f"第 {row.id} 行的填报数量不能自动判定结果，须填写评估结果",
-                    expected="完成、未完成或不涉及",
-                )
-            elif missing and not invalid:  # an invalid value is reported above, not again as missing
-                problems.add(
-                    (*where, "result"),
-                    f"第 {row.id} 行未填写评估结果，填报数量也不全，无法判定：缺少" + "、".join(f"“{f.label}”" for f in missing),
-                    expected=f"填写评估结果（{OUTCOME_WORDS}），或补齐上列填报数量",
-                    syntax="result，或补齐 " + "、".join(f.key for f in missing),
-                )
-        note = entry.get("note", "")
-        if isinstance(note, (Mapping, list)):
-            problems.add((*where, "note"), "说明应为一段文字", note, "一段文字，如：已于6月完成整改", "如 note: 已于6月完成整改")
-            note = ""
-        note = "" if note is None else str(note).strip()
-        if result is Outcome.NOT_APPLICABLE and row.category is Category.VETO and not note:
-            # 矿安〔2023〕9号: 否决项评估结论分为“完成”“未完成”或“无该项”，并作说明
-            problems.add(
-                (*where, "note"),
-                f"否决项 {row.id} 评为“{entry['result']}”时须写明说明（无该项的原因）",
-                expected="在说明中写明为何无该项（依据：否决项评估结论分为“完成”“未完成”或“无该项”，并作说明）",
-                syntax="note: 无该项的原因",
-            )
+            _check_undecided(row, rubric, values, invalid, where, problems)
+        note = _item_note(row, entry, result, where, problems)
         evidence = build_evidence(entry.get("evidence"), (*where, "evidence"), problems)
         items[row.id] = ItemEntry(row.id, result, note, values, evidence)
     return items
+
+
+def _parse_values(
+    row: Row, entry: Mapping[str, Any], where: KeyPath, problems: ProblemCollector
+) -> tuple[dict[str, Value], bool]:
+    """A row's fill-in values given in ``entry``, parsed by their kind, and whether any was invalid (reported)."""
+    values: dict[str, Value] = {}
+    invalid = False
+    for f in row.fields:
+        if entry.get(f.key) not in (None, ""):
+            parsed = _parse_field(entry[f.key], f.kind)
+            if parsed is None:
+                problems.add((*where, f.key), f"“{f.label}”写法有误", entry[f.key], _FIELD_EXPECTED[f.kind])
+                invalid = True
+            else:
+                values[f.key] = parsed
+    return values, invalid
+
+
+def _check_undecided(
+    row: Row, rubric: Rubric, values: Mapping[str, Value], invalid: bool, where: KeyPath, problems: ProblemCollector
+) -> None:
+    """A row given without a result must be decidable from its fill-in values: a rule the form
+    states, and every value it needs."""
+    missing = [f for f in row.required_fields if f.key not in values]
+    if row.measure is not None and not rubric.derivable(row):
+        threshold = rubric.thresholds[row.measure.threshold]
+        problems.add(
+            (*where, "result"),
+            f"第 {row.id} 行的阈值“{threshold.label}”国家方案未规定，不能由填报数量自动判定（{threshold.source}）",
+            expected="评估人员填写评估结果（完成、未完成或不涉及），填报数量作为说明保留；或使用规定该阈值的参数方案（如 params/profiles/）",
+        )
+    elif not rubric.derivable(row):
+        problems.add(
+            (*where, "result"),
+            f"第 {row.id} 行的填报数量不能自动判定结果，须填写评估结果",
+            expected="完成、未完成或不涉及",
+        )
+    elif missing and not invalid:  # an invalid value is reported above, not again as missing
+        problems.add(
+            (*where, "result"),
+            f"第 {row.id} 行未填写评估结果，填报数量也不全，无法判定：缺少" + "、".join(f"“{f.label}”" for f in missing),
+            expected=f"填写评估结果（{OUTCOME_WORDS}），或补齐上列填报数量",
+            syntax="result，或补齐 " + "、".join(f.key for f in missing),
+        )
+
+
+def _item_note(row: Row, entry: Mapping[str, Any], result: Outcome | None, where: KeyPath, problems: ProblemCollector) -> str:
+    """A row's 说明, as text; a veto row judged 不涉及 (无该项) must have one."""
+    given = entry.get("note", "")
+    if isinstance(given, (Mapping, list)):
+        problems.add((*where, "note"), "说明应为一段文字", given, "一段文字，如：已于6月完成整改", "如 note: 已于6月完成整改")
+        given = ""
+    note = "" if given is None else str(given).strip()
+    if result is Outcome.NOT_APPLICABLE and row.category is Category.VETO and not note:
+        # 矿安〔2023〕9号: 否决项评估结论分为“完成”“未完成”或“无该项”，并作说明
+        problems.add(
+            (*where, "note"),
+            f"否决项 {row.id} 评为“{entry['result']}”时须写明说明（无该项的原因）",
+            expected="在说明中写明为何无该项（依据：否决项评估结论分为“完成”“未完成”或“无该项”，并作说明）",
+            syntax="note: 无该项的原因",
+        )
+    return note
 
 
 _FIELD_EXPECTED = {
