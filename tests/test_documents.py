@@ -6,6 +6,7 @@ Without LibreOffice the conversions are skipped, saying what to install; in CI (
 missing LibreOffice fails them instead.
 """
 
+import dataclasses
 import io
 import os
 import re
@@ -327,15 +328,35 @@ def test_convert_is_the_one_used_by_the_workbook_tests():
 
 def test_narrative_in_the_submission_reaches_the_document(tmp_path):
     data = yaml.safe_load((DEMO / "counties" / "yi.yaml").read_text(encoding="utf-8"))
-    data["narrative"] = {"work": "开展执法检查 120 次。\n关闭矿山 3 座。", "measures": "年底前淘汰提升机。\x07"}
+    data["narrative"] = {"work": "开展执法检查 120 次。\n关闭矿山 3 座。", "measures": "年底前淘汰提升机。"}
     path = tmp_path / "yi.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     result = evaluate(path)
-    assert result.header.narrative == {"work": "开展执法检查 120 次。\n关闭矿山 3 座。", "measures": "年底前淘汰提升机。\x07"}
+    assert result.header.narrative == {"work": "开展执法检查 120 次。\n关闭矿山 3 座。", "measures": "年底前淘汰提升机。"}
     texts = _texts(_read(build_county_document(result)))
-    assert "开展执法检查 120 次。" in texts and "关闭矿山 3 座。" in texts
-    assert "年底前淘汰提升机。\ufffd" in texts  # a control character XML cannot hold does not stop the document
+    assert "开展执法检查 120 次。" in texts and "关闭矿山 3 座。" in texts and "年底前淘汰提升机。" in texts
     assert texts.count(TO_FILL) == 1
+
+
+def test_a_control_character_in_the_narrative_is_refused_naming_its_key(tmp_path):
+    """Word's manual line break (U+000B) and other control characters are refused on reading."""
+    from minesafe.exceptions import InputError
+
+    data = yaml.safe_load((DEMO / "counties" / "yi.yaml").read_text(encoding="utf-8"))
+    data["narrative"] = {"measures": "年底前淘汰提升机。\x07"}
+    path = tmp_path / "yi.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(InputError, match="U\\+0007") as error:
+        evaluate(path)
+    assert "narrative.measures" in str(error.value)
+
+
+def test_a_control_character_given_through_the_api_does_not_stop_the_document():
+    """XML cannot hold U+0007: a result built in Python with one still makes its document."""
+    result = evaluate(DEMO / "counties" / "yi.yaml")
+    header = dataclasses.replace(result.header, narrative={"measures": "年底前淘汰提升机。\x07"})
+    texts = _texts(_read(build_county_document(dataclasses.replace(result, header=header))))
+    assert "年底前淘汰提升机。\ufffd" in texts
 
 
 @pytest.mark.parametrize(
