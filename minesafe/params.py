@@ -162,51 +162,41 @@ def apply_params(
     profile = _read_profile(rubric, params, base, problems)
     if profile is not None:
         changes |= _apply_profile(rubric, profile, params, base, problems)
+    _apply_keys(rubric, params, base, changes, problems, departures)
+    if national is not None:
+        departures += compare_forms(national, rubric, (*base, "rubric_file"))
+    _settle_departures(rubric, rule_set, departures, changes, problems)
+    problems.raise_if_any(source, locate)
+    changed = dataclasses.replace(rubric, **changes, overrides={**rubric.overrides, **_describe(params, profile)})
+    structural = check_rubric(changed)
+    if structural:
+        raise RubricError(f"{rubric.id}（应用 {source} 之后）", structural)
+    return changed
+
+
+def _apply_keys(
+    rubric: Rubric,
+    params: Mapping[str, Any],
+    base: KeyPath,
+    changes: dict[str, Any],
+    problems: ProblemCollector,
+    departures: list[Departure],
+) -> None:
+    """Each key of ``params`` into ``changes``, checked; what departs from the national form into ``departures``."""
     for key, value in params.items():
         path = (*base, key)
-        if key == "baseline_year":
-            if _is_int(value) and 1990 <= value <= 2100:
-                changes["baseline_year"] = value
-                if value != rubric.baseline_year:
-                    lines = "、".join(str(t.line) for t in rubric.targets if t.line and t.rule in BASELINE_RULES)
-                    place = f"原文第 {lines} 行“比{rubric.baseline_year}年”" if lines else "评估表"
-                    departures.append(Departure(path, f"基准年 {rubric.baseline_year}年→{value}年", place, value))
-            else:
-                problems.add(path, "基准年份写法有误", value, "1990～2100 之间的年份，如 2020")
-        elif key == "pass_score":
-            if _is_number(value) and 0 < value <= rubric.total_points:
-                changes["pass_score"] = Fraction(str(value))
-                if changes["pass_score"] != rubric.pass_score:
-                    place = f"原文第 {'、'.join(map(str, rubric.pass_score_lines))} 行" if rubric.pass_score_lines else "评估表"
-                    departures.append(
-                        Departure(path, f"合格分数线 {format_decimal(rubric.pass_score)}分→{value}分", place, value)
-                    )
-            else:
-                problems.add(path, "合格分数线写法有误", value, f"0 到 {rubric.total_points} 之间的数，如 80")
-        elif key == "not_applicable_scoring":
-            if value in NOT_APPLICABLE_SCORING:
-                changes["not_applicable_scoring"] = value
-            else:
-                problems.add(
-                    path,
-                    "不涉及评分项的计分方式写法有误",
-                    value,
-                    "；".join(f"{k}：{v}" for k, v in NOT_APPLICABLE_SCORING.items()),
-                )
+        if key in _SETTINGS:
+            setting = _SETTINGS[key](rubric, value, path, problems, departures)
+            if setting is not None:
+                changes[key] = setting
         elif key == "targets":
             changes["targets"] = _override_targets(rubric, value, path, problems, departures)
         elif key == "categories":
             changes["rows"] = _override_categories(changes.get("rows", rubric.rows), value, path, problems, departures)
-        elif key == "baseline_reading":
-            if value in BASELINE_READINGS:
-                changes["baseline_reading"] = value
-            else:
-                problems.add(path, "基准年读法写法有误", value, "；".join(f"{k}：{v}" for k, v in BASELINE_READINGS.items()))
         elif key == "field_roles":
             changes["rows"] = _override_field_roles(rubric, changes.get("rows", rubric.rows), value, path, problems, departures)
-        elif key in ("profile", *_PROFILE_KEYS, "rubric_file", "national", "name"):
-            pass  # read above (profile, rule set); rubric_file is read by the file layer first
-        else:
+        elif key not in ("profile", *_PROFILE_KEYS, "rubric_file", "national", "name"):
+            # profile and the rule set are read before; rubric_file is read by the file layer first
             problems.add(
                 path,
                 "未知的参数",
@@ -214,25 +204,71 @@ def apply_params(
                 "baseline_year、baseline_reading、pass_score、not_applicable_scoring、targets、categories、field_roles、"
                 "rubric_file、profile、thresholds、add_thresholds、add_rows、national、name 之一",
             )
-    if national is not None:
-        departures += compare_forms(national, rubric, (*base, "rubric_file"))
+
+
+def _read_baseline_year(
+    rubric: Rubric, value: Any, path: KeyPath, problems: ProblemCollector, departures: list[Departure]
+) -> int | None:
+    if not (_is_int(value) and 1990 <= value <= 2100):
+        problems.add(path, "基准年份写法有误", value, "1990～2100 之间的年份，如 2020")
+        return None
+    if value != rubric.baseline_year:
+        lines = "、".join(str(t.line) for t in rubric.targets if t.line and t.rule in BASELINE_RULES)
+        place = f"原文第 {lines} 行“比{rubric.baseline_year}年”" if lines else "评估表"
+        departures.append(Departure(path, f"基准年 {rubric.baseline_year}年→{value}年", place, value))
+    return int(value)
+
+
+def _read_pass_score(
+    rubric: Rubric, value: Any, path: KeyPath, problems: ProblemCollector, departures: list[Departure]
+) -> Fraction | None:
+    if not (_is_number(value) and 0 < value <= rubric.total_points):
+        problems.add(path, "合格分数线写法有误", value, f"0 到 {rubric.total_points} 之间的数，如 80")
+        return None
+    score = Fraction(str(value))
+    if score != rubric.pass_score:
+        place = f"原文第 {'、'.join(map(str, rubric.pass_score_lines))} 行" if rubric.pass_score_lines else "评估表"
+        departures.append(Departure(path, f"合格分数线 {format_decimal(rubric.pass_score)}分→{value}分", place, value))
+    return score
+
+
+def _read_not_applicable_scoring(
+    rubric: Rubric, value: Any, path: KeyPath, problems: ProblemCollector, departures: list[Departure]
+) -> str | None:
+    if value in NOT_APPLICABLE_SCORING:
+        return str(value)
+    problems.add(path, "不涉及评分项的计分方式写法有误", value, "；".join(f"{k}：{v}" for k, v in NOT_APPLICABLE_SCORING.items()))
+    return None
+
+
+def _read_baseline_reading(
+    rubric: Rubric, value: Any, path: KeyPath, problems: ProblemCollector, departures: list[Departure]
+) -> str | None:
+    if value in BASELINE_READINGS:
+        return str(value)
+    problems.add(path, "基准年读法写法有误", value, "；".join(f"{k}：{v}" for k, v in BASELINE_READINGS.items()))
+    return None
+
+
+#: The params keys that set one value of the rubric, each read (checked, its departure noted) by its function.
+_SETTINGS: dict[str, Callable[[Rubric, Any, KeyPath, ProblemCollector, list[Departure]], Any]] = {
+    "baseline_year": _read_baseline_year,
+    "pass_score": _read_pass_score,
+    "not_applicable_scoring": _read_not_applicable_scoring,
+    "baseline_reading": _read_baseline_reading,
+}
+
+
+def _settle_departures(
+    rubric: Rubric, rule_set: str, departures: list[Departure], changes: dict[str, Any], problems: ProblemCollector
+) -> None:
+    """A non-national rule set records what departs from the national form; national params may not depart."""
     if rule_set:
         changes["rule_set"] = rule_set
         changes["departures"] = (*rubric.departures, *(d.change for d in departures))
-    else:
-        for d in departures:
-            problems.add(
-                d.path,
-                f"{d.change}：这是国家评估表规定的内容（{d.place}），参数不能改动",
-                d.value,
-                _NON_NATIONAL_HINT,
-            )
-    problems.raise_if_any(source, locate)
-    changed = dataclasses.replace(rubric, **changes, overrides={**rubric.overrides, **_describe(params, profile)})
-    structural = check_rubric(changed)
-    if structural:
-        raise RubricError(f"{rubric.id}（应用 {source} 之后）", structural)
-    return changed
+        return
+    for d in departures:
+        problems.add(d.path, f"{d.change}：这是国家评估表规定的内容（{d.place}），参数不能改动", d.value, _NON_NATIONAL_HINT)
 
 
 def compare_forms(national: Rubric, other: Rubric, path: tuple[str | int, ...]) -> list[Departure]:
