@@ -64,7 +64,9 @@ def is_invisible(character: str) -> bool:
 
 
 def _drop_invisible(text: str) -> str:
-    return "".join(c for c in text if not is_invisible(c))
+    """``text`` without its invisible characters, nor lone surrogates (no character at all: a JSON
+    ``"\\ud800"``, half of a pair broken by a copy), which no file, folder or workbook can hold."""
+    return "".join(c for c in text if not (is_invisible(c) or unicodedata.category(c) == "Cs"))
 
 
 def normalize_name(text: str) -> str:

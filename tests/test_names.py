@@ -60,7 +60,8 @@ def test_a_name_has_one_form_whatever_was_typed():
     assert normalize_name("ＡＢ１号矿") == "AB1号矿"
     assert normalize_name("葛\U000e0100") == "葛"  # an ideograph with a variation selector is that ideograph
     assert normalize_name("e\u200b\u0301") == "\u00e9"  # composed once the invisible character is gone
-    for invisible in (ZWSP, BOM, "\u2060\u200d", "\u3164", "\x07", " \u200b\t"):
+    assert normalize_name("\ud800示例金县\udcbc") == "示例金县"  # lone surrogates: no character at all
+    for invisible in (ZWSP, BOM, "\u2060\u200d", "\u3164", "\x07", " \u200b\t", "\ud800"):
         assert normalize_name(invisible) == ""
     for name in ("示例金县", "甲县（煤矿）", "A B"):
         assert normalize_name(normalize_name(name)) == normalize_name(name) == name
