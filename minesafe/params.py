@@ -232,30 +232,28 @@ def _read_pass_score(
     return score
 
 
-def _read_not_applicable_scoring(
-    rubric: Rubric, value: Any, path: KeyPath, problems: ProblemCollector, departures: list[Departure]
-) -> str | None:
-    if value in NOT_APPLICABLE_SCORING:
-        return str(value)
-    problems.add(path, "不涉及评分项的计分方式写法有误", value, "；".join(f"{k}：{v}" for k, v in NOT_APPLICABLE_SCORING.items()))
-    return None
+#: How a one-value setting is read: checked (a problem reported), its departure from the national form noted.
+Setting = Callable[[Rubric, Any, KeyPath, ProblemCollector, list[Departure]], Any]
 
 
-def _read_baseline_reading(
-    rubric: Rubric, value: Any, path: KeyPath, problems: ProblemCollector, departures: list[Departure]
-) -> str | None:
-    if value in BASELINE_READINGS:
-        return str(value)
-    problems.add(path, "基准年读法写法有误", value, "；".join(f"{k}：{v}" for k, v in BASELINE_READINGS.items()))
-    return None
+def _read_choice(choices: Mapping[str, str], message: str) -> Setting:
+    """The reader of a setting that is one of ``choices`` (key: meaning)."""
+
+    def read(rubric: Rubric, value: Any, path: KeyPath, problems: ProblemCollector, departures: list[Departure]) -> str | None:
+        if value in choices:
+            return str(value)
+        problems.add(path, message, value, "；".join(f"{k}：{v}" for k, v in choices.items()))
+        return None
+
+    return read
 
 
 #: The params keys that set one value of the rubric, each read (checked, its departure noted) by its function.
-_SETTINGS: dict[str, Callable[[Rubric, Any, KeyPath, ProblemCollector, list[Departure]], Any]] = {
+_SETTINGS: dict[str, Setting] = {
     "baseline_year": _read_baseline_year,
     "pass_score": _read_pass_score,
-    "not_applicable_scoring": _read_not_applicable_scoring,
-    "baseline_reading": _read_baseline_reading,
+    "not_applicable_scoring": _read_choice(NOT_APPLICABLE_SCORING, "不涉及评分项的计分方式写法有误"),
+    "baseline_reading": _read_choice(BASELINE_READINGS, "基准年读法写法有误"),
 }
 
 
