@@ -39,7 +39,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from minesafe.cells import append_row, set_print_layout, style_header, wrap_cells
-from minesafe.exceptions import ProblemCollector, locate_key_path
+from minesafe.exceptions import KeyPath, ProblemCollector, locate_key_path
 from minesafe.names import normalize_name, read_names
 from minesafe.parsing import Locator
 from minesafe.rubric import STAGES, VERIFIED_STAGES
@@ -136,74 +136,77 @@ def build_history(data: Any, source: str = "（名单数据）", locate: Locator
     if not (isinstance(year, int) and not isinstance(year, bool) and 2021 <= year <= 2100):
         problems.add(("year",), "评估年度写法有误", year, "2021～2100 的整数年份")
         year = 0
-    for key in data:
-        if key not in ("kind", "year", "units"):
-            problems.add((key,), "未知的键", key, "kind、year、units")
+    for key in [k for k in data if k not in ("kind", "year", "units")]:
+        problems.add((key,), "未知的键", key, "kind、year、units")
     units = []
     raw_units = data.get("units")
     if not isinstance(raw_units, Mapping) or not raw_units:
         problems.add(("units",), "缺少单位列表", raw_units, "单位名称: {listed: [列入名单的年份], result: 合格/不合格, …}")
         raw_units = {}
-    allowed = _KEYS.get(kind, set().union(*_KEYS.values()))
     # one unit, one name: 甲县 and 甲<U+200B>县 are the same unit, given twice
     names = read_names([(("units", n), n) for n in raw_units], "单位名称", "单位名称文字，如 宽城县", problems)
     for i, (name, record) in enumerate(raw_units.items()):
-        where = ("units", name)
         if not isinstance(record, Mapping):
-            problems.add(where, "写法有误", record, "映射，如 {listed: [2023], result: 合格}")
+            problems.add(("units", name), "写法有误", record, "映射，如 {listed: [2023], result: 合格}")
             continue
-        for key in record:
-            if key not in allowed:
-                problems.add((*where, key), _unknown_key_message(kind, key), key, "、".join(sorted(allowed)))
-        listed = record.get("listed", [])
-        if not isinstance(listed, list) or not all(
-            isinstance(y, int) and not isinstance(y, bool) and FIRST_LIST_YEAR <= y <= year for y in listed
-        ):
-            problems.add(
-                (*where, "listed"),
-                "列入名单的年份写法有误",
-                listed,
-                f"{FIRST_LIST_YEAR}～{year} 年之间的年份列表，如 [2023, 2024]",
-            )
-            listed = []
-        result = record.get("result")
-        if result not in (None, *RESULTS):
-            problems.add((*where, "result"), "评估结果写法有误", result, "、".join(RESULTS) + "（未评估可不填）")
-        stage = record.get("stage", "")
-        if stage not in ("", *STAGES):
-            problems.add((*where, "stage"), "评估结果的阶段写法有误", stage, "、".join(STAGES) + "（调出须以核查或认定结果为据）")
-            stage = ""
-        accidents = record.get("larger_accidents", 0)
-        if not (isinstance(accidents, int) and not isinstance(accidents, bool) and accidents >= 0):
-            problems.add((*where, "larger_accidents"), "较大及以上事故起数应为非负整数", accidents, "如 0")
-            accidents = 0
-        principles = record.get("principles", [])
-        if not isinstance(principles, list) or not all(isinstance(p, int) and p in NONCOAL_COUNTY_PRINCIPLES for p in principles):
-            problems.add(
-                (*where, "principles"),
-                "重点县确定原则的编号写法有误",
-                principles,
-                "1～3 的列表：" + "；".join(f"{n}. {text}" for n, text in NONCOAL_COUNTY_PRINCIPLES.items()),
-            )
-            principles = []
-        for key in ("province_flag", "nomination", "finding"):
-            if isinstance(record.get(key), (Mapping, list)):
-                problems.add((*where, key), "应为一段文字", record[key], "文字说明")
-        units.append(
-            UnitRecord(
-                names.get(i, ""),  # "": its name is refused above (and nothing is returned)
-                tuple(sorted(set(listed))),
-                result,
-                accidents,
-                str(record.get("province_flag") or ""),
-                str(record.get("nomination") or ""),
-                tuple(sorted(set(principles))),
-                str(record.get("finding") or ""),
-                str(stage),
-            )
-        )
+        # "": a name refused above (and nothing is returned)
+        units.append(_build_unit_record(names.get(i, ""), record, ("units", name), kind, year, problems))
     problems.raise_if_any(source, locate)
     return ListHistory(kind, year, tuple(units))
+
+
+def _build_unit_record(
+    name: str, record: Mapping[str, Any], where: KeyPath, kind: str | None, year: int, problems: ProblemCollector
+) -> UnitRecord:
+    """One unit's record of a list history of ``kind`` up to ``year``; its problems added to ``problems``."""
+    allowed = _KEYS.get(kind or "", set().union(*_KEYS.values()))  # an unknown kind (None): any kind's keys
+    for key in [k for k in record if k not in allowed]:
+        problems.add((*where, key), _unknown_key_message(kind, key), key, "、".join(sorted(allowed)))
+    listed = record.get("listed", [])
+    if not isinstance(listed, list) or not all(
+        isinstance(y, int) and not isinstance(y, bool) and FIRST_LIST_YEAR <= y <= year for y in listed
+    ):
+        problems.add(
+            (*where, "listed"),
+            "列入名单的年份写法有误",
+            listed,
+            f"{FIRST_LIST_YEAR}～{year} 年之间的年份列表，如 [2023, 2024]",
+        )
+        listed = []
+    result = record.get("result")
+    if result not in (None, *RESULTS):
+        problems.add((*where, "result"), "评估结果写法有误", result, "、".join(RESULTS) + "（未评估可不填）")
+    stage = record.get("stage", "")
+    if stage not in ("", *STAGES):
+        problems.add((*where, "stage"), "评估结果的阶段写法有误", stage, "、".join(STAGES) + "（调出须以核查或认定结果为据）")
+        stage = ""
+    accidents = record.get("larger_accidents", 0)
+    if not (isinstance(accidents, int) and not isinstance(accidents, bool) and accidents >= 0):
+        problems.add((*where, "larger_accidents"), "较大及以上事故起数应为非负整数", accidents, "如 0")
+        accidents = 0
+    principles = record.get("principles", [])
+    if not isinstance(principles, list) or not all(isinstance(p, int) and p in NONCOAL_COUNTY_PRINCIPLES for p in principles):
+        problems.add(
+            (*where, "principles"),
+            "重点县确定原则的编号写法有误",
+            principles,
+            "1～3 的列表：" + "；".join(f"{n}. {text}" for n, text in NONCOAL_COUNTY_PRINCIPLES.items()),
+        )
+        principles = []
+    for key in ("province_flag", "nomination", "finding"):
+        if isinstance(record.get(key), (Mapping, list)):
+            problems.add((*where, key), "应为一段文字", record[key], "文字说明")
+    return UnitRecord(
+        name,
+        tuple(sorted(set(listed))),
+        result,
+        accidents,
+        str(record.get("province_flag") or ""),
+        str(record.get("nomination") or ""),
+        tuple(sorted(set(principles))),
+        str(record.get("finding") or ""),
+        str(stage),
+    )
 
 
 def apply_results(history: ListHistory, results: Sequence[tuple[str, Mapping[str, Any]]]) -> tuple[ListHistory, dict[str, str]]:
