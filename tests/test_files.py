@@ -311,6 +311,8 @@ def test_a_batch_killed_outright_leaves_no_process_and_writes_nothing_after(tmp_
             seen = _descendants(batch.pid)
             time.sleep(0.2)
         seen = _descendants(batch.pid)
+        started = " ".join(" ".join(_cmdline(p)) for p in seen)
+        assert "resource_tracker" in started and "minesafe.kernels" in started  # the tracker, a template
         batch.send_signal(signal.SIGKILL)
         batch.wait(timeout=10)
         written = sorted(tmp_path.rglob("report.html"))
