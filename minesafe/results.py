@@ -24,7 +24,7 @@ from minesafe.evaluation import (
     evaluate_province,
     group_stages,
 )
-from minesafe.exceptions import InputError, InputErrors, Problem, ProblemCollector
+from minesafe.exceptions import InputError, InputErrors, KeyPath, Problem, ProblemCollector
 from minesafe.files import (
     check_rubric_id,
     find_evidence,
@@ -40,7 +40,7 @@ from minesafe.parsing import SUBMISSION_SUFFIXES, check_name_length, read_docume
 from minesafe.provenance import shown_path
 from minesafe.rendering import result_to_dict
 from minesafe.resources import package_folder, read_key_provinces
-from minesafe.submission import build_county_submission, build_province_submission
+from minesafe.submission import CountySubmission, ProvinceSubmission, build_county_submission, build_province_submission
 from minesafe.verification import EVIDENCE_FOLDER
 
 #: Folders never read for inputs: a county's evidence, and the earlier versions a batch keeps.
@@ -88,8 +88,8 @@ def evaluate(
     errors: list[InputError] = []
     counties: list[UnitResult] = []
     membership = ProblemCollector()
-    files: dict[Path, tuple[str, ...]] = {}  # each county file by its real path: the same file twice is refused
-    stages: dict[tuple[str, str], tuple[str, ...]] = {}  # (county, stage) -> where it was given
+    files: dict[Path, tuple[str, int]] = {}  # each county file by its real path: the same file twice is refused
+    stages: dict[tuple[str, str], tuple[str, int]] = {}  # (county, stage) -> where it was given
     # every county file with where it was given and as what: the province's list, then the batch's additions
     given = [(("counties", i), name, path.parent / name) for i, name in enumerate(province.counties)]
     given += [(("county_files", j), str(f), Path(f)) for j, f in enumerate(county_files)]
@@ -101,36 +101,21 @@ def evaluate(
         ]
     shown = {place: name for place, name, _ in given}
 
-    def listed_before(seen: dict, key: Any, place: tuple, same: str, expected: str) -> bool:
-        """Whether the file at ``place`` repeats an earlier one (recorded as a problem); records it if not."""
-        if key not in seen:
-            seen[key] = place
-            return False
-        first = seen[key]
-        where = {"counties": f"第 {first[1] + 1} 项", "found": "按县名找到的文件"}.get(str(first[0]), "批量评估中的文件")
-        if place[0] == "found":  # not a key of the province file: named by the file itself
-            membership.add(
-                ("counties",),
-                f"按县名找到的文件 {shown[place]} 与{where}（{shown[first]}）{same}",
-                shown[place],
-                expected + "；或在 counties 中列出所用的文件",
-            )
-        else:
-            membership.add(place, f"与{where}（{shown[first]}）{same}", shown[place], expected)
-        return True
-
     for place, name, county_path in given:
         if place[0] == "county_files" and county_path.resolve() in files:
             continue  # a batch's addition the province lists itself
-        too_long = check_name_length(county_path)
-        if too_long is not None:
-            membership.add(place, too_long.message, name, too_long.expected)
+        missing = _missing_county_file(county_path, path.parent)
+        if missing is not None:
+            membership.add(place, missing.message, name, missing.expected)
             continue
-        if not county_path.is_file():
-            membership.add(place, "找不到重点县文件", name, f"相对于 {path.parent} 的已存在文件路径")
-            continue
-        if listed_before(
-            files, county_path.resolve(), place, "是同一个文件（路径写法不同或为符号链接）", "每个重点县文件只列一次"
+        if _listed_before(
+            files,
+            county_path.resolve(),
+            place,
+            shown,
+            membership,
+            "是同一个文件（路径写法不同或为符号链接）",
+            "每个重点县文件只列一次",
         ):
             continue
         try:
@@ -138,22 +123,14 @@ def evaluate(
         except InputError as exc:
             errors.append(exc)
             continue
-        for key, label in (("province", "省（区）"), ("year", "评估年度")):
-            mine, theirs = getattr(province.header, key), getattr(county.header, key)
-            if mine != theirs:
-                membership.add(place, f"重点县文件的{label}与本省文件不一致", theirs, str(mine))
-        if county.county not in province.key_counties:
-            membership.add(
-                place,
-                f"文件中的重点县“{reveal_characters(county.county)}”不在本省 key_counties 所列重点县之中",
-                name,
-                "key_counties 所列县之一：" + "、".join(province.key_counties),
-            )
+        if not _check_membership(province, county, place, name, membership):
             continue
-        if listed_before(
+        if _listed_before(
             stages,
             (county.county, county.header.stage),
             place,
+            shown,
+            membership,
             f"是同一重点县“{county.county}”的同一评估阶段（{county.header.stage}）",
             "每个重点县每个评估阶段只列一个文件",
         ):
@@ -163,6 +140,64 @@ def evaluate(
         errors.insert(0, InputError(str(path), membership.problems, locate))
     raise_all(errors)
     return evaluate_province(province, rubric, counties, read_key_provinces())
+
+
+def _listed_before(
+    seen: dict[Any, tuple[str, int]],
+    key: Any,
+    place: tuple[str, int],
+    shown: Mapping[tuple[str, int], str],
+    membership: ProblemCollector,
+    same: str,
+    expected: str,
+) -> bool:
+    """Whether the key county's file at ``place`` repeats an earlier one under ``key`` (recorded as a
+    problem); records it if not. ``shown``: each place's file as it was given."""
+    if key not in seen:
+        seen[key] = place
+        return False
+    first = seen[key]
+    where = {"counties": f"第 {first[1] + 1} 项", "found": "按县名找到的文件"}.get(str(first[0]), "批量评估中的文件")
+    if place[0] == "found":  # not a key of the province file: named by the file itself
+        membership.add(
+            ("counties",),
+            f"按县名找到的文件 {shown[place]} 与{where}（{shown[first]}）{same}",
+            shown[place],
+            expected + "；或在 counties 中列出所用的文件",
+        )
+    else:
+        membership.add(place, f"与{where}（{shown[first]}）{same}", shown[place], expected)
+    return True
+
+
+def _missing_county_file(county_path: Path, folder: Path) -> Problem | None:
+    """Why a key county's file named in a province's evaluation cannot be read: a name too long, no such file."""
+    too_long = check_name_length(county_path)
+    if too_long is not None:
+        return too_long
+    if not county_path.is_file():
+        return Problem((), "找不到重点县文件", expected=f"相对于 {folder} 的已存在文件路径")
+    return None
+
+
+def _check_membership(
+    province: ProvinceSubmission, county: CountySubmission, place: KeyPath, name: str, membership: ProblemCollector
+) -> bool:
+    """Whether a key county's file belongs to ``province``: the same province and year (else a
+    problem, the county still counted) and a county of its key_counties (else it is left out)."""
+    for key, label in (("province", "省（区）"), ("year", "评估年度")):
+        mine, theirs = getattr(province.header, key), getattr(county.header, key)
+        if mine != theirs:
+            membership.add(place, f"重点县文件的{label}与本省文件不一致", theirs, str(mine))
+    if county.county in province.key_counties:
+        return True
+    membership.add(
+        place,
+        f"文件中的重点县“{reveal_characters(county.county)}”不在本省 key_counties 所列重点县之中",
+        name,
+        "key_counties 所列县之一：" + "、".join(province.key_counties),
+    )
+    return False
 
 
 def find_county_files(province_file: Path, province: str, year: int, county_rubric: str, names: Sequence[str]) -> list[Path]:
