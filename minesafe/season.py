@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from minesafe.exceptions import ProblemCollector
+from minesafe.exceptions import KeyPath, ProblemCollector
 from minesafe.rubric import STAGES
 from minesafe.verification import parse_date
 
@@ -114,16 +114,22 @@ def build_calendar(raw: Any, problems: ProblemCollector, source: str = "") -> Ca
     if not isinstance(raw, Mapping):
         problems.add(where, "评估日程写法有误", raw, "映射，含 source、deadlines 和 years")
         return Calendar(source=source)
-    for key in raw:
-        if key not in ("source", "deadlines", "years"):
-            problems.add((*where, str(key)), "未知的键", key, "source、deadlines、years")
-    deadlines: dict[str, tuple[int, int]] = {}
-    given = raw.get("deadlines") or {}
+    for key in [k for k in raw if k not in ("source", "deadlines", "years")]:
+        problems.add((*where, str(key)), "未知的键", key, "source、deadlines、years")
+    deadlines = _read_deadlines(raw.get("deadlines") or {}, (*where, "deadlines"), problems)
+    years = _read_year_dates(raw.get("years") or {}, (*where, "years"), problems)
+    basis = raw.get("source")
+    return Calendar(deadlines, years, str(basis).strip() if isinstance(basis, str) and basis.strip() else source)
+
+
+def _read_deadlines(given: Any, where: KeyPath, problems: ProblemCollector) -> dict[str, tuple[int, int]]:
+    """``deadlines:`` of a calendar: each stage's (month, day) in the year after the evaluated one."""
     if not isinstance(given, Mapping):
-        problems.add((*where, "deadlines"), "各阶段期限写法有误", given, "映射，如 {自评: 02-15, 核查: 03-01}")
-        given = {}
+        problems.add(where, "各阶段期限写法有误", given, "映射，如 {自评: 02-15, 核查: 03-01}")
+        return {}
+    deadlines: dict[str, tuple[int, int]] = {}
     for stage, text in given.items():
-        place = (*where, "deadlines", str(stage))
+        place = (*where, str(stage))
         if stage not in STAGES:
             problems.add(place, "评估阶段写法有误", stage, "、".join(STAGES))
             continue
@@ -132,13 +138,17 @@ def build_calendar(raw: Any, problems: ProblemCollector, source: str = "") -> Ca
             problems.add(place, "期限应为月-日", text, "如 03-01（评估年度次年的3月1日）")
             continue
         deadlines[str(stage)] = (day.month, day.day)
-    years: dict[int, dict[str, dt.date]] = {}
-    own = raw.get("years") or {}
+    return deadlines
+
+
+def _read_year_dates(own: Any, where: KeyPath, problems: ProblemCollector) -> dict[int, dict[str, dt.date]]:
+    """``years:`` of a calendar: a year's own date for each stage, after the year evaluated."""
     if not isinstance(own, Mapping):
-        problems.add((*where, "years"), "各年度期限写法有误", own, "映射，如 {2023: {核查: 2024-03-15}}")
-        own = {}
+        problems.add(where, "各年度期限写法有误", own, "映射，如 {2023: {核查: 2024-03-15}}")
+        return {}
+    years: dict[int, dict[str, dt.date]] = {}
     for year, dates in own.items():
-        place = (*where, "years", str(year))
+        place = (*where, str(year))
         if not (isinstance(year, int) and not isinstance(year, bool) and 2000 <= year <= 2100):
             problems.add(place, "年度写法有误", year, "评估年度，如 2023")
             continue
@@ -153,8 +163,7 @@ def build_calendar(raw: Any, problems: ProblemCollector, source: str = "") -> Ca
                 problems.add((*place, str(stage)), "期限写法有误", text, f"{year + 1}年或以后的日期，如 {year + 1}-03-01")
             else:
                 years.setdefault(year, {})[str(stage)] = day
-    basis = raw.get("source")
-    return Calendar(deadlines, years, str(basis).strip() if isinstance(basis, str) and basis.strip() else source)
+    return years
 
 
 def tabulate_status(
