@@ -843,6 +843,10 @@ def _read_targets(reading: _Reading) -> None:
             continue
         keyed.add(path, f"A{r}")
         reading.labels[TARGETS].append((path, row[4], f"E{r}"))
+        shown = _BASELINE_PREFIX.match(row[4]) if path[-1] == "baseline" and isinstance(row[4], str) else None
+        if shown is not None and "baseline_label" not in reading.data:  # the baseline year the workbook was made for
+            reading.data["baseline_label"] = shown.group()
+            reading.note(("baseline_label",), TARGETS, f"E{r}")
         reading.note(("targets", *path), TARGETS, f"F{r}")
         if value is not None:
             reading.filled = True

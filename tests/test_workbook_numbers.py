@@ -17,13 +17,14 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from minesafe.batch import STAGE_PARAMETERS, Run, evaluate_run
+from minesafe.batch import evaluate_run
 from minesafe.exceptions import InputError
 from minesafe.files import read_county_rubric, read_rubric
 from minesafe.parsing import read_document
 from minesafe.report import load_report, render_items
 from minesafe.results import evaluate
 from minesafe.rubric import FieldKind
+from minesafe.runs import STAGE_PARAMETERS, Run
 from minesafe.storage import write_workbook
 from minesafe.submission import build_county_submission
 from minesafe.workbook import (
@@ -225,6 +226,34 @@ def test_rows_sorted_in_a_workbook_naming_another_baseline_year_are_refused_too(
     with pytest.raises(InputError) as refused:
         read_document(path)
     assert [line.split("：", 1)[0] for line in refused.value.lines] == [f"工作表「工作目标」单元格 E{r}" for r in rows]
+
+
+def test_a_workbook_made_for_another_baseline_year_is_refused_under_this_one(tmp_path, wu_in_2026):
+    """Made under two-years-before, the workbook holds 2024's counts for 2026: evaluated under the
+    table's 2020 they would be compared with the wrong year (T1 passes or fails on a number that
+    means something else). Refused naming the label cell and both years; with the params it was
+    made under, it evaluates as its YAML does."""
+    data, _ = read_document(wu_in_2026)
+    path = tmp_path / "wu.xlsx"
+    write_workbook(build_workbook(read_county_rubric("noncoal-county", TWO_YEARS_BEFORE), data), path)
+    with pytest.raises(InputError) as refused:
+        evaluate(path)
+    (line,) = refused.value.lines
+    row = _row_of(openpyxl.load_workbook(path)[TARGETS], "underground_mines.baseline")
+    assert line.startswith(f"工作表「工作目标」单元格 E{row}：") and "“2024年”" in line and "基准年为2020年" in line
+    assert evaluate(path, TWO_YEARS_BEFORE).verdict == evaluate(wu_in_2026, TWO_YEARS_BEFORE).verdict
+
+
+def test_a_blank_template_under_two_years_before_is_accepted_with_its_params(tmp_path):
+    """A blank template names no year ("评估年度前2年"): accepted under the reading it was made for,
+    and a YAML submission's ``baseline_label`` naming another year is refused like a workbook's."""
+    rubric = read_county_rubric("noncoal-county", TWO_YEARS_BEFORE)
+    book = build_workbook(rubric)
+    assert book[TARGETS].cell(_row_of(book[TARGETS], "underground_mines.baseline"), 5).value.startswith("评估年度前2年")
+    data, _ = read_document(DEMO / "counties" / "wu.yaml")
+    build_county_submission(data | {"year": 2026, "baseline_label": "评估年度前2年"}, rubric, "wu.yaml")
+    with pytest.raises(InputError, match="baseline_label"):
+        build_county_submission(data | {"year": 2026, "baseline_label": "2020年"}, rubric, "wu.yaml")
 
 
 # --- nothing typed is dropped ----------------------------------------------------------------------
