@@ -281,19 +281,8 @@ def compare_forms(national: Rubric, other: Rubric, path: tuple[str | int, ...]) 
     def differ(change: str, place: str, value: Any) -> None:
         found.append(Departure(path, f"评估表文件{change}", place, value))
 
-    for row in national.rows:
-        mine = other.row_by_id(row.id)
-        if mine is None:
-            differ(f"缺少第 {row.id} 行", row.place, row.id)
-            continue
-        if not row.inferred and (mine.category, mine.points) != (row.category, row.points):
-            was, now = category_label(row.category, row.points), category_label(mine.category, mine.points)
-            differ(f"第 {row.id} 行类别 {was}→{now}", row.place, row.id)
-        roles = {f.key: f.role for f in mine.fields}
-        for f in row.fields:
-            if f.key in roles and roles[f.key] is not f.role and f.key not in national.open_field_roles.get(row.id, ()):
-                change = f"第 {row.id} 行填报项“{f.label}”的作用 {FIELD_ROLES[f.role.value]}→{FIELD_ROLES[roles[f.key].value]}"
-                differ(change, row.place, f.key)
+    for change, place, value in _row_changes(national, other):
+        differ(change, place, value)
     lines = f"原文第 {'、'.join(map(str, national.pass_score_lines))} 行" if national.pass_score_lines else "评估表"
     if other.pass_score != national.pass_score:
         differ(
@@ -310,6 +299,27 @@ def compare_forms(national: Rubric, other: Rubric, path: tuple[str | int, ...]) 
     if other.baseline_year != national.baseline_year:
         differ(f"基准年 {national.baseline_year}年→{other.baseline_year}年", "原文第 289—291 行", other.baseline_year)
     return found
+
+
+def _row_changes(national: Rubric, other: Rubric) -> Iterator[tuple[str, str, Any]]:
+    """What ``other`` changes of the ``national`` form's rows (change, place, value): a row left out,
+    a marked row's category, a fill-in value's role (but the open ones)."""
+    for row in national.rows:
+        mine = other.row_by_id(row.id)
+        if mine is None:
+            yield f"缺少第 {row.id} 行", row.place, row.id
+            continue
+        if not row.inferred and (mine.category, mine.points) != (row.category, row.points):
+            was, now = category_label(row.category, row.points), category_label(mine.category, mine.points)
+            yield f"第 {row.id} 行类别 {was}→{now}", row.place, row.id
+        roles = {f.key: f.role for f in mine.fields}
+        for f in row.fields:
+            if f.key in roles and roles[f.key] is not f.role and f.key not in national.open_field_roles.get(row.id, ()):
+                yield (
+                    f"第 {row.id} 行填报项“{f.label}”的作用 {FIELD_ROLES[f.role.value]}→{FIELD_ROLES[roles[f.key].value]}",
+                    row.place,
+                    f.key,
+                )
 
 
 def _read_rule_set(params: Mapping[str, Any], base: tuple, problems: ProblemCollector) -> str:
@@ -355,42 +365,62 @@ def _override_targets(
         if not isinstance(override, Mapping):
             problems.add(where, "应为映射", override, "如 {bound: 20%}")
             continue
-        changes: dict[str, Any] = {}
-        place = f"原文第 243、{target.line} 行" if target.line else "评估表"
-        for key, value in override.items():
-            if key == "bound" and target.bound is not None:
-                try:
-                    changes["bound"] = parse_percent(value)
-                except ValueError:
-                    problems.add((*where, key), "阈值写法有误", value, "带百分号的数，如 “20%”")
-                    continue
-                if changes["bound"] <= 0:
-                    problems.add((*where, key), "阈值必须大于0", value, "如 “20%”")
-                elif changes["bound"] != target.bound:
-                    change = (
-                        f"工作目标 {target_id} 阈值 {format_rule_percent(target.bound)}→{format_rule_percent(changes['bound'])}"
-                    )
-                    departures.append(Departure((*where, key), change, place, value))
-            elif key == "mode" and target.rule is TargetRule.SHARE_INCREASE:
-                try:
-                    changes["mode"] = ShareMode(value)
-                except ValueError:
-                    problems.add((*where, key), "计算方式写法有误", value, "relative（相对提高）或 points（百分点）")
-            elif key == "years" and target.rule is TargetRule.AVERAGE_DECREASE:
-                if _is_int(value) and 1 <= value <= 20:
-                    changes["years"] = value
-                    if value != target.years:
-                        departures.append(
-                            Departure((*where, key), f"工作目标 {target_id} 平均年数 {target.years}→{value}", place, value)
-                        )
-                else:
-                    problems.add((*where, key), "年数写法有误", value, "1～20 的整数，如 5")
-            else:
-                allowed = sorted(k for k in _TARGET_KEYS if getattr(target, k) is not None)
-                problems.add((*where, key), f"工作目标 {target_id} 没有这个参数", key, "、".join(allowed) or "（无可调参数）")
+        changes = _target_changes(target, override, where, problems, departures)
         targets[target_id] = dataclasses.replace(target, **changes)
         _check_reachable(targets[target_id], override, where, problems)
     return tuple(targets.values())
+
+
+def _target_changes(
+    target: Target, override: Mapping[str, Any], where: KeyPath, problems: ProblemCollector, departures: list[Departure]
+) -> dict[str, Any]:
+    """What the params change of one target (its bound, share mode or averaging years), checked."""
+    changes: dict[str, Any] = {}
+    place = f"原文第 243、{target.line} 行" if target.line else "评估表"
+    for key, value in override.items():
+        if key == "bound" and target.bound is not None:
+            bound = _read_target_bound(target, value, (*where, key), place, problems, departures)
+            if bound is not None:
+                changes["bound"] = bound
+        elif key == "mode" and target.rule is TargetRule.SHARE_INCREASE:
+            try:
+                changes["mode"] = ShareMode(value)
+            except ValueError:
+                problems.add((*where, key), "计算方式写法有误", value, "relative（相对提高）或 points（百分点）")
+        elif key == "years" and target.rule is TargetRule.AVERAGE_DECREASE:
+            if _is_int(value) and 1 <= value <= 20:
+                changes["years"] = value
+                if value != target.years:
+                    departures.append(
+                        Departure((*where, key), f"工作目标 {target.id} 平均年数 {target.years}→{value}", place, value)
+                    )
+            else:
+                problems.add((*where, key), "年数写法有误", value, "1～20 的整数，如 5")
+        else:
+            allowed = sorted(k for k in _TARGET_KEYS if getattr(target, k) is not None)
+            problems.add((*where, key), f"工作目标 {target.id} 没有这个参数", key, "、".join(allowed) or "（无可调参数）")
+    return changes
+
+
+def _read_target_bound(
+    target: Target, value: Any, where: KeyPath, place: str, problems: ProblemCollector, departures: list[Departure]
+) -> Fraction | None:
+    """A target's bound from the params (a percentage), or None when it is not one (reported).
+    A bound of 0 or less is reported, and returned all the same (the params are refused with it)."""
+    try:
+        bound = parse_percent(value)
+    except ValueError:
+        problems.add(where, "阈值写法有误", value, "带百分号的数，如 “20%”")
+        return None
+    if bound <= 0:
+        problems.add(where, "阈值必须大于0", value, "如 “20%”")
+    elif target.bound is not None and bound != target.bound:
+        departures.append(
+            Departure(
+                where, f"工作目标 {target.id} 阈值 {format_rule_percent(target.bound)}→{format_rule_percent(bound)}", place, value
+            )
+        )
+    return bound
 
 
 def _check_reachable(target: Target, override: Mapping[str, Any], where: tuple, problems: ProblemCollector) -> None:
@@ -421,21 +451,19 @@ def _read_profile(rubric: Rubric, params: Mapping[str, Any], base: tuple, proble
     numbers would have no source to show)."""
     raw = params.get("profile")
     if raw is None:
-        for key in _PROFILE_KEYS:
-            if key in params:
-                problems.add(
-                    (*base, key),
-                    "设定阈值或增补行须写明参数方案的来源（profile），报告据此注明每个阈值出自哪一级",
-                    expected=_PROFILE_EXAMPLE,
-                )
+        for key in [k for k in _PROFILE_KEYS if k in params]:
+            problems.add(
+                (*base, key),
+                "设定阈值或增补行须写明参数方案的来源（profile），报告据此注明每个阈值出自哪一级",
+                expected=_PROFILE_EXAMPLE,
+            )
         return None
     path = (*base, "profile")
     if not isinstance(raw, Mapping):
         problems.add(path, "profile 应为映射", raw, _PROFILE_EXAMPLE)
         return None
-    for key in raw:
-        if key not in ("name", "level", "document", "applies_to", "years", "units"):
-            problems.add((*path, key), "未知的键", key, "name、level、document、applies_to、years、units")
+    for key in [k for k in raw if k not in ("name", "level", "document", "applies_to", "years", "units")]:
+        problems.add((*path, key), "未知的键", key, "name、level、document、applies_to、years、units")
     years, units = raw.get("years", []), raw.get("units", [])
     if not isinstance(years, list) or not all(_is_int(y) and 1990 <= y <= 2100 for y in years):
         problems.add((*path, "years"), "适用年度应为年份的列表", years, "如 [2023]")
@@ -607,9 +635,8 @@ def _add_rows(rubric: Rubric, raw: Any, path: tuple, problems: ProblemCollector)
         if not isinstance(spec, Mapping):
             problems.add(where, "应为映射", spec, "含 id、section、task、category 等键")
             continue
-        for key in spec:
-            if key not in _ROW_KEYS:
-                problems.add((*where, key), "未知的键", key, "、".join(sorted(_ROW_KEYS)))
+        for key in [k for k in spec if k not in _ROW_KEYS]:
+            problems.add((*where, key), "未知的键", key, "、".join(sorted(_ROW_KEYS)))
         number = spec.get("section")
         section = sections.get(number) if _is_int(number) else None  # a list or mapping here is not even hashable
         if section is None:
