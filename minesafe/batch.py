@@ -32,7 +32,7 @@ from minesafe.evaluation import CountyResult, UnitResult
 from minesafe.exceptions import BatchInterrupted, FileList, InputError, InputErrors, MinesafeError, OutputError, Problem
 from minesafe.files import list_rubrics, read_rubric
 from minesafe.frames import PROVINCE_KIND, RESULT_FILE, SUMMARY_STEM, UNIT_KINDS, mark_form
-from minesafe.history import describe_replacement, keep_history
+from minesafe.history import describe_replacement, keep_history, replacement_lines
 from minesafe.names import escape_undecodable, normalize_name
 from minesafe.parsing import NAME_MAX, check_name_length, read_document, recording_reads
 from minesafe.provenance import file_sha256, read_provenance
@@ -396,12 +396,13 @@ def write_report(job: Job, files: Mapping[str, bytes]) -> dict[str, str]:
     return {name: hashlib.sha256(content).hexdigest() for name, content in files.items()}
 
 
-def unit_documents(job: Job) -> dict[str, bytes]:
+def unit_documents(job: Job, notice: Sequence[str] = ()) -> dict[str, bytes]:
     """A unit's 评估报告 as Word (and PDF when the batch asks), from the same evaluation as its
-    report: a province's report in its folder, a county's or enterprise's in theirs."""
+    report: a province's report in its folder, a county's or enterprise's in theirs; ``notice``
+    (a new version's, see minesafe.history) opens it."""
     from minesafe.documents import document_files
 
-    return document_files(_evaluate_stages(job.run), job.pdf)
+    return document_files(_evaluate_stages(job.run), job.pdf, notice=notice)
 
 
 def _evaluate_stages(run: Run) -> UnitResult:
@@ -453,7 +454,7 @@ def execute_job(job: Job) -> Done:
         if replaced:
             notebook.cells.insert(1, nbformat.v4.new_markdown_cell(replaced))
         html = export_html(notebook, job.title)
-        documents = unit_documents(job) if job.result.get("verdict") else {}
+        documents = unit_documents(job, replacement_lines(result)) if job.result.get("verdict") else {}
         digests = write_report(
             job,
             {

@@ -619,10 +619,23 @@ def document_name(result: Result) -> str:
     return re.sub(r'[\\/:*?"<>|\x00-\x1f\x7f]', "_", name).strip(" .")[:80] or "评估报告"
 
 
-def document_files(unit: UnitResult, pdf: bool = False, stem: str = "report") -> dict[str, bytes]:
+def add_front_notice(document: Document, lines: Sequence[str]) -> None:
+    """``lines`` in bold before the document's first numbered section (a resubmission's notice:
+    the first line, then each change)."""
+    anchor = next(p for p in document.paragraphs if p.text.startswith(f"{HEADING_NUMBERS[0]}、"))
+    for i, line in enumerate(lines):
+        added = add_paragraph(document, Span(line, bold=i == 0), size=SIZE_SMALL_4)
+        anchor._p.addprevious(added._p)
+
+
+def document_files(unit: UnitResult, pdf: bool = False, stem: str = "report", notice: Sequence[str] = ()) -> dict[str, bytes]:
     """The files of a unit's report: ``{stem}.docx`` and, with ``pdf``, ``{stem}.pdf`` made from
-    it by LibreOffice (:func:`minesafe.office.pdf_of`; raises :class:`~minesafe.exceptions.OfficeError`)."""
-    docx = to_bytes(build_document(unit))
+    it by LibreOffice (:func:`minesafe.office.pdf_of`; raises :class:`~minesafe.exceptions.OfficeError`).
+    ``notice``: lines the document opens with (:func:`add_front_notice`)."""
+    document = build_document(unit)
+    if notice:
+        add_front_notice(document, notice)
+    docx = to_bytes(document)
     files = {f"{stem}.docx": docx}
     if pdf:
         from minesafe.office import pdf_of

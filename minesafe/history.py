@@ -62,9 +62,9 @@ def keep_history(folder: Path, result: Mapping[str, Any], now: dt.datetime) -> t
 
     ``result`` is the new ``result.json`` mapping; ``folder`` the unit's report folder as it is.
     When the folder holds a result resting on other submissions, its outputs are kept under
-    ``历史版本/<now>/`` and the result gains ``replaces`` (the earlier version's folder, submission
-    day and verdict, and the changes); ``versions`` counts the versions kept plus this one. An
-    unchanged resubmission keeps what the last version said."""
+    ``历史版本/<now>/`` and the result gains ``replaces`` (the earlier version's folder, stage and
+    verdict, and the changes) and ``versions`` (the versions kept plus this one; absent for a
+    first version). An unchanged resubmission keeps what the last version said."""
     import json  # here: `minesafe evaluate` imports this module (for HISTORY_FOLDER) and starts without json
 
     kept: dict[str, bytes] = {}
@@ -89,19 +89,28 @@ def keep_history(folder: Path, result: Mapping[str, Any], now: dt.datetime) -> t
         }
     elif isinstance(old, Mapping) and old.get("replaces"):
         facts["replaces"] = old["replaces"]
-    facts["versions"] = len({name.split("/")[1] for name in kept}) + 1
+    versions = len({name.split("/")[1] for name in kept}) + 1
+    if versions > 1:  # a first version's result.json is the plain result
+        facts["versions"] = versions
     return dict(result) | facts, kept
 
 
-def describe_replacement(result: Mapping[str, Any]) -> str:
-    """The notice a new version's report opens with (Markdown), or ``""`` for a first version."""
+def replacement_lines(result: Mapping[str, Any]) -> list[str]:
+    """What a new version's report and 评估报告 open with: which submission it replaces, then each
+    change; empty for a first version."""
     replaces = result.get("replaces")
     if not replaces:
+        return []
+    head = (
+        f"【重新提交】本报告为第 {result.get('versions')} 版，替换此前的提交（原结论：{replaces.get('verdict')}，"
+        f"以{replaces.get('stage')}为准；原报告、结果和文档存于本报告文件夹的 {replaces.get('folder')}/）。与上一版相比："
+    )
+    return [head, *replaces.get("changes", [])]
+
+
+def describe_replacement(result: Mapping[str, Any]) -> str:
+    """:func:`replacement_lines` as the Markdown cell a report opens with, or ``""``."""
+    lines = replacement_lines(result)
+    if not lines:
         return ""
-    lines = [
-        f"**【重新提交】本报告为第 {result.get('versions')} 版，替换此前的提交**（原结论：{replaces.get('verdict')}，"
-        f"以{replaces.get('stage')}为准；原报告、结果和文档存于本报告文件夹的 `{replaces.get('folder')}/`）。与上一版相比：",
-        "",
-        *(f"- {change}" for change in replaces.get("changes", [])),
-    ]
-    return "\n".join(lines)
+    return "\n".join([f"**{lines[0]}**", "", *(f"- {change}" for change in lines[1:])])

@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import openpyxl
+from docx import Document
 
 from minesafe.cli import main
 from minesafe.history import HISTORY_FOLDER, describe_changes, describe_replacement, keep_history
@@ -46,7 +47,7 @@ def test_a_new_version_keeps_the_earlier_one_and_an_unchanged_one_is_not_new(tmp
     (folder / "result.json").write_text(json.dumps(old, ensure_ascii=False), encoding="utf-8")
     (folder / "report.html").write_text("旧报告", encoding="utf-8")
     same, kept = keep_history(folder, old, dt.datetime(2023, 3, 2, 9))
-    assert kept == {} and same["versions"] == 1 and "replaces" not in same and describe_replacement(same) == ""
+    assert kept == {} and "versions" not in same and "replaces" not in same and describe_replacement(same) == ""
     submission.write_text(
         submission.read_text(encoding="utf-8").replace("year: 2022", "year: 2022\n# 更正后重新提交"), encoding="utf-8"
     )
@@ -73,6 +74,11 @@ def test_a_batch_keeps_history_and_says_what_changed(tmp_path, capsys):
     earlier = json.loads((kept / "result.json").read_text(encoding="utf-8"))
     assert earlier["items"]["4-4b"]["result"] == "完成" and (kept / "report.html").is_file()
     assert "【重新提交】本报告为第 2 版" in (unit / "report.html").read_text(encoding="utf-8")
+    words = [p.text for p in Document(str(unit / "report.docx")).paragraphs]
+    opening = next(i for i, text in enumerate(words) if text.startswith("【重新提交】本报告为第 2 版"))
+    changes = result["replaces"]["changes"]
+    assert words[opening + 1 : opening + 1 + len(changes)] == changes
+    assert words[opening + 1 + len(changes)].startswith("一、")  # before the first numbered section
     summary = openpyxl.load_workbook(out / "batch-summary.xlsx").active
     header = [c.value for c in summary[1]]
     assert summary.cell(2, header.index("版本数") + 1).value == 2
