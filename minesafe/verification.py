@@ -263,22 +263,28 @@ def build_verification(
                 _text(entry, "findings", place, "发现的问题", problems),
             )
         )
-    opinions: dict[str, str] = {}
-    raw_opinions = raw.get("opinions")
-    if raw_opinions is not None and not isinstance(raw_opinions, Mapping):
-        problems.add(
-            (*where, "opinions"), "核查意见写法有误", raw_opinions, "映射：行编号: 核查意见，如 2-1a: 现场核实与填报一致"
-        )
-    elif raw_opinions:
-        for key in raw_opinions:
-            place = (*where, "opinions", str(key))
-            if str(key) not in row_ids:
-                problems.add(place, "核查意见所对应的行在评估表中没有", key, "评估表中的行编号，如 " + "、".join(row_ids[:3]))
-                continue
-            opinion = _text(raw_opinions, key, (*where, "opinions"), f"第 {key} 行的核查意见", problems, required=True)
-            if opinion:
-                opinions[str(key)] = opinion
+    opinions = _read_opinions(raw.get("opinions"), (*where, "opinions"), row_ids, problems)
     return VerificationRecord(tuple(group), start, end, tuple(mines), opinions)
+
+
+def _read_opinions(raw: Any, where: KeyPath, row_ids: Sequence[str], problems: ProblemCollector) -> dict[str, str]:
+    """The verification's opinions (核查意见) by row id: only rows of the form, each a text."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping):
+        problems.add(where, "核查意见写法有误", raw, "映射：行编号: 核查意见，如 2-1a: 现场核实与填报一致")
+        return {}
+    opinions: dict[str, str] = {}
+    for key in raw:
+        if str(key) not in row_ids:
+            problems.add(
+                (*where, str(key)), "核查意见所对应的行在评估表中没有", key, "评估表中的行编号，如 " + "、".join(row_ids[:3])
+            )
+            continue
+        opinion = _text(raw, key, where, f"第 {key} 行的核查意见", problems, required=True)
+        if opinion:
+            opinions[str(key)] = opinion
+    return opinions
 
 
 def build_evidence(raw: Any, where: KeyPath, problems: ProblemCollector) -> tuple[EvidenceFile, ...]:
