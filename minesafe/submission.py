@@ -163,7 +163,7 @@ def put_value(tree: dict, path: tuple, value: Any) -> None:
     node[path[-1]] = value
 
 
-_HEADER_KEYS = {"rubric", "profile", "province", "year", "stage", "demo", "scenario", "narrative", "submitted"}
+_HEADER_KEYS = {"rubric", "profile", "province", "year", "stage", "demo", "scenario", "narrative", "submitted", "baseline_label"}
 #: The narrative an office writes itself for its 评估报告 (optional): key -> what it is.
 NARRATIVE_KEYS = {"work": "工作开展情况", "problems": "存在的主要问题", "measures": "下一步整改措施"}
 
@@ -298,7 +298,26 @@ def _build_header(data: Mapping[str, Any], rubric: Rubric, problems: ProblemColl
         scenario = None
     narrative = _build_narrative(data.get("narrative"), problems)
     submitted = build_submitted(data.get("submitted"), problems)
+    _check_baseline_label(data.get("baseline_label"), rubric, year or None, problems)
     return Header(str(rubric_id), province, year, str(stage), demo, dict(scenario) if scenario else None, narrative, submitted)
+
+
+def _check_baseline_label(shown: Any, rubric: Rubric, year: int | None, problems: ProblemCollector) -> None:
+    """The baseline year a workbook's 工作目标 labels named when it was made (``2021年``, or
+    ``评估年度前2年`` in a blank template) must be the one this evaluation uses: a workbook made under
+    ``baseline_reading: two-years-before`` holds 2021's counts for a 2023 evaluation, which read under
+    the table's 2020 would be compared with the wrong year (docs/submission.md, "Excel workbook")."""
+    if shown is None:
+        return
+    expected = rubric.baseline_label(year)
+    if isinstance(shown, str) and shown.strip() in (expected, rubric.baseline_label()):
+        return
+    problems.add(
+        ("baseline_label",),
+        f"本表的基准年数量按“{shown}”填写，本次评估的基准年为{expected}，数量不能混用",
+        shown,
+        f"用制作本表时的参数文件评估（--params），或按{expected}的数量重新填写",
+    )
 
 
 def _build_narrative(raw: Any, problems: ProblemCollector) -> dict[str, str]:
