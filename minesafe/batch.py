@@ -412,6 +412,31 @@ def _evaluate_stages(run: Run) -> UnitResult:
     return evaluate_unit(stages, params, run.parameters.get("county_files") or ())
 
 
+def report_files(job: Job, notebook: Any) -> tuple[Mapping[str, Any], dict[str, bytes]]:
+    """What a unit's folder will hold once its notebook has run: the notebook, its HTML, the
+    result and the documents — and, when the unit's submissions changed since its last report,
+    the earlier version kept under 历史版本 (minesafe.history), the new report opening with what it
+    replaces. Returns the result as written and the files by name."""
+    import nbformat
+
+    from minesafe.export import export_html
+
+    verdict = job.result.get("verdict")
+    result, kept = keep_history(job.folder, job.result, datetime.now()) if verdict else (job.result, {})
+    replaced = describe_replacement(result)
+    if replaced:
+        notebook.cells.insert(1, nbformat.v4.new_markdown_cell(replaced))
+    html = export_html(notebook, job.title)
+    documents = unit_documents(job, replacement_lines(result)) if verdict else {}
+    files = {
+        "report.ipynb": escape_json_text(nbformat.writes(notebook)).encode("utf-8"),
+        "report.html": escape_undecodable(html).encode("utf-8"),  # a file name that is not UTF-8: escaped
+    }
+    if job.result:
+        files["result.json"] = (dump_json(result, indent=2) + "\n").encode("utf-8")
+    return result, files | documents | kept
+
+
 def execute_job(job: Job) -> Done:
     """Run one notebook with papermill and write its three outputs, all or nothing. Returns the
     outcome and the SHA-256 of each output written."""
@@ -419,7 +444,6 @@ def execute_job(job: Job) -> Done:
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
-    from minesafe.export import export_html
     from minesafe.kernels import ReportKernelManager
 
     started = time.perf_counter()
@@ -448,23 +472,8 @@ def execute_job(job: Job) -> Done:
             if _standby is not None and kernel is not None:
                 _standby.retire(kernel)
             prepare_next_kernel(cwd)  # the next report's kernel starts while this one exports
-        # a unit's new version keeps the earlier one (minesafe.history) and its report opens saying so
-        result, kept = keep_history(job.folder, job.result, datetime.now()) if job.result.get("verdict") else (job.result, {})
-        replaced = describe_replacement(result)
-        if replaced:
-            notebook.cells.insert(1, nbformat.v4.new_markdown_cell(replaced))
-        html = export_html(notebook, job.title)
-        documents = unit_documents(job, replacement_lines(result)) if job.result.get("verdict") else {}
-        digests = write_report(
-            job,
-            {
-                "report.ipynb": escape_json_text(nbformat.writes(notebook)).encode("utf-8"),
-                "report.html": escape_undecodable(html).encode("utf-8"),  # a file name that is not UTF-8: escaped
-            }
-            | ({"result.json": (dump_json(result, indent=2) + "\n").encode("utf-8")} if job.result else {})
-            | documents
-            | kept,
-        )
+        result, files = report_files(job, notebook)
+        digests = write_report(job, files)
     except PapermillExecutionError as exc:
         # number the cell as the evaluator sees it in the notebook, without papermill's injected cell
         cells = nbformat.read(job.run.notebook, as_version=4).cells

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import shutil
@@ -10,7 +11,6 @@ from pathlib import Path
 import openpyxl
 from docx import Document
 
-from minesafe.cli import main
 from minesafe.history import HISTORY_FOLDER, describe_changes, describe_replacement, keep_history
 from minesafe.provenance import read_provenance
 from minesafe.rendering import result_to_dict
@@ -57,22 +57,46 @@ def test_a_new_version_keeps_the_earlier_one_and_an_unchanged_one_is_not_new(tmp
     assert "【重新提交】本报告为第 2 版" in describe_replacement(new)
 
 
-def test_a_batch_keeps_history_and_says_what_changed(tmp_path, capsys):
+def _execute_without_kernel(job):
+    """The batch's own execution but for the kernel: the unit's outputs from a notebook that was
+    not run (the history, the notice, the result and the documents are the batch's, not the kernel's)."""
+    import nbformat
+
+    from minesafe.batch import job_outcome, report_files, write_report
+    from minesafe.summary import STATUS_OK
+
+    result, files = report_files(job, nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# 报告")]))
+    return dataclasses.replace(job_outcome(job, STATUS_OK, 0.0), versions=int(result.get("versions", 1))), write_report(
+        job, files
+    )
+
+
+def test_a_batch_keeps_history_and_says_what_changed(tmp_path):
+    from minesafe.batch import run_batch
+    from minesafe.intake import load_batch_runs
+    from minesafe.resources import package_folder
+
     inbox = tmp_path / "收件"
     inbox.mkdir()
     county = inbox / "丙县.yaml"
     shutil.copy(DEMO / "counties" / "bing.yaml", county)
     out = tmp_path / "报告"
-    assert main(["batch", str(inbox), "--out", str(out), "--jobs", "1"]) == 0
+
+    def run() -> list:
+        runs, _ = load_batch_runs([inbox], out, package_folder("notebooks"))
+        return run_batch(runs, out, 1, progress=False, execute=_execute_without_kernel)
+
+    run()
     text = county.read_text(encoding="utf-8")
     county.write_text(text.replace("  4-4b: {result: 完成}\n", "  4-4b: {result: 未完成}\n"), encoding="utf-8")
-    assert main(["batch", str(inbox), "--out", str(out), "--jobs", "1"]) == 0
+    (outcome,) = run()
+    assert outcome.versions == 2 and not outcome.reused
     (unit,) = [p.parent for p in out.rglob("result.json") if HISTORY_FOLDER not in p.parts]
     result = json.loads((unit / "result.json").read_text(encoding="utf-8"))
     assert result["versions"] == 2 and "第 4-4b 行：完成 → 未完成" in result["replaces"]["changes"]
     (kept,) = (unit / HISTORY_FOLDER).iterdir()
     earlier = json.loads((kept / "result.json").read_text(encoding="utf-8"))
-    assert earlier["items"]["4-4b"]["result"] == "完成" and (kept / "report.html").is_file()
+    assert earlier["items"]["4-4b"]["result"] == "完成" and (kept / "report.html").is_file() and (kept / "report.docx").is_file()
     assert "【重新提交】本报告为第 2 版" in (unit / "report.html").read_text(encoding="utf-8")
     words = [p.text for p in Document(str(unit / "report.docx")).paragraphs]
     opening = next(i for i, text in enumerate(words) if text.startswith("【重新提交】本报告为第 2 版"))
@@ -82,8 +106,7 @@ def test_a_batch_keeps_history_and_says_what_changed(tmp_path, capsys):
     summary = openpyxl.load_workbook(out / "batch-summary.xlsx").active
     header = [c.value for c in summary[1]]
     assert summary.cell(2, header.index("版本数") + 1).value == 2
-    assert main(["batch", str(inbox), "--out", str(out), "--jobs", "1"]) == 0  # unchanged: reused
-    assert len(list((unit / HISTORY_FOLDER).iterdir())) == 1
+    (again,) = run()  # unchanged: reused, not a new version
+    assert again.reused and again.versions == 2 and len(list((unit / HISTORY_FOLDER).iterdir())) == 1
     rows, _ = collect_status(out, today=dt.date(2023, 3, 10))
     assert [r.filed["自评"].versions for r in rows if r.unit == "示例丙县"] == [2]
-    capsys.readouterr()
