@@ -91,12 +91,7 @@ def read_provenance(unit: UnitResult, params: str | Path | None) -> dict[str, An
             | _file_facts(source)
             | filed_on(source, result.header.submitted)
         )
-        inputs += [
-            {"role": "佐证材料", "unit": result.name, "stage": result.header.stage}
-            | {"path": shown_path(Path(source).parent / f.file), "sha256": f.sha256}
-            for f in evidence_files(result)
-            if f.sha256
-        ]
+        inputs += evidence_facts(result, source)
         note_rubric(result.rubric)
         if isinstance(result, ProvinceResult):
             for county in result.units:
@@ -106,6 +101,7 @@ def read_provenance(unit: UnitResult, params: str | Path | None) -> dict[str, An
                         | _file_facts(county_source)
                         | filed_on(county_source, r.header.submitted)
                     )
+                    inputs += evidence_facts(r, county_source)
                     note_rubric(r.rubric)
     return {
         "inputs": inputs,
@@ -125,6 +121,16 @@ def read_provenance(unit: UnitResult, params: str | Path | None) -> dict[str, An
         "minesafe_version": minesafe.__version__,
         "code_revision": read_code_revision(),
     }
+
+
+def evidence_facts(result: CountyResult | ProvinceResult, source: str | Path) -> list[dict[str, str]]:
+    """The provenance entries (role 佐证材料) of the evidence files a result lists and that were found."""
+    return [
+        {"role": "佐证材料", "unit": result.name, "stage": result.header.stage}
+        | {"path": shown_path(Path(source).parent / f.file), "sha256": f.sha256}
+        for f in evidence_files(result)
+        if f.sha256
+    ]
 
 
 def evidence_files(result: CountyResult | ProvinceResult) -> list[EvidenceFile]:

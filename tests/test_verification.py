@@ -144,6 +144,9 @@ def test_evidence_found_is_hashed_into_provenance_and_missing_evidence_is_a_noti
     evidence = [i for i in read_provenance(unit, None)["inputs"] if i["role"] == "佐证材料"]
     assert [Path(i["path"]).name for i in evidence] == [Path(f.file).name for f in found]
     assert not any("找不到" in f for f in _flags(unit.deciding))
+    province = evaluate_unit([DEMO / "south" / "province.yaml"])  # a province's appendix names its counties' evidence too
+    county_evidence = [i for i in read_provenance(province, None)["inputs"] if i["role"] == "佐证材料"]
+    assert {i["unit"] for i in county_evidence} == {"示例南甲县"} and len(county_evidence) == 3
     (county_folder / found[1].file).unlink()
     result = evaluate(county_folder / "核查.yaml")
     assert f"所列佐证材料找不到：4-4a 行的 {found[1].file}（相对于提交文件所在文件夹）。" in _flags(result)
