@@ -683,15 +683,26 @@ def render_status(folder: str | Path, calendar_file: str | Path = "") -> Html:
     """报送情况: the season's status table of a folder (see :mod:`minesafe.status`, the same as
     ``minesafe status``), judged as of today: each unit's stages in with their dates, what is
     missing and late, and the count of each state."""
-    from minesafe.status import collect_status, describe_counts, read_calendar, status_frame
+    from minesafe.status import STATUS_HEADERS, collect_status, describe_counts, read_calendar, status_frame, status_lines
 
     calendar = read_calendar(Path(calendar_file) if str(calendar_file).strip() else None)
     rows, unreadable = collect_status(Path(folder), calendar=calendar)
     lead = describe_counts(rows) + f"期限依据：{calendar.source}。"
-    frame = status_frame(rows)
     note = "；".join(f"未计入：{u}" for u in unreadable)
-    body = _lines([], lead=lead) + render_frame(frame).html + (_lines([], note=note) if note else "")
-    return Html(body, "\n".join([lead, frame.to_string(index=False), *([note] if note else [])]))
+    state = STATUS_HEADERS.index("状态")
+    lines = []
+    for row, line in zip(rows, status_lines(rows), strict=True):
+        # late or invalid in red, something still missing in amber, complete in green
+        colour = (
+            palette.FAIL
+            if row.late or row.state in ("逾期未交", "文件有误")
+            else palette.PENDING
+            if row.missing
+            else palette.PASS
+        )
+        lines.append((*line[:state], Mark(str(line[state]), colour), *line[state + 1 :]))
+    body = _table(STATUS_HEADERS, lines, lead=lead, note=note)
+    return Html(body, "\n".join([lead, status_frame(rows).to_string(index=False), *([note] if note else [])]))
 
 
 def render_list_proposal(history_file: str | Path = "", results: str | Path = "") -> Html:
