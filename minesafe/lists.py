@@ -217,16 +217,28 @@ def apply_results(history: ListHistory, results: Sequence[tuple[str, Mapping[str
     result, if any). Returns the history and, by unit, which result each rests on (one line)."""
     taken: dict[str, tuple[str, str, str]] = {}
     notes: dict[str, str] = {}
+    problems = ProblemCollector()
     for source, r in results:
         if r.get("rubric") != history.kind or r.get("year") != history.year:
             continue
         name = normalize_name(str(r.get("county") or r.get("enterprise") or r.get("province") or ""))
         stage, verdict = str(r.get("stage") or ""), str(r.get("verdict") or "")
+        if r.get("rule_set"):  # a loosened or other rule set's 合格 is no ground for a national exit
+            notes.setdefault(name, f"评估结果按非国家评估表口径（{r['rule_set']}）得出（{source}），不作为依据")
+            continue
         if stage not in VERIFIED_STAGES:
             notes.setdefault(name, f"评估结果只有{stage or '未注明阶段的'}结论{verdict}（{source}），未经核查或认定，不作为依据")
             continue
-        if name not in taken or STAGES.index(stage) > STAGES.index(taken[name][1]):
+        earlier = taken.get(name)
+        if earlier is not None and earlier[1] == stage and earlier[0] != verdict:
+            problems.add(
+                (),
+                f"{name}有两个{stage}结果，结论不同：{earlier[2]}（{earlier[0]}）、{source}（{verdict}）",
+                expected="每个单位每个阶段只有一个评估结果：只给出一次批量评估的输出文件夹",
+            )
+        if earlier is None or STAGES.index(stage) > STAGES.index(earlier[1]):
             taken[name] = (verdict, stage, source)
+    problems.raise_if_any("评估结果文件夹")
     units = []
     for unit in history.units:
         if unit.name in taken:

@@ -18,8 +18,10 @@ from minesafe.lists import (
     NONCOAL_PROVINCE_CRITERIA,
     PENDING_CHECK,
     STAY,
+    apply_results,
     build_history,
     build_proposal_workbook,
+    history_from_list,
     propose_next_list,
 )
 from minesafe.rubric import VERIFIED_STAGES
@@ -240,3 +242,28 @@ def test_lists_from_results_and_a_history_file(tmp_path, capsys):
     assert "阳城县 可调出" in printed
     assert main(["lists"]) == 2
     assert main(["lists", "--results", str(tmp_path / "无此文件夹")]) == 2
+
+
+def _checked(name: str, verdict: str, stage: str = "核查", **extra) -> dict:
+    """A result.json mapping of a 2023 coal county, as far as apply_results reads it."""
+    return {"rubric": "coal-county", "year": 2023, "county": name, "stage": stage, "verdict": verdict} | extra
+
+
+def test_a_result_under_a_non_national_rule_set_is_no_ground_for_an_exit():
+    history = history_from_list("coal-county", 2023, ["阳城县"])
+    loosened = _checked("阳城县", "合格", rule_set="某省试行口径")
+    taken, bases = apply_results(history, [("报告/阳城县/result.json", loosened)])
+    assert not taken.units[0].result and not taken.units[0].stage
+    assert "非国家评估表口径" in bases["阳城县"] and "不作为依据" in bases["阳城县"], bases
+    assert propose_next_list(taken)[0].action != EXIT
+
+
+def test_two_results_of_one_unit_at_one_stage_that_disagree_are_refused():
+    history = history_from_list("coal-county", 2023, ["阳城县"])
+    results = [("旧/阳城县/result.json", _checked("阳城县", "合格")), ("新/阳城县/result.json", _checked("阳城县", "不合格"))]
+    with pytest.raises(InputError) as caught:
+        apply_results(history, results)
+    text = str(caught.value)
+    assert "阳城县有两个核查结果" in text and "旧/阳城县/result.json" in text and "新/阳城县/result.json" in text, text
+    same = [("a/result.json", _checked("阳城县", "合格")), ("b/result.json", _checked("阳城县", "合格"))]
+    assert apply_results(history, same)[0].units[0].result == "合格"  # the same result twice: no doubt
