@@ -713,7 +713,7 @@ def _note_reasons(stage: str, items: Sequence[ItemResult]) -> list[Reason]:
             "flag",
             "notes",
             f"{stage}阶段否决项 {'、'.join(bare)} 的评估结论没有说明（方案：否决项评估结论分为“完成”“未完成”或“无该项”，"
-            "并作说明），请补充说明（note）。",
+            "并作说明），请在各该行的说明中补充。",
         )
     ]
 
@@ -776,7 +776,7 @@ def record_flags(submission: CountySubmission, items: Sequence[ItemResult]) -> l
                 Reason(
                     "flag",
                     "evidence",
-                    f"否决项 {'、'.join(bare)} 在{submission.header.stage}中评为完成或不涉及，但未列佐证材料（items.行编号.evidence）。",
+                    f"否决项 {'、'.join(bare)} 在{submission.header.stage}中评为完成或不涉及，但未列佐证材料，请列出各该行所依据的材料。",
                 )
             )
     missing = [f"{i.row.id} 行的 {f.file}" for i in items for f in i.supporting if f.missing]

@@ -163,7 +163,7 @@ def test_a_veto_conclusion_without_its_note_is_a_hint_at_verified_stages(county_
     assert bool(flags) is flagged
     if flagged:
         assert flags[0].startswith(f"{stage}阶段否决项 1-1a、1-2a、")  # 1-1b has its note
-        assert "并作说明），请补充说明（note）。" in flags[0]
+        assert "并作说明），请在各该行的说明中补充。" in flags[0]
         assert "4-1b" in flags[0] and "1-1c" not in flags[0]  # veto rows only
 
 

@@ -164,6 +164,7 @@ def test_a_veto_row_passed_without_evidence_at_a_check_is_a_notice(county_rubric
     result = evaluate_county(build_county_submission(verified, county_rubric), county_rubric)
     notice = next(f for f in _flags(result) if "未列佐证材料" in f)
     assert "1-1b" in notice and "1-1a" not in notice  # 1-1a lists its evidence
+    assert notice.endswith("但未列佐证材料，请列出各该行所依据的材料。")  # no YAML key: a reviewer reads it
     veto = [row.id for row in county_rubric.rows if row.category.key == "veto"]
     for row_id in veto:
         entry = verified["items"][row_id]
