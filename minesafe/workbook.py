@@ -843,16 +843,37 @@ def _read_targets(reading: _Reading) -> None:
             continue
         keyed.add(path, f"A{r}")
         reading.labels[TARGETS].append((path, row[4], f"E{r}"))
-        shown = _BASELINE_PREFIX.match(row[4]) if path[-1] == "baseline" and isinstance(row[4], str) else None
-        if shown is not None and "baseline_label" not in reading.data:  # the baseline year the workbook was made for
-            reading.data["baseline_label"] = shown.group()
-            reading.note(("baseline_label",), TARGETS, f"E{r}")
+        if path[-1] == "baseline" and isinstance(row[4], str):
+            _note_baseline_label(reading, row[4], r)
         reading.note(("targets", *path), TARGETS, f"F{r}")
         if value is not None:
             reading.filled = True
             put_value(targets, path, value)
     if targets:
         reading.data["targets"] = targets
+
+
+def _note_baseline_label(reading: _Reading, label: str, r: int) -> None:
+    """The baseline year the workbook was made for, as the first baseline row's label names it;
+    a later baseline row naming another year (rows copied from a workbook made for another
+    baseline year) is a problem naming both cells, never a mix read under one year."""
+    shown = _BASELINE_PREFIX.match(label)
+    if shown is None:
+        return
+    first = reading.data.get("baseline_label")
+    if first is None:
+        reading.data["baseline_label"] = shown.group()
+        reading.note(("baseline_label",), TARGETS, f"E{r}")
+    elif shown.group() != first:
+        reading.reader.problems.append(
+            Problem(
+                (),
+                f"本行的基准年“{shown.group()}”与{reading.places[('baseline_label',)]}的“{first}”不同，数量不能混用",
+                label,
+                "各行基准年相同：用 minesafe template 重新生成工作簿，按同一基准年填写",
+                _cell_name(TARGETS, f"E{r}"),
+            )
+        )
 
 
 def _target_key(keyed: _KeyPaths, dotted: Any, r: int) -> KeyPath | Problem:

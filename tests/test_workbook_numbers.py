@@ -244,6 +244,24 @@ def test_a_workbook_made_for_another_baseline_year_is_refused_under_this_one(tmp
     assert evaluate(path, TWO_YEARS_BEFORE).verdict == evaluate(wu_in_2026, TWO_YEARS_BEFORE).verdict
 
 
+def test_baseline_rows_naming_two_different_years_are_refused(tmp_path, wu_in_2026):
+    """Only the first baseline row's label would be compared with the evaluation's year: a later
+    row copied from a workbook made for another baseline year (2024's tailings ponds beside 2020's
+    mines) is refused naming its cell and the first one, never read as the table's year."""
+    data, _ = read_document(wu_in_2026)
+    path = tmp_path / "wu.xlsx"
+    write_workbook(build_workbook(read_county_rubric("noncoal-county"), data), path)
+    book = openpyxl.load_workbook(path)
+    targets = book[TARGETS]
+    first, copied = _row_of(targets, "underground_mines.baseline"), _row_of(targets, "tailings_ponds.baseline")
+    targets.cell(copied, 5).value = "2024年尾矿库数量（座）"
+    book.save(path)
+    with pytest.raises(InputError) as refused:
+        read_document(path)
+    (line,) = refused.value.lines
+    assert line.startswith(f"工作表「工作目标」单元格 E{copied}：本行的基准年“2024年”与工作表「工作目标」单元格 E{first}的“2020年”不同"), line
+
+
 def test_a_blank_template_under_two_years_before_is_accepted_with_its_params(tmp_path):
     """A blank template names no year ("评估年度前2年"): accepted under the reading it was made for,
     and a YAML submission's ``baseline_label`` naming another year is refused like a workbook's."""
