@@ -259,7 +259,9 @@ def test_baseline_rows_naming_two_different_years_are_refused(tmp_path, wu_in_20
     with pytest.raises(InputError) as refused:
         read_document(path)
     (line,) = refused.value.lines
-    assert line.startswith(f"工作表「工作目标」单元格 E{copied}：本行的基准年“2024年”与工作表「工作目标」单元格 E{first}的“2020年”不同"), line
+    assert line.startswith(
+        f"工作表「工作目标」单元格 E{copied}：本行的基准年“2024年”与工作表「工作目标」单元格 E{first}的“2020年”不同"
+    ), line
 
 
 def test_a_blank_template_under_two_years_before_is_accepted_with_its_params(tmp_path):
