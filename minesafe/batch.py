@@ -35,7 +35,7 @@ from minesafe.frames import PROVINCE_KIND, RESULT_FILE, SUMMARY_STEM, UNIT_KINDS
 from minesafe.history import describe_replacement, keep_history, replacement_lines
 from minesafe.names import escape_undecodable, normalize_name
 from minesafe.parsing import NAME_MAX, check_name_length, read_document, recording_reads
-from minesafe.provenance import file_sha256, read_provenance
+from minesafe.provenance import file_sha256, lookup_digest, read_provenance
 from minesafe.rendering import name_report, result_to_dict
 from minesafe.results import evaluate_unit
 from minesafe.runs import FILE_PARAMETERS, STAGE_PARAMETERS, Job, Run
@@ -183,12 +183,14 @@ def plan_unit(run: Run, out: Path) -> Job | UnitOutcome:
         return _failure(run, f"评估超过{what}，已停止；请检查提交文件是否异常庞大或嵌套过深", time.perf_counter() - started)
     except Exception as exc:  # one unit's unforeseen fault fails that unit alone; the batch goes on
         return _failure(run, f"评估时出现意外错误：{_describe(exc)}", time.perf_counter() - started)
-    files = {run.notebook, *reads, *(Path(run.parameters[k]) for k in FILE_PARAMETERS if run.parameters.get(k))}
+    files = {run.notebook, *reads.files, *(Path(run.parameters[k]) for k in FILE_PARAMETERS if run.parameters.get(k))}
     try:
         inputs = {str(path.resolve()): file_sha256(path) for path in sorted(files)}
     except OSError as exc:  # an input removed or made unreadable meanwhile
         return _failure(run, f"读取输入文件时出错：{_describe(exc)}", time.perf_counter() - started)
-    return Job(run, folder, title, result, inputs)
+    # a listed evidence file counts by its digest or its absence: one that appears later re-makes the unit
+    looked_for = {str(path.resolve()): lookup_digest(path) for path in sorted(set(reads.looked_for) - files)}
+    return Job(run, folder, title, result, looked_for | inputs)
 
 
 def _describe(exc: BaseException) -> str:

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from minesafe.provenance import file_sha256
+from minesafe.provenance import lookup_digest
 from minesafe.runs import Job, Run
 from minesafe.summary import (
     UnitOutcome,
@@ -79,7 +79,8 @@ def code_fingerprint() -> str:
 
 def unit_key(run: Run, inputs: Mapping[str, str]) -> str:
     """What a unit's report depends on, as one hash: the notebook and every input file read (by
-    content), the parameters and the minesafe version."""
+    content), every evidence file listed (by content, or :data:`~minesafe.provenance.MISSING_FILE`),
+    the parameters and the minesafe version."""
     facts = {"code": code_fingerprint(), "parameters": dict(run.parameters), "inputs": dict(sorted(inputs.items()))}
     text = json.dumps(facts, ensure_ascii=False, sort_keys=True, default=str)
     return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()  # a file name that is not UTF-8: its bytes
@@ -96,21 +97,14 @@ def expected_outputs(verdict: str, pdf: bool) -> set[str]:
     return {*OUTPUT_NAMES, *documents}
 
 
-def _current_digest(path: str) -> str | None:
-    try:
-        return file_sha256(Path(path))
-    except OSError:
-        return None
-
-
 def reuse_unit(run: Run, entry: Mapping[str, Any] | None, pdf: bool = False) -> UnitOutcome | None:
     """The recorded outcome of an unchanged unit whose outputs are intact (with its PDF when
     ``pdf`` asks for one), else ``None``."""
     if not isinstance(entry, Mapping) or entry.get("code") != code_fingerprint():
         return None
-    digests = {path: _current_digest(path) for path in entry.get("inputs", {})}
-    inputs = {path: digest for path, digest in digests.items() if digest is not None}
-    if len(inputs) < len(digests) or unit_key(run, inputs) != entry.get("key"):
+    # an input read then and gone now, or an evidence file missing then and there now, changes the key
+    inputs = {path: lookup_digest(Path(path)) for path in entry.get("inputs", {})}
+    if unit_key(run, inputs) != entry.get("key"):
         return None
     folder = Path(entry["folder"])
     outputs = entry.get("outputs", {})
@@ -119,7 +113,7 @@ def reuse_unit(run: Run, entry: Mapping[str, Any] | None, pdf: bool = False) -> 
         return None
     if not expected_outputs(outcome.verdict, pdf) <= set(outputs):
         return None
-    if any(_current_digest(str(folder / n)) != d for n, d in outputs.items()):
+    if any(lookup_digest(folder / n) != d for n, d in outputs.items()):
         return None
     return dataclasses.replace(outcome, run_file=str(run.source), seconds=0.0, reused=True)
 
@@ -191,4 +185,4 @@ def reuse_overview(job: Job, entry: Mapping[str, Any]) -> bool:
     if entry.get("code") != code_fingerprint() or entry.get("key") != unit_key(job.run, job.inputs):
         return False
     outputs = entry.get("outputs", {})
-    return bool(outputs) and all(_current_digest(str(job.folder / n)) == d for n, d in outputs.items())
+    return bool(outputs) and all(lookup_digest(job.folder / n) == d for n, d in outputs.items())

@@ -19,8 +19,8 @@ from typing import Any
 
 from minesafe.exceptions import InputError, Problem, RubricError, locate_key_path
 from minesafe.params import apply_params
-from minesafe.parsing import Locator, parse_yaml, read_document, read_text, record_read
-from minesafe.provenance import file_sha256
+from minesafe.parsing import Locator, parse_yaml, read_document, read_text, record_lookup, record_read
+from minesafe.provenance import MISSING_FILE, file_sha256, lookup_digest
 from minesafe.resources import PACKAGE, profile_folder
 from minesafe.rubric import Rubric, build_rubric
 from minesafe.submission import CountySubmission, build_county_submission
@@ -195,18 +195,15 @@ def read_county_submission(
 
 def find_evidence(submission: CountySubmission, folder: Path) -> CountySubmission:
     """The submission with each row's evidence files looked for in ``folder`` (the submission's
-    own): a regular file found is hashed (SHA-256, recorded as an input a batch's reuse depends
-    on); anything else is marked missing (``sha256 == ""``)."""
+    own): a regular file found is hashed (SHA-256); anything else is marked missing
+    (``sha256 == ""``). Every listed file, found or not, is recorded as looked for: a batch's reuse
+    depends on its digest or its absence (:func:`minesafe.cache.lookup_digest`)."""
 
     def look(file: EvidenceFile) -> EvidenceFile:
         path = folder / file.file
-        if not path.is_file():
-            return dataclasses.replace(file, sha256="")
-        record_read(path)
-        try:
-            return dataclasses.replace(file, sha256=file_sha256(path))
-        except OSError:
-            return dataclasses.replace(file, sha256="")
+        record_lookup(path)
+        digest = lookup_digest(path)
+        return dataclasses.replace(file, sha256="" if digest == MISSING_FILE else digest)
 
     if not any(entry.evidence for entry in submission.items.values()):
         return submission

@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -37,14 +38,25 @@ class _Mark(Protocol):
     column: int
 
 
-_reads: ContextVar[list[Path] | None] = ContextVar("minesafe_reads", default=None)
+@dataclass(frozen=True)
+class RecordedReads:
+    """The input files read inside :func:`recording_reads` (``files``: each existed when read) and
+    the files merely looked for (``looked_for``: a row's listed evidence, found or not; whether it
+    is there, and its content, shape the report as much as a file read)."""
+
+    files: list[Path] = field(default_factory=list)
+    looked_for: list[Path] = field(default_factory=list)
+
+
+_reads: ContextVar[RecordedReads | None] = ContextVar("minesafe_reads", default=None)
 
 
 @contextmanager
-def recording_reads() -> Iterator[list[Path]]:
-    """Collect every input file read inside the block (submissions, params, rubric files): the
-    batch hashes exactly these to know whether a report is still up to date."""
-    reads: list[Path] = []
+def recording_reads() -> Iterator[RecordedReads]:
+    """Collect every input file read inside the block (submissions, params, rubric files) and every
+    file looked for (evidence): the batch hashes exactly these to know whether a report is still
+    up to date."""
+    reads = RecordedReads()
     token = _reads.set(reads)
     try:
         yield reads
@@ -54,8 +66,15 @@ def recording_reads() -> Iterator[list[Path]]:
 
 def record_read(path: Path) -> None:
     reads = _reads.get()
-    if reads is not None and path not in reads:
-        reads.append(path)
+    if reads is not None and path not in reads.files:
+        reads.files.append(path)
+
+
+def record_lookup(path: Path) -> None:
+    """Record a file whose presence counts, whether or not it exists (a listed evidence file)."""
+    reads = _reads.get()
+    if reads is not None and path not in reads.looked_for:
+        reads.looked_for.append(path)
 
 
 def read_text(path: Path) -> str:

@@ -19,6 +19,21 @@ def file_sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+#: What a file looked for but not there (or not a regular file, or unreadable) counts as in a digest's place.
+MISSING_FILE = "missing"
+
+
+def lookup_digest(path: Path) -> str:
+    """The SHA-256 of a regular file, else :data:`MISSING_FILE` (a folder, a pipe that would block,
+    a file that is not there or cannot be read)."""
+    if not path.is_file():
+        return MISSING_FILE
+    try:
+        return file_sha256(path)
+    except OSError:
+        return MISSING_FILE
+
+
 def read_code_revision() -> str:
     """The git revision of the minesafe source in use, or 未知 when it is not a git checkout."""
     import subprocess

@@ -227,6 +227,13 @@ def cached_batch(tmp_path_factory):
     inputs.mkdir()
     for name in ("jia", "yi"):
         shutil.copy(DEMO / "counties" / f"{name}.yaml", inputs / f"{name}.yaml")
+    # jia lists two evidence files: one there, one not (yet)
+    jia = (inputs / "jia.yaml").read_text(encoding="utf-8")
+    listed = "  1-1a: {result: 完成, evidence: [佐证材料/台账.txt, 佐证材料/记录.txt]}\n"
+    _write(inputs / "jia.yaml", jia.replace("  1-1a: {result: 完成}\n", listed))
+    assert listed in (inputs / "jia.yaml").read_text(encoding="utf-8")
+    (inputs / "佐证材料").mkdir()
+    _write(inputs / "佐证材料" / "台账.txt", "矿权设置台账\n")
     shutil.copy(ROOT / "minesafe" / "rubrics" / "noncoal-county.yaml", inputs / "rubric.yaml")
     _write(inputs / "params.yaml", "evaluation:\n  rubric_file: rubric.yaml\n")
     notebooks = tmp_path / "notebooks"
@@ -287,6 +294,10 @@ def _touch_text(path, extra):
         "damaged output",
         "damaged document",
         "missing output",
+        "evidence changed",
+        "evidence removed",
+        "evidence added",
+        "evidence a folder",
     ],
 )
 def test_a_changed_input_or_damaged_output_is_remade(cached_batch, change, monkeypatch):
@@ -308,12 +319,24 @@ def test_a_changed_input_or_damaged_output_is_remade(cached_batch, change, monke
         undo = _touch_text(jia / "report.html", "<p>被改动</p>")
     elif change == "damaged document":
         undo = _touch_text(jia / "report.docx", "x")
+    elif change == "evidence changed":
+        undo = _touch_text(inputs / "佐证材料" / "台账.txt", "补充\n")
+    elif change == "evidence removed":
+        content = (inputs / "佐证材料" / "台账.txt").read_bytes()
+        (inputs / "佐证材料" / "台账.txt").unlink()
+        undo = functools.partial((inputs / "佐证材料" / "台账.txt").write_bytes, content)
+    elif change == "evidence added":  # listed but missing when the batch ran: its report said so
+        _write(inputs / "佐证材料" / "记录.txt", "在线监测记录\n")
+        undo = (inputs / "佐证材料" / "记录.txt").unlink
+    elif change == "evidence a folder":  # still not a file: still missing, reused
+        (inputs / "佐证材料" / "记录.txt").mkdir()
+        undo = (inputs / "佐证材料" / "记录.txt").rmdir
     else:
         content = (jia / "result.json").read_bytes()
         (jia / "result.json").unlink()
         undo = functools.partial((jia / "result.json").write_bytes, content)
     both = change in ("notebook", "minesafe version")
-    assert reusable() == {"jia": False, "yi": not both}
+    assert reusable() == {"jia": change == "evidence a folder", "yi": not both}
     undo()
     assert reusable() == {"jia": True, "yi": True}
 
