@@ -323,9 +323,16 @@ def _add_narrative(document: Document, numbering: _Numbering, narrative: Mapping
                 add_paragraph(document, line.strip())
 
 
+def _add_annex_note(document: Document, lines: Sequence[str]) -> None:
+    """The 附件 note as GB/T 9704 places it: under the body after a blank line, before the signature,
+    kept on the signature's page (so neither stands alone on a page)."""
+    for text in ["", *lines]:
+        add_paragraph(document, text).paragraph_format.keep_with_next = True
+
+
 def _add_signature(document: Document) -> None:
     """评估人员 / 审核人 / 单位（盖章） / 日期, kept together on one page."""
-    add_paragraph(document, "")
+    add_paragraph(document, "").paragraph_format.keep_with_next = True
     blanks = {"日期": "　　　　年　　月　　日"}
     for label in SIGNATURE:
         paragraph = add_paragraph(document, f"{label}：", Span(blanks.get(label, "　" * 12), underline=label != "日期"))
@@ -478,8 +485,8 @@ def build_county_document(unit: UnitResult | CountyResult, narrative: Mapping[st
         _add_stage_changes(document, numbering, unit)
     _add_verification(document, numbering, unit)
     _add_narrative(document, numbering, narrative if narrative is not None else _narrative_of(result))
+    _add_annex_note(document, [f"附件：{result.rubric.title}（填报）"])
     _add_signature(document)
-    add_paragraph(document, f"附件：{result.rubric.title}（填报）", indent=False)
     add_annex(document, build_annex(result))
     return document
 
@@ -522,12 +529,11 @@ def build_province_document(province: UnitResult | ProvinceResult, narrative: Ma
     _add_counties(document, numbering, result)
     _add_failing_rows(document, numbering, result)
     _add_narrative(document, numbering, narrative if narrative is not None else _narrative_of(result))
-    _add_signature(document)
     counties = result.counties
     if counties:
-        add_paragraph(document, "附件：", indent=False)
-        for n, c in enumerate(counties, 1):
-            add_paragraph(document, f"{n}. {c.header.province} {c.county} {c.rubric.title}（填报）", indent=False)
+        lines = [f"{n}. {c.header.province} {c.county} {c.rubric.title}（填报）" for n, c in enumerate(counties, 1)]
+        _add_annex_note(document, ["附件：", *lines])
+    _add_signature(document)
     for n, c in enumerate(counties, 1):
         add_annex(document, build_annex(c), str(n))
     return document

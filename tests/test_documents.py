@@ -97,7 +97,9 @@ def test_the_county_report_has_its_sections_and_signature_block(yi_document):
     assert texts.count(TO_FILL) == len(NARRATIVE)
     for label in SIGNATURE:
         assert any(t.startswith(f"{label}：") for t in texts), label
-    assert "附件：非煤矿山重点地区安全生产攻坚克难工作评估表（填报）" in texts
+    # GB/T 9704: the annex note under the body, before the signature (never alone on the last page)
+    signature = next(i for i, t in enumerate(texts) if t.startswith(f"{SIGNATURE[0]}："))
+    assert texts.index("附件：非煤矿山重点地区安全生产攻坚克难工作评估表（填报）") < signature
 
 
 def test_the_failed_and_not_applicable_rows_carry_their_notes(yi, yi_document):
@@ -232,6 +234,8 @@ def test_the_province_report_lists_every_key_county_and_the_rows_failing_most():
     forms = [t for t in document.tables if [c.text for c in t.rows[0].cells][:3] == ["序号", "重点任务", "类别"]]
     assert len(forms) == len(province.counties) == 6
     assert sum(t.startswith("被评估地区：示例省 ") for t in texts) == 6
+    listed = texts.index("附件：")
+    assert texts[listed + 1].startswith("1. 示例省 ") and listed < texts.index(f"{SIGNATURE[0]}：　　　　　　　　　　　　")
 
 
 def test_documents_are_written_whole(tmp_path, yi):
