@@ -137,6 +137,14 @@ def _read_deadlines(given: Any, where: KeyPath, problems: ProblemCollector) -> d
         if day is None:
             problems.add(place, "期限应为月-日", text, "如 03-01（评估年度次年的3月1日）")
             continue
+        if (day.month, day.day) == (2, 29):  # applies every year: most years have no 29 February
+            problems.add(
+                place,
+                "每年适用的期限不能是2月29日（多数年份没有这一天）",
+                text,
+                "02-28 或 03-01；某一年度另定的日期写在 years 中",
+            )
+            continue
         deadlines[str(stage)] = (day.month, day.day)
     return deadlines
 

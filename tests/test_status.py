@@ -104,6 +104,10 @@ def test_a_calendar_sets_other_dates_and_its_mistakes_are_located(tmp_path, seas
     assert (("season", "deadlines", "自评"), "期限应为月-日") in shown
     assert (("season", "deadlines", "复核"), "评估阶段写法有误") in shown
     assert (("season", "years", "2022", "核查"), "期限写法有误") in shown
+    problems = ProblemCollector()  # 29 February as a yearly deadline: most years have none (was a traceback)
+    build_calendar({"deadlines": {"核查": "02-29"}}, problems)
+    assert [(p.path, p.value) for p in problems.problems] == [(("season", "deadlines", "核查"), "02-29")]
+    assert "2月29日" in problems.problems[0].message
     assert read_calendar().due("核查", 2022) == dt.date(2023, 3, 1)  # the shipped calendar: the notice's date
 
 
