@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from minesafe.names import normalize_name
+
 #: The folder of a unit's report folder that keeps its earlier versions (a batch never reads it as input).
 HISTORY_FOLDER = "历史版本"
 #: The roles of the provenance inputs that make a version: the unit's own files (and a province's counties').
@@ -24,10 +26,16 @@ def submission_digests(result: Mapping[str, Any]) -> dict[str, str]:
     """The SHA-256 of every submission a result rests on, by role, unit and stage."""
     inputs = (result.get("provenance") or {}).get("inputs", [])
     return {
-        f"{i.get('role')}|{i.get('unit')}|{i.get('stage')}": str(i.get("sha256"))
+        f"{i.get('role')}|{_unit_name(i.get('unit'))}|{i.get('stage')}": str(i.get("sha256"))
         for i in inputs
         if i.get("role") in VERSION_ROLES
     }
+
+
+def _unit_name(name: Any) -> str:
+    """A unit name from a ``result.json`` as it is compared: normalised (an older result may hold it
+    as written, with invisible or look-alike characters, :func:`minesafe.names.normalize_name`)."""
+    return normalize_name(name) if isinstance(name, str) else str(name)
 
 
 def describe_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
@@ -50,8 +58,9 @@ def describe_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str
         before = (old.get("items") or {}).get(key, {})
         if before.get("result") != item.get("result"):
             changes.append(f"第 {key} 行：{before.get('result')} → {item.get('result')}")
+    earlier = {_unit_name(name): county for name, county in (old.get("counties") or {}).items()}
     for name, county in (new.get("counties") or {}).items():
-        before = (old.get("counties") or {}).get(name, {})
+        before = earlier.get(_unit_name(name), {})
         if before.get("verdict") != county.get("verdict"):
             changes.append(f"重点县 {name}：{before.get('verdict') or '无结果'} → {county.get('verdict')}")
     return changes or ["提交文件内容有变化，结论、得分、工作目标和各行结果均未变"]

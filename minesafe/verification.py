@@ -34,6 +34,7 @@ from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
 
 from minesafe.exceptions import KeyPath, ProblemCollector
+from minesafe.names import INVISIBLE_NAME, SAME_NAME, normalize_name, reveal_characters
 
 #: Where a county folder keeps its evidence files (a batch does not read submissions below it).
 EVIDENCE_FOLDER = "佐证材料"
@@ -236,7 +237,10 @@ def build_verification(
         problems,
     ):
         _reject_unknown(entry, place, ("name", "date", "checked", "findings"), problems)
-        name = _text(entry, "name", place, "现场抽查的矿山名称", problems, required=True)
+        written = _text(entry, "name", place, "现场抽查的矿山名称", problems, required=True)
+        name = normalize_name(written)  # one mine, one name: compared and shown normalised
+        if written and not name:
+            problems.add((*place, "name"), INVISIBLE_NAME.format(what="现场抽查的矿山名称"), written, "矿山名称（文字）")
         day = _date_in_season(entry.get("date"), (*place, "date"), "现场抽查日期", year, problems, required=True)
         if day and start and end and not start <= day <= end:
             problems.add(
@@ -249,8 +253,9 @@ def build_verification(
             problems.add(
                 (*place, "name"),
                 f"矿山“{name}”在现场抽查中记录了两次（第 {seen[name] + 1} 项已有）",
-                name,
-                "每座矿山只记一项：同一矿山多日检查时合并写在一项的 checked 和 findings 中",
+                reveal_characters(written),
+                "每座矿山只记一项：同一矿山多日检查时合并写在一项的 checked 和 findings 中"
+                + f"（{SAME_NAME}）" * (written != name),
             )
             continue
         if name:

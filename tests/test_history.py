@@ -57,6 +57,26 @@ def test_a_new_version_keeps_the_earlier_one_and_an_unchanged_one_is_not_new(tmp
     assert "【重新提交】本报告为第 2 版" in describe_replacement(new)
 
 
+def test_names_an_older_result_holds_as_written_are_one_unit(tmp_path):
+    """An earlier result.json (written before names were normalised) holds a unit or county name
+    with a zero-width space or a look-alike ideograph: it is the same unit, not a new version."""
+    submission = tmp_path / "丙县.yaml"
+    shutil.copy(DEMO / "counties" / "bing.yaml", submission)
+    folder = tmp_path / "报告"
+    folder.mkdir()
+    new = _result(submission)
+    old = json.loads(json.dumps(new, ensure_ascii=False))
+    for entry in old["provenance"]["inputs"]:
+        entry["unit"] = "\ufeff" + entry["unit"] + "\u200b"
+    (folder / "result.json").write_text(json.dumps(old, ensure_ascii=False), encoding="utf-8")
+    same, kept = keep_history(folder, new, dt.datetime(2023, 3, 2, 9))
+    assert kept == {} and "versions" not in same
+    counties = {"示例\uf90a县": {"verdict": "合格"}, "示例乙县": {"verdict": "合格"}}  # U+F90A: 金
+    before = {"verdict": "不合格", "counties": {"示例\uf90a县\u200b": {"verdict": "合格"}, "示例乙县": {"verdict": "不合格"}}}
+    changes = describe_changes(before, {"verdict": "不合格", "counties": counties})
+    assert changes == ["重点县 示例乙县：不合格 → 合格"]
+
+
 def _execute_without_kernel(job):
     """The batch's own execution but for the kernel: the unit's outputs from a notebook that was
     not run (the history, the notice, the result and the documents are the batch's, not the kernel's)."""

@@ -90,6 +90,24 @@ def test_a_mine_checked_twice_is_an_input_error(county_rubric, verified):
 
 
 @pytest.mark.parametrize(
+    ("first", "written"),
+    [(0, "示例南甲县一号铁矿\u200b"), (0, "\ufeff示例南甲县一号铁矿"), (1, "示例南甲县二号\uf90a矿")],  # U+F90A: 金
+)
+def test_a_mine_written_with_invisible_or_look_alike_characters_is_the_same_mine(county_rubric, verified, first, written):
+    mines = verified["verification"]["mines"]
+    mines.append(dict(mines[first], name=written, date="2023-02-15"))
+    message = _problems(verified, county_rubric)
+    name = mines[first]["name"]
+    assert f"键 verification.mines[3].name：矿山“{name}”在现场抽查中记录了两次（第 {first + 1} 项已有）" in message
+    assert "名称比较时不计不可见字符" in message and "<U+" in message  # the name as written, made visible
+
+
+def test_a_mine_name_of_invisible_characters_only_is_an_input_error(county_rubric, verified):
+    verified["verification"]["mines"][0]["name"] = "\u200b\u200b"
+    assert "键 verification.mines[0].name：现场抽查的矿山名称只含不可见字符" in _problems(verified, county_rubric)
+
+
+@pytest.mark.parametrize(
     ("day", "accepted"),
     [("2022-12-31", False), ("2023-01-01", True), ("2023年12月31日", True), ("2024-01-01", False), ("2023-02-30", None)],
 )
