@@ -77,7 +77,7 @@ class Calendar:
         own = self.years.get(year, {})
         if stage in own:
             return own[stage]
-        if stage in self.deadlines:
+        if stage in self.deadlines and 0 < year < dt.MAXYEAR:  # 0: a file's year unread; 9999: a file's typo
             month, day = self.deadlines[stage]
             return dt.date(year + 1, month, day)
         return None

@@ -141,3 +141,16 @@ def test_the_command_prints_and_writes_a_safe_workbook(tmp_path, season, capsys)
     with pytest.raises(SystemExit) as refused:
         main(["status", str(season), "--today", "三月", "--out", str(out)])
     assert refused.value.code == 2 and "日期写法有误：三月" in capsys.readouterr().err
+
+
+def test_a_file_whose_year_is_a_typo_or_unread_is_shown_with_no_deadline(season):
+    """year: 9999 (a typo) made the deadline of 10000-03-01 a ValueError that ended minesafe status;
+    a year that cannot be read (abc) was held to the deadline of 0001-03-01. Both files are shown as
+    they are (文件有误), with no deadline and nothing late."""
+    for name, year in (("typo.yaml", 9999), ("unread.yaml", "abc")):
+        data = yaml.safe_load((season / "nanyi.yaml").read_text(encoding="utf-8"))
+        _write(season / name, data | {"county": f"示例{name}", "year": year})
+    rows = collect_status(season, today=MARCH_10)[0]
+    for unit in ("示例typo.yaml", "示例unread.yaml"):
+        row = _row(rows, unit)
+        assert row.state == "文件有误" and not row.late, row
