@@ -146,7 +146,11 @@ def read_filings(folder: Path) -> tuple[list[Filing], list[Expected], list[str]]
                 continue
             found, more = [read[0]], read[1]
         elif kind is FileKind.RESULT:
-            found, more = _filings_from_result(data)
+            try:
+                found, more = _filings_from_result(data)
+            except (KeyError, TypeError, ValueError, AttributeError, InputError):  # a result.json edited by hand or damaged
+                unreadable.append(f"{path}：评估结果文件内容不完整或已被改动（请重新运行批量评估）")
+                continue
         else:
             continue
         expected += more

@@ -154,3 +154,37 @@ def test_a_file_whose_year_is_a_typo_or_unread_is_shown_with_no_deadline(season)
     for unit in ("示例typo.yaml", "示例unread.yaml"):
         row = _row(rows, unit)
         assert row.state == "文件有误" and not row.late, row
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda r: r.update(year="x"),
+        lambda r: r.pop("year"),
+        lambda r: r.update(versions="many"),
+        lambda r: r.update(provenance=[1]),
+        lambda r: r["provenance"].update(inputs="abc"),
+        lambda r: [entry.pop("stage") for entry in r["provenance"]["inputs"]],
+        lambda r: r.update(counties=5),
+    ],
+)
+def test_a_result_json_edited_by_hand_is_named_not_a_traceback(tmp_path, season, damage):
+    """A batch's result.json edited or damaged (a year that is no number, provenance that is no
+    mapping, an entry without its stage) ended minesafe status with a traceback; it is listed
+    among the files not counted, and the others are tabulated."""
+    import json
+
+    from minesafe.provenance import read_provenance
+    from minesafe.rendering import result_to_dict
+    from minesafe.results import evaluate_unit
+
+    unit = evaluate_unit([season / "nanjia.yaml", season / "nanjia-verified.yaml"])
+    result = result_to_dict(unit, read_provenance(unit, None))
+    damage(result)
+    reports = tmp_path / "报告" / "示例南甲县"
+    reports.mkdir(parents=True)
+    (reports / "result.json").write_text(json.dumps(result, ensure_ascii=False), encoding="utf-8")
+    shutil.copy(season / "nanyi.yaml", tmp_path / "报告" / "nanyi.yaml")
+    rows, unreadable = collect_status(tmp_path / "报告", today=MARCH_10)
+    assert [line.split("：", 1)[1] for line in unreadable] == ["评估结果文件内容不完整或已被改动（请重新运行批量评估）"]
+    assert [r.unit for r in rows] == ["示例南乙县"]
