@@ -89,11 +89,18 @@ def describe_results(results: pd.DataFrame) -> Html:
     return Html(f"<p><b>{html.escape(text)}</b></p>", text)
 
 
+def title_forms(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with its 评估表 column naming each form by its title, as a reviewer knows it (and as
+    the charts name it), not by its key."""
+    titles = {rubric_id: read_rubric(str(rubric_id)).title for rubric_id in set(table["评估表"])}
+    return table.assign(评估表=table["评估表"].map(titles))
+
+
 def summarize_units(results: pd.DataFrame) -> pd.DataFrame:
     """Each unit's verdict and score per year, failing units first within a year."""
     table = decide_units(results)
     columns = ["年度", "单位名称", "单位类型", "阶段", "结论", "得分", "否决项未完成数", "不合格原因", "评估表"]
-    return table.sort_values(["年度", "是否合格", "单位名称"], kind="stable")[columns].reset_index(drop=True)
+    return title_forms(table.sort_values(["年度", "是否合格", "单位名称"], kind="stable")[columns].reset_index(drop=True))
 
 
 def count_verdicts(results: pd.DataFrame) -> pd.DataFrame:
@@ -142,7 +149,7 @@ def rank_failed_rows(results: pd.DataFrame) -> pd.DataFrame:
     table = failed.groupby(["评估表", "编号", "类别", "任务分解"], sort=False).agg(
         未完成次数=("单位名称", "count"), 失分合计=("失分", "sum"), 单位=("单位名称", lambda s: "、".join(sorted(set(s))))
     )
-    return table.sort_values(["未完成次数", "失分合计"], ascending=False, kind="stable").reset_index()
+    return title_forms(table.sort_values(["未完成次数", "失分合计"], ascending=False, kind="stable").reset_index())
 
 
 def tabulate_all_section_losses(results: pd.DataFrame) -> dict[str, pd.DataFrame]:
@@ -242,16 +249,18 @@ def propose_stationed_supervision(results: pd.DataFrame) -> pd.DataFrame:
                     "理由": f"没有{year}年评估结果（最近一次为{last}年），无法提出{year + 1}年名单建议；请补充该单位{year}年的评估结果",
                 }
             )
-    return pd.DataFrame(
-        lines,
-        columns=[
-            "评估表",
-            "单位名称",
-            "最近评估年度",
-            "结论",
-            "下一年度名单建议",
-            STATIONED_YEARS_COLUMN,
-            "驻点式督导帮扶",
-            "理由",
-        ],
+    return title_forms(
+        pd.DataFrame(
+            lines,
+            columns=[
+                "评估表",
+                "单位名称",
+                "最近评估年度",
+                "结论",
+                "下一年度名单建议",
+                STATIONED_YEARS_COLUMN,
+                "驻点式督导帮扶",
+                "理由",
+            ],
+        )
     )

@@ -674,7 +674,7 @@ def render_verification(report: Report) -> Html:
             parts.append(_table(headers, rows, widths=_RECORD_WIDTHS[headers[0], len(headers)], lead=title))
             lines += [f"{title}：" + "，".join(row) for row in rows]
     if not parts:
-        note = "未提供核查记录（现场抽查核实）和佐证材料。核查或认定的提交文件可附 verification 记录，各行可列 evidence 文件，见提交格式说明。"
+        note = "提交文件未附核查记录（现场抽查核实），各行未列佐证材料。"
         return Html(_lines([], note=note), note)
     return Html("".join(parts), "\n".join(lines))
 

@@ -8,6 +8,8 @@ import minesafe
 from minesafe import charts, overview
 from minesafe.exceptions import InputError
 
+COAL_COUNTY = "煤矿安全生产重点县(市、区)综合评估表（暂行）"  # the form named by its title, never its key
+
 
 @pytest.fixture(scope="module")
 def table():
@@ -17,7 +19,7 @@ def table():
 def test_the_last_stage_decides_a_unit(table):
     units = overview.summarize_units(table).set_index(["年度", "单位名称"])
     jia = units.loc[(2023, "示例省 示例煤矿县甲")]
-    assert (jia["阶段"], jia["结论"]) == ("核查", "不合格")
+    assert (jia["阶段"], jia["结论"], jia["评估表"]) == ("核查", "不合格", COAL_COUNTY)
     assert not units.index.duplicated().any()
     assert len(units) == len(table) - 2  # 煤矿县甲's and 南甲县's 自评 are the lines that do not decide
 
@@ -42,7 +44,7 @@ def test_count_verdicts_per_year_and_kind(table):
 def test_rows_that_fail_most_come_first(table):
     ranked = overview.rank_failed_rows(table)
     first = ranked.iloc[0]
-    assert (first["评估表"], first["编号"], first["未完成次数"]) == ("coal-county", "4-1a", 2)  # 乙, two years
+    assert (first["评估表"], first["编号"], first["未完成次数"]) == (COAL_COUNTY, "4-1a", 2)  # 乙, two years
     assert list(ranked["未完成次数"]) == sorted(ranked["未完成次数"], reverse=True)
 
 
@@ -69,11 +71,11 @@ def test_third_consecutive_year_flags_stationed_supervision(table):
     assert proposals.loc["示例省 示例煤矿县乙", "驻点式督导帮扶"] == "是"
     assert proposals.loc["示例省 示例煤矿县乙", overview.STATIONED_YEARS_COLUMN] == 2  # 2023 and 2024; 2025 the third
     # no 2024 result (coal counties' latest year): shown, with nothing proposed and the year to supply
-    assert proposals.loc["示例省 示例煤矿县甲"].drop("理由").tolist() == ["coal-county", 2023, "—", "待补充评估结果", 1, ""]
+    assert proposals.loc["示例省 示例煤矿县甲"].drop("理由").tolist() == [COAL_COUNTY, 2023, "—", "待补充评估结果", 1, ""]
     assert proposals.loc["示例省 示例煤矿县甲", "理由"] == (
         "没有2024年评估结果（最近一次为2023年），无法提出2025年名单建议；请补充该单位2024年的评估结果"
     )
-    assert not proposals.loc[proposals["评估表"].str.startswith("noncoal"), "驻点式督导帮扶"].any()  # a coal measure
+    assert not proposals.loc[proposals["评估表"].str.startswith("非煤"), "驻点式督导帮扶"].any()  # a coal measure
 
 
 def test_years_listed_count_the_years_on_the_list_whatever_the_proposal(table):
