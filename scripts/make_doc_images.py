@@ -103,9 +103,10 @@ def document_images(folder: Path) -> None:
             print(f"wrote {path.relative_to(ROOT)}")
 
 
-def workbook_images(folder: Path, summary: Path | None = None) -> None:
-    """The first printed page of the list proposals, the batch summary (``summary``, else the batch
-    of the demo counties) and the status table, as LibreOffice prints them."""
+def workbook_images(folder: Path) -> None:
+    """The first printed page of the list proposals, the batch summary and the status table, as
+    LibreOffice prints them. The summary is a batch of 示例南省 run in a demo workspace as its
+    README says (``minesafe batch 收件/示例南省``), so its paths are the workspace's relative ones."""
     demo = ROOT / "data" / "demo"
     books = {"print-lists": folder / "名单建议.xlsx", "print-status": folder / "status.xlsx"}
     minesafe = [sys.executable, "-m", "minesafe"]
@@ -113,11 +114,10 @@ def workbook_images(folder: Path, summary: Path | None = None) -> None:
         [*minesafe, "lists", str(demo / "lists" / "coal-county-history.yaml"), "--out", str(books["print-lists"])], check=True
     )
     subprocess.run([*minesafe, "status", str(demo), "--today", "2023-03-10", "--out", str(books["print-status"])], check=True)
-    if summary is None:
-        out = folder / "reports"
-        subprocess.run([*minesafe, "batch", str(demo / "counties"), "--out", str(out)], cwd=ROOT, check=False)
-        summary = out / "batch-summary.xlsx"
-    books["print-summary"] = summary
+    workspace = folder / "演示"
+    subprocess.run([*minesafe, "demo", str(workspace)], check=True)
+    subprocess.run([*minesafe, "batch", "收件/示例南省"], cwd=workspace, check=False)
+    books["print-summary"] = workspace / "reports" / "batch-summary.xlsx"
     for name, book in books.items():
         printed = convert(book, "pdf", folder / name)
         for path in _render_pdf_pages(printed.read_bytes(), name, {1: "page1"}, scale=1.5):
@@ -161,7 +161,7 @@ def main() -> int:
         for path in _render_pdf_pages(printed.read_bytes(), "print-template", {1: "instructions", 5: "tasks"}):
             print(f"wrote {path.relative_to(ROOT)}")
         document_images(Path(tmp))
-        workbook_images(Path(tmp), out / "batch-summary.xlsx")
+        workbook_images(Path(tmp))
     return 0
 
 
