@@ -358,6 +358,71 @@ def _read_kind(path: Path) -> tuple[FileKind | None, Any]:
     return classify_document(data), data
 
 
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _is_year(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return value is None or (isinstance(value, int | float) and not isinstance(value, bool))
+
+
+def _is_table(value: Any) -> bool:
+    return isinstance(value, Mapping) and all(isinstance(v, Mapping) for v in value.values())
+
+
+def _is_names(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _is_provenance(value: Any) -> bool:
+    inputs = value.get("inputs", []) if isinstance(value, Mapping) else None
+    return isinstance(inputs, list) and all(
+        isinstance(e, Mapping) and (e.get("role") != "提交文件" or (_is_text(e.get("stage")) and _is_text(e.get("path"))))
+        for e in inputs
+    )
+
+
+#: What the tables of results (``load_results``, the batch summary, ``minesafe status`` and
+#: ``lists --results``) read from a ``result.json``: key -> (required, what it is, its test).
+_RESULT_SHAPE: dict[str, tuple[bool, str, Any]] = {
+    "rubric": (True, "评估表编号（文字）", _is_text),
+    "year": (True, "评估年度（整数）", _is_year),
+    "province": (True, "省（区）名称（文字）", _is_text),
+    "verdict": (True, "结论（文字）", _is_text),
+    "passed": (True, "true、false 或 null", lambda v: v is None or isinstance(v, bool)),
+    "county": (False, "县名（文字）", _is_text),
+    "enterprise": (False, "企业名称（文字）", _is_text),
+    "stage": (False, "评估阶段（文字）", _is_text),
+    "score": (False, "数字或 null", _is_number),
+    "pass_score": (False, "数字或 null", _is_number),
+    "versions": (False, "版本数（整数）", _is_year),
+    "targets": (False, "各项目标的映射", _is_table),
+    "items": (False, "各项任务的映射", _is_table),
+    "counties": (False, "各重点县的映射", _is_table),
+    "pending_counties": (False, "县名列表", _is_names),
+    "missing_counties": (False, "县名列表", _is_names),
+    "reasons": (False, "原因列表", lambda v: isinstance(v, list) and all(isinstance(r, Mapping) for r in v)),
+    "provenance": (False, "来源记录（inputs 为映射列表，提交文件有 stage 和 path）", _is_provenance),
+}
+
+
+def check_result_shape(data: Mapping[str, Any]) -> list[Problem]:
+    """What is wrong with a ``result.json`` as minesafe wrote it (one edited by hand, damaged, or
+    of another program): each key the tables read that is missing or of another kind."""
+    problems = []
+    for key, (required, what, test) in _RESULT_SHAPE.items():
+        if key not in data:
+            if required:
+                problems.append(Problem((key,), "评估结果文件缺少此项（文件可能已被改动，请重新运行批量评估）", expected=what))
+        elif not test(data[key]):
+            problems.append(Problem((key,), "评估结果文件此项写法有误（文件可能已被改动，请重新运行批量评估）", data[key], what))
+    return problems
+
+
 def classify_files(files: Iterable[Path], accepted: Iterable[FileKind] = tuple(FileKind)) -> dict[Path, tuple[FileKind, Any]]:
     """Read and classify every file; raise one error listing every file that cannot be read, is
     neither a submission, a result nor a run file, or is of a kind not ``accepted``."""
@@ -375,6 +440,8 @@ def classify_files(files: Iterable[Path], accepted: Iterable[FileKind] = tuple(F
         elif kind not in accepted:
             expected = "、".join(k.value for k in FileKind if k in accepted)
             errors.append(InputError(str(path), [Problem((), f"这是{kind.value}，此处不能使用", str(path), expected)]))
+        elif kind is FileKind.RESULT and check_result_shape(data):  # the tables read a result as it is
+            errors.append(InputError(str(path), check_result_shape(data)))
         else:
             kinds[path] = (kind, data)
     raise_all(errors)
@@ -412,7 +479,9 @@ def load_results(paths_or_folder: str | Path | Iterable[str | Path], params: str
         except InputError as exc:
             errors.append(exc)
             continue
-        if kind is FileKind.RESULT:
+        if kind is FileKind.RESULT and check_result_shape(data):  # the tables read a result as it is
+            errors.append(InputError(str(path), check_result_shape(data)))
+        elif kind is FileKind.RESULT:
             rows += result_rows(data, str(path))
         elif kind is FileKind.SUBMISSION:
             submissions.append(path)

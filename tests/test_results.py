@@ -85,7 +85,10 @@ def test_classify_files_tells_the_kinds_apart(tmp_path):
     run = tmp_path / "run.yaml"
     run.write_text("notebook: noncoal_county_report\n", encoding="utf-8")
     result = tmp_path / "result.json"
-    result.write_text(json.dumps({"rubric": "noncoal-county", "verdict": "合格"}), encoding="utf-8")
+    result.write_text(
+        json.dumps({"rubric": "noncoal-county", "verdict": "合格", "passed": True, "year": 2022, "province": "示例省"}),
+        encoding="utf-8",
+    )
     shutil.copy(DEMO / "counties" / "jia.yaml", tmp_path / "jia.yaml")
     (tmp_path / "~$jia.xlsx").write_bytes(b"lock")  # an Excel lock file is not an input
     kinds = {p.name: k for p, (k, _) in classify_files(find_input_files([tmp_path])).items()}
@@ -278,3 +281,27 @@ def test_an_empty_key_county_sheet_is_one_clear_message(tmp_path):
     wb.save(workbook)
     with pytest.raises(InputError, match="没有填写任何重点县名称"):
         evaluate(workbook)
+
+
+@pytest.mark.parametrize(
+    ("damage", "key"),
+    [
+        (lambda r: r.update(year="x"), "year"),
+        (lambda r: r.pop("year"), "year"),
+        (lambda r: r.update(counties=5), "counties"),
+        (lambda r: r.update(items=[1]), "items"),
+        (lambda r: r.update(provenance={"inputs": [{"role": "提交文件", "path": "a.yaml"}]}), "provenance"),
+    ],
+)
+def test_a_result_json_edited_by_hand_is_an_input_error_naming_its_key(tmp_path, damage, key):
+    """load_results, the batch's summary and lists --results read a result.json as it is: one
+    edited by hand (a year that is no number, counties that are no mapping) was a KeyError or
+    AttributeError; it is an input error naming the file and the key."""
+    result = result_to_dict(evaluate(DEMO / "counties" / "jia.yaml"))
+    damage(result)
+    (tmp_path / "县").mkdir()
+    (tmp_path / "县" / "result.json").write_text(json.dumps(result, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(InputError) as refused:
+        minesafe.load_results(tmp_path)
+    (line,) = refused.value.lines
+    assert line.startswith(f"键 {key}：评估结果文件") and "请重新运行批量评估" in line, line
