@@ -17,6 +17,13 @@ from minesafe.parsing import check_name_length, read_document
 FILE_PARAMETERS = ("submission", "params_file", "verification", "confirmation", "history_file")
 
 
+#: Declared parameters that name input folders (a list run's reports folder, the overview's):
+#: resolved against the working directory like :data:`FILE_PARAMETERS` — the report's kernel runs in
+#: the notebooks' folder — and found when the unit is evaluated (the overview's is the batch's
+#: output folder, made by the batch).
+FOLDER_PARAMETERS = ("results",)
+
+
 #: Declared parameters that name one unit's files at its stages, earliest first (自评, 核查, 认定).
 STAGE_PARAMETERS = ("submission", "verification", "confirmation")
 
@@ -131,7 +138,7 @@ def build_run(
         problem = _parameter_problem(str(name), key, value, spec)
         if problem is not None:
             problems.add(("parameters", key), *problem)
-        elif key in FILE_PARAMETERS and value:
+        elif key in FILE_PARAMETERS + FOLDER_PARAMETERS and value:
             parameters[key] = str(Path(str(value)).resolve())
         else:
             parameters[key] = value

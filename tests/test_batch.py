@@ -77,6 +77,18 @@ def test_values_keep_their_type(tmp_path):
     assert run.parameters["submission"] == str(county.resolve())
 
 
+def test_a_list_runs_results_folder_is_resolved_like_its_files(tmp_path, monkeypatch):
+    """A list run's reports folder, relative to the folder the batch runs in as every path of a run
+    file: the kernel runs in the notebooks' folder, where the relative path names another folder."""
+    monkeypatch.chdir(tmp_path)
+    history = tmp_path / "名单数据.yaml"
+    shutil.copy(DEMO / "lists" / "coal-county-history.yaml", history)
+    (tmp_path / "reports").mkdir()
+    run = _build({"notebook": "list_management", "parameters": {"history_file": "名单数据.yaml", "results": "reports"}}, tmp_path)
+    assert run.parameters["results"] == str((tmp_path / "reports").resolve())
+    assert run.parameters["history_file"] == str(history.resolve())
+
+
 def test_missing_files_and_notebooks(tmp_path):
     with pytest.raises(InputError, match="文件不存在"):
         _build({"notebook": "noncoal_county_report", "parameters": {"submission": "nowhere.yaml"}}, tmp_path)
