@@ -193,16 +193,27 @@ def read_county_submission(
     return find_evidence(build_county_submission(data, rubric, str(path), locate), path.parent), rubric
 
 
+def _stays_inside(path: Path, folder: Path) -> bool:
+    """Whether ``path`` (in ``folder``, as written) still is once its links are followed: a link in
+    the evidence folder to a file elsewhere (/etc/passwd, another county's folder) is not evidence
+    of this submission, as a path written with ``..`` is not (minesafe.verification)."""
+    try:
+        return path.resolve().is_relative_to(folder.resolve())
+    except (OSError, RuntimeError):  # a loop of links
+        return False
+
+
 def find_evidence(submission: CountySubmission, folder: Path) -> CountySubmission:
     """The submission with each row's evidence files looked for in ``folder`` (the submission's
-    own): a regular file found is hashed (SHA-256); anything else is marked missing
+    own): a regular file found there (links followed, still inside it) is hashed (SHA-256);
+    anything else is marked missing
     (``sha256 == ""``). Every listed file, found or not, is recorded as looked for: a batch's reuse
     depends on its digest or its absence (:func:`minesafe.cache.lookup_digest`)."""
 
     def look(file: EvidenceFile) -> EvidenceFile:
         path = folder / file.file
         record_lookup(path)
-        digest = lookup_digest(path)
+        digest = lookup_digest(path) if _stays_inside(path, folder) else MISSING_FILE
         return dataclasses.replace(file, sha256="" if digest == MISSING_FILE else digest)
 
     if not any(entry.evidence for entry in submission.items.values()):

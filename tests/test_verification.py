@@ -251,3 +251,21 @@ def test_a_check_workbook_carries_its_record_and_evidence(county_folder):
     message = str(caught.value)
     assert f"工作表「{MINES}」单元格 B5：矿山“示例南甲县一号铁矿”在现场抽查中记录了两次" in message
     assert f"工作表「{OPINIONS}」单元格 A5：核查意见所对应的行在评估表中没有" in message
+
+
+def test_a_link_in_the_evidence_folder_to_a_file_elsewhere_is_not_evidence(county_folder):
+    """A path with .. is refused on reading, but a link inside 佐证材料 led outside the folder all the
+    same: /etc/passwd was hashed into provenance as the row's evidence. It is not found there."""
+    data = yaml.safe_load((county_folder / "核查.yaml").read_text(encoding="utf-8"))
+    listed = data["items"]["1-1a"]["evidence"][0]["file"]
+    (county_folder / listed).unlink()
+    (county_folder / listed).symlink_to("/etc/passwd")
+    (county_folder / EVIDENCE_FOLDER / "loop").symlink_to(county_folder / EVIDENCE_FOLDER / "loop")
+    data["items"]["1-2a"]["evidence"] = [f"{EVIDENCE_FOLDER}/loop"]
+    (county_folder / "核查.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    unit = evaluate_unit([county_folder / "核查.yaml"])
+    assert f"所列佐证材料找不到：1-1a 行的 {listed}、1-2a 行的 {EVIDENCE_FOLDER}/loop（相对于提交文件所在文件夹）。" in _flags(
+        unit.deciding
+    )
+    hashed = [Path(i["path"]).name for i in read_provenance(unit, None)["inputs"] if i["role"] == "佐证材料"]
+    assert Path(listed).name not in hashed and len(hashed) == 2
