@@ -66,6 +66,13 @@ def describe_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str
     return changes or ["提交文件内容有变化，结论、得分、工作目标和各行结果均未变"]
 
 
+def _free_stamp(stamp: str, taken: set[str]) -> str:
+    """A version's folder name: its time, with -2, -3 … when a version of the same second is kept
+    (two resubmissions within a second must not overwrite the earlier one's files)."""
+    candidates = (stamp if n == 1 else f"{stamp}-{n}" for n in range(1, len(taken) + 2))
+    return next(c for c in candidates if c not in taken)
+
+
 def keep_history(folder: Path, result: Mapping[str, Any], now: dt.datetime) -> tuple[dict[str, Any], dict[str, bytes]]:
     """The unit's result with its version facts, and the history files its folder must keep.
 
@@ -86,7 +93,7 @@ def keep_history(folder: Path, result: Mapping[str, Any], now: dt.datetime) -> t
         old = None
     facts: dict[str, Any] = {}
     if isinstance(old, Mapping) and submission_digests(old) != submission_digests(result):
-        stamp = now.strftime("%Y%m%d-%H%M%S")
+        stamp = _free_stamp(now.strftime("%Y%m%d-%H%M%S"), {name.split("/")[1] for name in kept})
         for p in sorted(folder.iterdir()):
             if p.is_file():
                 kept[f"{HISTORY_FOLDER}/{stamp}/{p.name}"] = p.read_bytes()

@@ -55,6 +55,15 @@ def test_a_new_version_keeps_the_earlier_one_and_an_unchanged_one_is_not_new(tmp
     assert set(kept) == {f"{HISTORY_FOLDER}/20230302-090000/result.json", f"{HISTORY_FOLDER}/20230302-090000/report.html"}
     assert new["versions"] == 2 and new["replaces"]["folder"] == f"{HISTORY_FOLDER}/20230302-090000"
     assert "【重新提交】本报告为第 2 版" in describe_replacement(new)
+    for name, data in kept.items():  # the batch writes them, then the new version's outputs
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(data)
+    (folder / "result.json").write_text(json.dumps(new, ensure_ascii=False), encoding="utf-8")
+    submission.write_text(submission.read_text(encoding="utf-8") + "# 第三次提交\n", encoding="utf-8")
+    third, kept = keep_history(folder, _result(submission), dt.datetime(2023, 3, 2, 9))  # in the same second
+    assert third["versions"] == 3 and third["replaces"]["folder"] == f"{HISTORY_FOLDER}/20230302-090000-2"
+    assert json.loads(kept[f"{HISTORY_FOLDER}/20230302-090000/result.json"]) == old  # the first version still kept
+    assert json.loads(kept[f"{HISTORY_FOLDER}/20230302-090000-2/result.json"]) == new
 
 
 def test_names_an_older_result_holds_as_written_are_one_unit(tmp_path):
