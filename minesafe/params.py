@@ -149,10 +149,11 @@ def apply_params(
     if not params:
         return rubric
     base: tuple[str | int, ...] = ()
+    problems = ProblemCollector()
     if "evaluation" in params:
+        _check_beside_evaluation(params, problems)
         base = ("evaluation",)
         params = params["evaluation"]
-    problems = ProblemCollector()
     if not isinstance(params, Mapping):
         problems.add(base, "参数应为映射", params, "键值对，如 pass_score: 80")
         problems.raise_if_any(source, locate)
@@ -320,6 +321,23 @@ def _row_changes(national: Rubric, other: Rubric) -> Iterator[tuple[str, str, An
                     row.place,
                     f.key,
                 )
+
+
+#: Top-level keys a params file may hold beside ``evaluation``: the season's calendar (minesafe status).
+BESIDE_EVALUATION = ("evaluation", "season")
+
+
+def _check_beside_evaluation(params: Mapping[str, Any], problems: ProblemCollector) -> None:
+    """A key beside ``evaluation`` is never read: ``national: false`` or ``baseline_reading`` written
+    there would be ignored without a word (the evaluation under other rules than the file says)."""
+    for key in params:
+        if key not in BESIDE_EVALUATION:
+            problems.add(
+                (str(key),),
+                "参数写在了 evaluation 之外，不会生效",
+                key,
+                "写在 evaluation: 之下（缩进），如 evaluation: {national: false, name: …}；evaluation 之外只能有 season（评估日程）",
+            )
 
 
 def _read_rule_set(params: Mapping[str, Any], base: tuple, problems: ProblemCollector) -> str:

@@ -267,3 +267,20 @@ def test_a_non_national_rule_set_is_said_in_every_output(county_rubric, county_d
     assert list(table["评估口径"]) == ["非国家评估表口径：某省试行口径（第 4-2c 行类别 ■ 否决项→/ 参考项）", ""]
     assert "其中按非国家评估表口径评估的：示例省 示例甲县（非国家评估表口径：某省试行口径" in summarize_results(table[:1])
     assert "非国家" not in summarize_results(table[1:])
+
+
+@pytest.mark.parametrize(
+    ("beside", "key"),
+    [
+        ({"national": False, "name": "某省试行口径"}, "national"),  # the rule set declared where it is never read
+        ({"baseline_reading": "two-years-before"}, "baseline_reading"),  # 2021's counts read as 2020's
+        ({"foo": 1}, "foo"),
+    ],
+)
+def test_a_key_beside_evaluation_is_refused_not_ignored(county_rubric, beside, key):
+    """With an ``evaluation:`` block, keys beside it were passed over without a word: a reading or
+    a rule set the file states was not the one applied. Only ``season`` (the calendar) may be there."""
+    with pytest.raises(InputError) as refused:
+        apply_params(county_rubric, {"evaluation": {"not_applicable_scoring": "full"}} | beside)
+    assert f"键 {key}：参数写在了 evaluation 之外，不会生效" in str(refused.value), str(refused.value)
+    assert apply_params(county_rubric, {"evaluation": {}, "season": {"deadlines": {"核查": "03-01"}}}).pass_score == 80
