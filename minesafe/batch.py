@@ -27,7 +27,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from minesafe.cache import CACHE_FILE, cache_entry, read_cache, reuse_overview, reuse_unit
+from minesafe.cache import CACHE_FILE, cache_entry, read_cache, results_inputs, reuse_overview, reuse_unit
 from minesafe.evaluation import CountyResult, UnitResult
 from minesafe.exceptions import BatchInterrupted, FileList, InputError, InputErrors, MinesafeError, OutputError, Problem
 from minesafe.files import list_rubrics, read_rubric
@@ -190,7 +190,7 @@ def plan_unit(run: Run, out: Path) -> Job | UnitOutcome:
         return _failure(run, f"读取输入文件时出错：{_describe(exc)}", time.perf_counter() - started)
     # a listed evidence file counts by its digest or its absence: one that appears later re-makes the unit
     looked_for = {str(path.resolve()): lookup_digest(path) for path in sorted(set(reads.looked_for) - files)}
-    return Job(run, folder, title, result, looked_for | inputs)
+    return Job(run, folder, title, result, looked_for | results_inputs(run) | inputs)
 
 
 def _describe(exc: BaseException) -> str:

@@ -86,6 +86,19 @@ def unit_key(run: Run, inputs: Mapping[str, str]) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()  # a file name that is not UTF-8: its bytes
 
 
+def results_inputs(run: Run) -> dict[str, str]:
+    """Every ``result.json`` now in a unit's ``results`` folder (a list run's reports folder), by its
+    digest: a result added there since, or removed, changes the unit's key, as a changed one does."""
+    from minesafe.frames import RESULT_FILE
+    from minesafe.results import find_input_files
+
+    named = str(run.parameters.get("results") or "").strip()
+    if not named or not Path(named).is_dir():
+        return {}
+    folder = Path(named)
+    return {str(p.resolve()): lookup_digest(p) for p in find_input_files([folder]) if p.name == RESULT_FILE}
+
+
 #: What a unit with a verdict (not a list proposal) also gets: its 评估报告 as Word, and as PDF when asked.
 DOCUMENT_NAME, PDF_NAME = "report.docx", "report.pdf"
 OUTPUT_NAMES = ("report.ipynb", "report.html", "result.json")
@@ -103,7 +116,7 @@ def reuse_unit(run: Run, entry: Mapping[str, Any] | None, pdf: bool = False) -> 
     if not isinstance(entry, Mapping) or entry.get("code") != code_fingerprint():
         return None
     # an input read then and gone now, or an evidence file missing then and there now, changes the key
-    inputs = {path: lookup_digest(Path(path)) for path in entry.get("inputs", {})}
+    inputs = {path: lookup_digest(Path(path)) for path in entry.get("inputs", {})} | results_inputs(run)
     if unit_key(run, inputs) != entry.get("key"):
         return None
     folder = Path(entry["folder"])

@@ -26,7 +26,7 @@ from minesafe.lists import (
 )
 from minesafe.rubric import VERIFIED_STAGES
 
-from .conftest import DEMO, REFERENCE
+from .conftest import DEMO, REFERENCE, ROOT
 from .test_rubric import _normalise
 
 
@@ -242,6 +242,37 @@ def test_lists_from_results_and_a_history_file(tmp_path, capsys):
     assert "阳城县 可调出" in printed
     assert main(["lists"]) == 2
     assert main(["lists", "--results", str(tmp_path / "无此文件夹")]) == 2
+
+
+def test_a_list_run_is_remade_when_a_result_is_added_to_its_reports_folder(tmp_path):
+    """The batch's reuse of a list run: a result.json added to (or removed from) its reports folder
+    changes the proposal, so it changes the unit's key, as a changed result does."""
+    import yaml as _yaml
+
+    from minesafe.batch import job_outcome, plan_unit
+    from minesafe.cache import OUTPUT_NAMES, cache_entry, reuse_unit
+    from minesafe.provenance import file_sha256
+    from minesafe.runs import build_run, declared_parameters
+    from minesafe.summary import STATUS_OK
+
+    history_file = tmp_path / "名单数据.yaml"
+    history = {"kind": "coal-county", "year": 2023, "units": {"阳城县": {"listed": [2022, 2023]}, "沁源县": {"listed": [2023]}}}
+    history_file.write_text(_yaml.safe_dump(history, allow_unicode=True), encoding="utf-8")
+    reports = _reports(tmp_path, {"阳城县": ("county-jia.yaml", "核查")})
+    parameters = {"history_file": str(history_file), "results": str(reports)}
+    run = build_run(
+        {"notebook": "list_management", "parameters": parameters}, tmp_path / "run.yaml", ROOT / "notebooks", declared_parameters
+    )
+    job = plan_unit(run, tmp_path / "out")
+    job.folder.mkdir(parents=True)
+    for name in OUTPUT_NAMES:
+        (job.folder / name).write_text("{}", encoding="utf-8")
+    entry = cache_entry(job, job_outcome(job, STATUS_OK, 0.0), {n: file_sha256(job.folder / n) for n in OUTPUT_NAMES})
+    assert reuse_unit(run, entry) is not None
+    _reports(tmp_path, {"沁源县": ("county-yi.yaml", "核查")})
+    assert reuse_unit(run, entry) is None
+    (reports / "沁源县" / "result.json").unlink()
+    assert reuse_unit(run, entry) is not None
 
 
 def _checked(name: str, verdict: str, stage: str = "核查", **extra) -> dict:
