@@ -208,7 +208,7 @@ def find_evidence(submission: CountySubmission, folder: Path) -> CountySubmissio
     own): a regular file found there (links followed, still inside it) is hashed (SHA-256);
     anything else is marked missing
     (``sha256 == ""``). Every listed file, found or not, is recorded as looked for: a batch's reuse
-    depends on its digest or its absence (:func:`minesafe.cache.lookup_digest`)."""
+    depends on its digest or its absence (:func:`minesafe.provenance.lookup_digest`)."""
 
     def look(file: EvidenceFile) -> EvidenceFile:
         path = folder / file.file
