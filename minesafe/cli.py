@@ -421,10 +421,13 @@ def _compare(args: argparse.Namespace) -> int:
 
     if args.confirmation is None:
         report = load_report(args.self_assessment, args.params)
-        print(render_stage_comparison(report, args.verification).text)
+        comparison = render_stage_comparison(report, args.verification)
     else:  # the three files must be one unit's three stages: each is compared with the one before it
         report = load_report(args.self_assessment, args.params, verification=args.verification, confirmation=args.confirmation)
-        print(render_stage_comparison(report).text)
+        comparison = render_stage_comparison(report)
+    for notice in report.result.rubric.notices:  # a verdict under a non-national rule set never stands alone
+        print(notice)
+    print(comparison.text)
     return EXIT_OK
 
 

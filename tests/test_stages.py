@@ -338,3 +338,14 @@ def test_a_self_assessment_without_a_stage_goes_before_the_verification(tmp_path
     assert Path(run.parameters["verification"]).name == "a-核查.yaml"
     unit = evaluate_unit([tmp_path / "a-核查.yaml", tmp_path / "b-自评.yaml"])
     assert [r.header.stage for r in unit.stages] == ["自评", "核查"] and unit.verdict == "不合格"
+
+
+def test_cli_compare_under_a_non_national_rule_set_says_so_first(tmp_path, capsys):
+    """compare printed each stage's 合格 under a params file that lowers the pass score (national:
+    false) without a word of it; the notice every other output carries comes first."""
+    params = tmp_path / "口径.yaml"
+    params.write_text("evaluation:\n  national: false\n  name: 某省试行口径\n  pass_score: 60\n", encoding="utf-8")
+    south = DEMO / "south" / "counties"
+    assert main(["compare", str(south / "nanjia.yaml"), str(south / "nanjia-verified.yaml"), "--params", str(params)]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first == "【非国家评估表口径：某省试行口径（合格分数线 80分→60分）】", first
