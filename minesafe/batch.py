@@ -290,6 +290,7 @@ def job_outcome(job: Job, status: str, seconds: float, error: str = "") -> UnitO
         report=report,
         stage=str(r.get("stage", "")),
         stages=tuple((str(stage), str(v.get("verdict", ""))) for stage, v in (r.get("stages") or {}).items()),
+        rule_set=str(r.get("rule_set") or ""),
     )
 
 

@@ -138,7 +138,7 @@ def _recorded_outcome(data: Any) -> UnitOutcome | None:
     except TypeError:  # a field missing or unknown
         return None
     texts = [outcome.run_file, outcome.unit, outcome.kind, outcome.province, outcome.verdict, outcome.score]
-    texts += [outcome.status, outcome.error, outcome.report, outcome.stage]
+    texts += [outcome.status, outcome.error, outcome.report, outcome.stage, outcome.rule_set]
     stages = outcome.stages
     if (
         not all(isinstance(t, str) for t in texts)

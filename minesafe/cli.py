@@ -530,6 +530,7 @@ def describe_outcome(o: UnitOutcome) -> str:
         return f"[{o.status}] {shown_file(o.run_file)}" + (f"（{known}）" if known else "") + (f"：{o.error}" if o.error else "")
     facts = "，".join(x for x in (o.kind, f"{o.year}年" if o.year else "", stage) if x)
     detail = o.verdict + (f"，得分 {o.score} 分" if o.score else "")
+    detail += f"（非国家评估表口径：{o.rule_set}）" if o.rule_set else ""  # never a plain 合格
     overturned = [f"{s}{v}" for s, v in o.stages[:-1] if v != o.verdict]
     if overturned:
         detail += f"；{o.stage}{o.verdict}，推翻{'、'.join(overturned)}"

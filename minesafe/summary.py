@@ -45,6 +45,7 @@ class UnitOutcome:
     stage: str = ""  # the stage whose verdict is the unit's (自评, 核查 or 认定), when known
     stages: tuple[tuple[str, str], ...] = ()  # (stage, verdict) of each stage given, earliest first
     versions: int = 1  # how many versions of the unit's submissions the batch has kept (minesafe.history)
+    rule_set: str = ""  # a non-national rule set's name (params national: false); empty for the national form
 
     @property
     def succeeded(self) -> bool:

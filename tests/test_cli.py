@@ -1,5 +1,6 @@
 """The minesafe command: JSON contract, readable text, exit status, the installed console script."""
 
+import dataclasses
 import json
 import os
 import re
@@ -381,3 +382,19 @@ def test_report_without_libreoffice_keeps_the_docx_and_says_what_to_install(tmp_
     assert main(["report", str(DEMO / "counties" / "jia.yaml"), "--pdf", "--out", str(tmp_path)]) == 1
     assert "libreoffice-writer-nogui" in capsys.readouterr().err
     assert [p.suffix for p in tmp_path.iterdir()] == [".docx"]
+
+
+def test_a_batch_line_under_a_non_national_rule_set_says_so():
+    """A unit evaluated with params that declare national: false: its console line said a plain
+    合格 (the summary and the report say 非国家评估表口径; the line a person reads first did not)."""
+    from types import SimpleNamespace
+
+    from minesafe.batch import job_outcome
+    from minesafe.cli import describe_outcome
+    from minesafe.runs import Job
+
+    result = {"county": "示例甲县", "province": "示例省", "year": 2022, "verdict": "合格", "score": 62, "stage": "自评"}
+    job = Job(SimpleNamespace(source="run.yaml"), Path("x"), "示例甲县", result | {"rule_set": "某省试行口径"}, {})
+    line = describe_outcome(job_outcome(job, "成功", 1.0))
+    assert line == "[成功] 示例省 示例甲县（重点县，2022年，自评）：合格，得分 62 分（非国家评估表口径：某省试行口径）", line
+    assert "口径" not in describe_outcome(job_outcome(dataclasses.replace(job, result=result), "成功", 1.0))
