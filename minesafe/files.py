@@ -14,7 +14,7 @@ import dataclasses
 import hashlib
 from collections.abc import Mapping
 from functools import cache, lru_cache
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 from typing import Any
 
 from minesafe.exceptions import InputError, Problem, RubricError, locate_key_path
@@ -212,6 +212,8 @@ def find_evidence(submission: CountySubmission, folder: Path) -> CountySubmissio
 
     def look(file: EvidenceFile) -> EvidenceFile:
         path = folder / file.file
+        if "\\" in file.file and not path.exists():  # 佐证材料\台账.pdf as typed on Windows
+            path = folder / PureWindowsPath(file.file).as_posix()
         record_lookup(path)
         digest = lookup_digest(path) if _stays_inside(path, folder) else MISSING_FILE
         return dataclasses.replace(file, sha256="" if digest == MISSING_FILE else digest)

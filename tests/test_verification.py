@@ -269,3 +269,15 @@ def test_a_link_in_the_evidence_folder_to_a_file_elsewhere_is_not_evidence(count
     )
     hashed = [Path(i["path"]).name for i in read_provenance(unit, None)["inputs"] if i["role"] == "佐证材料"]
     assert Path(listed).name not in hashed and len(hashed) == 2
+
+
+def test_evidence_written_with_windows_separators_is_found(county_folder):
+    """A county on Windows writes 佐证材料\\台账.txt: the file is there, but on Linux or macOS it was
+    "找不到" (and not hashed into provenance)."""
+    data = yaml.safe_load((county_folder / "核查.yaml").read_text(encoding="utf-8"))
+    listed = data["items"]["1-1a"]["evidence"][0]["file"]
+    data["items"]["1-1a"]["evidence"][0]["file"] = listed.replace("/", "\\")
+    (county_folder / "核查.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    unit = evaluate_unit([county_folder / "核查.yaml"])
+    assert not any("找不到" in f for f in _flags(unit.deciding))
+    assert len([i for i in read_provenance(unit, None)["inputs"] if i["role"] == "佐证材料"]) == 3
