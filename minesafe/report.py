@@ -28,7 +28,7 @@ from minesafe.parsing import read_document
 from minesafe.provenance import read_provenance
 from minesafe.rendering import DEMO_BANNER, describe_unit, describe_verification, name_report, tabulate_records, unit_label
 from minesafe.results import evaluate_unit
-from minesafe.rubric import Category, Outcome, Rubric, row_category_label
+from minesafe.rubric import INFERRED_MARK, Category, Outcome, Rubric, category_label
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -81,9 +81,11 @@ class Mark:
 
 @dataclass(frozen=True)
 class Word:
-    """A short table cell kept on one line (``■ 否决项``, ``△/4 评分项``)."""
+    """A short table cell kept on one line (``■ 否决项``, ``△/4 评分项``, a row id), followed by
+    ``after``, which may wrap to the next line (``（类别为推断）``)."""
 
     text: str
+    after: str = ""
 
 
 @dataclass(frozen=True)
@@ -475,7 +477,8 @@ def _item_row(i: ItemResult) -> tuple[object, ...]:
     shown = [value for value in i.filled if i.source == "explicit" or value not in i.evidence]  # each typed value once
     filled = f"填报内容：{'；'.join(shown)}" if shown else ""
     notes = "；".join(x for x in (basis, filled, i.note, f"依据原文：{i.row.citation}" if i.row.citation else "") if x)
-    return (i.row.id, f"{i.row.task}. {i.row.task_name}", Word(row_category_label(i.row)), i.row.requirement,
+    category = Word(category_label(i.row.category, i.row.points), INFERRED_MARK if i.row.inferred else "")
+    return (Word(i.row.id), f"{i.row.task}. {i.row.task_name}", category, i.row.requirement,
             outcome_mark(i.outcome), points, notes)  # fmt: skip
 
 

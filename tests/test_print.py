@@ -102,7 +102,7 @@ def test_every_printed_page_names_the_report_and_carries_its_number(printed):
 
 def test_nothing_only_for_the_screen_is_printed(printed):
     text = "".join(_pages(printed[0]))
-    for screen_only in ("点击展开", "JupyterLab", "notebooks/", "假设分析面板"):
+    for screen_only in ("点击展开", "JupyterLab", "notebooks/", "假设分析面板", "假设分析（交互）"):
         assert screen_only not in text, screen_only
 
 

@@ -40,7 +40,9 @@ def test_the_seven_inferred_rows_are_marked_in_json_frame_and_report(county_data
     assert {k for k, v in items.items() if v["category_inferred"]} == INFERRED
     frame = items_frame(result)
     assert set(frame.index[frame["类别为推断"]]) == INFERRED
-    shown = {i.row.id: _item_row(i)[2].text for i in result.items}
+    categories = {i.row.id: _item_row(i)[2] for i in result.items}
+    shown = {row_id: word.text + word.after for row_id, word in categories.items()}
+    assert categories["2-3c"].text == "■ 否决项"  # kept on one line; the mark after it may wrap
     assert shown["3-7a"] == "/ 参考项（类别为推断）" and shown["2-3c"] == "■ 否决项（类别为推断）"
     assert shown["4-2c"] == "■ 否决项"
 

@@ -96,10 +96,12 @@ def test_folded_rows_keep_every_row(ding):
     """Completed veto and reference rows are folded, never dropped: all 65 rows are in the page."""
     piece = report.render_items(ding)
     rows = ding.result.items
-    ids = re.findall(r"<tr><td[^>]*>(\d-\d[a-z])</td>", piece.html)
+    ids = re.findall(r"<tr><td[^>]*><span class=\"ms-word\">(\d-\d[a-z])</span></td>", piece.html)
     assert sorted(ids) == sorted(i.row.id for i in rows)
     folded = re.findall(r"<details.*?</details>", piece.html, re.S)
-    folded_ids = {i for block in folded for i in re.findall(r"<tr><td[^>]*>(\d-\d[a-z])</td>", block)}
+    folded_ids = {
+        i for block in folded for i in re.findall(r"<tr><td[^>]*><span class=\"ms-word\">(\d-\d[a-z])</span></td>", block)
+    }
     assert folded_ids == {i.row.id for i in rows if i.outcome is Outcome.COMPLETED and i.row.category is not Category.SCORED}
 
 
