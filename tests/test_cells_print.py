@@ -110,8 +110,15 @@ def test_libreoffice_prints_every_written_workbook_whole(written, tmp_path):
                 assert header[-1] in text, (kind, ws.title, header[-1])
             printed = "".join(sheet_pages)
             cells = [_squeeze(str(c.value)) for row in ws.iter_rows() for c in row if c.value not in (None, "")]
-            missing = [t for t in cells if is_printed_as_stored(t) and t not in printed]
+            missing = [t for t in cells if is_printed_as_stored(t) and not _ends_printed(t, printed)]
             assert not missing, (kind, ws.title, missing[:5])
+
+
+def _ends_printed(cell: str, printed: str) -> bool:
+    """A cell's first and last characters are on the page. The text of a wrapped cell comes out of
+    the PDF interleaved with its row's other wrapped cells (line by line across the row), so the whole
+    text is not looked for; a cell cut short (a row too low for its lines) loses its end."""
+    return cell[:4] in printed and cell[-4:] in printed
 
 
 def is_printed_as_stored(text: str) -> bool:
