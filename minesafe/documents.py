@@ -83,7 +83,10 @@ def report_subject(rubric: Rubric) -> str:
 def document_title(result: Result) -> list[str]:
     """The title's lines: the unit, the year and the work, the kind of report."""
     unit = result.header.province + (result.county if isinstance(result, CountyResult) else "")
-    return [f"{unit}{result.header.year}年度", report_subject(result.rubric), report_kind(result)]
+    subject, kind = report_subject(result.rubric), report_kind(result)
+    if subject.endswith("评估"):  # 综合评估 / 报告, never 综合评估评估报告
+        kind = kind.removeprefix("评估")
+    return [f"{unit}{result.header.year}年度", subject, kind]
 
 
 def running_header(result: Result) -> str:

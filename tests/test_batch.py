@@ -161,7 +161,7 @@ def test_batch_writes_notebook_html_and_result_per_unit(batch):
     assert Document(str(folder / "report.docx")).paragraphs[0].text == "示例省示例丁县2022年度"
     # the province's 评估报告 in the province's folder, with every county's form as an annex
     report = Document(str(out / "2022" / "示例省" / "省级评估" / "report.docx"))
-    assert [p.text for p in report.paragraphs][:3] == ["示例省2022年度", "非煤矿山重点省(区)综合评估", "评估报告"]
+    assert [p.text for p in report.paragraphs][:3] == ["示例省2022年度", "非煤矿山重点省(区)综合评估", "报告"]
     result = json.loads((folder / "result.json").read_text(encoding="utf-8"))
     provenance = result.pop("provenance")
     assert result == result_to_dict(evaluate(DEMO / "counties" / "ding.yaml"))

@@ -351,7 +351,7 @@ def test_report_writes_a_document_per_unit_and_refuses_to_overwrite(tmp_path, ca
     assert main(["report", *files, "--docx", "--out", str(tmp_path)]) == 0
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == [
-        "示例省2022年度非煤矿山重点省(区)综合评估评估报告.docx",
+        "示例省2022年度非煤矿山重点省(区)综合评估报告.docx",
         "示例省示例乙县2022年度非煤矿山重点地区安全生产攻坚克难工作自评估报告.docx",
     ]
     county = Document(str(tmp_path / names[1]))
