@@ -70,6 +70,7 @@ def export_notebook(path: Path, out: Path | None = None, html_only: bool = False
     if out.suffix.lower() != ".html":
         raise InputError(str(out), [Problem((), "输出文件扩展名不对", out.suffix, ".html")])
     notebook = read_executed_notebook(path)
+    check_shipped_code(notebook, path)
     record = find_export_record(notebook)
     files = {out: export_html(notebook, title_notebook(notebook, record, path)).encode("utf-8")}
     if record is not None and record.get("stages") and not html_only:  # an evaluation report
@@ -117,6 +118,48 @@ def read_executed_notebook(path: Path) -> nbformat.NotebookNode:
     if problems:
         raise InputError(str(path), problems)
     return notebook
+
+
+#: Tags of the code cells a person (the ``parameters`` cell) or papermill (its injected cell) sets:
+#: the only code of an exported notebook that may differ from the shipped report notebook's.
+PARAMETER_TAGS = frozenset({"parameters", "injected-parameters"})
+
+
+def _code_cells(notebook: nbformat.NotebookNode) -> list[str]:
+    return [
+        str(cell.source).rstrip()
+        for cell in notebook.cells
+        if cell.cell_type == "code" and not PARAMETER_TAGS & set(cell.get("metadata", {}).get("tags", []))
+    ]
+
+
+def check_shipped_code(notebook: nbformat.NotebookNode, path: Path) -> None:
+    """The page is made from the notebook's own outputs, so its code must be a shipped report
+    notebook's (parameters aside): a cell edited to print 合格, or a notebook of another program,
+    would otherwise be exported as minesafe's report. Raises :class:`InputError` naming the first
+    code cell that differs from the closest shipped notebook."""
+    from minesafe.resources import package_folder
+
+    mine = _code_cells(notebook)
+    best: list[str] = []
+    for shipped_path in sorted(package_folder("notebooks").glob("*.ipynb")):
+        shipped = _code_cells(nbformat.read(shipped_path, as_version=4))
+        if shipped == mine:
+            return
+        if sum(a == b for a, b in zip(shipped, mine)) > sum(a == b for a, b in zip(best, mine)):
+            best = shipped
+    first = next((i for i, (a, b) in enumerate(zip(best, mine)) if a != b), min(len(best), len(mine)))
+    raise InputError(
+        str(path),
+        [
+            Problem(
+                (),
+                "笔记本的代码与 minesafe 自带的报告笔记本不同（被改动过，或来自其他版本），网页上的内容不一定是 minesafe 的评估结果",
+                f"第 {first + 1} 个代码单元格（参数单元格不计）",
+                "用 minesafe 自带的报告笔记本（如 minesafe demo 写出的笔记本）只改参数单元格，运行后再导出",
+            )
+        ],
+    )
 
 
 def find_export_record(notebook: nbformat.NotebookNode) -> dict[str, Any] | None:

@@ -315,13 +315,17 @@ def write_executed_report(folder: Path, submission: Path) -> Path:
 
     from minesafe import report
 
+    from minesafe.intake import report_notebook
+    from minesafe.export import PARAMETER_TAGS
+    from minesafe.resources import package_folder
+
     evaluation = report.load_report(submission)
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# 报告")])
-    for piece in (report.render_verdict(evaluation), report.render_provenance(evaluation)):
+    shipped = package_folder("notebooks") / f"{report_notebook(evaluation.result.rubric.id)}.ipynb"
+    notebook = nbformat.read(shipped, as_version=4)  # its code as shipped: export takes no other
+    code = [c for c in notebook.cells if c.cell_type == "code" and not PARAMETER_TAGS & set(c.metadata.get("tags", []))]
+    for cell, piece in zip(code, (report.render_verdict(evaluation), report.render_provenance(evaluation)), strict=False):
         data, metadata = DisplayFormatter().format(piece)
-        cell = nbformat.v4.new_code_cell("x")
         cell.outputs = [nbformat.v4.new_output("display_data", data=data, metadata=metadata)]
-        notebook.cells.append(cell)
     path = folder / "丙县.ipynb"
     nbformat.write(notebook, path)
     return path

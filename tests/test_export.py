@@ -183,3 +183,24 @@ def test_export_refuses_a_record_it_cannot_read(executed):
     nbformat.write(notebook, path)
     with pytest.raises(InputError, match="笔记本中记录的输入文件无法识别"):
         export_notebook(path)
+
+
+def test_export_refuses_a_notebook_whose_code_was_changed(executed):
+    """The page is the notebook's own outputs: a cell edited in JupyterLab (to print 合格, say) was
+    exported as minesafe's report. Only the parameters cell may differ from the shipped notebook."""
+    from minesafe.exceptions import InputError
+    from minesafe.export import export_notebook
+
+    path, _ = executed
+    notebook = nbformat.read(path, as_version=4)
+    parameters = next(c for c in notebook.cells if "parameters" in c.metadata.get("tags", []))
+    parameters.source += "\nwhatif_panel = False  # a person's own setting"
+    nbformat.write(notebook, path)
+    assert export_notebook(path, html_only=True)  # the parameters are the person's to set
+    code = [c for c in notebook.cells if c.cell_type == "code" and "parameters" not in c.metadata.get("tags", [])]
+    code[2].source = code[2].source + "\nevaluation.result.passed = True"
+    nbformat.write(notebook, path)
+    with pytest.raises(InputError) as refused:
+        export_notebook(path, html_only=True)
+    (line,) = refused.value.lines
+    assert "笔记本的代码与 minesafe 自带的报告笔记本不同" in line and "第 3 个代码单元格" in line, line
