@@ -146,9 +146,9 @@ def check_shipped_code(notebook: nbformat.NotebookNode, path: Path) -> None:
         shipped = _code_cells(nbformat.read(shipped_path, as_version=4))
         if shipped == mine:
             return
-        if sum(a == b for a, b in zip(shipped, mine)) > sum(a == b for a, b in zip(best, mine)):
+        if sum(a == b for a, b in zip(shipped, mine, strict=False)) > sum(a == b for a, b in zip(best, mine, strict=False)):
             best = shipped
-    first = next((i for i, (a, b) in enumerate(zip(best, mine)) if a != b), min(len(best), len(mine)))
+    first = next((i for i, (a, b) in enumerate(zip(best, mine, strict=False)) if a != b), min(len(best), len(mine)))
     raise InputError(
         str(path),
         [

@@ -314,9 +314,8 @@ def write_executed_report(folder: Path, submission: Path) -> Path:
     from IPython.core.formatters import DisplayFormatter
 
     from minesafe import report
-
-    from minesafe.intake import report_notebook
     from minesafe.export import PARAMETER_TAGS
+    from minesafe.intake import report_notebook
     from minesafe.resources import package_folder
 
     evaluation = report.load_report(submission)
