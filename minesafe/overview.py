@@ -9,7 +9,7 @@ units that would be listed a third consecutive year come from :mod:`minesafe.lis
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from minesafe.evaluation import Verdict
 from minesafe.exceptions import FileList, InputError, Problem
@@ -197,6 +197,18 @@ STATIONED_YEARS_COLUMN = "连续列入年数（截至最近评估年度）"
 MISSING_RESULT = "待补充评估结果"
 
 
+def _list_records(group: pd.DataFrame, latest: pd.DataFrame, other: pd.Series) -> dict[str, dict[str, Any]]:
+    """Each unit's list record: the years it was evaluated as the years listed, and its latest
+    result with its deciding stage (an exit is proposed on a 核查 or 认定 result only) — unless that
+    result was reached under a non-national rule set (``other``: its 评估口径), which is no ground."""
+    verdicts, stages = latest["结论"], latest["阶段"].fillna("")
+    return {
+        str(name): {"listed": sorted(int(y) for y in history["年度"])}
+        | ({} if other[name] else {"result": verdicts[name], "stage": stages[name]})
+        for name, history in group[group["单位名称"].isin(latest.index)].groupby("单位名称", sort=True)
+    }
+
+
 def propose_stationed_supervision(results: pd.DataFrame) -> pd.DataFrame:
     """For each kind of unit, its latest year's list proposal by :func:`minesafe.lists.propose_next_list`,
     taking the years a unit was evaluated as the years it was listed and its deciding stage as the
@@ -213,13 +225,8 @@ def propose_stationed_supervision(results: pd.DataFrame) -> pd.DataFrame:
             continue
         year = int(group["年度"].max())
         latest = group[group["年度"] == year].set_index("单位名称")
-        verdicts, stages = latest["结论"], latest["阶段"].fillna("")
-        # each result with its deciding stage: an exit is proposed on a 核查 or 认定 result only
-        records = {
-            name: {"listed": sorted(int(y) for y in history["年度"]), "result": verdicts[name], "stage": stages[name]}
-            for name, history in group[group["单位名称"].isin(latest.index)].groupby("单位名称", sort=True)
-        }
-        history = build_history({"kind": rubric_id, "year": year, "units": records}, "（评估结果）")
+        other = latest["评估口径"].fillna("").astype(str) if "评估口径" in latest else latest["结论"].map(lambda _: "")
+        history = build_history({"kind": rubric_id, "year": year, "units": _list_records(group, latest, other)}, "（评估结果）")
         for p in propose_next_list(history):
             lines.append(
                 {
@@ -230,7 +237,9 @@ def propose_stationed_supervision(results: pd.DataFrame) -> pd.DataFrame:
                     "下一年度名单建议": p.action or "不列入",
                     STATIONED_YEARS_COLUMN: p.years_listed,
                     "驻点式督导帮扶": "是" if p.stationed_supervision else "",
-                    "理由": "；".join(p.reasons),
+                    "理由": "；".join(
+                        ([f"评估结果按{other[p.unit]}得出，不作为名单调整的依据"] if other.get(p.unit) else []) + list(p.reasons)
+                    ),
                 }
             )
         # a unit of this kind with no result in its latest year is not silently left out: without

@@ -137,3 +137,12 @@ def test_one_unit_and_year_decided_twice_is_refused_naming_both_files(table):
         with pytest.raises(InputError, match="示例煤矿县乙") as caught:
             summarize(copied)
         assert "副本/result.json" in str(caught.value) and str(yi["文件"].iloc[0]) in str(caught.value)
+
+
+def test_a_result_under_a_non_national_rule_set_is_no_ground_for_an_exit(table):
+    """示例丁县's 合格 at 核查 would leave the list; the same 合格 under a non-national rule set
+    (params national: false) is named and not taken, as in minesafe lists --results."""
+    checked = table.assign(阶段=table["阶段"].where(table["单位"] != "示例丁县", "核查"))
+    loosened = checked.assign(评估口径=checked["评估口径"].where(checked["单位"] != "示例丁县", "非国家评估表口径：某省试行口径"))
+    ding = overview.propose_stationed_supervision(loosened).set_index("单位名称").loc["示例省 示例丁县"]
+    assert ding["下一年度名单建议"] == "保留" and "非国家评估表口径：某省试行口径" in ding["理由"], ding["理由"]
