@@ -208,3 +208,13 @@ def test_each_row_and_target_names_its_line_of_the_reference(county_rubric):
     for target in county_rubric.targets:
         assert _normalise(target.name) in _normalise(lines[target.line - 1]), target.id
     assert all("80分" in lines[n - 1] for n in county_rubric.pass_score_lines)
+
+
+@pytest.mark.parametrize("name", list_rubrics())
+def test_a_forms_notices_read_as_chinese_prose(name):
+    """What a report prints of the form (title, pass rule, provisional notice, footnote): no space
+    left between Chinese characters by a folded YAML line, no key a reader cannot act on."""
+    rubric = read_rubric(name)
+    for text in (rubric.title, rubric.pass_rule, rubric.provisional, rubric.footnote):
+        assert not re.search(r"[\u3000-\u9fff\uff00-\uffef] +[\u3000-\u9fff\uff00-\uffef]", text or ""), text
+        assert not re.search(r"[a-z]+_[a-z_]+", text or ""), text
