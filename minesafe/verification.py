@@ -332,5 +332,5 @@ def describe_missing_on_site(stage: str, record: VerificationRecord | None) -> s
         return ""
     return (
         "核查未记录现场抽查核实的矿山：通知要求评估小组“到现场进行抽查核实”"
-        "（矿安〔2023〕9号），请在核查记录 verification.mines 中写明抽查的矿山、日期、检查内容和发现的问题。"
+        "（矿安〔2023〕9号），请在核查记录的现场抽查中写明抽查的矿山、日期、检查内容和发现的问题。"
     )

@@ -72,7 +72,10 @@ def test_a_check_without_any_mine_checked_on_site_is_a_notice_not_a_verdict(coun
         if record:
             data["verification"] = record
         result = evaluate_county(build_county_submission(data, county_rubric), county_rubric)
-        assert any("核查未记录现场抽查核实的矿山" in f and "到现场进行抽查核实" in f for f in _flags(result))
+        assert any(
+            "核查未记录现场抽查核实的矿山" in f and "到现场进行抽查核实" in f and "请在核查记录的现场抽查中写明" in f
+            for f in _flags(result)
+        )
         assert result.passed is with_record.passed and result.score == with_record.score
     for stage in ("自评", "认定"):  # only the 核查 goes on site (认定 is the national review)
         data = copy.deepcopy(verified) | {"stage": stage}
