@@ -32,7 +32,7 @@ from minesafe.evaluation import CountyResult, UnitResult
 from minesafe.exceptions import BatchInterrupted, FileList, InputError, InputErrors, MinesafeError, OutputError, Problem
 from minesafe.files import list_rubrics, read_rubric
 from minesafe.frames import PROVINCE_KIND, RESULT_FILE, SUMMARY_STEM, UNIT_KINDS, mark_form
-from minesafe.history import describe_replacement, keep_history, replacement_lines
+from minesafe.history import carry_own_files, describe_replacement, keep_history, replacement_lines
 from minesafe.names import escape_undecodable, normalize_name
 from minesafe.parsing import NAME_MAX, check_name_length, read_document, recording_reads
 from minesafe.provenance import file_sha256, lookup_digest, read_provenance
@@ -437,7 +437,7 @@ def report_files(job: Job, notebook: Any) -> tuple[Mapping[str, Any], dict[str, 
     }
     if job.result:
         files["result.json"] = (dump_json(result, indent=2) + "\n").encode("utf-8")
-    return result, files | documents | kept
+    return result, carry_own_files(job.folder) | files | documents | kept
 
 
 def execute_job(job: Job) -> Done:

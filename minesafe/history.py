@@ -22,6 +22,23 @@ HISTORY_FOLDER = "历史版本"
 VERSION_ROLES = ("提交文件", "重点县文件")
 
 
+#: What a batch makes in a unit's report folder (with or without --pdf): anything else there is the
+#: evaluator's own (notes, a signed copy) and is carried over when the report is re-made.
+MADE_NAMES = frozenset({"report.ipynb", "report.html", "result.json", "report.docx", "report.pdf", HISTORY_FOLDER})
+
+
+def carry_own_files(folder: Path) -> dict[str, bytes]:
+    """The files in a unit's report folder that the batch did not make (by path relative to it),
+    so that re-making the report, which swaps the whole folder, never deletes them."""
+    if not folder.is_dir():
+        return {}
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and not p.is_symlink() and p.relative_to(folder).parts[0] not in MADE_NAMES
+    }
+
+
 def submission_digests(result: Mapping[str, Any]) -> dict[str, str]:
     """The SHA-256 of every submission a result rests on, by role, unit and stage."""
     inputs = (result.get("provenance") or {}).get("inputs", [])

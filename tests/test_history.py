@@ -116,11 +116,18 @@ def test_a_batch_keeps_history_and_says_what_changed(tmp_path):
         return run_batch(runs, out, 1, progress=False, execute=_execute_without_kernel)
 
     run()
+    (unit,) = [p.parent for p in out.rglob("result.json")]
+    (unit / "审核意见.txt").write_text("省级评估小组的批注", encoding="utf-8")  # the evaluator's own files
+    (unit / "签字稿").mkdir()
+    (unit / "签字稿" / "签字页.pdf").write_bytes(b"%PDF")
+    (unit / "report.pdf").write_bytes(b"%PDF stale")  # a PDF an earlier batch made: not this run's
     text = county.read_text(encoding="utf-8")
     county.write_text(text.replace("  4-4b: {result: 完成}\n", "  4-4b: {result: 未完成}\n"), encoding="utf-8")
     (outcome,) = run()
     assert outcome.versions == 2 and not outcome.reused
-    (unit,) = [p.parent for p in out.rglob("result.json") if HISTORY_FOLDER not in p.parts]
+    # the swap that re-made the report deleted what the batch did not make; it is carried over now
+    assert (unit / "审核意见.txt").read_text(encoding="utf-8") == "省级评估小组的批注"
+    assert (unit / "签字稿" / "签字页.pdf").read_bytes() == b"%PDF" and not (unit / "report.pdf").exists()
     result = json.loads((unit / "result.json").read_text(encoding="utf-8"))
     assert result["versions"] == 2 and "第 4-4b 行：完成 → 未完成" in result["replaces"]["changes"]
     (kept,) = (unit / HISTORY_FOLDER).iterdir()
