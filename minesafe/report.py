@@ -419,17 +419,28 @@ def list_input_digests(provenance: Mapping[str, Any]) -> list[str]:
     return digests + ([str(provenance["params"]["sha256"])] if provenance["params"] else [])
 
 
+#: A profile's settings as a report names them (their values: the profile, threshold names, row ids).
+_PROFILE_LABELS = {"profile": "参数方案", "thresholds": "调整的阈值", "add_thresholds": "增补的阈值", "add_rows": "增补的评估行"}
+
+
 def describe_overrides(overrides: Mapping[str, Any], rubric: Rubric) -> str:
     """A params file's overrides as readable text, not a Python mapping: one ``where = value``
-    per setting, thresholds by their Chinese label."""
+    per setting, thresholds by their Chinese label; a profile's settings in words (``参数方案：…；
+    增补的阈值：…``), its thresholds by their labels."""
     parts = []
+
+    def label(name: str) -> str:
+        return rubric.thresholds[name].label if name in rubric.thresholds else name
 
     def walk(value: Any, path: tuple[str, ...]) -> None:
         if isinstance(value, Mapping):
             for key, inner in value.items():
                 walk(inner, (*path, str(key)))
             return
-        if len(path) == 2 and path[0] == "thresholds" and path[1] in rubric.thresholds:
+        if len(path) == 1 and path[0] in _PROFILE_LABELS and isinstance(value, str):
+            shown = value if path[0] in ("profile", "add_rows") else "、".join(map(label, value.split("、")))
+            parts.append(f"{_PROFILE_LABELS[path[0]]}：{shown}")
+        elif len(path) == 2 and path[0] == "thresholds" and path[1] in rubric.thresholds:
             parts.append(f"{rubric.thresholds[path[1]].label} = {value}")
         else:
             parts.append(f"{'.'.join(path)} = {value}")

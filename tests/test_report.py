@@ -175,7 +175,9 @@ def test_parameters_read_as_text_not_a_mapping():
     rep = report.load_report(DEMO / "coal" / "county-jia.yaml", ROOT / "params" / "profiles" / "wuhai-2023.yaml")
     shown = dict(line.split("：", 1) for line in report.render_provenance(rep).text.splitlines())["评估参数"]
     assert "{" not in shown and "'" not in shown
-    assert shown.startswith("profile = wuhai-2023（")
+    assert shown.startswith("参数方案：wuhai-2023（")
+    assert "增补的阈值：" in shown and "增补的评估行：1-1b、" in shown
+    assert not re.search(r"[a-z]+_[a-z_]+", shown)  # thresholds by their labels, no keys
 
 
 def test_a_results_table_reads_as_the_report_tables_do():
