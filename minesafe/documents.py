@@ -328,7 +328,10 @@ def _add_narrative(document: Document, numbering: _Numbering, narrative: Mapping
 
 def _add_annex_note(document: Document, lines: Sequence[str]) -> None:
     """The 附件 note as GB/T 9704 places it: under the body after a blank line, before the signature,
-    kept on the signature's page (so neither stands alone on a page)."""
+    kept on the signature's page with the body's last paragraph (so neither the note nor the
+    signature stands on a page without body text)."""
+    if document.paragraphs:
+        document.paragraphs[-1].paragraph_format.keep_with_next = True
     for text in ["", *lines]:
         add_paragraph(document, text).paragraph_format.keep_with_next = True
 
