@@ -30,7 +30,7 @@ CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-network
 REPORTS = {
     "2022/示例省/示例乙县": "report-county",
     "2022/示例省/省级评估": "report-province",
-    "2023/示例省/示例煤矿县甲": "report-coal-county",
+    "2023/示例省/示例煤矿县甲（煤矿）": "report-coal-county",
     "2023/示例省/示例矿业有限公司": "report-enterprise",
 }
 
@@ -76,7 +76,8 @@ def _verified_demo(folder: Path) -> Path:
 
 
 def document_images(folder: Path) -> None:
-    """The first page of each Word document type, and of the county's annex, as LibreOffice prints them."""
+    """The first page of each Word document type, of the county's annex and the page of 示例南甲县's
+    核查 report its verification record starts on, as LibreOffice prints them."""
     import pypdfium2
 
     from minesafe.documents import build_document, write_document
@@ -88,12 +89,20 @@ def document_images(folder: Path) -> None:
         "document-county": evaluate_unit([demo / "counties" / "yi.yaml"]),
         "document-county-verified": evaluate_unit([demo / "counties" / "yi.yaml", _verified_demo(folder)]),
         "document-province": evaluate_unit([demo / "province.yaml"]),
+        "season": evaluate_unit(
+            [demo / "south" / "counties" / "nanjia.yaml", demo / "south" / "counties" / "nanjia-verified.yaml"]
+        ),
     }
     for name, unit in units.items():
         write_document(build_document(unit), folder / f"{name}.docx")
     pdfs = convert_documents([folder / f"{name}.docx" for name in units], "pdf", folder)
     for name, pdf in zip(units, pdfs, strict=True):
         pages = {1: "page1"}
+        if name == "season":  # 示例南甲县's 核查: the page its verification record starts on (docs/season.md)
+            document = pypdfium2.PdfDocument(pdf)
+            texts = [document[i].get_textpage().get_text_range() for i in range(len(document))]
+            document.close()
+            pages = {next(i for i, t in enumerate(texts) if "现场抽查核实与佐证材料" in t) + 1: "verification"}
         if name == "document-county":  # the annex: the first landscape page
             document = pypdfium2.PdfDocument(pdf)
             annex = next(i for i in range(len(document)) if document[i].get_size()[0] > document[i].get_size()[1])
