@@ -106,8 +106,8 @@ def wrap_cells(ws: Worksheet) -> None:
 
 def set_print_layout(ws: Worksheet, title: str, header_rows: int = 1, right: str = "") -> None:
     """Print set-up of a sheet: A4 landscape one page wide, its first ``header_rows`` rows on
-    every page, a header naming the sheet, ``title`` and ``right``, a footer with page numbers;
-    rows tall enough for their wrapped text."""
+    every page, a header naming the sheet (unless ``title`` is its name), ``title`` and ``right``,
+    a footer with page numbers; rows tall enough for their wrapped text."""
     fit_row_heights(ws)
     setup = ws.page_setup
     setup.orientation, setup.paperSize = "landscape", ws.PAPERSIZE_A4
@@ -116,7 +116,7 @@ def set_print_layout(ws: Worksheet, title: str, header_rows: int = 1, right: str
     ws.page_margins = PageMargins(left=0.5, right=0.5, top=0.75, bottom=0.75, header=0.3, footer=0.3)
     if header_rows:
         ws.print_title_rows = f"1:{header_rows}"
-    ws.oddHeader.left.text = "&A"
+    ws.oddHeader.left.text = "" if ws.title == title else "&A"  # the sheet's name, unless the title says it already
     ws.oddHeader.center.text = title
     ws.oddHeader.right.text = right
     ws.oddFooter.center.text = PAGE_FOOTER

@@ -41,6 +41,16 @@ def test_every_sheet_prints_a4_landscape_one_page_wide(template):
             assert ws.print_title_rows == "$1:$1"
 
 
+@pytest.mark.parametrize(("sheet", "left"), [("批量评估汇总", ""), ("2023", "&A")])
+def test_a_printed_header_names_the_sheet_once(sheet, left):
+    from minesafe.cells import set_print_layout
+
+    ws = openpyxl.Workbook().active
+    ws.title = sheet
+    set_print_layout(ws, "批量评估汇总")
+    assert (ws.oddHeader.left.text or "", ws.oddHeader.center.text) == (left, "批量评估汇总")
+
+
 def test_rows_are_tall_enough_for_their_wrapped_text(template):
     items = openpyxl.load_workbook(template)[ITEMS]
     heights = [items.row_dimensions[r].height for r in range(2, items.max_row + 1)]
