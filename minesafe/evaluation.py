@@ -551,11 +551,12 @@ def _target_reasons(targets: Sequence[TargetResult]) -> list[Reason]:
     for t in targets:
         if t.outcome is Outcome.FAILED:
             shown = "" if t.value is None else f"，实际 {t.value_text}"
+            working = t.explanation + ("" if not t.explanation or t.explanation.endswith(("。", "）")) else "。")
             reasons.append(
                 Reason(
                     "target",
                     t.target.id,
-                    f"工作目标 {t.target.id}“{t.target.name}”未完成：目标 {t.bound_text}{shown}。{t.explanation}",
+                    f"工作目标 {t.target.id}“{t.target.name}”未完成：目标 {t.bound_text}{shown}。{working}",
                 )
             )
         if t.flag:

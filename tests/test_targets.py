@@ -81,7 +81,7 @@ def test_a_county_whose_tailings_ponds_rose_from_zero_fails(county_data, county_
     assert reason.id == "T2"
     assert reason.text == (
         "工作目标 T2“尾矿库数量比2020年下降比例”未完成：目标 ≥ 20%。"
-        "2020年尾矿库数量 0 座，2022年末 3 座；尾矿库数量由0座增至 3 座，数量不降反增，未实现下降"
+        "2020年尾矿库数量 0 座，2022年末 3 座；尾矿库数量由0座增至 3 座，数量不降反增，未实现下降。"  # a full stop
     )
 
 
