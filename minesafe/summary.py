@@ -16,6 +16,7 @@ from openpyxl.styles import Font
 
 from minesafe import palette
 from minesafe.cells import append_row, set_print_layout, style_header, wrap_cells
+from minesafe.files import list_rubrics, read_rubric
 from minesafe.frames import RESULT_COLUMNS, RESULT_FILE, result_rows, sort_results
 
 if TYPE_CHECKING:
@@ -59,7 +60,7 @@ RUN_COLUMNS = ("报告", "版本数", "运行状态", "沿用上次报告", "用
 WIDTHS = {
     "年度": 5, "省": 7, "单位": 10, "单位类型": 7, "阶段": 5, "以此阶段为准": 6, "结论": 6, "是否合格": 5,
     "得分": 5, "合格分数线": 5, "否决项未完成数": 6, "未完成的否决项": 10, "失分的评分项": 12, "不合格原因": 18,
-    "示例数据": 5, "评估表": 12, "参数方案": 8, "评估口径": 8, "文件": 16, "报告": 8, "版本数": 5, "运行状态": 6,
+    "示例数据": 5, "评估表": 16, "参数方案": 8, "评估口径": 8, "文件": 16, "报告": 8, "版本数": 5, "运行状态": 6,
     "沿用上次报告": 6, "用时（秒）": 5, "错误": 18, "参数文件": 14,
 }  # fmt: skip
 #: The link text of a report in the summary workbook (the cell links to the report's HTML file).
@@ -113,6 +114,11 @@ def summary_to_dict(frame: pd.DataFrame) -> dict:
     }
 
 
+def _form_title(rubric_id: Any) -> Any:
+    """A form named by its title, as a reader knows it (the key stays in batch-summary.json)."""
+    return read_rubric(rubric_id).title if isinstance(rubric_id, str) and rubric_id in list_rubrics() else rubric_id
+
+
 def build_summary_workbook(frame: pd.DataFrame, out: Path | None = None) -> Workbook:
     """The summary as evaluators open it: numbers as numbers, 是/否 for yes and no, 不合格 and
     failures in red, 待定 in amber, earlier stages in grey, and each report a link (relative to ``out``, the
@@ -130,6 +136,7 @@ def build_summary_workbook(frame: pd.DataFrame, out: Path | None = None) -> Work
     link = columns.index("报告")
     for record in frame.to_dict("records"):
         values = [_plain(record[c]) for c in columns]
+        values[columns.index("评估表")] = _form_title(values[columns.index("评估表")])
         values = [("是" if v else "否") if isinstance(v, bool) else v for v in values]
         report = values[link]
         values[link] = REPORT_LINK_TEXT if report else ""

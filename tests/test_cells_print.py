@@ -71,6 +71,13 @@ def test_every_sheet_is_set_up_for_a4_landscape_one_page_wide(written, kind):
             assert ws.row_dimensions[row[0].row].height >= LINE_HEIGHT * lines, (ws.title, row[0].row)
 
 
+def test_the_summary_names_each_form_by_its_title(written):
+    sheet = openpyxl.load_workbook(written["summary"]).active
+    column = [c.value for c in sheet[1]].index("评估表") + 1
+    forms = {sheet.cell(row, column).value for row in range(2, sheet.max_row + 1)} - {None}
+    assert forms == {"非煤矿山重点地区安全生产攻坚克难工作评估表"}  # never the key noncoal-county
+
+
 def test_the_list_title_spans_the_table(written):
     ws = openpyxl.load_workbook(written["lists"]).active
     assert [str(r) for r in ws.merged_cells.ranges] == ["A1:G1"]
