@@ -128,9 +128,16 @@ def _row(page, row_id: str):
 
 
 def _page_kernels(server_pid: int) -> list:
-    """The kernels the app's Voilà runs: one per open page."""
-    family = psutil.Process(server_pid).children(recursive=True)
-    return [p for p in family if p.is_running() and "ipykernel_launcher" in " ".join(p.cmdline())]
+    """The kernels the app's Voilà runs: one per open page. A kernel that has exited (gone, or a
+    zombie its parent has not reaped yet) is not running any page."""
+    return [p for p in psutil.Process(server_pid).children(recursive=True) if _is_live_kernel(p)]
+
+
+def _is_live_kernel(process: psutil.Process) -> bool:
+    try:
+        return process.status() != psutil.STATUS_ZOMBIE and "ipykernel_launcher" in " ".join(process.cmdline())
+    except (psutil.NoSuchProcess, psutil.ZombieProcess):  # it exited between listing and asking
+        return False
 
 
 def test_reloads_and_closed_pages_free_their_kernels(chromium, tmp_path):
