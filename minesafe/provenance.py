@@ -100,24 +100,21 @@ def read_provenance(unit: UnitResult, params: str | Path | None) -> dict[str, An
         if rubric.profile_file:
             profiles.setdefault(rubric.profile_file, rubric)
 
-    for result, source in zip(unit.stages, unit.sources, strict=True):
+    def note_stage(role: str, result: CountyResult | ProvinceResult, source: str | Path) -> None:
         inputs.append(
-            {"role": "提交文件", "unit": result.name, "stage": result.header.stage}
+            {"role": role, "unit": result.name, "stage": result.header.stage}
             | _file_facts(source)
             | filed_on(source, result.header.submitted)
         )
-        inputs += evidence_facts(result, source)
+        inputs.extend(evidence_facts(result, source))
         note_rubric(result.rubric)
+
+    for result, source in zip(unit.stages, unit.sources, strict=True):
+        note_stage("提交文件", result, source)
         if isinstance(result, ProvinceResult):
             for county in result.units:
                 for r, county_source in zip(county.stages, county.sources, strict=True):
-                    inputs.append(
-                        {"role": "重点县文件", "unit": r.name, "stage": r.header.stage}
-                        | _file_facts(county_source)
-                        | filed_on(county_source, r.header.submitted)
-                    )
-                    inputs += evidence_facts(r, county_source)
-                    note_rubric(r.rubric)
+                    note_stage("重点县文件", r, county_source)
     return {
         "inputs": inputs,
         "rubrics": [
