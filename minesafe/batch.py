@@ -18,8 +18,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager, suppress
 from datetime import datetime
@@ -51,6 +51,7 @@ from minesafe.summary import (
 )
 
 if TYPE_CHECKING:
+    import psutil
     from tqdm import tqdm
 
     from minesafe.kernels import KernelStandby
@@ -335,7 +336,7 @@ _template: Any = None  # the worker's kernel template process
 _standby: KernelStandby | None = None  # the worker's next report kernel
 
 
-def _start_worker(log: str, jupyter_data: str, stop: Any, waiting: Any, pids: Any, warm_kernels: bool, batch: int) -> None:
+def _start_worker(log: str, jupyter_data: str, stop: Any, waiting: Any, warm_kernels: bool, batch: int) -> None:
     """End with the ``batch`` process however it ends (killed outright, its queued units are never
     made: nothing is written after it), leave Ctrl-C to the batch process (it stops the workers
     itself), send the kernels' console chatter to the batch log, find the batch's kernel spec and
@@ -348,7 +349,6 @@ def _start_worker(log: str, jupyter_data: str, stop: Any, waiting: Any, pids: An
     end_with_parent(batch)
     global _stop, _waiting
     _stop, _waiting = stop, waiting
-    _register_worker(pids)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ.setdefault("MINESAFE_RUN_FOLDER", os.getcwd())  # report kernels run elsewhere: paths stay relative to here
     os.environ["JUPYTER_PATH"] = os.pathsep.join(p for p in (jupyter_data, os.environ.get("JUPYTER_PATH", "")) if p)
@@ -498,48 +498,67 @@ def execute_job(job: Job) -> Done:
 # --- the batch --------------------------------------------------------------------------------
 
 
-def _register_worker(pids: Any) -> None:
-    """In a new worker: record its process id in the batch's shared table (a slot per worker)."""
-    import os
-
-    with pids.get_lock():
-        slot = next((i for i, pid in enumerate(pids) if pid == 0), None)
-        if slot is not None:
-            pids[slot] = os.getpid()
-
-
-def _kill_process_tree(pids: Iterable[int]) -> None:
+def _kill_process_tree() -> None:
     """Stop every worker, kernel template and kernel of the batch at once (SIGKILL: a report in the
-    middle of being written must not be finished after the signal). The workers are the recorded
-    ``pids`` that are still this process's children; psutil finds their descendants."""
-    import os
-
+    middle of being written must not be finished after the signal). The workers are this process's
+    multiprocessing children (in a batch process, only the pool's: a worker still starting is one
+    too); psutil finds their descendants. Returns once they have all ended; the workers are left for
+    the pool to reap (see :func:`_wait_ended`)."""
     import psutil
 
     victims = []
-    for pid in list(pids):
-        if not pid:  # a worker never started
-            continue
-        try:
-            worker = psutil.Process(pid)
-            if worker.ppid() != os.getpid():  # ended, and its number taken by another process
-                continue
+    for child in multiprocessing.active_children():
+        with suppress(psutil.NoSuchProcess):  # a worker that has just ended
+            worker = psutil.Process(child.pid)
             victims += [worker, *worker.children(recursive=True)]
-        except psutil.NoSuchProcess:  # a worker that has already ended
-            continue
     for process in victims:
         with suppress(psutil.NoSuchProcess):
             process.kill()
-    psutil.wait_procs(victims, timeout=5)
+    _wait_ended(victims, timeout=5.0)
+
+
+def _wait_ended(processes: Sequence[psutil.Process], timeout: float) -> None:
+    """Wait until every process has ended, without reaping this process's own children: a killed
+    worker counts as ended once it is a zombie. Reaping is the pool's: a worker reaped here looks
+    alive to it for ever (its ``waitpid`` fails), and its shutdown then spins without end."""
+    import psutil
+
+    deadline = time.monotonic() + timeout
+    pending = list(processes)
+    while pending and time.monotonic() < deadline:
+        still = []
+        for process in pending:
+            with suppress(psutil.NoSuchProcess):
+                if process.status() != psutil.STATUS_ZOMBIE:
+                    still.append(process)
+        pending = still
+        if pending:
+            time.sleep(0.01)
 
 
 def _collect(
-    futures: Mapping[Any, Any], bar: Any, on_result: Callable[[Any, Any], None], on_error: Callable[[Any, BaseException], None]
+    pool: Executor,
+    tasks: Mapping[int, tuple[Callable[..., Any], Any]],
+    bar: Any,
+    on_result: Callable[[int, Any], None],
+    on_error: Callable[[int, BaseException], None],
+    stopping: Callable[[], None],
 ) -> None:
+    """Run each task (a function and its argument) in the pool and hand its result to
+    ``on_result`` (or its failure to ``on_error``) as it finishes. ``stopping`` raises
+    :class:`BatchInterrupted` once the batch has been told to stop: before the tasks are handed out
+    and after every one finishes (a stopped batch's tasks fail as its workers are killed)."""
+    stopping()
+    try:
+        futures = {pool.submit(function, argument): i for i, (function, argument) in tasks.items()}
+    except BrokenProcessPool:  # its workers killed by a signal while the tasks were handed out
+        stopping()
+        raise
     for future in as_completed(futures):
+        stopping()
         try:
             on_result(futures[future], future.result())
-        except BatchInterrupted:  # Ctrl-C or SIGTERM (raised here by the signal handler): the batch stops
+        except BatchInterrupted:  # a worker that refused to write after the stop: the batch stops
             raise
         except Exception as exc:  # a worker died (killed, out of memory), or a unit's unforeseen fault
             on_error(futures[future], exc)
@@ -611,38 +630,38 @@ def run_batch(
             stop = context.Event()
             waiting = context.Value("i", 0)  # set to the jobs to run once planning has said how many
             workers = max(1, min(jobs, len(todo)))
-            pids = context.Array("i", workers)  # each worker's process id, to stop them all at once
-            with tempfile.TemporaryDirectory(prefix="minesafe-kernel-") as folder, _signals_raise() as interrupted:
+            batch_stop = _BatchStop(stop)
+            with tempfile.TemporaryDirectory(prefix="minesafe-kernel-") as folder, batch_stop.installed():
                 warm = execute is execute_job and warm_kernels_enabled()
                 jupyter_data = str(write_kernelspec(Path(folder), warm))
                 pool = ProcessPoolExecutor(
                     max_workers=workers,
                     mp_context=context,
                     initializer=_start_worker,
-                    initargs=(str(log.resolve()), jupyter_data, stop, waiting, pids, warm, os.getpid()),
+                    initargs=(str(log.resolve()), jupyter_data, stop, waiting, warm, os.getpid()),
                 )
                 try:
                     total = 2 * len(todo) + (len(later) if not todo else int(overview is not None))
                     with tqdm(total=total, desc="生成评估报告", unit="步", disable=not progress, file=sys.stderr) as bar:
                         planned = {
-                            i: dataclasses.replace(job, pdf=pdf) for i, job in _plan(pool, runs, todo, out, outcomes, bar).items()
+                            i: dataclasses.replace(job, pdf=pdf)
+                            for i, job in _plan(pool, runs, todo, out, outcomes, bar, batch_stop.check).items()
                         }
                         _check_duplicates(runs, planned, outcomes, cache)
                         bar.update(len(todo) - len(planned))
                         waiting.value = len(planned) + len(later)
-                        _execute(pool, planned, execute, outcomes, cache, bar)
+                        _execute(pool, planned, execute, outcomes, cache, bar, batch_stop.check)
                         if todo:  # the overview reads the results just written
                             later = later_jobs()
                             bar.update(int(overview is not None and not later))
-                        made = _make_later(pool, later, execute, bar, overview_entry)
+                        made = _make_later(pool, later, execute, bar, overview_entry, batch_stop.check)
                 except BatchInterrupted as exc:
                     signum = exc.signum
-                    stop.set()
-                    _kill_process_tree(pids[:])
+                    batch_stop.stop()
                 finally:
                     pool.shutdown(wait=signum is None, cancel_futures=True)
-                if interrupted:
-                    signum = signum or interrupted[0]
+                if batch_stop.received:  # also a signal that came as the last unit finished
+                    signum = signum or batch_stop.received[0]
             if signum is not None:
                 finish_interrupted_swaps(out, REPORT_DEPTHS)
     except (InputError, InputErrors):  # refused before any report ran (two units, one folder): nothing is left
@@ -683,7 +702,12 @@ def read_unit_results(outcomes: Sequence[UnitOutcome]) -> dict[str, Mapping[str,
 
 
 def _make_later(
-    pool: ProcessPoolExecutor, later: Sequence[Job], execute: Callable[[Job], Done], bar: tqdm, entry: dict[str, Any]
+    pool: ProcessPoolExecutor,
+    later: Sequence[Job],
+    execute: Callable[[Job], Done],
+    bar: tqdm,
+    entry: dict[str, Any],
+    stopping: Callable[[], None],
 ) -> list[UnitOutcome]:
     """Reports made from the units' outputs (the overview), after every unit is done. ``entry``
     becomes the overview's cache entry: emptied when it is re-made, filled when that succeeds (a
@@ -701,12 +725,18 @@ def _make_later(
     def died(i: int, exc: BaseException) -> None:
         made[i] = job_outcome(later[i], STATUS_FAILED, 0.0, _worker_error(exc))
 
-    _collect({pool.submit(execute, job): i for i, job in enumerate(later)}, bar, record, died)
+    _collect(pool, {i: (execute, job) for i, job in enumerate(later)}, bar, record, died, stopping)
     return [made[i] for i in sorted(made)]
 
 
 def _plan(
-    pool: ProcessPoolExecutor, runs: Sequence[Run], todo: Sequence[int], out: Path, outcomes: dict[int, UnitOutcome], bar: tqdm
+    pool: ProcessPoolExecutor,
+    runs: Sequence[Run],
+    todo: Sequence[int],
+    out: Path,
+    outcomes: dict[int, UnitOutcome],
+    bar: tqdm,
+    stopping: Callable[[], None],
 ) -> dict[int, Job]:
     planned: dict[int, Job] = {}
 
@@ -719,7 +749,7 @@ def _plan(
     def died(i: int, exc: BaseException) -> None:
         outcomes[i] = _failure(runs[i], f"评估时{_worker_error(exc)}", 0.0)
 
-    _collect({pool.submit(plan_unit, runs[i], out): i for i in todo}, bar, record, died)
+    _collect(pool, {i: (functools.partial(plan_unit, out=out), runs[i]) for i in todo}, bar, record, died, stopping)
     return dict(sorted(planned.items()))
 
 
@@ -760,6 +790,7 @@ def _execute(
     outcomes: dict[int, UnitOutcome],
     cache: dict[str, Any],
     bar: tqdm,
+    stopping: Callable[[], None],
 ) -> None:
     def record(i: int, done: Done) -> None:
         outcome, digests = done
@@ -771,25 +802,47 @@ def _execute(
     def died(i: int, exc: BaseException) -> None:
         outcomes[i] = job_outcome(planned[i], STATUS_FAILED, 0.0, _worker_error(exc))
 
-    _collect({pool.submit(execute, job): i for i, job in planned.items()}, bar, record, died)
+    _collect(pool, {i: (execute, job) for i, job in planned.items()}, bar, record, died, stopping)
 
 
-@contextmanager
-def _signals_raise() -> Iterator[list[int]]:
-    """While the pool runs, SIGINT and SIGTERM raise :class:`BatchInterrupted` in this process
-    (outside the main thread, signals are left alone). Yields the signals received."""
-    received: list[int] = []
-    if threading.current_thread() is not threading.main_thread():
-        yield received
-        return
+class _BatchStop:
+    """SIGINT and SIGTERM stopping a running batch. The handler never raises into the batch
+    process: an exception thrown wherever it happens to be (half-way through taking the futures'
+    locks in concurrent.futures, say) could leave the pool unable to shut down and the process
+    hanging at exit. It tells the workers to stop (:func:`write_report` then refuses to write) and
+    kills them with their kernels; the pool fails their futures, and :meth:`check` raises
+    :class:`BatchInterrupted` where the batch collects them."""
 
-    def handler(signum: int, frame: FrameType | None) -> NoReturn:
-        received.append(signum)
-        raise BatchInterrupted(signum)
+    def __init__(self, event: Any) -> None:
+        self.received: list[int] = []  # the signals received, the first decides the exit
+        self._event = event  # the workers' stop event
+        self._stopped = False
 
-    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield received
-    finally:
-        for s, h in previous.items():
-            signal.signal(s, h)
+    def stop(self) -> None:
+        """Stop the workers, once (a worker killed while holding the event's lock would block a second ``set``)."""
+        if not self._stopped:
+            self._stopped = True  # first: a signal arriving inside this call finds the batch stopping
+            self._event.set()
+            _kill_process_tree()
+
+    def handle(self, signum: int, frame: FrameType | None) -> None:
+        self.received.append(signum)
+        self.stop()
+
+    def check(self) -> None:
+        """Raise :class:`BatchInterrupted` once a signal has been received."""
+        if self.received:
+            raise BatchInterrupted(self.received[0])
+
+    @contextmanager
+    def installed(self) -> Iterator[None]:
+        """The handler in place inside the block (in the main thread; elsewhere signals are left alone)."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {s: signal.signal(s, self.handle) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for s, h in previous.items():
+                signal.signal(s, h)

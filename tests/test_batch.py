@@ -2,6 +2,7 @@
 one failing unit never stops the others."""
 
 import ast
+import contextlib
 import errno
 import functools
 import hashlib
@@ -536,17 +537,37 @@ def test_failed_units_print_every_problem_in_full(tmp_path, capsys):
 # --- signals ---------------------------------------------------------------------------------------
 
 
-def _start_batch(runs, out):
+@pytest.fixture
+def start_batch():
+    """Start ``minesafe batch`` processes; any still running when the test ends (a hung batch, a
+    failed assertion) are killed with their trees, so that one failure never spills into later tests."""
     import subprocess
     import sys
 
-    return subprocess.Popen(
-        [sys.executable, "-m", "minesafe", "batch", str(runs), "--out", str(out), "--jobs", "2"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    import psutil
+
+    started: list[subprocess.Popen] = []
+
+    def start(runs, out):
+        process = subprocess.Popen(
+            [sys.executable, "-m", "minesafe", "batch", str(runs), "--out", str(out), "--jobs", "2"],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                tree = psutil.Process(process.pid).children(recursive=True)
+                for victim in [*tree, psutil.Process(process.pid)]:
+                    with contextlib.suppress(psutil.NoSuchProcess):
+                        victim.kill()
+        process.communicate()
 
 
 def _wait_for_kernels(batch_process):
@@ -572,7 +593,7 @@ def _wait_for_kernels(batch_process):
 
 
 @pytest.mark.parametrize(("signum", "status"), [("SIGINT", 130), ("SIGTERM", 130)])
-def test_a_signal_stops_the_batch_at_once_and_a_rerun_completes_it(tmp_path, signum, status):
+def test_a_signal_stops_the_batch_at_once_and_a_rerun_completes_it(tmp_path, start_batch, signum, status):
     import signal
     import time
 
@@ -590,7 +611,7 @@ def test_a_signal_stops_the_batch_at_once_and_a_rerun_completes_it(tmp_path, sig
     previous = out / "2022" / "示例省" / "示例己县"  # a good report from an earlier batch
     replace_folder(previous, {"report.html": b"earlier", "report.ipynb": b"{}", "result.json": b"{}"})
 
-    process = _start_batch(runs, out)
+    process = start_batch(runs, out)
     tree = _wait_for_kernels(process)
     sent = time.time()
     process.send_signal(getattr(signal, signum))
@@ -611,7 +632,7 @@ def test_a_signal_stops_the_batch_at_once_and_a_rerun_completes_it(tmp_path, sig
     assert not [p for p in out.rglob(".*")]  # no staging or set-aside folder left
 
     if signum == "SIGINT":  # a rerun finishes the batch, reusing what was done
-        process = _start_batch(runs, out)
+        process = start_batch(runs, out)
         process.communicate(timeout=600)
         assert process.returncode == 0
         summary = json.loads((out / "batch-summary.json").read_text(encoding="utf-8"))
@@ -926,22 +947,64 @@ def test_a_failed_overview_is_made_again_by_the_next_run_not_reused(tmp_path):
     assert made() == {"综合评估总览": True}  # a result it reads is new
 
 
-def test_an_interrupt_while_collecting_a_result_stops_the_batch_not_one_unit():
-    """The signal handler raises BatchInterrupted wherever the batch process is, also while it reads a
-    unit's result: that is the batch stopping, never a unit's unforeseen fault."""
-    from concurrent.futures import Future
+def test_killed_workers_are_left_for_the_pool_to_reap():
+    """Waiting for a killed worker must not reap it: a worker reaped behind multiprocessing's back
+    looks alive to it for ever, and the pool's shutdown then spins without end (a batch stopped by
+    SIGTERM hung at exit in CI)."""
+    import multiprocessing
+    import time
+
+    import psutil
+
+    worker = multiprocessing.get_context("spawn").Process(target=time.sleep, args=(60,))
+    worker.start()
+    process = psutil.Process(worker.pid)
+    process.kill()
+    batch_module._wait_ended([process], timeout=10)
+    assert process.status() == psutil.STATUS_ZOMBIE  # ended, and not reaped
+    worker.join(timeout=10)
+    assert worker.exitcode == -9  # multiprocessing still sees how its child ended
+
+
+def test_a_worker_refusing_to_write_after_the_stop_stops_the_batch_not_one_unit():
+    """A worker that refuses to write its report once the batch is stopping raises BatchInterrupted
+    through its future: that is the batch stopping, never a unit's unforeseen fault."""
+    from concurrent.futures import ThreadPoolExecutor
 
     from minesafe.exceptions import BatchInterrupted
 
-    done: Future = Future()
-    done.set_result("report")
-    failed = []
-
-    def interrupted(i, result):
+    def refuse(job):
         raise BatchInterrupted(2)
 
-    with pytest.raises(BatchInterrupted):
-        batch_module._collect(
-            {done: 0}, type("Bar", (), {"update": lambda self: None})(), interrupted, lambda i, exc: failed.append(i)
-        )
+    failed = []
+    bar = type("Bar", (), {"update": lambda self: None})()
+    with ThreadPoolExecutor(1) as pool, pytest.raises(BatchInterrupted):
+        batch_module._collect(pool, {0: (refuse, "job")}, bar, print, lambda i, exc: failed.append(i), lambda: None)
     assert failed == []
+
+
+def test_a_stopped_batch_hands_out_no_task_and_collects_no_further_result():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from minesafe.exceptions import BatchInterrupted
+
+    received: list[int] = []
+
+    def stopping() -> None:
+        if received:
+            raise BatchInterrupted(received[0])
+
+    def first_result_then_signal(i, result):
+        collected.append(i)
+        received.append(15)  # as the signal handler does: it records, it never raises
+
+    collected: list[int] = []
+    bar = type("Bar", (), {"update": lambda self: None})()
+    with ThreadPoolExecutor(1) as pool:
+        with pytest.raises(BatchInterrupted):
+            batch_module._collect(pool, {0: (str, 1), 1: (str, 2)}, bar, first_result_then_signal, print, stopping)
+        assert len(collected) == 1
+        called = []
+        with pytest.raises(BatchInterrupted):
+            batch_module._collect(pool, {0: (called.append, 1)}, bar, print, print, stopping)
+        assert called == []
