@@ -281,7 +281,8 @@ def _add_verification(document: Document, numbering: _Numbering, unit: UnitResul
         if result.verification is not None:
             add_paragraph(document, describe_verification(result))
         for title, headers, rows in tabulate_records(result):
-            add_paragraph(document, Span(f"{title}：", bold=True), indent=False)
+            # the sub-title counts its rows in words (评估小组（3 人）) and stays on its table's page
+            add_paragraph(document, Span(f"{title}：", bold=True), indent=False).paragraph_format.keep_with_next = True
             add_table(document, headers, [list(row) for row in rows], _RECORD_WIDTHS[headers[0], len(headers)])
 
 
