@@ -166,8 +166,8 @@ def _verification_dict(record: VerificationRecord | None) -> dict[str, Any] | No
 #: The tables of a verification record and of a result's evidence, as the report and the 评估报告 show them.
 GROUP_HEADERS = ("姓名", "单位", "在评估小组中的职责")
 MINE_HEADERS = ("现场抽查的矿山", "日期", "检查内容", "发现的问题")
-OPINION_HEADERS = ("行", "重点任务", "评估结果", "核查意见")
-EVIDENCE_HEADERS = ("行", "评估结果", "佐证材料（相对于提交文件所在文件夹）", "说明", "核对")
+OPINION_HEADERS = ("编号", "重点任务", "评估结果", "核查意见")
+EVIDENCE_HEADERS = ("编号", "评估结果", "佐证材料（相对于提交文件所在文件夹）", "说明", "核对")
 
 
 def describe_verification(result: CountyResult) -> str:

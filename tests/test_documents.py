@@ -224,18 +224,18 @@ def nanjia_document():
 
 
 def test_the_verification_sub_titles_say_what_they_count(nanjia_document):
-    """评估小组（3 人）, not 评估小组（3）; each sub-title kept on its table's page."""
-    titles = {
-        p.text: p for p in nanjia_document.paragraphs if p.text.endswith("）：") and not p.paragraph_format.first_line_indent
-    }
-    assert list(titles) == [
-        "评估小组（3 人）：",
-        "现场抽查核实（3 座矿山）：",
-        "核查意见（3 条）：",
-        "核查所列佐证材料（3 份）：",
+    """（一）评估小组（3 人）, not 评估小组（3）: each sub-title a （一） heading kept on its table's page."""
+    texts = _texts(nanjia_document)
+    start = texts.index("六、现场抽查核实与佐证材料")
+    titles = [p for p in nanjia_document.paragraphs[start:] if p.text.startswith("（")]
+    assert [p.text for p in titles] == [
+        "（一）评估小组（3 人）",
+        "（二）现场抽查核实（3 座矿山）",
+        "（三）核查意见（3 条）",
+        "（四）核查所列佐证材料（3 份）",
     ]
-    assert all(p.paragraph_format.keep_with_next for p in titles.values())
-    assert not any(re.search(r"（\d+）", p.text) for p in nanjia_document.paragraphs)  # no bare count anywhere
+    assert all(p.paragraph_format.keep_with_next for p in titles)
+    assert not any(re.search(r"（\d+）", t) for t in texts)  # no bare count anywhere
 
 
 def test_the_province_report_lists_every_key_county_and_the_rows_failing_most():
