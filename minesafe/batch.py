@@ -39,7 +39,17 @@ from minesafe.provenance import file_sha256, lookup_digest, read_provenance
 from minesafe.rendering import name_report, result_to_dict
 from minesafe.results import evaluate_unit
 from minesafe.runs import FILE_PARAMETERS, STAGE_PARAMETERS, Job, Run
-from minesafe.storage import dump_json, escape_json_text, finish_interrupted_swaps, replace_folder, write_json, write_workbook
+from minesafe.storage import (
+    OUT_LOCK,
+    dump_json,
+    escape_json_text,
+    finish_interrupted_swaps,
+    lock_out_folder,
+    refuse_busy_folder,
+    replace_folder,
+    write_json,
+    write_workbook,
+)
 from minesafe.summary import (
     STATUS_FAILED,
     STATUS_INTERRUPTED,
@@ -61,9 +71,11 @@ Done = tuple[UnitOutcome, dict[str, str]]
 
 
 def check_out_folder(out: Path) -> None:
-    """Refuse, before any work, an output folder that is a file or cannot be written
-    (:class:`OutputError`: exit 1, as every output that cannot be written); a name longer than the
-    file system accepts is the command line's fault (:class:`InputError`)."""
+    """Refuse, before any work, an output folder that is a file or cannot be written, or that a
+    running batch writes into (it or a folder above it: :class:`OutputError`, :class:`OutputBusy`;
+    exit 1, as every output that cannot be written); a name longer than the file system accepts is
+    the command line's fault (:class:`InputError`). ``minesafe batch`` and ``minesafe report`` both
+    check their ``--out`` so."""
     import os
 
     too_long = check_name_length(out)
@@ -75,6 +87,7 @@ def check_out_folder(out: Path) -> None:
         raise OutputError(str(out), where)
     if not os.access(existing, os.W_OK | os.X_OK):
         raise OutputError(str(out), f"没有写入文件夹 {existing} 的权限")
+    refuse_busy_folder(out)
 
 
 #: What one unit's evaluation may use in a worker: a pathological file fails alone, in bounded time
@@ -592,7 +605,9 @@ def run_batch(
 
     Units whose inputs, notebook and minesafe version are unchanged since the last batch into
     ``out`` and whose three outputs are intact are reused (``force`` re-makes them). Raises
-    :class:`BatchInterrupted` after writing the summary when SIGINT or SIGTERM stopped the batch.
+    :class:`BatchInterrupted` after writing the summary when SIGINT or SIGTERM stopped the batch,
+    and :class:`OutputBusy` at once, with nothing touched, while another batch writes into ``out``
+    (:func:`minesafe.storage.lock_out_folder`: two at once could lose a history version).
     """
     import os
 
@@ -601,81 +616,83 @@ def run_batch(
     made_folders = [p for p in (out, *out.parents) if not p.exists()]  # removed again if the batch is refused
     log = out / "batch-log.txt"
     new_log = not log.exists()
-    out.mkdir(parents=True, exist_ok=True)
-    finish_interrupted_swaps(out, REPORT_DEPTHS)  # a batch killed mid-swap last time
-    cache = {} if force else read_cache(out)
-    overview_entry = {} if force else read_cache(out, "overview")
-    outcomes: dict[int, UnitOutcome] = {}
-    todo: list[int] = []
-    for i, run in enumerate(runs):
-        reused = reuse_unit(run, cache.get(str(run.source)), pdf)
-        if reused is None:
-            todo.append(i)
-        else:
-            outcomes[i] = reused
+    with lock_out_folder(out):  # makes out; another batch writing there: refused at once (OutputBusy)
+        finish_interrupted_swaps(out, REPORT_DEPTHS)  # a batch killed mid-swap last time
+        cache = {} if force else read_cache(out)
+        overview_entry = {} if force else read_cache(out, "overview")
+        outcomes: dict[int, UnitOutcome] = {}
+        todo: list[int] = []
+        for i, run in enumerate(runs):
+            reused = reuse_unit(run, cache.get(str(run.source)), pdf)
+            if reused is None:
+                todo.append(i)
+            else:
+                outcomes[i] = reused
 
-    def later_jobs() -> list[Job]:
-        """The overview, unless the one made from the same results is intact (decided once they are written)."""
-        if overview is None:
-            return []
-        job = overview_job(overview, out)
-        return [] if reuse_overview(job, overview_entry) else [job]
+        def later_jobs() -> list[Job]:
+            """The overview, unless the one made from the same results is intact (decided once they are written)."""
+            if overview is None:
+                return []
+            job = overview_job(overview, out)
+            return [] if reuse_overview(job, overview_entry) else [job]
 
-    later = [] if todo else later_jobs()
-    signum = None
-    made: list[UnitOutcome] = []
-    try:
-        if todo or later:
-            context = multiprocessing.get_context("spawn")  # kernels and zmq do not survive fork safely
-            stop = context.Event()
-            waiting = context.Value("i", 0)  # set to the jobs to run once planning has said how many
-            workers = max(1, min(jobs, len(todo)))
-            batch_stop = _BatchStop(stop)
-            with tempfile.TemporaryDirectory(prefix="minesafe-kernel-") as folder, batch_stop.installed():
-                warm = execute is execute_job and warm_kernels_enabled()
-                jupyter_data = str(write_kernelspec(Path(folder), warm))
-                pool = ProcessPoolExecutor(
-                    max_workers=workers,
-                    mp_context=context,
-                    initializer=_start_worker,
-                    initargs=(str(log.resolve()), jupyter_data, stop, waiting, warm, os.getpid()),
-                )
-                try:
-                    total = 2 * len(todo) + (len(later) if not todo else int(overview is not None))
-                    with tqdm(total=total, desc="生成评估报告", unit="步", disable=not progress, file=sys.stderr) as bar:
-                        planned = {
-                            i: dataclasses.replace(job, pdf=pdf)
-                            for i, job in _plan(pool, runs, todo, out, outcomes, bar, batch_stop.check).items()
-                        }
-                        _check_duplicates(runs, planned, outcomes, cache)
-                        bar.update(len(todo) - len(planned))
-                        waiting.value = len(planned) + len(later)
-                        _execute(pool, planned, execute, outcomes, cache, bar, batch_stop.check)
-                        if todo:  # the overview reads the results just written
-                            later = later_jobs()
-                            bar.update(int(overview is not None and not later))
-                        made = _make_later(pool, later, execute, bar, overview_entry, batch_stop.check)
-                except BatchInterrupted as exc:
-                    signum = exc.signum
-                    batch_stop.stop()
-                finally:
-                    pool.shutdown(wait=signum is None, cancel_futures=True)
-                if batch_stop.received:  # also a signal that came as the last unit finished
-                    signum = signum or batch_stop.received[0]
-            if signum is not None:
-                finish_interrupted_swaps(out, REPORT_DEPTHS)
-    except (InputError, InputErrors):  # refused before any report ran (two units, one folder): nothing is left
-        _remove_made(log if new_log else None, made_folders)
-        raise
-    ordered = [outcomes.get(i) or _failure(run, "批量评估被中断，未完成", 0.0, STATUS_INTERRUPTED) for i, run in enumerate(runs)]
-    ordered += left_out
-    write_json({"format": 1, "units": cache, "overview": overview_entry}, out / CACHE_FILE, exact=True)
-    frame = build_summary_frame(ordered, read_unit_results(ordered))
-    write_json(summary_to_dict(frame), out / f"{SUMMARY_STEM}.json")
-    write_workbook(build_summary_workbook(frame, out), out / f"{SUMMARY_STEM}.xlsx")
-    if signum is not None:
-        raise BatchInterrupted(signum)
-    return ordered + made
+        later = [] if todo else later_jobs()
+        signum = None
+        made: list[UnitOutcome] = []
+        try:
+            if todo or later:
+                context = multiprocessing.get_context("spawn")  # kernels and zmq do not survive fork safely
+                stop = context.Event()
+                waiting = context.Value("i", 0)  # set to the jobs to run once planning has said how many
+                workers = max(1, min(jobs, len(todo)))
+                batch_stop = _BatchStop(stop)
+                with tempfile.TemporaryDirectory(prefix="minesafe-kernel-") as folder, batch_stop.installed():
+                    warm = execute is execute_job and warm_kernels_enabled()
+                    jupyter_data = str(write_kernelspec(Path(folder), warm))
+                    pool = ProcessPoolExecutor(
+                        max_workers=workers,
+                        mp_context=context,
+                        initializer=_start_worker,
+                        initargs=(str(log.resolve()), jupyter_data, stop, waiting, warm, os.getpid()),
+                    )
+                    try:
+                        total = 2 * len(todo) + (len(later) if not todo else int(overview is not None))
+                        with tqdm(total=total, desc="生成评估报告", unit="步", disable=not progress, file=sys.stderr) as bar:
+                            planned = {
+                                i: dataclasses.replace(job, pdf=pdf)
+                                for i, job in _plan(pool, runs, todo, out, outcomes, bar, batch_stop.check).items()
+                            }
+                            _check_duplicates(runs, planned, outcomes, cache)
+                            bar.update(len(todo) - len(planned))
+                            waiting.value = len(planned) + len(later)
+                            _execute(pool, planned, execute, outcomes, cache, bar, batch_stop.check)
+                            if todo:  # the overview reads the results just written
+                                later = later_jobs()
+                                bar.update(int(overview is not None and not later))
+                            made = _make_later(pool, later, execute, bar, overview_entry, batch_stop.check)
+                    except BatchInterrupted as exc:
+                        signum = exc.signum
+                        batch_stop.stop()
+                    finally:
+                        pool.shutdown(wait=signum is None, cancel_futures=True)
+                    if batch_stop.received:  # also a signal that came as the last unit finished
+                        signum = signum or batch_stop.received[0]
+                if signum is not None:
+                    finish_interrupted_swaps(out, REPORT_DEPTHS)
+        except (InputError, InputErrors):  # refused before any report ran (two units, one folder): nothing is left
+            _remove_made(log if new_log else None, made_folders)
+            raise
+        ordered = [
+            outcomes.get(i) or _failure(run, "批量评估被中断，未完成", 0.0, STATUS_INTERRUPTED) for i, run in enumerate(runs)
+        ]
+        ordered += left_out
+        write_json({"format": 1, "units": cache, "overview": overview_entry}, out / CACHE_FILE, exact=True)
+        frame = build_summary_frame(ordered, read_unit_results(ordered))
+        write_json(summary_to_dict(frame), out / f"{SUMMARY_STEM}.json")
+        write_workbook(build_summary_workbook(frame, out), out / f"{SUMMARY_STEM}.xlsx")
+        if signum is not None:
+            raise BatchInterrupted(signum)
+        return ordered + made
 
 
 def _remove_made(log: Path | None, folders: Sequence[Path]) -> None:
@@ -683,6 +700,8 @@ def _remove_made(log: Path | None, folders: Sequence[Path]) -> None:
     while empty: nothing else is ever removed)."""
     if log is not None:
         log.unlink(missing_ok=True)
+    if folders:  # the output folder this batch made holds its lock, still held: removing it is safe
+        (folders[0] / OUT_LOCK).unlink(missing_ok=True)
     for folder in folders:  # the deepest first
         with suppress(OSError):
             folder.rmdir()

@@ -7,7 +7,8 @@ Exit status, the same for every command (README, "Exit status"):
   a wrong command line;
 - 1: a failure that is not the input's fault: a batch unit failed (see its summary), the app's server
   could not start, the output could not be written (``--out`` in a missing folder, onto a folder or
-  under a file; stdout closed early, e.g. ``| head -1``, closed (``>&-``) or on a full disk);
+  under a file, or into a folder another ``minesafe batch`` is writing into: refused at once; stdout
+  closed early, e.g. ``| head -1``, closed (``>&-``) or on a full disk);
 - 130: interrupted by Ctrl-C (SIGINT) or SIGTERM.
 """
 

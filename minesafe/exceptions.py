@@ -193,6 +193,26 @@ class OutputError(MinesafeError):
         super().__init__(f"无法写出 {path}：{reason}。请换一个输出位置（--out）后重新运行。")
 
 
+class OutputBusy(OutputError):
+    """Raised when another ``minesafe batch`` is writing into the output folder a batch or a report
+    would write into (:func:`minesafe.storage.lock_out_folder`): two at once could lose a unit's
+    history version or mix their summaries. Raised before anything is written; exit status 1 (the
+    input is right, the output cannot be written now).
+
+    Wait for the other batch to end, then run the same command again.
+    """
+
+    def __init__(self, path: str, busy: str, pid: str = ""):
+        self.path = path
+        holder = f"另一批量评估（进程 {pid}）" if pid else "另一批量评估"
+        where = f"正在被{holder}写入" if busy == path else f"位于{holder}正在写入的文件夹 {busy} 之内"
+        MinesafeError.__init__(
+            self,
+            f"输出文件夹 {path} {where}，本次运行未写入任何文件。"
+            "请等待另一批量评估结束后再运行（同一输出文件夹同一时间只能运行一个批量评估）。",
+        )
+
+
 class FontError(MinesafeError):
     """Raised when no font that can draw Chinese is available for charts: the bundled Noto Sans SC
     is missing from the installation and no usual system CJK font is installed.

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from minesafe.exceptions import InputError, OutputError
+from minesafe.exceptions import InputError, OutputBusy, OutputError
 from minesafe.names import SURROGATES, escape_undecodable
 from minesafe.parsing import check_name_length, dump_yaml
 
@@ -147,18 +147,91 @@ STAGING_MARKER = "minesafe-staging.json"
 _NEW, _OLD = "new", "old"
 
 
-def _lock(fd: int, wait: bool) -> bool:
-    """Lock an open marker file for this process; ``False`` when another process holds it. Where
-    there is no ``flock`` (not POSIX), a marker always counts as held: leftovers are then kept."""
+def _lock(fd: int, wait: bool) -> bool | None:
+    """Lock an open file for this process (``flock``: the kernel releases it when the process ends,
+    however it ends, a SIGKILL too): ``True`` once locked, ``False`` when another process holds it,
+    ``None`` where there is no ``flock`` (not POSIX): a staging marker then counts as held
+    (leftovers are kept) and an output folder as free."""
     try:
         import fcntl
     except ImportError:
-        return False
+        return None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         return False
     return True
+
+
+#: The file inside a batch's output folder (``--out``) that the batch holds locked while it writes
+#: there, with its process id in it: a second batch into the same folder is refused at once
+#: (:func:`lock_out_folder`). The file is removed when the batch ends; a batch killed outright
+#: leaves it, unlocked (the kernel releases the lock), and the next batch takes it over.
+OUT_LOCK = ".minesafe-batch.lock"
+
+
+def _take_lock(path: Path) -> int | None:
+    """Open and lock ``path`` (made if missing): its descriptor, or ``None`` when another process
+    holds it. A file removed by its holder while this process waited for it is not the lock any
+    more (the holder removes it while still holding it): the file now under the name is taken."""
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o666 & ~read_umask())
+        if _lock(fd, wait=False) is False:
+            os.close(fd)
+            return None
+        try:
+            current = os.stat(path, follow_symlinks=False)
+        except FileNotFoundError:
+            current = None
+        held = os.fstat(fd)
+        if current is not None and (current.st_dev, current.st_ino) == (held.st_dev, held.st_ino):
+            return fd
+        os.close(fd)
+
+
+def _lock_holder(folder: Path) -> str:
+    """The process id the holder of ``folder``'s lock wrote into it, or ``""``."""
+    try:
+        text = (folder / OUT_LOCK).read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return ""
+    return text if text.isdigit() else ""
+
+
+def refuse_busy_folder(folder: Path) -> None:
+    """Refuse (:class:`OutputBusy`), before anything is written, an output folder that a running
+    batch writes into, or that lies inside such a batch's output folder (its lock, :data:`OUT_LOCK`,
+    held by another process). Nothing is made; a lock found free is released at once."""
+    for candidate in (folder, *folder.parents):
+        try:
+            fd = os.open(candidate / OUT_LOCK, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except OSError:  # no lock file: no batch writes there
+            continue
+        try:
+            busy = _lock(fd, wait=False) is False
+        finally:
+            os.close(fd)
+        if busy:
+            raise OutputBusy(str(folder), str(candidate), _lock_holder(candidate))
+
+
+@contextmanager
+def lock_out_folder(folder: Path) -> Iterator[None]:
+    """Hold ``folder``'s batch lock (:data:`OUT_LOCK`) for the block, making the folder if missing:
+    :class:`OutputBusy` at once, with nothing else touched, when another process holds it. One
+    batch per output folder at a time: two would race on its history versions, cache and summary."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / OUT_LOCK
+    fd = _take_lock(path)
+    if fd is None:
+        raise OutputBusy(str(folder), str(folder), _lock_holder(folder))
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode("ascii"))
+        yield
+    finally:
+        path.unlink(missing_ok=True)  # still held: a process that opened it meanwhile takes a new one
+        os.close(fd)
 
 
 def replace_folder(folder: Path, files: Mapping[str, bytes], before_swap: Callable[[], None] | None = None) -> None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +22,7 @@ import yaml
 
 from minesafe.files import read_rubric
 from minesafe.parsing import MAX_TEXT_BYTES, MAX_WORKBOOK_BYTES, MAX_WORKBOOK_UNCOMPRESSED, read_document
-from minesafe.storage import write_workbook
+from minesafe.storage import OUT_LOCK, lock_out_folder, write_workbook
 from minesafe.workbook import FIELDS, INFO, ITEMS, TARGETS, build_workbook
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -193,6 +195,62 @@ def _evaluators_folders_kept(folder: Path) -> None:
 SITUATIONS: dict[str, Situation] = {
     "batch_out_holds_the_evaluators_hidden_folders": Situation(
         _out_with_evaluators_folders, 0, ("单位报告共 1 份：", "失败 0 份"), _evaluators_folders_kept
+    ),
+}
+
+
+# --- data loss: a second batch into an --out folder another batch is writing into ------------------
+
+#: Holds an output folder's batch lock as a running batch does (the same function), says so, then
+#: waits to be killed (it ends by itself after two minutes, should the test fail before killing it).
+_HOLD_OUT_LOCK = """
+import sys, time
+from pathlib import Path
+from minesafe.storage import lock_out_folder
+with lock_out_folder(Path(sys.argv[1])):
+    print("held", flush=True)
+    time.sleep(120)
+"""
+_HOLDERS: dict[Path, subprocess.Popen[str]] = {}
+_EARLIER_VERSION = "reports/2022/示例省/示例甲县/result.json"
+
+
+def _out_another_batch_writes_into(folder: Path) -> list[str]:
+    _copy_demo(folder, "jia")
+    (folder / _EARLIER_VERSION).parent.mkdir(parents=True)
+    (folder / _EARLIER_VERSION).write_text("{}", encoding="utf-8")  # what a re-made report would set aside
+    holder = subprocess.Popen([sys.executable, "-c", _HOLD_OUT_LOCK, str(folder / "reports")], stdout=subprocess.PIPE, text=True)
+    _HOLDERS[folder] = holder
+    assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+    return ["batch", "收件", "--out", "reports", "--jobs", "1"]
+
+
+def _untouched_and_free_once_the_other_is_killed(folder: Path) -> None:
+    """Nothing of --out touched; the holder killed outright (SIGKILL) leaves its lock file, unlocked."""
+    holder = _HOLDERS.pop(folder)
+    assert sorted(p.relative_to(folder / "reports").as_posix() for p in (folder / "reports").rglob("*")) == [
+        OUT_LOCK,
+        "2022",
+        "2022/示例省",
+        "2022/示例省/示例甲县",
+        "2022/示例省/示例甲县/result.json",
+    ]
+    assert (folder / _EARLIER_VERSION).read_text(encoding="utf-8") == "{}"
+    holder.kill()
+    holder.communicate(timeout=10)
+    assert holder.returncode == -9
+    assert (folder / "reports" / OUT_LOCK).exists()  # left behind, but the kernel released its lock
+    with lock_out_folder(folder / "reports"):
+        pass
+    assert not (folder / "reports" / OUT_LOCK).exists()
+
+
+SITUATIONS |= {
+    "batch_into_an_out_another_batch_is_writing": Situation(
+        _out_another_batch_writes_into,
+        1,
+        ("输出文件夹 reports 正在被另一批量评估（进程 ", "写入，本次运行未写入任何文件。请等待另一批量评估结束后再运行"),
+        _untouched_and_free_once_the_other_is_killed,
     ),
 }
 

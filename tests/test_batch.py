@@ -7,6 +7,7 @@ import errno
 import functools
 import hashlib
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -20,11 +21,11 @@ from minesafe import cache as cache_module
 from minesafe.batch import BudgetExceeded, evaluate_run, job_outcome, plan_unit, run_batch, unit_documents, write_report
 from minesafe.cache import read_cache, reuse_unit
 from minesafe.cli import main
-from minesafe.exceptions import InputError
+from minesafe.exceptions import InputError, OutputBusy
 from minesafe.rendering import result_to_dict
 from minesafe.results import evaluate
 from minesafe.runs import build_run, declared_parameters, find_run_files, load_runs
-from minesafe.storage import replace_folder
+from minesafe.storage import OUT_LOCK, lock_out_folder, replace_folder
 from minesafe.summary import STATUS_OK
 
 from .conftest import DEMO, ROOT
@@ -422,6 +423,38 @@ def test_two_units_for_one_report_folder_are_refused_before_any_kernel(tmp_path,
     err = capsys.readouterr().err
     assert f"与 {runs / 'a.yaml'} 的报告位置相同" in err and f"\n      {out / '2022' / '示例省' / '示例甲县'}\n" in err
     assert not out.exists()  # refused: no output folder, no batch-log.txt
+
+
+def test_a_batch_into_an_out_another_batch_holds_is_refused_touching_nothing(tmp_path):
+    """One batch per --out at a time (two could lose a history version): while another holds its
+    lock, run_batch refuses at once; nothing in --out is read, made or changed."""
+    out = tmp_path / "reports"
+    earlier = out / "2022" / "示例省" / "示例甲县"
+    replace_folder(earlier, {"report.html": b"earlier", "result.json": b"{}"})
+    before = {p: (p.stat().st_mtime_ns, p.is_file() and p.read_bytes()) for p in out.rglob("*")}
+    with lock_out_folder(out), pytest.raises(OutputBusy) as refused:
+        run_batch([], out, 1, progress=False, execute=stub_execute)
+    assert str(refused.value).startswith(
+        f"输出文件夹 {out} 正在被另一批量评估（进程 {os.getpid()}）写入，本次运行未写入任何文件。"
+    )
+    assert {p: (p.stat().st_mtime_ns, p.is_file() and p.read_bytes()) for p in out.rglob("*")} == before
+    run_batch([], out, 1, progress=False, execute=stub_execute)  # free again once the other ended
+    assert (out / "batch-summary.json").is_file() and not (out / OUT_LOCK).exists()
+
+
+@pytest.mark.parametrize("inside", [".", "2022/示例省/示例甲县"])
+def test_a_report_into_a_folder_a_batch_writes_into_is_refused(tmp_path, capsys, inside):
+    """`minesafe report` into a running batch's --out, or into a unit folder in it (a re-made
+    report would swap that folder away under it): exit 1, the Chinese line, nothing written."""
+    out = tmp_path / "reports"
+    target = out / inside
+    with lock_out_folder(out):
+        assert main(["report", str(DEMO / "counties" / "jia.yaml"), "--out", str(target)]) == 1
+    err = capsys.readouterr().err
+    holder = f"另一批量评估（进程 {os.getpid()}）"
+    where = f"正在被{holder}写入" if inside == "." else f"位于{holder}正在写入的文件夹 {out} 之内"
+    assert f"输出文件夹 {target} {where}，本次运行未写入任何文件。请等待另一批量评估结束后再运行" in err
+    assert list(out.iterdir()) == []  # the holder made the folder (and removed its lock): nothing else
 
 
 def test_unit_names_cannot_leave_or_hide_in_the_report_folder(tmp_path):

@@ -13,6 +13,7 @@ from minesafe.exceptions import InputError
 from minesafe.files import read_rubric
 from minesafe.results import evaluate
 from minesafe.rubric import Category, Outcome
+from minesafe.storage import lock_out_folder
 from minesafe.submission import build_county_submission
 
 from .conftest import DATA, DEMO, ROOT, minesafe_exe
@@ -293,7 +294,8 @@ def _descendants(pid: int) -> list:
 def test_a_batch_killed_outright_leaves_no_process_and_writes_nothing_after(tmp_path):
     """kill -9 of `minesafe batch` while a report runs: its worker, the worker's kernel template and
     kernels and the resource tracker end at once (they used to finish the queued units, writing
-    reports after the kill, then block forever), and no report is written after the kill."""
+    reports after the kill, then block forever), no report is written after the kill, and its
+    --out is not left locked."""
     import signal
     import subprocess
     import time
@@ -319,6 +321,8 @@ def test_a_batch_killed_outright_leaves_no_process_and_writes_nothing_after(tmp_
         _, alive = psutil.wait_procs(seen, timeout=30)
         assert [p.pid for p in alive] == [], [" ".join(_cmdline(p)) for p in alive]
         assert sorted(tmp_path.rglob("report.html")) == written  # nothing written after the kill
+        with lock_out_folder(tmp_path / "reports"):  # the kill released its --out for the next batch
+            pass
     finally:
         for process in _alive(seen):
             process.kill()
