@@ -157,6 +157,20 @@ __exists() {
 
 def run_commands(commands: list[Command], start: Path, env: dict[str, str], log: Path, timeout: float) -> list[str]:
     """Run the commands in one shell from ``start``; every broken promise, described."""
+    script = _write_script(commands, start, log)
+    shell = subprocess.Popen(["bash", "-c", script], env=env | {"LOG": str(log)}, start_new_session=True, text=True)
+    try:
+        shell.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(shell.pid, signal.SIGKILL)
+        shell.wait()
+    return _describe_failures(commands, log, timeout)
+
+
+def _write_script(commands: list[Command], start: Path, log: Path) -> str:
+    """The shell script running ``commands`` from ``start``: each command's status (or for a
+    command that is not run, the files it names that do not exist) written to ``log``, so that a
+    shell stopped at its timeout still tells which commands finished."""
     script = [DRIVER, f"cd {shlex.quote(str(start))}"]
     for i, c in enumerate(commands):
         if c.status is None and c.tag == "repository":
@@ -168,12 +182,13 @@ def run_commands(commands: list[Command], start: Path, env: dict[str, str], log:
             script.append(f"__exists {i} " + " ".join(map(shlex.quote, _file_arguments(c.text))))
         else:
             script.append(f"__run {i} {shlex.quote(c.text)}")
-    shell = subprocess.Popen(["bash", "-c", "\n".join(script)], env=env | {"LOG": str(log)}, start_new_session=True, text=True)
-    try:
-        shell.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(shell.pid, signal.SIGKILL)
-        shell.wait()
+    return "\n".join(script)
+
+
+def _describe_failures(commands: list[Command], log: Path, timeout: float) -> list[str]:
+    """Every broken promise the script's ``log`` shows: a file named that does not exist, a status
+    other than documented (with the command's last output), a command cut off by the timeout (the
+    commands after it never ran)."""
     failures = []
     for i, c in enumerate(commands):
         status_file, missing = log / f"{i}.status", log / f"{i}.missing"
