@@ -277,11 +277,14 @@ def _add_verification(document: Document, numbering: _Numbering, unit: UnitResul
     if not stages:
         return
     add_heading(document, numbering.next("现场抽查核实与佐证材料"))
+    count = 0
     for result in stages:
         if result.verification is not None:
             add_paragraph(document, describe_verification(result))
         for title, headers, rows in tabulate_records(result):
-            add_paragraph(document, Span(f"{title}：", bold=True), indent=False)
+            # a （一） heading counting its rows in words (评估小组（3 人）), kept on its table's page
+            count += 1
+            add_heading(document, f"（{HEADING_NUMBERS[count - 1]}）{title}", level=2)
             add_table(document, headers, [list(row) for row in rows], _RECORD_WIDTHS[headers[0], len(headers)])
 
 
@@ -289,8 +292,8 @@ def _add_verification(document: Document, numbering: _Numbering, unit: UnitResul
 _RECORD_WIDTHS = {
     ("姓名", 3): (28, 80, 48),
     ("现场抽查的矿山", 4): (34, 26, 44, 52),
-    ("行", 4): (12, 46, 20, 78),
-    ("行", 5): (12, 20, 58, 44, 22),
+    ("编号", 4): (12, 46, 20, 78),
+    ("编号", 5): (12, 20, 58, 44, 22),
 }
 
 

@@ -71,6 +71,7 @@ from minesafe.rubric import (
     FieldRole,
     Row,
     Rubric,
+    Section,
     ShareMode,
     Target,
     TargetRule,
@@ -482,6 +483,16 @@ def _read_profile(rubric: Rubric, params: Mapping[str, Any], base: tuple, proble
         return None
     for key in [k for k in raw if k not in ("name", "level", "document", "applies_to", "years", "units")]:
         problems.add((*path, key), "未知的键", key, "name、level、document、applies_to、years、units")
+    years, units = _read_profile_scope(raw, path, problems)
+    text = _read_profile_source(rubric, raw, path, problems)
+    return Profile(
+        text["name"], str(raw.get("level")), text["document"], text["applies_to"], tuple(years), tuple(map(normalize_name, units))
+    )
+
+
+def _read_profile_scope(raw: Mapping[str, Any], path: tuple, problems: ProblemCollector) -> tuple[list[Any], list[Any]]:
+    """The years and units a profile is limited to; a malformed list is a problem and read as
+    empty, so that the rest of the profile is still checked and every problem shows at once."""
     years, units = raw.get("years", []), raw.get("units", [])
     if not isinstance(years, list) or not all(_is_int(y) and 1990 <= y <= 2100 for y in years):
         problems.add((*path, "years"), "适用年度应为年份的列表", years, "如 [2023]")
@@ -489,6 +500,13 @@ def _read_profile(rubric: Rubric, params: Mapping[str, Any], base: tuple, proble
     if not isinstance(units, list) or not all(isinstance(u, str) and normalize_name(u) for u in units):
         problems.add((*path, "units"), "适用单位应为单位名称的列表", units, "如 [乌海市海南区]")
         units = []
+    return years, units
+
+
+def _read_profile_source(rubric: Rubric, raw: Mapping[str, Any], path: tuple, problems: ProblemCollector) -> dict[str, str]:
+    """A profile's name, document and rubric (stripped texts, "" when missing) with its level
+    checked: what a report cites as the source of the profile's numbers. Even a faulty source lets
+    the additions be checked, so every problem shows at once."""
     values = {}
     for key, label in (("name", "方案名称"), ("document", "依据文件"), ("applies_to", "适用的评估表编号")):
         value = values[key] = raw.get(key)
@@ -504,11 +522,7 @@ def _read_profile(rubric: Rubric, params: Mapping[str, Any], base: tuple, proble
             values["applies_to"],
             rubric.id,
         )
-    # Even a faulty profile header lets the additions be checked, so every problem shows at once.
-    text = {k: v.strip() if isinstance(v, str) else "" for k, v in values.items()}
-    return Profile(
-        text["name"], str(level), text["document"], text["applies_to"], tuple(years), tuple(map(normalize_name, units))
-    )
+    return {k: v.strip() if isinstance(v, str) else "" for k, v in values.items()}
 
 
 def _apply_profile(
@@ -649,50 +663,81 @@ def _add_rows(rubric: Rubric, raw: Any, path: tuple, problems: ProblemCollector)
     taken = {r.id for r in rubric.rows}
     rows: list[Row] = []
     for i, spec in enumerate(raw):
-        where = (*path, i)
-        if not isinstance(spec, Mapping):
-            problems.add(where, "应为映射", spec, "含 id、section、task、category 等键")
-            continue
-        for key in [k for k in spec if k not in _ROW_KEYS]:
-            problems.add((*where, key), "未知的键", key, "、".join(sorted(_ROW_KEYS)))
-        number = spec.get("section")
-        section = sections.get(number) if _is_int(number) else None  # a list or mapping here is not even hashable
-        if section is None:
-            problems.add((*where, "section"), "评估表中没有这一部分", spec.get("section"), "、".join(map(str, sections)))
-            continue
-        task = spec.get("task")
-        task_name = spec.get("task_name") or (tasks.get((section.number, task)) if _is_int(task) else None)
-        if not _is_int(task) or not task_name:
-            problems.add(
-                (*where, "task"),
-                "重点任务编号有误，或新的重点任务缺少 task_name",
-                task,
-                "本部分已有的任务编号，或新编号加 task_name",
-            )
-            continue
-        if spec.get("category") not in ("veto", "reference"):
-            problems.add(
-                (*where, "category"),
-                "参数方案只能增补否决项或参考项：增补评分项会改变100分制总分和80分合格线",
-                spec.get("category"),
-                "veto（否决项）或 reference（参考项）",
-            )
-            continue
-        if not spec.get("citation"):
-            problems.add((*where, "citation"), "增补的行须注明依据的原文", expected="参数方案所依据文件中的原句")
-        if str(spec.get("id")) in taken:
-            problems.add((*where, "id"), "评估表中已有这一行", spec.get("id"), "新的行编号")
-            continue
-        try:
-            row = build_row(spec, section, task, str(task_name))
-        except (KeyError, ValueError, TypeError) as exc:
-            problems.add(where, f"写法有误：缺少或写错了 {exc}", expected="同评估表中的行：id、requirement、fill_in、fields 等")
-            continue
-        for message in check_row(rubric, row):
-            problems.add(where, message)
-        taken.add(row.id)
-        rows.append(row)
+        row = _read_added_row(rubric, spec, (*path, i), sections, tasks, taken, problems)
+        if row is not None:
+            taken.add(row.id)
+            rows.append(row)
     return tuple(rows)
+
+
+def _read_added_row(
+    rubric: Rubric,
+    spec: Any,
+    where: tuple,
+    sections: Mapping[int, Section],
+    tasks: Mapping[tuple[int, int], str],
+    taken: set[str],
+    problems: ProblemCollector,
+) -> Row | None:
+    """One extra row of a profile, or None when it cannot be read; ``taken``: the row ids already
+    used (by the form and the rows added before). Only veto and reference rows may be added: a
+    scored row would change the 100-point total and the pass mark of 80."""
+    if not isinstance(spec, Mapping):
+        problems.add(where, "应为映射", spec, "含 id、section、task、category 等键")
+        return None
+    for key in [k for k in spec if k not in _ROW_KEYS]:
+        problems.add((*where, key), "未知的键", key, "、".join(sorted(_ROW_KEYS)))
+    placed = _place_added_row(spec, where, sections, tasks, problems)
+    if placed is None:
+        return None
+    if spec.get("category") not in ("veto", "reference"):
+        problems.add(
+            (*where, "category"),
+            "参数方案只能增补否决项或参考项：增补评分项会改变100分制总分和80分合格线",
+            spec.get("category"),
+            "veto（否决项）或 reference（参考项）",
+        )
+        return None
+    if not spec.get("citation"):
+        problems.add((*where, "citation"), "增补的行须注明依据的原文", expected="参数方案所依据文件中的原句")
+    if str(spec.get("id")) in taken:
+        problems.add((*where, "id"), "评估表中已有这一行", spec.get("id"), "新的行编号")
+        return None
+    try:
+        row = build_row(spec, *placed)
+    except (KeyError, ValueError, TypeError) as exc:
+        problems.add(where, f"写法有误：缺少或写错了 {exc}", expected="同评估表中的行：id、requirement、fill_in、fields 等")
+        return None
+    for message in check_row(rubric, row):
+        problems.add(where, message)
+    return row
+
+
+def _place_added_row(
+    spec: Mapping[str, Any],
+    where: tuple,
+    sections: Mapping[int, Section],
+    tasks: Mapping[tuple[int, int], str],
+    problems: ProblemCollector,
+) -> tuple[Section, int, str] | None:
+    """Where an extra row goes: a section of the form, and a task of it (its name from the form)
+    or a new task named by ``task_name``; None, with the problem noted, when either is wrong."""
+    number = spec.get("section")
+    section = sections.get(number) if _is_int(number) else None  # a list or mapping here is not even hashable
+    if section is None:
+        problems.add((*where, "section"), "评估表中没有这一部分", spec.get("section"), "、".join(map(str, sections)))
+        return None
+    task = spec.get("task")
+    task_name = spec.get("task_name") or (tasks.get((section.number, task)) if _is_int(task) else None)
+    if not _is_int(task) or not task_name:
+        problems.add(
+            (*where, "task"),
+            "重点任务编号有误，或新的重点任务缺少 task_name",
+            task,
+            "本部分已有的任务编号，或新编号加 task_name",
+        )
+        return None
+    return section, task, str(task_name)
 
 
 def _named_rows(

@@ -217,20 +217,25 @@ class _Yaml12Constructor(yaml.constructor.SafeConstructor):
         if depth > MAX_DEPTH:
             raise _Unusual  # PyYAML builds it (without recursing) and the tree check names the place
         if kind is yaml.MappingNode and tag == _MAP_TAG:
-            data: dict[Any, Any] = {}
-            for key_node, _ in node.value:  # every key first, in the order construct_mapping checks them
-                if type(key_node) is not yaml.ScalarNode:
-                    raise _Unusual
-                key = self._construct_plainly(key_node, depth + 1)
-                if key in data:
-                    raise _Unusual
-                data[key] = None
-            for key, (_, value_node) in zip(data, node.value, strict=True):
-                data[key] = self._construct_plainly(value_node, depth + 1)
-            return data
+            return self._construct_mapping_plainly(node, depth)
         if kind is yaml.SequenceNode and tag == _SEQ_TAG:
             return [self._construct_plainly(child, depth + 1) for child in node.value]
         raise _Unusual
+
+    def _construct_mapping_plainly(self, node: yaml.Node, depth: int) -> dict[Any, Any]:
+        """A plain mapping built directly; a key that is not a scalar or that repeats is left to
+        PyYAML's construction, whose error names the place."""
+        data: dict[Any, Any] = {}
+        for key_node, _ in node.value:  # every key first, in the order construct_mapping checks them
+            if type(key_node) is not yaml.ScalarNode:
+                raise _Unusual
+            key = self._construct_plainly(key_node, depth + 1)
+            if key in data:
+                raise _Unusual
+            data[key] = None
+        for key, (_, value_node) in zip(data, node.value, strict=True):
+            data[key] = self._construct_plainly(value_node, depth + 1)
+        return data
 
     def _core_scalar(self, node: yaml.ScalarNode, tag: str) -> str:
         """The scalar's text, checked against its tag (``!!int "abc"`` is refused, not guessed)."""
@@ -436,21 +441,7 @@ def parse_yaml(text: str, source: str, loader: type | None = None) -> tuple[Any,
     except RecursionError:  # the pure-Python composer recurses; libyaml stops at 1000 levels itself
         raise InputError(source, [_too_deep(None)]) from None
     except yaml.MarkedYAMLError as exc:
-        where = _line_of(exc.problem_mark)
-        if "maximum nesting depth" in str(exc.problem):
-            problem = _too_deep(exc.problem_mark)
-        elif "重复" in str(exc.problem) or "键不能" in str(exc.problem):
-            problem = Problem((), str(exc.problem), expected="每个键只写一次，键为文字", where=where)
-        elif "标签 !!" in str(exc.problem):
-            problem = Problem((), str(exc.problem), expected="去掉标签，直接写值", where=where)
-        else:
-            context = exc.context_mark
-            if context is not None and exc.problem_mark is not None and context.line != exc.problem_mark.line:
-                where = f"{_line_of(context)}开始的内容（在{where}发现）"
-            problem = Problem(
-                (), f"YAML 格式错误：{_in_chinese(str(exc.problem))}", expected="合法的 YAML/JSON，见提交格式说明", where=where
-            )
-        raise InputError(source, [problem]) from None
+        raise InputError(source, [_describe_marked_error(exc)]) from None
     except yaml.reader.ReaderError as exc:
         problem = Problem(
             (),
@@ -465,6 +456,25 @@ def parse_yaml(text: str, source: str, loader: type | None = None) -> tuple[Any,
     if problems:
         raise InputError(source, problems)
     return data, locate_key_path
+
+
+def _describe_marked_error(exc: yaml.MarkedYAMLError) -> Problem:
+    """The problem a parser or constructor error is, with its line: too deep, a repeated or
+    non-text key, a tag, or malformed YAML (in Chinese words, where it began when that was on an
+    earlier line)."""
+    where = _line_of(exc.problem_mark)
+    if "maximum nesting depth" in str(exc.problem):
+        return _too_deep(exc.problem_mark)
+    if "重复" in str(exc.problem) or "键不能" in str(exc.problem):
+        return Problem((), str(exc.problem), expected="每个键只写一次，键为文字", where=where)
+    if "标签 !!" in str(exc.problem):
+        return Problem((), str(exc.problem), expected="去掉标签，直接写值", where=where)
+    context = exc.context_mark
+    if context is not None and exc.problem_mark is not None and context.line != exc.problem_mark.line:
+        where = f"{_line_of(context)}开始的内容（在{where}发现）"
+    return Problem(
+        (), f"YAML 格式错误：{_in_chinese(str(exc.problem))}", expected="合法的 YAML/JSON，见提交格式说明", where=where
+    )
 
 
 #: The parsers' usual complaints, in the words an evaluator reads (others keep the original text).

@@ -166,8 +166,8 @@ def _verification_dict(record: VerificationRecord | None) -> dict[str, Any] | No
 #: The tables of a verification record and of a result's evidence, as the report and the 评估报告 show them.
 GROUP_HEADERS = ("姓名", "单位", "在评估小组中的职责")
 MINE_HEADERS = ("现场抽查的矿山", "日期", "检查内容", "发现的问题")
-OPINION_HEADERS = ("行", "重点任务", "评估结果", "核查意见")
-EVIDENCE_HEADERS = ("行", "评估结果", "佐证材料（相对于提交文件所在文件夹）", "说明", "核对")
+OPINION_HEADERS = ("编号", "重点任务", "评估结果", "核查意见")
+EVIDENCE_HEADERS = ("编号", "评估结果", "佐证材料（相对于提交文件所在文件夹）", "说明", "核对")
 
 
 def describe_verification(result: CountyResult) -> str:
@@ -212,15 +212,29 @@ def tabulate_evidence(result: CountyResult) -> list[tuple[str, ...]]:
 
 def tabulate_records(result: CountyResult) -> list[tuple[str, tuple[str, ...], list[tuple[str, ...]]]]:
     """A stage's verification record and evidence as (title, headers, rows) tables, each with
-    rows: 评估小组, 现场抽查核实, 核查意见, 佐证材料 (see :func:`tabulate_verification`)."""
+    rows: 评估小组, 现场抽查核实, 核查意见, 佐证材料 (see :func:`tabulate_verification`). Each
+    title counts its rows in words a reader understands: ``评估小组（3 人）``, ``现场抽查核实（3 座矿山）``,
+    ``核查意见（3 条）``, ``核查所列佐证材料（3 份）``."""
     tables = tabulate_verification(result)
+    evidence = tabulate_evidence(result)
     found = [
-        ("评估小组", GROUP_HEADERS, tables["group"]),
-        ("现场抽查核实", MINE_HEADERS, tables["mines"]),
-        ("核查意见", OPINION_HEADERS, tables["opinions"]),
-        (f"{result.header.stage}所列佐证材料", EVIDENCE_HEADERS, tabulate_evidence(result)),
+        ("评估小组", f"{len(tables['group'])} 人", GROUP_HEADERS, tables["group"]),
+        ("现场抽查核实", f"{len(tables['mines'])} 座矿山", MINE_HEADERS, tables["mines"]),
+        ("核查意见", f"{len(tables['opinions'])} 条", OPINION_HEADERS, tables["opinions"]),
+        (f"{result.header.stage}所列佐证材料", count_evidence(result), EVIDENCE_HEADERS, evidence),
     ]
-    return [(f"{title}（{len(rows)}）", headers, rows) for title, headers, rows in found if rows]
+    return [(f"{title}（{count}）", headers, rows) for title, count, headers, rows in found if rows]
+
+
+def count_evidence(result: CountyResult) -> str:
+    """How many evidence files a stage lists: ``3 份``; ``2 份，列于 3 行`` when a file is listed
+    for several rows; ``…，其中 1 份找不到`` when some were not found."""
+    listed = [(i.row.id, f) for i in result.items for f in i.supporting]
+    files = {f.file for _, f in listed}
+    rows = {row_id for row_id, _ in listed}
+    missing = {f.file for _, f in listed if f.missing}
+    text = f"{len(files)} 份" + (f"，列于 {len(rows)} 行" if len(listed) != len(files) else "")
+    return text + (f"，其中 {len(missing)} 份找不到" if missing else "")
 
 
 def format_result_text(evaluation: CountyResult | ProvinceResult | UnitResult) -> str:

@@ -90,15 +90,7 @@ def evaluate(
     membership = ProblemCollector()
     files: dict[Path, tuple[str, int]] = {}  # each county file by its real path: the same file twice is refused
     stages: dict[tuple[str, str], tuple[str, int]] = {}  # (county, stage) -> where it was given
-    # every county file with where it was given and as what: the province's list, then the batch's additions
-    given = [(("counties", i), name, path.parent / name) for i, name in enumerate(province.counties)]
-    given += [(("county_files", j), str(f), Path(f)) for j, f in enumerate(county_files)]
-    if not province.counties:  # none listed: the key counties' files are found by the names inside them
-        known = {p.resolve() for _, _, p in given}
-        found = find_county_files(path, province.header.province, province.header.year, stub.county_rubric, province.key_counties)
-        given += [
-            (("found", k), str(f.relative_to(path.parent)), f) for k, f in enumerate(f for f in found if f.resolve() not in known)
-        ]
+    given = _list_county_files(path, province, stub.county_rubric, county_files)
     shown = {place: name for place, name, _ in given}
 
     for place, name, county_path in given:
@@ -140,6 +132,23 @@ def evaluate(
         errors.insert(0, InputError(str(path), membership.problems, locate))
     raise_all(errors)
     return evaluate_province(province, rubric, counties, read_key_provinces())
+
+
+def _list_county_files(
+    path: Path, province: ProvinceSubmission, county_rubric: str, county_files: Sequence[str | Path]
+) -> list[tuple[tuple[str, int], str, Path]]:
+    """Every key county file of the province file at ``path``, with where it was given and as what:
+    the province's list, then the batch's additions; when the province lists none, the files found
+    by the county names inside them."""
+    given = [(("counties", i), name, path.parent / name) for i, name in enumerate(province.counties)]
+    given += [(("county_files", j), str(f), Path(f)) for j, f in enumerate(county_files)]
+    if not province.counties:
+        known = {p.resolve() for _, _, p in given}
+        found = find_county_files(path, province.header.province, province.header.year, county_rubric, province.key_counties)
+        given += [
+            (("found", k), str(f.relative_to(path.parent)), f) for k, f in enumerate(f for f in found if f.resolve() not in known)
+        ]
+    return given
 
 
 def _listed_before(
@@ -457,16 +466,10 @@ def _stage_rows(submissions: Sequence[Path], params: str | Path | None) -> list[
     ]
 
 
-def load_results(paths_or_folder: str | Path | Iterable[str | Path], params: str | Path | None = None) -> pd.DataFrame:
-    """One DataFrame line per unit and stage, from submissions (evaluated here) and ``result.json``
-    files of a reports folder: 年度, 省, 单位, 单位类型, 阶段, 结论, 是否合格, 得分, … (see
-    :data:`minesafe.frames.RESULT_COLUMNS`). In a folder, files that are neither (reports, batch
-    summaries, run or params files) are passed over; a file named directly must be a submission or
-    a result. Every problem of every file is raised at once.
-    """
-    if isinstance(paths_or_folder, str | Path):
-        paths_or_folder = [paths_or_folder]
-    paths = [Path(p) for p in paths_or_folder]
+def _sort_input_files(paths: Sequence[Path]) -> tuple[list[dict[str, Any]], list[Path], list[InputError]]:
+    """The files found in ``paths``, sorted: the lines of the results, the submissions (to be
+    evaluated together, a unit's stages at once) and every file's problems. A file named directly
+    must be one or the other; in a folder, other files are passed over."""
     named = {p for p in paths if not p.is_dir()}
     rows: list[dict[str, Any]] = []
     submissions: list[Path] = []
@@ -487,6 +490,20 @@ def load_results(paths_or_folder: str | Path | Iterable[str | Path], params: str
             submissions.append(path)
         elif path in named:
             errors.append(_neither(path, data))
+    return rows, submissions, errors
+
+
+def load_results(paths_or_folder: str | Path | Iterable[str | Path], params: str | Path | None = None) -> pd.DataFrame:
+    """One DataFrame line per unit and stage, from submissions (evaluated here) and ``result.json``
+    files of a reports folder: 年度, 省, 单位, 单位类型, 阶段, 结论, 是否合格, 得分, … (see
+    :data:`minesafe.frames.RESULT_COLUMNS`). In a folder, files that are neither (reports, batch
+    summaries, run or params files) are passed over; a file named directly must be a submission or
+    a result. Every problem of every file is raised at once.
+    """
+    if isinstance(paths_or_folder, str | Path):
+        paths_or_folder = [paths_or_folder]
+    paths = [Path(p) for p in paths_or_folder]
+    rows, submissions, errors = _sort_input_files(paths)
     try:
         rows += _stage_rows(submissions, params)
     except InputError as exc:

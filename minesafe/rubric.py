@@ -655,19 +655,27 @@ def _build_rows(raw: Any, problems: list[str]) -> tuple[list[Section], list[Row]
             problems.append(f"{where}（第 {section.number} 部分）的 tasks 应为任务的列表（当前为 {type(tasks).__name__}）")
             continue
         for j, t in enumerate(tasks):
-            task_rows = t.get("rows", []) if isinstance(t, Mapping) else None
-            if not _numbered(t) or not isinstance(task_rows, list):
-                problems.append(f"{where}.tasks[{j}] 应为映射，含整数 number、文字 name 和 rows 列表（当前值：{_short(t)}）")
-                continue
-            for k, r in enumerate(task_rows):
-                if not isinstance(r, Mapping):
-                    problems.append(f"{where}.tasks[{j}].rows[{k}] 应为一行的映射（当前值：{_short(r)}）")
-                    continue
-                try:
-                    rows.append(build_row(r, section, t["number"], str(t["name"])))
-                except (KeyError, ValueError, TypeError, AttributeError) as exc:
-                    problems.append(f"第 {r.get('id', '?')} 行写法有误：缺少或写错了 {exc}")
+            rows += _build_task_rows(t, section, f"{where}.tasks[{j}]", problems)
     return sections, rows
+
+
+def _build_task_rows(task: Any, section: Section, where: str, problems: list[str]) -> list[Row]:
+    """The rows of one task of ``section`` (``where``: the task's place, for the problems); a
+    malformed task is a problem and gives none, a malformed row is a problem and the others are read."""
+    task_rows = task.get("rows", []) if isinstance(task, Mapping) else None
+    if not _numbered(task) or not isinstance(task_rows, list):
+        problems.append(f"{where} 应为映射，含整数 number、文字 name 和 rows 列表（当前值：{_short(task)}）")
+        return []
+    rows: list[Row] = []
+    for k, r in enumerate(task_rows):
+        if not isinstance(r, Mapping):
+            problems.append(f"{where}.rows[{k}] 应为一行的映射（当前值：{_short(r)}）")
+            continue
+        try:
+            rows.append(build_row(r, section, task["number"], str(task["name"])))
+        except (KeyError, ValueError, TypeError, AttributeError) as exc:
+            problems.append(f"第 {r.get('id', '?')} 行写法有误：缺少或写错了 {exc}")
+    return rows
 
 
 def _numbered(part: Any) -> bool:

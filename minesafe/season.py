@@ -206,6 +206,23 @@ def _status_row(
 ) -> StatusRow:
     stages = EXPECTED_STAGES.get(kind, STAGES[:2])
     missing = tuple(s for s in stages if s not in filed)
+    late = _list_late_stages(year, filed, missing, calendar, today)
+    invalid = [f for f in filed.values() if f.problems]
+    state = _decide_state(kind, filed, bool(invalid), bool(late))
+    notes = [f"{f.stage}文件有 {f.problems} 处问题（{f.source}）" for f in invalid]
+    if missing:
+        notes.append("缺" + "、".join(missing))
+    notes += late
+    if not expected:
+        notes.append("不在应报名单中")
+    return StatusRow(year, kind, province, unit, dict(filed), missing, tuple(late), state, "；".join(notes))
+
+
+def _list_late_stages(
+    year: int, filed: Mapping[str, Filing], missing: Sequence[str], calendar: Calendar, today: dt.date
+) -> list[str]:
+    """What is late for a unit's ``year``, in words: each stage filed after its date, and each
+    ``missing`` stage whose date has passed ``today``."""
     late = []
     for stage in STAGES:
         due = calendar.due(stage, year)
@@ -215,24 +232,21 @@ def _status_row(
             late.append(f"{stage}逾期提交（{filed[stage].day.isoformat()}，期限 {due.isoformat()}）")
         elif stage in missing and today > due:
             late.append(f"{stage}逾期未交（期限 {due.isoformat()}）")
-    invalid = [f for f in filed.values() if f.problems]
+    return late
+
+
+def _decide_state(kind: str, filed: Mapping[str, Filing], invalid: bool, late: bool) -> str:
+    """A unit's state: a file with problems first, else its furthest stage filed; with nothing
+    filed, late once a date has passed."""
     if invalid:
-        state = INVALID
-    elif "认定" in filed:
-        state = CONFIRMED
-    elif "核查" in filed:
-        state = CHECKED
-    elif "自评" in filed:
-        state = FILED if kind == "重点省" else AWAITING_CHECK
-    else:
-        state = LATE_MISSING if late else PENDING
-    notes = [f"{f.stage}文件有 {f.problems} 处问题（{f.source}）" for f in invalid]
-    if missing:
-        notes.append("缺" + "、".join(missing))
-    notes += late
-    if not expected:
-        notes.append("不在应报名单中")
-    return StatusRow(year, kind, province, unit, dict(filed), missing, tuple(late), state, "；".join(notes))
+        return INVALID
+    if "认定" in filed:
+        return CONFIRMED
+    if "核查" in filed:
+        return CHECKED
+    if "自评" in filed:
+        return FILED if kind == "重点省" else AWAITING_CHECK
+    return LATE_MISSING if late else PENDING
 
 
 def count_states(rows: Sequence[StatusRow]) -> Counter[str]:

@@ -401,36 +401,51 @@ def _build_targets(raw: Any, rubric: Rubric, year: int | None, problems: Problem
                 _TARGET_SHAPES[target.rule],
             )
             continue
-        if target.rule is TargetRule.AVERAGE_DECREASE:
-            inputs[key] = _build_history(value, where, label, target.years or 0, problems)
-        elif target.rule is TargetRule.NONE_OCCURRED:
-            _reject_unknown(value, where, {"count", "deaths"}, problems)
-            count = _count_at(value, (*where, "count"), f"{label}起数", problems)
-            deaths = _count_at(value, (*where, "deaths"), f"{label}死亡人数", problems)
-            if count == 0 and deaths > 0:
-                problems.add((*where, "deaths"), f"{label}起数为0，死亡人数却大于0", deaths, "起数为0时死亡人数为0")
-            inputs[key] = Occurrences(count, deaths)
-        else:
-            _reject_unknown(value, where, {"baseline", "current"}, problems)
-            inputs[key] = CountPair(
-                _count_at(value, (*where, "baseline"), f"{rubric.baseline_label(year)}{label}", problems),
-                _count_at(value, (*where, "current"), f"评估年度年末{label}", problems),
-            )
-    for target in rubric.targets:
-        if target.rule is TargetRule.SHARE_INCREASE:
-            part_key, whole_key = target.inputs
-            part, whole = inputs.get(part_key), inputs.get(whole_key)
-            if isinstance(part, CountPair) and isinstance(whole, CountPair):
-                for when in ("baseline", "current"):
-                    if getattr(part, when) > getattr(whole, when):
-                        problems.add(
-                            (*path, part_key, when),
-                            f"{target.inputs[part_key]}超过了{target.inputs[whole_key]}",
-                            getattr(part, when),
-                            f"不大于 {getattr(whole, when)}（同年的{target.inputs[whole_key]}）",
-                            f"targets.{whole_key}.{when}",
-                        )
+        inputs[key] = _build_target_input(value, target, label, where, rubric.baseline_label(year), problems)
+    _check_share_parts(inputs, rubric, path, problems)
     return inputs
+
+
+def _build_target_input(
+    value: Mapping[str, Any], target: Target, label: str, where: KeyPath, baseline: str, problems: ProblemCollector
+) -> TargetInput:
+    """One input of ``target`` in the shape its rule reads: a death history, the accidents that
+    occurred, or a count at the baseline (``baseline``: its year, in words) and now."""
+    if target.rule is TargetRule.AVERAGE_DECREASE:
+        return _build_history(value, where, label, target.years or 0, problems)
+    if target.rule is TargetRule.NONE_OCCURRED:
+        _reject_unknown(value, where, {"count", "deaths"}, problems)
+        count = _count_at(value, (*where, "count"), f"{label}起数", problems)
+        deaths = _count_at(value, (*where, "deaths"), f"{label}死亡人数", problems)
+        if count == 0 and deaths > 0:
+            problems.add((*where, "deaths"), f"{label}起数为0，死亡人数却大于0", deaths, "起数为0时死亡人数为0")
+        return Occurrences(count, deaths)
+    _reject_unknown(value, where, {"baseline", "current"}, problems)
+    return CountPair(
+        _count_at(value, (*where, "baseline"), f"{baseline}{label}", problems),
+        _count_at(value, (*where, "current"), f"评估年度年末{label}", problems),
+    )
+
+
+def _check_share_parts(inputs: Mapping[str, TargetInput], rubric: Rubric, path: KeyPath, problems: ProblemCollector) -> None:
+    """A share's part is never more than its whole in the same year: a share above 100 % is a
+    mistake in the figures, never a result."""
+    for target in rubric.targets:
+        if target.rule is not TargetRule.SHARE_INCREASE:
+            continue
+        part_key, whole_key = target.inputs
+        part, whole = inputs.get(part_key), inputs.get(whole_key)
+        if not (isinstance(part, CountPair) and isinstance(whole, CountPair)):
+            continue
+        for when in ("baseline", "current"):
+            if getattr(part, when) > getattr(whole, when):
+                problems.add(
+                    (*path, part_key, when),
+                    f"{target.inputs[part_key]}超过了{target.inputs[whole_key]}",
+                    getattr(part, when),
+                    f"不大于 {getattr(whole, when)}（同年的{target.inputs[whole_key]}）",
+                    f"targets.{whole_key}.{when}",
+                )
 
 
 #: What a target needs, in words (``{years}``: the years of its history).

@@ -211,10 +211,20 @@ def build_verification(
             "核查记录只写在核查或认定阶段的提交文件中（stage: 核查），自评文件删去 verification",
         )
     _reject_unknown(raw, where, ("group", "start", "end", "mines", "opinions"), problems)
+    group = _read_group(raw.get("group"), (*where, "group"), problems)
+    start = _date_in_season(raw.get("start"), (*where, "start"), "核查开始日期", year, problems)
+    end = _date_in_season(raw.get("end"), (*where, "end"), "核查结束日期", year, problems)
+    if start and end and end < start:
+        problems.add((*where, "end"), "核查结束日期早于开始日期", end.isoformat(), f"不早于 {start.isoformat()}")
+    mines = _read_mines(raw.get("mines"), (*where, "mines"), year, start, end, problems)
+    opinions = _read_opinions(raw.get("opinions"), (*where, "opinions"), row_ids, problems)
+    return VerificationRecord(tuple(group), start, end, tuple(mines), opinions)
+
+
+def _read_group(raw: Any, where: KeyPath, problems: ProblemCollector) -> list[GroupMember]:
+    """The evaluation group (评估小组): each member's name, unit and role."""
     group = []
-    for place, entry in _list_of_mappings(
-        raw.get("group"), (*where, "group"), "评估小组成员", "[{name: 姓名, unit: 单位, role: 组长}]", problems
-    ):
+    for place, entry in _list_of_mappings(raw, where, "评估小组成员", "[{name: 姓名, unit: 单位, role: 组长}]", problems):
         _reject_unknown(entry, place, ("name", "unit", "role"), problems)
         group.append(
             GroupMember(
@@ -223,15 +233,19 @@ def build_verification(
                 _text(entry, "role", place, "成员在小组中的职责", problems),
             )
         )
-    start = _date_in_season(raw.get("start"), (*where, "start"), "核查开始日期", year, problems)
-    end = _date_in_season(raw.get("end"), (*where, "end"), "核查结束日期", year, problems)
-    if start and end and end < start:
-        problems.add((*where, "end"), "核查结束日期早于开始日期", end.isoformat(), f"不早于 {start.isoformat()}")
+    return group
+
+
+def _read_mines(
+    raw: Any, where: KeyPath, year: int, start: dt.date | None, end: dt.date | None, problems: ProblemCollector
+) -> list[MineCheck]:
+    """The mines checked on site (现场抽查): each mine once, by its normalised name, on a day
+    within the verification's dates (``start`` to ``end``, when both are known)."""
     mines: list[MineCheck] = []
     seen: dict[str, int] = {}
     for place, entry in _list_of_mappings(
-        raw.get("mines"),
-        (*where, "mines"),
+        raw,
+        where,
         "现场抽查的矿山",
         "[{name: 矿山名称, date: 2023-02-14, checked: 检查内容, findings: 发现的问题}]",
         problems,
@@ -268,8 +282,7 @@ def build_verification(
                 _text(entry, "findings", place, "发现的问题", problems),
             )
         )
-    opinions = _read_opinions(raw.get("opinions"), (*where, "opinions"), row_ids, problems)
-    return VerificationRecord(tuple(group), start, end, tuple(mines), opinions)
+    return mines
 
 
 def _read_opinions(raw: Any, where: KeyPath, row_ids: Sequence[str], problems: ProblemCollector) -> dict[str, str]:

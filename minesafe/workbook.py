@@ -432,29 +432,46 @@ def _read_record(reader: _SheetReader, wb: Workbook, data: dict[str, Any], note:
     """The verification record and the evidence lists from their sheets (see :func:`_write_record`)."""
     record = data.get(RECORD_KEY, {})
     for title, (key, columns) in RECORD_SHEETS.items():
-        if title not in wb.sheetnames:
-            continue
-        entries: list[dict[str, Any]] = []
-        for r, row in reader.rows(title, len(columns) + 1):
-            values = {c[1]: _clean(v) for c, v in zip(columns, row[1:], strict=True)}
-            if all(v is None for v in values.values()):
-                continue
-            for i, c in enumerate(columns):
-                note((RECORD_KEY, key, len(entries), c[1]), title, f"{get_column_letter(i + 2)}{r}")
-            entries.append({k: v for k, v in values.items() if v is not None})
+        entries = _read_record_entries(reader, title, key, columns, note) if title in wb.sheetnames else []
         if entries:
             record[key] = entries
     if OPINIONS in wb.sheetnames:
-        rows = [(r, row) for r, row in reader.rows(OPINIONS, 2) if _clean(row[0]) is not None]
-        repeats = reader.refuse_duplicates(OPINIONS, [(str(_clean(row[0])), f"A{r}") for r, row in rows], "行编号")
-        for i, (r, row) in enumerate(rows):
-            if i not in repeats:
-                note((RECORD_KEY, "opinions", str(_clean(row[0]))), OPINIONS, f"A{r}")
-                record.setdefault("opinions", {})[str(_clean(row[0]))] = _clean(row[1], strip=False)
+        _read_opinions(reader, record, note)
     if record:
         data[RECORD_KEY] = record
     if EVIDENCE in wb.sheetnames:
         _read_evidence(reader, data.setdefault("items", {}), note)
+
+
+def _read_record_entries(
+    reader: _SheetReader,
+    title: str,
+    key: str,
+    columns: Sequence[tuple[str, str, int]],
+    note: Callable[[KeyPath, str, str], None],
+) -> list[dict[str, Any]]:
+    """The entries of one list sheet of the record (评估小组 or 现场抽查), each row's filled
+    cells; an empty row is passed over, so the open rows never become entries."""
+    entries: list[dict[str, Any]] = []
+    for r, row in reader.rows(title, len(columns) + 1):
+        values = {c[1]: _clean(v) for c, v in zip(columns, row[1:], strict=True)}
+        if all(v is None for v in values.values()):
+            continue
+        for i, c in enumerate(columns):
+            note((RECORD_KEY, key, len(entries), c[1]), title, f"{get_column_letter(i + 2)}{r}")
+        entries.append({k: v for k, v in values.items() if v is not None})
+    return entries
+
+
+def _read_opinions(reader: _SheetReader, record: dict[str, Any], note: Callable[[KeyPath, str, str], None]) -> None:
+    """The 核查意见 sheet: each row's opinion, under its row id in ``record``; a row id given twice
+    is a problem (naming both cells) and only its first opinion is read."""
+    rows = [(r, row) for r, row in reader.rows(OPINIONS, 2) if _clean(row[0]) is not None]
+    repeats = reader.refuse_duplicates(OPINIONS, [(str(_clean(row[0])), f"A{r}") for r, row in rows], "行编号")
+    for i, (r, row) in enumerate(rows):
+        if i not in repeats:
+            note((RECORD_KEY, "opinions", str(_clean(row[0]))), OPINIONS, f"A{r}")
+            record.setdefault("opinions", {})[str(_clean(row[0]))] = _clean(row[1], strip=False)
 
 
 def _read_evidence(reader: _SheetReader, items: dict[str, Any], note: Callable[[KeyPath, str, str], None]) -> None:

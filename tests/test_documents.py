@@ -214,6 +214,30 @@ def test_a_verified_stage_is_an_evaluation_report_saying_what_changed():
     assert texts[heading + 1] == "自评 → 核查：核查结论不合格，得分 90 分；自评结论合格，得分 100 分，结论改变。"
 
 
+SOUTH = DEMO / "south" / "counties"
+
+
+@pytest.fixture(scope="module")
+def nanjia_document():
+    """示例南甲县 at 核查, with its verification record and evidence (the demo's)."""
+    return _read(build_county_document(evaluate_unit([SOUTH / "nanjia.yaml", SOUTH / "nanjia-verified.yaml"])))
+
+
+def test_the_verification_sub_titles_say_what_they_count(nanjia_document):
+    """（一）评估小组（3 人）, not 评估小组（3）: each sub-title a （一） heading kept on its table's page."""
+    texts = _texts(nanjia_document)
+    start = texts.index("六、现场抽查核实与佐证材料")
+    titles = [p for p in nanjia_document.paragraphs[start:] if p.text.startswith("（")]
+    assert [p.text for p in titles] == [
+        "（一）评估小组（3 人）",
+        "（二）现场抽查核实（3 座矿山）",
+        "（三）核查意见（3 条）",
+        "（四）核查所列佐证材料（3 份）",
+    ]
+    assert all(p.paragraph_format.keep_with_next for p in titles)
+    assert not any(re.search(r"（\d+）", t) for t in texts)  # no bare count anywhere
+
+
 def test_the_province_report_lists_every_key_county_and_the_rows_failing_most():
     province = evaluate(DEMO / "province.yaml")
     document = _read(build_province_document(province))

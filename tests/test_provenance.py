@@ -3,7 +3,10 @@
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
+
+import pytest
 
 from minesafe import files, report
 from minesafe.cli import main
@@ -35,7 +38,11 @@ def test_provenance_names_the_swapped_rubric_file_and_its_hash(tmp_path, capsys,
     assert submission["sha256"] == _sha(county)
     assert submission["path"] == os.path.relpath(county, tmp_path)  # relative to where the run started
     appendix = report.render_provenance(report.load_report(county, params)).text
-    assert f"official.yaml（SHA-256 {_sha(swapped)}）" in appendix and _sha(shipped) not in appendix
+    assert (
+        f"评估表数据：《非煤矿山重点地区安全生产攻坚克难工作评估表》评估表文件 official.yaml，版本 2023.1（SHA-256 {_sha(swapped)}）"
+        in appendix.splitlines()
+    )
+    assert _sha(shipped) not in appendix
 
 
 def test_provenance_names_the_profile_a_submission_names_and_its_hash(tmp_path, capsys, monkeypatch):
@@ -59,7 +66,8 @@ def test_provenance_names_the_profile_a_submission_names_and_its_hash(tmp_path, 
     assert profile == {"name": "wuhai-2023", "path": "profiles/wuhai-2023.yaml", "sha256": _sha(altered)}
     assert _sha(altered) != _sha(shipped)
     appendix = report.render_provenance(report.load_report(county)).text
-    assert f"参数方案：wuhai-2023：profiles/wuhai-2023.yaml（SHA-256 {_sha(altered)}）" in appendix
+    document = "乌能局发〔2023〕17号《全市煤矿安全生产重点旗县（市、区）、重点企业督导工作方案》"
+    assert f"参数方案：{document}，minesafe 内置参数方案（SHA-256 {_sha(altered)}）" in appendix.splitlines()
 
 
 def test_provenance_names_no_profile_when_none_is_named(monkeypatch):
@@ -79,3 +87,41 @@ def test_provenance_of_a_province_lists_every_county_file(monkeypatch):
     assert all(i["sha256"] == _sha(ROOT / i["path"]) for i in provenance["inputs"])
     assert {r["id"] for r in provenance["rubrics"]} == {"noncoal-province", "noncoal-county"}
     assert not any(Path(i["path"]).is_absolute() for i in provenance["inputs"])
+
+
+#: What a reader outside the project would not understand: form keys, package and checkout paths.
+DEVELOPER_WORDS = re.compile(
+    r"noncoal-|coal-county|coal-enterprise|wuhai|minesafe/|params/|profiles/|rubrics/|\.venv|site-packages"
+)
+
+
+@pytest.mark.parametrize(
+    ("stages", "params"),
+    [
+        ((DEMO / "south" / "province.yaml",), None),
+        ((DEMO / "south" / "counties" / "nanjia.yaml", DEMO / "south" / "counties" / "nanjia-verified.yaml"), None),
+        ((DEMO / "coal" / "county-jia.yaml", DEMO / "coal" / "county-jia-verified.yaml"), None),
+        ((DEMO / "coal" / "enterprise.yaml",), None),
+        ((DEMO / "counties" / "bing.yaml",), ROOT / "params" / "readings" / "alternative-reading.yaml"),
+    ],
+    ids=["province", "county-verified", "coal-county-profile", "enterprise", "params"],
+)
+def test_the_appendix_names_files_and_forms_in_the_readers_words(tmp_path, monkeypatch, stages, params):
+    """附录：数据来源与版本 names the form by its title, a shipped file as minesafe 内置…, each
+    submitted file by its name and each evidence file as its submission lists it, with every
+    SHA-256 of the JSON record, which keeps its keys and paths."""
+    monkeypatch.chdir(tmp_path)  # a run started elsewhere: paths in the record climb out of it
+    loaded = report.load_report(*stages[:1], params, verification=stages[1] if len(stages) > 1 else "")
+    appendix = report.render_provenance(loaded).text
+    assert not DEVELOPER_WORDS.search(appendix), DEVELOPER_WORDS.findall(appendix)
+    assert "../" not in appendix
+    record = loaded.provenance
+    for entry in [*record["inputs"], *record["rubrics"], *record["profiles"], *([record["params"]] if params else [])]:
+        assert f"SHA-256 {entry['sha256']}）" in appendix
+    for entry in record["inputs"]:
+        shown = Path(entry["path"]).name if entry["role"] != "佐证材料" else f"佐证材料/{Path(entry['path']).name}"
+        assert f"{shown}（SHA-256 {entry['sha256']}）" in appendix
+    for rubric in record["rubrics"]:  # the record keeps its keys and paths
+        assert rubric["path"] == f"minesafe/rubrics/{rubric['id']}.yaml"
+        assert f"minesafe 内置评估表，版本 {rubric['version']}（SHA-256 {rubric['sha256']}）" in appendix
+    assert f"评估表：{loaded.result.rubric.title}（版本 {loaded.result.rubric.version}）" in appendix.splitlines()

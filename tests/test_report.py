@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 from minesafe import report
 from minesafe.evaluation import Reason, UnitResult
@@ -175,9 +176,36 @@ def test_parameters_read_as_text_not_a_mapping():
     rep = report.load_report(DEMO / "coal" / "county-jia.yaml", ROOT / "params" / "profiles" / "wuhai-2023.yaml")
     shown = dict(line.split("：", 1) for line in report.render_provenance(rep).text.splitlines())["评估参数"]
     assert "{" not in shown and "'" not in shown
-    assert shown.startswith("参数方案：wuhai-2023（")
+    assert shown.startswith(
+        "参数方案：乌能局发〔2023〕17号《全市煤矿安全生产重点旗县（市、区）、重点企业督导工作方案》（市级）；"
+    )
+    assert "wuhai" not in shown
     assert "增补的阈值：" in shown and "增补的评估行：1-1b、" in shown
     assert not re.search(r"[a-z]+_[a-z_]+", shown)  # thresholds by their labels, no keys
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"categories": {"2-3c": "reference", "3-7a": "veto"}}, "第 2-3c 行类别：参考项；第 3-7a 行类别：否决项"),
+        (
+            {"field_roles": {"1-1a": {"in_progress": "compliant"}}},
+            "第 1-1a 行填报项 正在实施“一个矿体设置一个矿权”的矿山数量：数量大于0即完成（符合要求的情形）",
+        ),
+        ({"not_applicable_scoring": "rescale"}, "不涉及评分项的计分方式：不涉及的评分项不计入，得分按适用分值折算为百分制"),
+        ({"baseline_reading": "two-years-before"}, "基准年读法：基准年取评估年度的2年前（方案正文“较2年前”）"),
+        ({"targets": {"T3": {"mode": "points"}}}, "工作目标 T3（大中型矿山占比2020年提高）计算方式：按提高的百分点"),
+    ],
+    ids=["categories", "field_roles", "not_applicable_scoring", "baseline_reading", "targets"],
+)
+def test_the_parameters_read_in_the_forms_words_not_params_keys(tmp_path, params, expected):
+    """The appendix's 评估参数 names each setting as the form does (第 3-7a 行类别：否决项), never the
+    params file's keys (categories.3-7a = veto)."""
+    path = tmp_path / "参数.yaml"
+    path.write_text(yaml.safe_dump({"evaluation": params}, allow_unicode=True), encoding="utf-8")
+    rep = report.load_report(DEMO / "counties" / "bing.yaml", path)
+    shown = dict(line.split("：", 1) for line in report.render_provenance(rep).text.splitlines())["评估参数"]
+    assert shown == expected
 
 
 def test_a_results_table_reads_as_the_report_tables_do():

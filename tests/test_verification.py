@@ -13,6 +13,7 @@ from minesafe import documents, report
 from minesafe.evaluation import evaluate_county
 from minesafe.exceptions import InputError
 from minesafe.provenance import read_provenance
+from minesafe.rendering import tabulate_records
 from minesafe.results import evaluate, evaluate_unit, find_input_files
 from minesafe.submission import build_county_submission
 from minesafe.verification import EVIDENCE_FOLDER, parse_date
@@ -210,9 +211,11 @@ def test_the_report_and_the_document_show_the_record_and_the_group_opinion(count
     loaded = report.load_report(county_folder / "自评.yaml", verification=county_folder / "核查.yaml")
     text = report.render_verification(loaded).text
     assert "现场抽查核实记录（核查）：核查日期 2023-02-13至2023-02-15，评估小组 3 人，现场抽查矿山 3 座，核查意见 3 条。" in text
-    assert "现场抽查核实（3）：示例南甲县三号尾矿库，2023-02-15，尾矿库在线监测系统运行，在线监测正常运行，与填报一致" in text
     assert (
-        "核查所列佐证材料（3）：4-4a，完成，佐证材料/示例南甲县-尾矿库在线监测记录.txt，三号尾矿库在线监测运行记录（现场抽查），已找到"
+        "现场抽查核实（3 座矿山）：示例南甲县三号尾矿库，2023-02-15，尾矿库在线监测系统运行，在线监测正常运行，与填报一致" in text
+    )
+    assert (
+        "核查所列佐证材料（3 份）：4-4a，完成，佐证材料/示例南甲县-尾矿库在线监测记录.txt，三号尾矿库在线监测运行记录（现场抽查），已找到"
         in text
     )
     comparison = report.render_stage_comparison(loaded).text
@@ -222,6 +225,32 @@ def test_the_report_and_the_document_show_the_record_and_the_group_opinion(count
     )
     assert "示例南甲县二号金矿" in words and "王示例" in words and "佐证材料/示例南甲县-矿权设置台账.txt" in words
     assert "自评“完成”不成立，改为未完成" in words
+
+
+def test_the_record_tables_count_their_rows_in_words(county_folder):
+    """评估小组（3 人）, not 评估小组（3）: each table's title says what it counts."""
+    result = evaluate(county_folder / "核查.yaml")
+    assert [title for title, _, _ in tabulate_records(result)] == [
+        "评估小组（3 人）",
+        "现场抽查核实（3 座矿山）",
+        "核查意见（3 条）",
+        "核查所列佐证材料（3 份）",
+    ]
+
+
+def test_the_evidence_count_says_when_a_file_serves_two_rows_or_is_missing(county_folder):
+    data = yaml.safe_load((county_folder / "核查.yaml").read_text(encoding="utf-8"))
+    shared = "佐证材料/示例南甲县-矿权设置台账.txt"
+    data["items"]["1-1b"] = (data["items"]["1-1b"] if isinstance(data["items"]["1-1b"], dict) else {"result": "完成"}) | {
+        "evidence": [shared, "佐证材料/没有这个文件.pdf"]
+    }
+    changed = county_folder / "核查-改.yaml"
+    changed.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    titles = [title for title, _, _ in tabulate_records(evaluate(changed))]
+    assert titles[-1] == "核查所列佐证材料（4 份，列于 4 行，其中 1 份找不到）"
+    data["items"]["1-1b"]["evidence"] = [shared]
+    changed.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    assert [title for title, _, _ in tabulate_records(evaluate(changed))][-1] == "核查所列佐证材料（3 份，列于 4 行）"
 
 
 def test_a_report_without_a_record_says_so():
