@@ -6,9 +6,11 @@ import contextlib
 import errno
 import functools
 import hashlib
+import importlib
 import json
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import nbformat
@@ -524,14 +526,59 @@ def test_a_link_template_with_unknown_fields_is_refused(tmp_path, template):
         )
 
 
-def test_missing_run_paths_and_bad_out_folders_are_refused_in_chinese(tmp_path, capsys):
+def test_missing_run_paths_are_refused_in_chinese(tmp_path, capsys):
     assert main(["batch", str(tmp_path / "nowhere"), "--out", str(tmp_path / "r")]) == 2
     assert "路径不存在" in capsys.readouterr().err
-    occupied = _write(tmp_path / "reports.txt", "")
-    assert main(["batch", "--out", str(occupied)]) == 1  # an output that cannot be written, as every command's
-    assert f"无法写出 {occupied}：这是一个文件，不是文件夹" in capsys.readouterr().err
-    assert main(["batch", "--out", str(occupied / "sub")]) == 1
-    assert f"上级路径 {occupied} 是一个文件" in capsys.readouterr().err
+
+
+@contextlib.contextmanager
+def _bound_by_permissions():
+    """Permission bits bind the block as they bind an evaluator. Root ignores them (CI runs as
+    root): as root the block runs as ``nobody``, root kept as the saved user id to return to."""
+    if os.geteuid() != 0:
+        yield
+        return
+    os.setresuid(65534, 65534, 0)
+    try:
+        yield
+    finally:
+        os.setresuid(0, 0, 0)
+
+
+#: --out folders that cannot be written: the path given, and the reason the message gives.
+_UNWRITABLE_OUT = {
+    "a file": ("报告.txt", "这是一个文件，不是文件夹"),
+    "under a file": ("资料/reports", "上级路径 {base}/资料 是一个文件，不是文件夹"),
+    "in a read-only folder": ("只读/reports", "没有写入文件夹 {base}/只读 的权限"),
+    "a read-only folder": ("只读", "没有写入文件夹 {base}/只读 的权限"),
+}
+
+
+@pytest.mark.parametrize("command", ["batch", "report"])
+@pytest.mark.parametrize("shape", _UNWRITABLE_OUT)
+def test_an_out_that_cannot_be_written_is_exit_1_for_batch_and_report_alike(command, shape, capsys):
+    """An --out that cannot be written is an output failure (exit 1, README "Exit status"), not a
+    problem of the input: the same status and message from batch and report, before any work."""
+    for module in ("minesafe.documents", "minesafe.word"):  # what `report` imports first, while root can read every file
+        importlib.import_module(module)
+    base = Path(tempfile.mkdtemp(prefix="minesafe-out-"))  # not under pytest's folder, which only root may enter
+    try:
+        base.chmod(0o755)
+        (base / "报告.txt").write_text("", encoding="utf-8")
+        (base / "资料").write_text("", encoding="utf-8")
+        (base / "只读").mkdir(mode=0o555)
+        given, reason = _UNWRITABLE_OUT[shape]
+        before = sorted(base.rglob("*"))
+        with _bound_by_permissions():
+            status = main([command, str(DEMO / "counties" / "jia.yaml"), "--out", str(base / given)])
+        assert status == 1
+        assert (
+            f"无法写出 {base / given}：{reason.format(base=base)}。请换一个输出位置（--out）后重新运行。"
+            in capsys.readouterr().err
+        )
+        assert sorted(base.rglob("*")) == before
+    finally:
+        shutil.rmtree(base)
 
 
 def test_a_full_disk_while_writing_the_summary_is_a_chinese_message(cached_batch, monkeypatch, capsys):
