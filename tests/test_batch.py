@@ -234,6 +234,17 @@ def stub_execute(job):
     return job_outcome(job, STATUS_OK, 0.0), write_report(job, files)
 
 
+def _write_county_runs(folder, submissions, jia_parameters=""):
+    """A ``runs`` folder in ``folder`` with the run files of two county units, 甲 and 乙, from
+    ``submissions`` (its jia.yaml and yi.yaml); 甲's with ``jia_parameters`` added (``, params_file: …``)."""
+    runs = folder / "runs"
+    runs.mkdir()
+    for name, extra in (("jia", jia_parameters), ("yi", "")):
+        submission = submissions / f"{name}.yaml"
+        _write(runs / f"{name}.yaml", f"notebook: noncoal_county_report\nparameters: {{submission: {submission}{extra}}}\n")
+    return runs
+
+
 @pytest.fixture(scope="module")
 def cached_batch(tmp_path_factory):
     """Two county units with their own copies of every input, run once; returns a rerun helper
@@ -255,13 +266,7 @@ def cached_batch(tmp_path_factory):
     notebooks = tmp_path / "notebooks"
     notebooks.mkdir()
     shutil.copy(NOTEBOOKS / "noncoal_county_report.ipynb", notebooks)
-    runs = tmp_path / "runs"
-    runs.mkdir()
-    _write(
-        runs / "jia.yaml",
-        f"notebook: noncoal_county_report\nparameters: {{submission: {inputs / 'jia.yaml'}, params_file: {inputs / 'params.yaml'}}}\n",
-    )
-    _write(runs / "yi.yaml", f"notebook: noncoal_county_report\nparameters: {{submission: {inputs / 'yi.yaml'}}}\n")
+    runs = _write_county_runs(tmp_path, inputs, f", params_file: {inputs / 'params.yaml'}")
     out = tmp_path / "reports"
 
     def rerun(force=False):
@@ -318,43 +323,51 @@ def _touch_text(path, extra):
 )
 def test_a_changed_input_or_damaged_output_is_remade(cached_batch, change, monkeypatch):
     inputs, notebooks, out, _, reusable = cached_batch
-    jia = out / "2022" / "示例省" / "示例甲县"
     assert reusable() == {"jia": True, "yi": True}
-    if change == "submission":
-        undo = _touch_text(inputs / "jia.yaml", "\n# 补充说明\n")
-    elif change == "params":
-        undo = _touch_text(inputs / "params.yaml", "  pass_score: 80\n")
-    elif change == "rubric file":  # read only through the params file: the batch must know it was used
-        undo = _touch_text(inputs / "rubric.yaml", "\n")
-    elif change == "notebook":
-        undo = _touch_text(notebooks / "noncoal_county_report.ipynb", "\n")
-    elif change == "minesafe version":
-        monkeypatch.setattr(cache_module, "code_fingerprint", lambda: "99.0+changed")
-        undo = monkeypatch.undo
-    elif change == "damaged output":
-        undo = _touch_text(jia / "report.html", "<p>被改动</p>")
-    elif change == "damaged document":
-        undo = _touch_text(jia / "report.docx", "x")
-    elif change == "evidence changed":
-        undo = _touch_text(inputs / "佐证材料" / "台账.txt", "补充\n")
-    elif change == "evidence removed":
-        content = (inputs / "佐证材料" / "台账.txt").read_bytes()
-        (inputs / "佐证材料" / "台账.txt").unlink()
-        undo = functools.partial((inputs / "佐证材料" / "台账.txt").write_bytes, content)
-    elif change == "evidence added":  # listed but missing when the batch ran: its report said so
-        _write(inputs / "佐证材料" / "记录.txt", "在线监测记录\n")
-        undo = (inputs / "佐证材料" / "记录.txt").unlink
-    elif change == "evidence a folder":  # still not a file: still missing, reused
-        (inputs / "佐证材料" / "记录.txt").mkdir()
-        undo = (inputs / "佐证材料" / "记录.txt").rmdir
-    else:
-        content = (jia / "result.json").read_bytes()
-        (jia / "result.json").unlink()
-        undo = functools.partial((jia / "result.json").write_bytes, content)
+    undo = _make_change(change, inputs, notebooks, out / "2022" / "示例省" / "示例甲县", monkeypatch)
     both = change in ("notebook", "minesafe version")
     assert reusable() == {"jia": change == "evidence a folder", "yi": not both}
     undo()
     assert reusable() == {"jia": True, "yi": True}
+
+
+def _make_change(change, inputs, notebooks, jia, monkeypatch):
+    """Make one change to the cached batch's inputs or to 甲's outputs (``jia``: its report
+    folder); the function undoing it."""
+    if change == "minesafe version":
+        monkeypatch.setattr(cache_module, "code_fingerprint", lambda: "99.0+changed")
+        return monkeypatch.undo
+    evidence = inputs / "佐证材料"
+    make = {
+        "submission": lambda: _touch_text(inputs / "jia.yaml", "\n# 补充说明\n"),
+        "params": lambda: _touch_text(inputs / "params.yaml", "  pass_score: 80\n"),
+        # read only through the params file: the batch must know it was used
+        "rubric file": lambda: _touch_text(inputs / "rubric.yaml", "\n"),
+        "notebook": lambda: _touch_text(notebooks / "noncoal_county_report.ipynb", "\n"),
+        "damaged output": lambda: _touch_text(jia / "report.html", "<p>被改动</p>"),
+        "damaged document": lambda: _touch_text(jia / "report.docx", "x"),
+        "missing output": lambda: _remove_file(jia / "result.json"),
+        "evidence changed": lambda: _touch_text(evidence / "台账.txt", "补充\n"),
+        "evidence removed": lambda: _remove_file(evidence / "台账.txt"),
+        # listed but missing when the batch ran: its report said so
+        "evidence added": lambda: _write(evidence / "记录.txt", "在线监测记录\n").unlink,
+        # still not a file: still missing, reused
+        "evidence a folder": lambda: _make_folder(evidence / "记录.txt"),
+    }
+    return make[change]()
+
+
+def _remove_file(path):
+    """Remove a file; the function putting it back as it was."""
+    content = path.read_bytes()
+    path.unlink()
+    return functools.partial(path.write_bytes, content)
+
+
+def _make_folder(path):
+    """Make a folder where a file is expected; the function removing it."""
+    path.mkdir()
+    return path.rmdir
 
 
 #: Hand edits of a unit's cache entry (or one written by another version): each means "re-make it".
@@ -797,15 +810,8 @@ def test_a_notebooks_folder_without_the_overview_makes_none(tmp_path):
 
 
 def _county_runs(tmp_path, extra_parameters=""):
-    """Run files for the demo's 甲 (``extra_parameters`` added) and 乙, each with its own input copies."""
-    runs = tmp_path / "runs"
-    runs.mkdir()
-    _write(
-        runs / "jia.yaml",
-        f"notebook: noncoal_county_report\nparameters: {{submission: {DEMO / 'counties' / 'jia.yaml'}{extra_parameters}}}\n",
-    )
-    _write(runs / "yi.yaml", f"notebook: noncoal_county_report\nparameters: {{submission: {DEMO / 'counties' / 'yi.yaml'}}}\n")
-    return load_runs(find_run_files([runs]), NOTEBOOKS)
+    """The runs of the demo's own 甲 (``extra_parameters`` added) and 乙 files."""
+    return load_runs(find_run_files([_write_county_runs(tmp_path, DEMO / "counties", extra_parameters)]), NOTEBOOKS)
 
 
 def test_a_malformed_rubric_named_by_a_params_file_fails_its_unit_and_the_batch_goes_on(tmp_path):
