@@ -625,6 +625,7 @@ def _profile_threshold(threshold: Threshold, number: Fraction, spec: Mapping[str
         level=profile.level,
         citation=str(spec.get("citation", "")),
         profile=profile.name,
+        profile_document=profile.document,
     )
 
 

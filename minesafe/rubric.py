@@ -158,6 +158,7 @@ class Threshold:
     level: str = "国家"  # one of LEVELS
     citation: str = ""  # the reference's own words that give the number
     profile: str = ""  # the params profile that set it, if any
+    profile_document: str = ""  # that profile's document: 乌能局发〔2023〕17号《…》
 
     @property
     def text(self) -> str:
@@ -169,10 +170,14 @@ class Threshold:
 
     @property
     def origin(self) -> str:
-        """Who set the number: 国家方案, 省级/市级参数方案 with its name, or 评估人员认定."""
+        """Who set the number: 国家方案, 省级/市级参数方案 by its document's number
+        (市级参数方案（乌能局发〔2023〕17号）, a reader's words, not the profile's key), or 评估人员认定."""
         if self.value is None:
             return EVALUATOR
-        return f"{self.level}级参数方案 {self.profile}" if self.profile else f"{self.level}方案"
+        if not self.profile:
+            return f"{self.level}方案"
+        number = self.profile_document.split("《", 1)[0].strip() or self.profile_document
+        return f"{self.level}级参数方案（{number}）" if number else f"{self.level}级参数方案 {self.profile}"
 
 
 @dataclass(frozen=True)
@@ -403,7 +408,7 @@ class Rubric:
         scope = "、".join(map(str, years)) + "年的" if years else ""
         scope += "、".join(units) if units else "各单位"
         return (
-            f"参数方案 {self.profile}（{document}）适用于{scope}；本单位为 {unit} {year}年，不在其适用范围内："
+            f"参数方案（{document or self.profile}）适用于{scope}；本单位为 {unit} {year}年，不在其适用范围内："
             "该方案设定的阈值和增补的评估行不是本单位的评估依据，请核实或改用本地区的参数方案。"
         )
 

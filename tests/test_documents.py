@@ -22,6 +22,7 @@ from minesafe.documents import (
     SIGNATURE,
     TO_FILL,
     build_county_document,
+    build_document,
     build_province_document,
     document_title,
     failing_rows,
@@ -236,6 +237,43 @@ def test_the_verification_sub_titles_say_what_they_count(nanjia_document):
     ]
     assert all(p.paragraph_format.keep_with_next for p in titles)
     assert not any(re.search(r"（\d+）", t) for t in texts)  # no bare count anywhere
+
+
+#: What a reader outside the project would not understand: form keys, profile keys, package paths.
+DEVELOPER_WORDS = re.compile(
+    r"noncoal-|coal-county|coal-enterprise|coal-province|wuhai|minesafe/|params/|profiles/|rubrics/|\.ya?ml|site-packages"
+)
+#: Every demo unit as the batch makes its document: each file alone, and the two units given at two stages.
+DEMO_UNITS = [
+    *([path] for path in sorted(DEMO.rglob("*.yaml")) if "lists" not in path.parts and "verified" not in path.name),
+    [SOUTH / "nanjia.yaml", SOUTH / "nanjia-verified.yaml"],
+    [DEMO / "coal" / "county-jia.yaml", DEMO / "coal" / "county-jia-verified.yaml"],
+]
+
+
+def _all_text(document) -> str:
+    """Every word of a document: body paragraphs, table cells and the running header."""
+    body = "".join(t.text or "" for t in document.element.body.iter(f"{W}t"))
+    return body + "".join(p.text for s in document.sections for p in s.header.paragraphs)
+
+
+@pytest.mark.parametrize("stages", DEMO_UNITS, ids=lambda stages: "+".join(p.stem for p in stages))
+def test_no_demo_document_shows_a_form_key_or_a_package_path(stages):
+    """What a county or province signs speaks its reader's words: the form by its title, a profile
+    by its document (市级参数方案（乌能局发〔2023〕17号）), never a key or a path."""
+    text = _all_text(_read(build_document(evaluate_unit(stages))))
+    assert "考核评估结论" in text
+    assert not DEVELOPER_WORDS.findall(text)
+
+
+def test_a_profile_threshold_is_named_by_its_document_in_the_document():
+    unit = evaluate_unit([DEMO / "coal" / "county-jia.yaml", DEMO / "coal" / "county-jia-verified.yaml"])
+    text = _all_text(_read(build_document(unit)))
+    assert "监管人员中专业技术人员的比例下限 75%（市级参数方案（乌能局发〔2023〕17号））" in text
+    assert (
+        "参数方案（乌能局发〔2023〕17号《全市煤矿安全生产重点旗县（市、区）、重点企业督导工作方案》）适用于2023年的乌海市海南区"
+        in text
+    )
 
 
 def test_the_province_report_lists_every_key_county_and_the_rows_failing_most():
