@@ -72,14 +72,36 @@ def _drop_invisible(text: str) -> str:
 def normalize_name(text: str) -> str:
     """The one form of a unit, province or county name that is stored, compared and shown:
     Unicode NFKC (compatibility ideographs to the ordinary ones, full-width letters and digits to
-    ASCII), invisible characters (:func:`is_invisible`) removed, white space of any kind trimmed
-    and collapsed to one space, and round brackets full-width as Chinese names write them
-    (``(煤矿)`` and ``（煤矿）`` alike are ``（煤矿）``). Empty when the name held nothing visible."""
+    ASCII), invisible characters (:func:`is_invisible`) removed, round brackets full-width as
+    Chinese names write them (``(煤矿)`` and ``（煤矿）`` alike are ``（煤矿）``), and white space of
+    any kind trimmed, removed beside a Chinese character (:func:`_join_words`: ``示例 甲县`` is
+    ``示例甲县``) and elsewhere collapsed to one space (``ABC Mining``). Empty when the name held
+    nothing visible."""
     previous = None
     while text != previous:  # removing a character can let NFKC compose its neighbours
         previous = text
         text = unicodedata.normalize("NFKC", _drop_invisible(text))
-    return " ".join(text.split()).translate(_BRACKETS)
+    return _join_words(text.translate(_BRACKETS).split())
+
+
+def _is_wide(character: str) -> bool:
+    """A character of Chinese text's own width (East Asian Width W or F): an ideograph, Chinese
+    punctuation and full-width brackets (、。（）), kana, Hangul."""
+    return unicodedata.east_asian_width(character) in ("W", "F")
+
+
+def _join_words(words: Sequence[str]) -> str:
+    """The words of a name (white space removed) joined as a Chinese name is written: nothing
+    between two words where either side is a Chinese character (:func:`_is_wide`), for a space
+    there means nothing in Chinese (``示例`` ``甲县`` → ``示例甲县``, ``Mining`` ``有限公司`` →
+    ``Mining有限公司``); one space between two others, which keeps Latin words and numbers apart
+    (``ABC`` ``Mining`` → ``ABC Mining``)."""
+    parts: list[str] = []
+    for word in words:
+        if parts and not (_is_wide(parts[-1][-1]) or _is_wide(word[0])):
+            parts.append(" ")
+        parts.append(word)
+    return "".join(parts)
 
 
 def _is_look_alike(character: str) -> bool:
@@ -105,7 +127,7 @@ def reveal_characters(text: str) -> str:
 #: The problem of a name that is empty once normalised: it held only invisible characters.
 INVISIBLE_NAME = "{what}只含不可见字符（如零宽空格），没有名称"
 #: What two names that look different but are one have in common, for a message.
-SAME_NAME = "名称比较时不计不可见字符、首尾空格、全角与半角及兼容汉字的差别"
+SAME_NAME = "名称比较时不计不可见字符、首尾空格、汉字旁的空格、全角与半角及兼容汉字的差别"
 
 
 def read_names(entries: Sequence[tuple[KeyPath, object]], what: str, expected: str, problems: ProblemCollector) -> dict[int, str]:

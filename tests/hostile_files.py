@@ -581,7 +581,9 @@ def _unit_name_with_a_word_line_break(folder: Path) -> list[str]:
 
 def _template_holds_the_name_as_read(folder: Path) -> None:
     info = openpyxl.load_workbook(folder / "模板.xlsx")[INFO]
-    assert info.cell(_row_of(info, "county"), 3).value == "示例 甲县"  # a unit's name is normalised, never refused
+    assert (
+        info.cell(_row_of(info, "county"), 3).value == "示例甲县"
+    )  # normalised (the line break: no space between ideographs), never refused
 
 
 #: 甲县.yaml as a Chinese-Windows zip names it (GBK): not UTF-8, shown escaped.

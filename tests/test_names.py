@@ -32,7 +32,13 @@ from .conftest import DEMO, ROOT, minesafe_exe
 ZWSP, BOM, JIN = "\u200b", "\ufeff", "\uf90a"  # JIN: CJK COMPATIBILITY IDEOGRAPH-F90A, drawn as 金
 
 #: The same county as written in three files: typed, copied from a web page, from a PDF.
-SPELLINGS = {"zwsp": f"示例{ZWSP}金县", "bom": f"{BOM}示例金县", "compatibility": f"示例{JIN}县"}
+SPELLINGS = {
+    "zwsp": f"示例{ZWSP}金县",
+    "bom": f"{BOM}示例金县",
+    "compatibility": f"示例{JIN}县",
+    "space": "示例 金县",  # a space between two ideographs means nothing in Chinese
+    "ideographic_space": "示例\u3000金县",
+}
 
 
 def _write(path, data):
@@ -56,15 +62,29 @@ def _verified(county):
 def test_a_name_has_one_form_whatever_was_typed():
     for spelling in SPELLINGS.values():
         assert normalize_name(spelling) == "示例金县"
-    assert normalize_name("  示例\u3000金县\u00a0(煤矿)\u2060 ") == "示例 金县 （煤矿）"  # spaces of any kind; brackets
+    assert normalize_name("  示例\u3000金县\u00a0(煤矿)\u2060 ") == "示例金县（煤矿）"  # spaces of any kind; brackets
     assert normalize_name("ＡＢ１号矿") == "AB1号矿"
     assert normalize_name("葛\U000e0100") == "葛"  # an ideograph with a variation selector is that ideograph
     assert normalize_name("e\u200b\u0301") == "\u00e9"  # composed once the invisible character is gone
     assert normalize_name("\ud800示例金县\udcbc") == "示例金县"  # lone surrogates: no character at all
     for invisible in (ZWSP, BOM, "\u2060\u200d", "\u3164", "\x07", " \u200b\t", "\ud800"):
         assert normalize_name(invisible) == ""
-    for name in ("示例金县", "甲县（煤矿）", "A B"):
+    for name in ("示例金县", "甲县（煤矿）", "A B", "ABC Mining有限公司", "A 1"):
         assert normalize_name(normalize_name(name)) == normalize_name(name) == name
+
+
+@pytest.mark.parametrize("space", [" ", "\u3000", "\u00a0", "\t", "\u2002", " \u3000\t", "\u200b "])
+def test_a_space_beside_a_chinese_character_is_no_part_of_a_name(space):
+    """White space of any kind (full-width U+3000, no-break, tab, en space, several) means nothing
+    beside a Chinese character: 示例 甲县 is 示例甲县; between Latin words and numbers it is one space."""
+    assert normalize_name(f"示例{space}甲县") == "示例甲县"
+    assert normalize_name(f"{space}示例甲县{space}") == "示例甲县"
+    assert normalize_name(f"ABC{space}Mining{space}有限公司") == "ABC Mining有限公司"  # Latin beside Chinese too
+    assert normalize_name(f"示例{space}ABC{space}Mining") == "示例ABC Mining"
+    assert normalize_name(f"2{space}号矿井{space}A{space}1") == "2号矿井A 1"
+    assert normalize_name(f"示例县{space}(煤矿)") == normalize_name(f"示例县{space}（煤矿）") == "示例县（煤矿）"
+    assert normalize_name(f"ABC{space}(煤矿)") == "ABC（煤矿）"  # the bracket is a Chinese one, whatever was typed
+    assert normalize_name(f"阿拉善{space}·{space}左旗") == "阿拉善·左旗"  # a middle dot beside Chinese
 
 
 def test_invisible_and_look_alike_characters_are_shown_by_their_code_points():
@@ -236,7 +256,7 @@ def test_a_workbook_made_from_a_file_holds_its_names_as_minesafe_reads_them(tmp_
     assert main(["template", "--from", str(source), "--out", str(book)]) == 0
     info = openpyxl.load_workbook(book)[INFO]
     values = {r[0]: r[2] for r in info.iter_rows(values_only=True)}
-    assert (values["province"], values["county"]) == ("示例省", "示例 金县")
+    assert (values["province"], values["county"]) == ("示例省", "示例金县")  # the line break: no space between ideographs
     assert result_to_dict(minesafe.evaluate(book)) == result_to_dict(minesafe.evaluate(source))
     province = yaml.safe_load((DEMO / "province.yaml").read_text(encoding="utf-8"))
     province["key_counties"][0] = f"{BOM}示例甲县\v"
