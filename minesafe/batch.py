@@ -620,14 +620,7 @@ def run_batch(
         finish_interrupted_swaps(out, REPORT_DEPTHS)  # a batch killed mid-swap last time
         cache = {} if force else read_cache(out)
         overview_entry = {} if force else read_cache(out, "overview")
-        outcomes: dict[int, UnitOutcome] = {}
-        todo: list[int] = []
-        for i, run in enumerate(runs):
-            reused = reuse_unit(run, cache.get(str(run.source)), pdf)
-            if reused is None:
-                todo.append(i)
-            else:
-                outcomes[i] = reused
+        outcomes, todo = _reuse_units(runs, cache, pdf)
 
         def later_jobs() -> list[Job]:
             """The overview, unless the one made from the same results is intact (decided once they are written)."""
@@ -686,13 +679,35 @@ def run_batch(
             outcomes.get(i) or _failure(run, "批量评估被中断，未完成", 0.0, STATUS_INTERRUPTED) for i, run in enumerate(runs)
         ]
         ordered += left_out
-        write_json({"format": 1, "units": cache, "overview": overview_entry}, out / CACHE_FILE, exact=True)
-        frame = build_summary_frame(ordered, read_unit_results(ordered))
-        write_json(summary_to_dict(frame), out / f"{SUMMARY_STEM}.json")
-        write_workbook(build_summary_workbook(frame, out), out / f"{SUMMARY_STEM}.xlsx")
+        _write_summary(out, ordered, cache, overview_entry)
         if signum is not None:
             raise BatchInterrupted(signum)
         return ordered + made
+
+
+def _reuse_units(runs: Sequence[Run], cache: Mapping[str, Any], pdf: bool) -> tuple[dict[int, UnitOutcome], list[int]]:
+    """The outcomes of the units the last batch's reports serve unchanged (by their index in
+    ``runs``), and the indexes of the units to make: see :func:`minesafe.cache.reuse_unit`."""
+    outcomes: dict[int, UnitOutcome] = {}
+    todo: list[int] = []
+    for i, run in enumerate(runs):
+        reused = reuse_unit(run, cache.get(str(run.source)), pdf)
+        if reused is None:
+            todo.append(i)
+        else:
+            outcomes[i] = reused
+    return outcomes, todo
+
+
+def _write_summary(
+    out: Path, ordered: Sequence[UnitOutcome], cache: Mapping[str, Any], overview_entry: Mapping[str, Any]
+) -> None:
+    """The batch's cache (what the next batch may reuse) and its summary, JSON and workbook, of
+    every unit's outcome: written also when the batch was stopped."""
+    write_json({"format": 1, "units": cache, "overview": overview_entry}, out / CACHE_FILE, exact=True)
+    frame = build_summary_frame(ordered, read_unit_results(ordered))
+    write_json(summary_to_dict(frame), out / f"{SUMMARY_STEM}.json")
+    write_workbook(build_summary_workbook(frame, out), out / f"{SUMMARY_STEM}.xlsx")
 
 
 def _remove_made(log: Path | None, folders: Sequence[Path]) -> None:
