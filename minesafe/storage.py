@@ -202,7 +202,8 @@ def refuse_busy_folder(folder: Path) -> None:
     """Refuse (:class:`OutputBusy`), before anything is written, an output folder that a running
     batch writes into, or that lies inside such a batch's output folder (its lock, :data:`OUT_LOCK`,
     held by another process). Nothing is made; a lock found free is released at once."""
-    for candidate in (folder, *folder.parents):
+    whole = folder.absolute()  # every folder above it, not only those its relative path names
+    for candidate in (whole, *whole.parents):
         try:
             fd = os.open(candidate / OUT_LOCK, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
         except OSError:  # no lock file: no batch writes there
@@ -212,7 +213,7 @@ def refuse_busy_folder(folder: Path) -> None:
         finally:
             os.close(fd)
         if busy:
-            raise OutputBusy(str(folder), str(candidate), _lock_holder(candidate))
+            raise OutputBusy(str(folder), str(folder if candidate == whole else candidate), _lock_holder(candidate))
 
 
 @contextmanager

@@ -472,6 +472,20 @@ def test_a_report_into_a_folder_a_batch_writes_into_is_refused(tmp_path, capsys,
     assert list(out.iterdir()) == []  # the holder made the folder (and removed its lock): nothing else
 
 
+def test_a_report_given_a_relative_path_inside_a_batchs_folder_is_refused(tmp_path, capsys, monkeypatch):
+    """The folders above --out are those of its whole path, not only those a relative path names."""
+    out = tmp_path / "reports"
+    (out / "2022").mkdir(parents=True)
+    monkeypatch.chdir(out / "2022")
+    with lock_out_folder(out):
+        assert main(["report", str(DEMO / "counties" / "jia.yaml"), "--out", "示例省/示例甲县"]) == 1
+    holder = f"另一批量评估（进程 {os.getpid()}）"
+    assert (
+        f"输出文件夹 示例省/示例甲县 位于{holder}正在写入的文件夹 {out} 之内，本次运行未写入任何文件。" in capsys.readouterr().err
+    )
+    assert list((out / "2022").iterdir()) == []
+
+
 def test_unit_names_cannot_leave_or_hide_in_the_report_folder(tmp_path):
     county = tmp_path / "evil.yaml"
     text = (DEMO / "counties" / "jia.yaml").read_text(encoding="utf-8")
