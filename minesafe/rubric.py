@@ -171,13 +171,13 @@ class Threshold:
     @property
     def origin(self) -> str:
         """Who set the number: 国家方案, 省级/市级参数方案 by its document's number
-        (市级参数方案（乌能局发〔2023〕17号）, a reader's words, not the profile's key), or 评估人员认定."""
+        (市级参数方案 乌能局发〔2023〕17号, a reader's words, not the profile's key), or 评估人员认定."""
         if self.value is None:
             return EVALUATOR
         if not self.profile:
             return f"{self.level}方案"
         number = self.profile_document.split("《", 1)[0].strip() or self.profile_document
-        return f"{self.level}级参数方案（{number}）" if number else f"{self.level}级参数方案 {self.profile}"
+        return f"{self.level}级参数方案 {number or self.profile}"
 
 
 @dataclass(frozen=True)

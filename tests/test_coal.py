@@ -144,7 +144,7 @@ def test_wuhai_profile_adds_rows_and_numbers():
     assert default.thresholds["professional_staff_share"].value is None
     assert (wuhai.thresholds["professional_staff_share"].text, wuhai.thresholds["professional_staff_share"].origin) == (
         "75%",
-        "市级参数方案（乌能局发〔2023〕17号）",
+        "市级参数方案 乌能局发〔2023〕17号",
     )
     assert wuhai.thresholds["risk_assessments_per_year"].text == "12"
     assert wuhai.thresholds["risk_warnings_per_year"].origin == "评估人员认定"  # Wuhai gives no count either
@@ -223,7 +223,7 @@ def test_text_output_says_the_form_is_provisional(capsys):
 
 def test_report_names_each_thresholds_source():
     text = render_thresholds(load_report(COAL / "county-jia.yaml")).text
-    assert "监管人员中专业技术人员的比例：75%（市级参数方案（乌能局发〔2023〕17号））" in text
+    assert "监管人员中专业技术人员的比例：75%（市级参数方案 乌能局发〔2023〕17号）" in text
     assert "重大隐患挂牌督办占比：100%（国家方案）" in text
     assert "每年发布重大安全风险预警次数：未规定（评估人员认定）" in text
 

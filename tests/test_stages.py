@@ -214,7 +214,7 @@ def test_batch_result_summary_and_report_show_the_verified_verdict(coal_batch):
 # --- three stages: every stage in order, the latest decides ---------------------------------------
 
 STAFF_ROW = "第 2-2a 行 加强煤矿安全监管能力建设（以监管人员中专业技术人员的比例衡量）"
-STAFF = "（监管人员中的专业技术人员数量 {n} ÷ 监管人员数量 20 = {share}.00%，监管人员中专业技术人员的比例下限 75%（市级参数方案（乌能局发〔2023〕17号）））"
+STAFF = "（监管人员中的专业技术人员数量 {n} ÷ 监管人员数量 20 = {share}.00%，监管人员中专业技术人员的比例下限 75%（市级参数方案 乌能局发〔2023〕17号））"
 
 
 def test_three_stages_are_compared_each_beside_the_one_before():
