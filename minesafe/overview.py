@@ -16,6 +16,7 @@ from minesafe.exceptions import FileList, InputError, Problem
 from minesafe.files import read_county_rubric, read_rubric
 from minesafe.frames import mark_form
 from minesafe.lists import KINDS, build_history, consecutive_years, propose_next_list
+from minesafe.names import normalize_name
 from minesafe.rendering import DEMO_BANNER
 from minesafe.report import Html
 from minesafe.rubric import Category
@@ -227,18 +228,21 @@ def propose_stationed_supervision(results: pd.DataFrame) -> pd.DataFrame:
         latest = group[group["年度"] == year].set_index("单位名称")
         other = latest["评估口径"].fillna("").astype(str) if "评估口径" in latest else latest["结论"].map(lambda _: "")
         history = build_history({"kind": rubric_id, "year": year, "units": _list_records(group, latest, other)}, "（评估结果）")
+        # the history holds names normalised (省 and 单位 run together); the overview shows them as 省 单位
+        shown = {normalize_name(name): name for name in latest.index}
         for p in propose_next_list(history):
+            unit = shown[p.unit]
             lines.append(
                 {
                     "评估表": rubric_id,
-                    "单位名称": p.unit,
+                    "单位名称": unit,
                     "最近评估年度": year,
                     "结论": p.result,
                     "下一年度名单建议": p.action or "不列入",
                     STATIONED_YEARS_COLUMN: p.years_listed,
                     "驻点式督导帮扶": "是" if p.stationed_supervision else "",
                     "理由": "；".join(
-                        ([f"评估结果按{other[p.unit]}得出，不作为名单调整的依据"] if other.get(p.unit) else []) + list(p.reasons)
+                        ([f"评估结果按{other[unit]}得出，不作为名单调整的依据"] if other.get(unit) else []) + list(p.reasons)
                     ),
                 }
             )
