@@ -25,6 +25,7 @@ from minesafe import palette
 from minesafe.decimals import format_decimal
 from minesafe.evaluation import CountyResult, ItemResult, ProvinceResult, UnitResult, describe_failure
 from minesafe.exceptions import ParameterError
+from minesafe.files import list_rubrics, read_rubric
 from minesafe.parsing import read_document
 from minesafe.provenance import read_provenance
 from minesafe.rendering import DEMO_BANNER, describe_unit, describe_verification, name_report, tabulate_records, unit_label
@@ -523,7 +524,7 @@ def provenance_facts(provenance: Mapping[str, Any], rubrics: Sequence[Rubric] = 
     for r in provenance["rubrics"]:
         form = forms.get(r["sha256"])
         title = f"《{form.title}》" if form else "评估表"
-        where = "minesafe 内置评估表" if r["path"].startswith("minesafe/") else f"评估表文件 {posixpath.basename(r['path'])}"
+        where = "minesafe 内置评估表" if _is_shipped_form(r) else f"评估表文件 {posixpath.basename(r['path'])}"
         facts.append(("评估表数据", f"{title}{where}，版本 {r['version']}（SHA-256 {r['sha256']}）"))
     documents = {r.profile_sha256: r.profile_scope[0] for r in rubrics if r.profile_sha256}
     for p in provenance["profiles"]:
@@ -533,6 +534,14 @@ def provenance_facts(provenance: Mapping[str, Any], rubrics: Sequence[Rubric] = 
         facts.append(("参数文件", f"{posixpath.basename(params['path'])}（SHA-256 {params['sha256']}）"))
     facts.append(("程序版本", describe_program(provenance["minesafe_version"], provenance["code_revision"])))
     return facts
+
+
+def _is_shipped_form(record: Mapping[str, Any]) -> bool:
+    """Whether a provenance record's form file is the one shipped with minesafe: its path says so
+    (``minesafe/rubrics/…``) and its SHA-256 is the shipped form's. A county's own form kept in a
+    folder it named ``minesafe`` has such a path too, never that hash."""
+    shipped = record["id"] in list_rubrics() and record["path"] == f"minesafe/rubrics/{record['id']}.yaml"
+    return shipped and read_rubric(record["id"]).source_sha256 == record["sha256"]
 
 
 def describe_program(version: str, revision: str) -> str:

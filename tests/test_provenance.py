@@ -125,3 +125,22 @@ def test_the_appendix_names_files_and_forms_in_the_readers_words(tmp_path, monke
         assert rubric["path"] == f"minesafe/rubrics/{rubric['id']}.yaml"
         assert f"minesafe 内置评估表，版本 {rubric['version']}（SHA-256 {rubric['sha256']}）" in appendix
     assert f"评估表：{loaded.result.rubric.title}（版本 {loaded.result.rubric.version}）" in appendix.splitlines()
+
+
+def test_a_form_file_in_a_folder_named_minesafe_is_not_called_the_built_in_form(tmp_path, monkeypatch):
+    """A county's own form file kept in a folder it named ``minesafe`` has a path beginning
+    ``minesafe/`` as the shipped forms do: the appendix names it by its file, never as the form
+    shipped with minesafe (that is said only of a file with the shipped form's SHA-256)."""
+    shipped = ROOT / "minesafe" / "rubrics" / "noncoal-county.yaml"
+    (tmp_path / "minesafe").mkdir()
+    own = tmp_path / "minesafe" / "county-form.yaml"
+    own.write_text(shipped.read_text(encoding="utf-8") + "\n# 本县修改版\n", encoding="utf-8")
+    params = tmp_path / "minesafe" / "params.yaml"
+    params.write_text("evaluation:\n  rubric_file: county-form.yaml\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    loaded = report.load_report(DEMO / "counties" / "jia.yaml", "minesafe/params.yaml")
+    (rubric,) = loaded.provenance["rubrics"]
+    assert rubric["path"] == "minesafe/county-form.yaml" and rubric["sha256"] == _sha(own)  # the record as it was
+    appendix = report.render_provenance(loaded).text
+    assert "内置评估表" not in appendix
+    assert f"评估表文件 county-form.yaml，版本 2023.1（SHA-256 {_sha(own)}）" in appendix
