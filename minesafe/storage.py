@@ -150,16 +150,19 @@ _NEW, _OLD = "new", "old"
 def _lock(fd: int, wait: bool) -> bool | None:
     """Lock an open file for this process (``flock``: the kernel releases it when the process ends,
     however it ends, a SIGKILL too): ``True`` once locked, ``False`` when another process holds it,
-    ``None`` where there is no ``flock`` (not POSIX): a staging marker then counts as held
-    (leftovers are kept) and an output folder as free."""
+    ``None`` where there is no ``flock`` (not POSIX) or it does not work (a network share without
+    a lock daemon: ENOLCK, or not supported): a staging marker then counts as held (leftovers are
+    kept) and an output folder as free, never as another batch's."""
     try:
         import fcntl
     except ImportError:
         return None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
+    except BlockingIOError:  # EWOULDBLOCK: another process holds it
         return False
+    except OSError:
+        return None
     return True
 
 

@@ -1,5 +1,6 @@
 """Tests of minesafe.storage."""
 
+import errno
 import json
 import os
 import stat
@@ -9,6 +10,7 @@ import pytest
 import yaml
 
 from minesafe import storage
+from minesafe.exceptions import OutputBusy
 from minesafe.parsing import read_document
 from minesafe.storage import atomic_write, replace_folder, write_json, write_yaml
 
@@ -153,3 +155,38 @@ def test_housekeeping_never_touches_what_minesafe_did_not_make(tmp_path):
     storage.finish_interrupted_swaps(tmp_path, (1, 3))  # the lock is gone: the swap is finished
     assert (folder.parent / "乙县").is_dir() and not busy.exists()
     assert (folder / "report.html").read_bytes() == b"report"
+
+
+@pytest.mark.parametrize("error", [errno.ENOLCK, errno.EOPNOTSUPP, errno.EINVAL])
+def test_a_file_system_without_locks_never_reads_as_another_batch_running(tmp_path, monkeypatch, error):
+    """A network share whose ``flock`` fails (no lock daemon: ENOLCK; not supported) cannot say
+    whether another batch runs there: the batch goes on as where there is no ``flock`` at all,
+    never refused for ever as busy. Only "held by another process" is busy."""
+    import fcntl
+
+    def failing(fd, operation):
+        raise OSError(error, os.strerror(error))
+
+    out = tmp_path / "reports"
+    out.mkdir()
+    (out / storage.OUT_LOCK).write_text("4242\n", encoding="ascii")  # left by a batch killed outright
+    monkeypatch.setattr(fcntl, "flock", failing)
+    storage.refuse_busy_folder(out / "2023")
+    with storage.lock_out_folder(out):
+        pass
+
+
+def test_a_lock_held_by_another_process_is_busy(tmp_path, monkeypatch):
+    import fcntl
+
+    def held(fd, operation):
+        raise BlockingIOError(errno.EWOULDBLOCK, os.strerror(errno.EWOULDBLOCK))
+
+    out = tmp_path / "reports"
+    out.mkdir()
+    (out / storage.OUT_LOCK).write_text("4242\n", encoding="ascii")
+    monkeypatch.setattr(fcntl, "flock", held)
+    with pytest.raises(OutputBusy, match="进程 4242"):
+        storage.refuse_busy_folder(out / "2023")
+    with pytest.raises(OutputBusy), storage.lock_out_folder(out):
+        pass
