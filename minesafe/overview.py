@@ -166,7 +166,7 @@ def tabulate_section_losses(results: pd.DataFrame, rubric_id: str) -> pd.DataFra
 
     units = decide_units(results)
     units = units[units["评估表"] == rubric_id]
-    names = (units["年度"].astype(str) + " " + units["省"] + " " + units["单位"]).tolist()
+    names = (units["年度"].astype(str) + " " + units["单位名称"]).tolist()  # as the failed rows name them (a form's mark too)
     sections = [f"({s.number}) {s.name}" for s in read_rubric(rubric_id).sections]
     failed = _failed_rows(units).assign(行=lambda f: f["年度"].astype(str) + " " + f["单位名称"])
     lost = failed.pivot_table(index="行", columns="部分", values="失分", aggfunc="sum", fill_value=0.0)

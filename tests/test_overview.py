@@ -146,3 +146,20 @@ def test_a_result_under_a_non_national_rule_set_is_no_ground_for_an_exit(table):
     loosened = checked.assign(评估口径=checked["评估口径"].where(checked["单位"] != "示例丁县", "非国家评估表口径：某省试行口径"))
     ding = overview.propose_stationed_supervision(loosened).set_index("单位名称").loc["示例省 示例丁县"]
     assert ding["下一年度名单建议"] == "保留" and "非国家评估表口径：某省试行口径" in ding["理由"], ding["理由"]
+
+
+def test_section_losses_of_a_county_on_both_forms(tmp_path):
+    """A county on the coal and the non-coal list alike is named with its coal form's mark
+    (示例煤矿县乙（煤矿）): its coal losses are its line's, never a line of zeros."""
+    demo = minesafe.demo_folder()
+    coal = (demo / "coal" / "county-yi.yaml").read_text(encoding="utf-8")
+    noncoal = (demo / "counties" / "bing.yaml").read_text(encoding="utf-8").replace("county: 示例丙县", "county: 示例煤矿县乙")
+    (tmp_path / "coal.yaml").write_text(coal, encoding="utf-8")
+    (tmp_path / "noncoal.yaml").write_text(noncoal, encoding="utf-8")
+    both = minesafe.load_results(tmp_path)
+    coal_losses = overview.tabulate_section_losses(both, "coal-county")
+    assert coal_losses.index.tolist() == ["2023 示例省 示例煤矿县乙（煤矿）"]
+    assert coal_losses["失分"].sum().sum() == 100 - 75
+    noncoal_losses = overview.tabulate_section_losses(both, "noncoal-county")
+    assert noncoal_losses.index.tolist() == ["2022 示例省 示例煤矿县乙"]
+    assert noncoal_losses["失分"].sum().sum() == 100 - 78
