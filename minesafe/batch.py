@@ -415,10 +415,11 @@ def write_report(job: Job, files: Mapping[str, bytes]) -> dict[str, str]:
 def unit_documents(job: Job, notice: Sequence[str] = ()) -> dict[str, bytes]:
     """A unit's 评估报告 as Word (and PDF when the batch asks), from the same evaluation as its
     report: a province's report in its folder, a county's or enterprise's in theirs; ``notice``
-    (a new version's, see minesafe.history) opens it."""
+    (a new version's, see minesafe.history) opens it; its 数据来源与版本 is the unit's provenance
+    record as ``result.json`` holds it."""
     from minesafe.documents import document_files
 
-    return document_files(_evaluate_stages(job.run), job.pdf, notice=notice)
+    return document_files(_evaluate_stages(job.run), job.result["provenance"], job.pdf, notice=notice)
 
 
 def _evaluate_stages(run: Run) -> UnitResult:

@@ -569,6 +569,7 @@ def _report(args: argparse.Namespace) -> int:
     from minesafe.batch import check_out_folder
     from minesafe.documents import build_document, document_name
     from minesafe.exceptions import OfficeError
+    from minesafe.provenance import read_provenance
     from minesafe.results import evaluate_files
     from minesafe.storage import atomic_write
     from minesafe.word import to_bytes
@@ -589,7 +590,9 @@ def _report(args: argparse.Namespace) -> int:
     ]
     if problems:
         raise InputError(str(args.out), problems)
-    documents = {name: to_bytes(build_document(unit)) for name, unit in zip(names, units, strict=True)}
+    documents = {
+        name: to_bytes(build_document(unit, read_provenance(unit, args.params))) for name, unit in zip(names, units, strict=True)
+    }
     args.out.mkdir(parents=True, exist_ok=True)  # once every document is made: an interrupted command leaves nothing
     for name, data in documents.items():
         with atomic_write(args.out / f"{name}.docx") as handle:

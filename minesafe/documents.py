@@ -3,11 +3,18 @@
 * :func:`build_county_document`: a key county's (or enterprise's) 自评估报告 (at 自评) or
   评估报告 (at 核查 and 认定): the verdict and its reasons first, the targets, the form's summary
   line, the failed and 不涉及 rows with their 说明, the gap to pass, what changed against the
-  earlier stage, the narrative an office writes itself, the signature and seal block, and the filled
-  评估表 as its annex (:mod:`minesafe.annex`).
+  earlier stage, the narrative an office writes itself, the signature and seal block, the filled
+  评估表 as its 附件1 (:mod:`minesafe.annex`) and 数据来源与版本 as its 附件2.
 * :func:`build_province_document`: a key province's 评估报告: its own targets, every key county's
   result, the counts, the rows failing most across counties, the province's verdict and why, its
-  signature block, and each county's filled 评估表 as an annex.
+  signature block, each county's filled 评估表 as an annex and 数据来源与版本 as the last.
+
+数据来源与版本 (:func:`add_sources`) is the last 附件, listed in the 附件 note under the body like the
+forms: GB/T 9704 puts every attachment after the signature, each on a page of its own headed
+附件N, and the record belongs with them — the forms an official expects first keep their numbers,
+and the record of what they rest on closes the document. Its lines are the HTML report's appendix
+(:func:`minesafe.sources.list_sources`), from the provenance record the commands write to
+``result.json``.
 
 Everything comes from the engine's results; layout is :mod:`minesafe.word`. Narrative fields the
 submission leaves out (工作开展情况, 存在的主要问题, 下一步整改措施) are headed sections reading
@@ -16,11 +23,12 @@ submission leaves out (工作开展情况, 存在的主要问题, 下一步整�
 
 from __future__ import annotations
 
+import datetime as dt
 import string
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from docx.shared import Mm, Pt
 
@@ -29,8 +37,10 @@ from minesafe.decimals import format_decimal
 from minesafe.evaluation import CountyResult, ItemResult, ProvinceResult, Result, UnitResult, describe_failure
 from minesafe.rendering import DEMO_BANNER, describe_unit, describe_verification, tabulate_records, unit_label
 from minesafe.rubric import INFERRED_MARK, Category, Outcome, Rubric
+from minesafe.sources import SourceLine, list_sources
 from minesafe.submission import NARRATIVE_KEYS
 from minesafe.word import (
+    MONO_FONT,
     RED,
     SIZE_5,
     SIZE_SMALL_4,
@@ -46,7 +56,7 @@ from minesafe.word import (
     append_rows,
     create_document,
     set_running_header,
-    start_landscape_section,
+    start_section,
     to_bytes,
     write_cell,
 )
@@ -60,6 +70,8 @@ TO_FILL = "【待填写】"
 NARRATIVE = NARRATIVE_KEYS
 SIGNATURE = ("评估人员", "审核人", "单位（盖章）", "日期")
 HEADING_NUMBERS = "一二三四五六七八九十"
+#: The last 附件's title (:func:`add_sources`): the HTML report's 附录：数据来源与版本.
+SOURCES_TITLE = "数据来源与版本"
 #: The width of a portrait page's text block (A4 less the 公文 margins), in millimetres.
 TEXT_WIDTH = 156
 #: The width of a landscape page's text block, for the form.
@@ -329,12 +341,13 @@ def _add_narrative(document: Document, numbering: _Numbering, narrative: Mapping
                 add_paragraph(document, line.strip())
 
 
-def _add_annex_note(document: Document, lines: Sequence[str]) -> None:
+def _add_annex_note(document: Document, names: Sequence[str]) -> None:
     """The 附件 note as GB/T 9704 places it: under the body after a blank line, before the signature,
-    kept on the signature's page with the body's last paragraph (so neither the note nor the
-    signature stands on a page without body text)."""
+    ``附件：1. …`` with each further name under the first, kept on the signature's page with the
+    body's last paragraph (so neither the note nor the signature stands on a page without body text)."""
     if document.paragraphs:
         document.paragraphs[-1].paragraph_format.keep_with_next = True
+    lines = [f"{'附件：' if n == 1 else '　' * 3}{n}. {name}" for n, name in enumerate(names, 1)]
     for text in ["", *lines]:
         add_paragraph(document, text).paragraph_format.keep_with_next = True
 
@@ -351,9 +364,9 @@ def _add_signature(document: Document) -> None:
         paragraph.paragraph_format.line_spacing = Pt(40)  # room to sign
 
 
-def add_annex(document: Document, annex: Annex, number: str = "") -> None:
-    """The filled 评估表 on landscape pages, as the notice prints the form."""
-    start_landscape_section(document)
+def add_annex(document: Document, annex: Annex, number: int) -> None:
+    """附件``number``: the filled 评估表 on landscape pages, as the notice prints the form."""
+    start_section(document, landscape=True)
     add_paragraph(document, Span(f"附件{number}", bold=True), indent=False)
     add_title_line(document, annex.rubric.title)
     add_paragraph(
@@ -388,6 +401,33 @@ def add_annex(document: Document, annex: Annex, number: str = "") -> None:
         indent=False,
         size=SIZE_5,
     )
+
+
+#: Column widths (mm) of 数据来源与版本's file table: 文件, 说明, SHA-256 (two lines of 32 characters
+#: in :data:`~minesafe.word.MONO_FONT` 小五, Courier New's wider letters included).
+_SOURCE_WIDTHS = (44, 44, 68)
+#: How a reader checks a file against the table (Windows' own certutil; sha256sum elsewhere).
+SOURCES_NOTE = (
+    "SHA-256 是文件内容的校验值（64 位，分两行印出）：文件有任何改动，其值即不同。核对时对该文件计算 SHA-256"
+    "（Windows 命令提示符：certutil -hashfile 文件名 SHA256），与本表相同即为评估所用的同一文件。"
+)
+
+
+def add_sources(document: Document, lines: Sequence[SourceLine], number: int) -> None:
+    """附件``number`` 数据来源与版本 on a portrait page: the lines naming no file (the form, its basis,
+    the params settings, the program, when it was made) as ``项目：内容``, then every file in a
+    table 文件 / 说明 / SHA-256, the value in a fixed-width face on two lines, then how to check it."""
+    start_section(document, landscape=False)
+    add_paragraph(document, Span(f"附件{number}", bold=True), indent=False)
+    add_title_line(document, SOURCES_TITLE)
+    for line in lines:
+        if not line.sha256:
+            add_paragraph(document, Span(f"{line.item}：", bold=True), line.text, indent=False, size=SIZE_5)
+    rows: list[list[Cell]] = [
+        [line.text, line.item, [Span(f"{line.sha256[:32]}\n{line.sha256[32:]}", font=MONO_FONT)]] for line in lines if line.sha256
+    ]
+    add_table(document, ["文件", "说明", "SHA-256"], rows, _SOURCE_WIDTHS, size=SIZE_SMALL_5)
+    add_paragraph(document, SOURCES_NOTE, indent=False, size=SIZE_5).paragraph_format.space_before = Pt(6)
 
 
 def add_title_line(document: Document, text: str) -> None:
@@ -478,8 +518,11 @@ def _open_document(unit: UnitResult) -> tuple[Document, _Numbering]:
     return document, numbering
 
 
-def build_county_document(unit: UnitResult | CountyResult, narrative: Mapping[str, str] | None = None) -> Document:
-    """The county's (or enterprise's) report with its filled 评估表 as the annex."""
+def build_county_document(
+    unit: UnitResult | CountyResult, narrative: Mapping[str, str] | None = None, *, provenance: Mapping[str, Any]
+) -> Document:
+    """The county's (or enterprise's) report with its filled 评估表 as 附件1 and 数据来源与版本 (from
+    ``provenance``, :func:`minesafe.provenance.read_provenance`) as 附件2."""
     unit = unit if isinstance(unit, UnitResult) else UnitResult((unit,))
     result = unit.deciding
     if not isinstance(result, CountyResult):
@@ -494,9 +537,10 @@ def build_county_document(unit: UnitResult | CountyResult, narrative: Mapping[st
         _add_stage_changes(document, numbering, unit)
     _add_verification(document, numbering, unit)
     _add_narrative(document, numbering, narrative if narrative is not None else _narrative_of(result))
-    _add_annex_note(document, [f"附件：{result.rubric.title}（填报）"])
+    _add_annex_note(document, [f"{result.rubric.title}（填报）", SOURCES_TITLE])
     _add_signature(document)
-    add_annex(document, build_annex(result))
+    add_annex(document, build_annex(result), 1)
+    add_sources(document, list_sources(unit, provenance, dt.datetime.now().astimezone()), 2)
     return document
 
 
@@ -527,8 +571,11 @@ def _failed_veto(county: CountyResult) -> str:
     return "、".join(ids) or "无"
 
 
-def build_province_document(province: UnitResult | ProvinceResult, narrative: Mapping[str, str] | None = None) -> Document:
-    """The province's 评估报告 with every key county's filled 评估表 as an annex."""
+def build_province_document(
+    province: UnitResult | ProvinceResult, narrative: Mapping[str, str] | None = None, *, provenance: Mapping[str, Any]
+) -> Document:
+    """The province's 评估报告 with every key county's filled 评估表 as an annex and 数据来源与版本
+    (from ``provenance``, :func:`minesafe.provenance.read_provenance`) as the last."""
     unit = province if isinstance(province, UnitResult) else UnitResult((province,))
     result = unit.deciding
     if not isinstance(result, ProvinceResult):
@@ -539,12 +586,11 @@ def build_province_document(province: UnitResult | ProvinceResult, narrative: Ma
     _add_failing_rows(document, numbering, result)
     _add_narrative(document, numbering, narrative if narrative is not None else _narrative_of(result))
     counties = result.counties
-    if counties:
-        lines = [f"{n}. {c.header.province} {c.county} {c.rubric.title}（填报）" for n, c in enumerate(counties, 1)]
-        _add_annex_note(document, ["附件：", *lines])
+    _add_annex_note(document, [*(f"{c.header.province} {c.county} {c.rubric.title}（填报）" for c in counties), SOURCES_TITLE])
     _add_signature(document)
     for n, c in enumerate(counties, 1):
-        add_annex(document, build_annex(c), str(n))
+        add_annex(document, build_annex(c), n)
+    add_sources(document, list_sources(unit, provenance, dt.datetime.now().astimezone()), len(counties) + 1)
     return document
 
 
@@ -618,11 +664,12 @@ def _add_failing_rows(document: Document, numbering: _Numbering, result: Provinc
     )
 
 
-def build_document(unit: UnitResult) -> Document:
-    """A unit's report: a province's 评估报告, or a county's or enterprise's report."""
+def build_document(unit: UnitResult, provenance: Mapping[str, Any]) -> Document:
+    """A unit's report: a province's 评估报告, or a county's or enterprise's report; ``provenance``
+    (:func:`minesafe.provenance.read_provenance`, as ``result.json`` holds it) is its 数据来源与版本."""
     if isinstance(unit.deciding, ProvinceResult):
-        return build_province_document(unit)
-    return build_county_document(unit)
+        return build_province_document(unit, provenance=provenance)
+    return build_county_document(unit, provenance=provenance)
 
 
 def document_name(result: Result) -> str:
@@ -643,11 +690,14 @@ def add_front_notice(document: Document, lines: Sequence[str]) -> None:
         anchor._p.addprevious(added._p)
 
 
-def document_files(unit: UnitResult, pdf: bool = False, stem: str = "report", notice: Sequence[str] = ()) -> dict[str, bytes]:
+def document_files(
+    unit: UnitResult, provenance: Mapping[str, Any], pdf: bool = False, stem: str = "report", notice: Sequence[str] = ()
+) -> dict[str, bytes]:
     """The files of a unit's report: ``{stem}.docx`` and, with ``pdf``, ``{stem}.pdf`` made from
     it by LibreOffice (:func:`minesafe.office.pdf_of`; raises :class:`~minesafe.exceptions.OfficeError`).
-    ``notice``: lines the document opens with (:func:`add_front_notice`)."""
-    document = build_document(unit)
+    ``provenance``: the unit's record (:func:`build_document`); ``notice``: lines the document
+    opens with (:func:`add_front_notice`)."""
+    document = build_document(unit, provenance)
     if notice:
         add_front_notice(document, notice)
     docx = to_bytes(document)
@@ -670,6 +720,7 @@ def write_document(document: Document, path: Path) -> None:
 __all__ = [
     "NARRATIVE",
     "SIGNATURE",
+    "SOURCES_TITLE",
     "TO_FILL",
     "build_county_document",
     "build_document",

@@ -75,8 +75,11 @@ def export_notebook(path: Path, out: Path | None = None, html_only: bool = False
     files = {out: export_html(notebook, title_notebook(notebook, record, path)).encode("utf-8")}
     if record is not None and record.get("stages") and not html_only:  # an evaluation report
         from minesafe.documents import document_files
+        from minesafe.provenance import read_provenance
 
-        files[out.with_suffix(".docx")] = document_files(reevaluate_report(path, record))["report.docx"]
+        unit = reevaluate_report(path, record)
+        provenance = read_provenance(unit, record["params_file"] or None)
+        files[out.with_suffix(".docx")] = document_files(unit, provenance)["report.docx"]
     return files
 
 

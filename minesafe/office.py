@@ -4,7 +4,7 @@ LibreOffice runs with a profile of its own in a temporary folder (parallel runs 
 and with fontconfig told two things: where the bundled Noto Sans SC is (so Chinese prints on a
 machine without any CJK font), and which installed face stands for each face a document names
 (宋体, 仿宋, 楷体 and 方正小标宋简体 by a serif CJK face, 黑体 by a sans one, when installed:
-Debian's fonts-noto-cjk). LibreOffice embeds the faces it used in the PDF, as subsets; its text
+Debian's fonts-noto-cjk; Consolas, the check values' face, by a fixed-width one). LibreOffice embeds the faces it used in the PDF, as subsets; its text
 stays searchable.
 """
 
@@ -24,6 +24,7 @@ from minesafe.resources import bundled_font_path
 #: Each face the documents name, with the installed faces that stand for it, best first.
 SERIF = ("Noto Serif CJK SC", "Source Han Serif SC", "AR PL UMing CN")
 SANS = ("Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Zen Hei")
+MONO = ("Liberation Mono", "DejaVu Sans Mono", "Noto Sans Mono CJK SC")
 FONT_STAND_INS = {
     "方正小标宋简体": SERIF,
     "宋体": SERIF,
@@ -34,6 +35,8 @@ FONT_STAND_INS = {
     "KaiTi": ("AR PL UKai CN", *SERIF),
     "黑体": SANS,
     "SimHei": SANS,
+    "Consolas": MONO,
+    "Courier New": MONO,
 }
 #: The title face is a heavy 宋 (小标宋): its stand-in is drawn bold.
 BOLD_FACES = ("方正小标宋简体",)

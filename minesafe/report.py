@@ -11,9 +11,8 @@ from __future__ import annotations
 import ast
 import datetime as dt
 import functools
-import posixpath
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -25,12 +24,12 @@ from minesafe import palette
 from minesafe.decimals import format_decimal
 from minesafe.evaluation import CountyResult, ItemResult, ProvinceResult, UnitResult, describe_failure
 from minesafe.exceptions import ParameterError
-from minesafe.files import list_rubrics, read_rubric
 from minesafe.parsing import read_document
 from minesafe.provenance import read_provenance
 from minesafe.rendering import DEMO_BANNER, describe_unit, describe_verification, name_report, tabulate_records, unit_label
 from minesafe.results import evaluate_unit
-from minesafe.rubric import INFERRED_MARK, Category, Outcome, Rubric, category_label
+from minesafe.rubric import INFERRED_MARK, Category, Outcome, category_label
+from minesafe.sources import list_sources
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -378,32 +377,15 @@ def render_thresholds(report: Report) -> Html:
 
 
 def render_provenance(report: Report) -> Html:
-    """附录: the form, its source, the parameters, and every input file with its SHA-256, the code
-    version and the generation time, in the reader's words (:func:`provenance_facts`)."""
-    r = report.result
-    facts = [
-        ("评估表", f"{r.rubric.title}（版本 {r.rubric.version}）"),
-        ("依据", r.rubric.source),
-    ]
-    if r.rubric.overrides:
-        facts.append(("评估参数", describe_overrides(r.rubric.overrides, r.rubric)))
-    facts += provenance_facts(report.provenance, list_rubrics_used(report.unit))
-    facts.append(("生成时间", report.generated.strftime("%Y-%m-%d %H:%M:%S %z")))
+    """附录：数据来源与版本: the form, its basis, the parameters, every input file with its SHA-256,
+    the program's version and the generation time, in the reader's words — the lines of
+    :func:`minesafe.sources.list_sources`, which the Word document's last 附件 prints too."""
+    facts = [(line.item, line.shown) for line in list_sources(report.unit, report.provenance, report.generated)]
     return Html(
         _table(["项目", "内容"], facts, widths=("18%", "82%")),
         "\n".join(f"{k}：{v}" for k, v in facts),
         {EXPORT_KEY: record_export(report)},
     )
-
-
-def list_rubrics_used(unit: UnitResult) -> list[Rubric]:
-    """The forms a unit's results were evaluated with: each stage's and, for a province, each of its
-    key counties' stages'."""
-    results: list[CountyResult | ProvinceResult] = list(unit.stages)
-    for result in unit.stages:
-        if isinstance(result, ProvinceResult):
-            results += [stage for county in result.units for stage in county.stages]
-    return [r.rubric for r in results]
 
 
 #: The key of the provenance output's metadata in an executed report notebook under which
@@ -429,128 +411,6 @@ def list_input_digests(provenance: Mapping[str, Any]) -> list[str]:
     params file): equal lists mean the same files were evaluated."""
     digests = [str(i["sha256"]) for i in provenance["inputs"]]
     return digests + ([str(provenance["params"]["sha256"])] if provenance["params"] else [])
-
-
-#: A profile's settings as a report names them (their values: the profile, threshold names, row ids).
-_PROFILE_LABELS = {"profile": "参数方案", "thresholds": "调整的阈值", "add_thresholds": "增补的阈值", "add_rows": "增补的评估行"}
-#: A target's settings as a report names them.
-_TARGET_LABELS = {"bound": "目标值", "mode": "计算方式", "years": "平均年数"}
-_SHARE_MODES = {"relative": "按相对提高比例", "points": "按提高的百分点"}
-
-
-def describe_overrides(overrides: Mapping[str, Any], rubric: Rubric) -> str:
-    """A params file's overrides as readable text, not a Python mapping: one ``what：value`` per
-    setting in the form's words (第 3-7a 行类别：否决项, 合格分数线：85 分, a reading by its meaning,
-    thresholds by their Chinese label); a profile by its document and level (参数方案：乌能局发…（市级）；
-    增补的阈值：…), never by its key."""
-    parts = []
-
-    def label(name: str) -> str:
-        return rubric.thresholds[name].label if name in rubric.thresholds else name
-
-    def walk(value: Any, path: tuple[str, ...]) -> None:
-        if isinstance(value, Mapping):
-            for key, inner in value.items():
-                walk(inner, (*path, str(key)))
-            return
-        if len(path) == 1 and path[0] in _PROFILE_LABELS and isinstance(value, str):
-            parts.append(f"{_PROFILE_LABELS[path[0]]}：{_describe_profile_setting(path[0], value, rubric, label)}")
-        elif len(path) == 2 and path[0] == "thresholds" and path[1] in rubric.thresholds:
-            parts.append(f"{rubric.thresholds[path[1]].label} = {value}")
-        else:
-            parts.append(_describe_setting(path, value, rubric))
-
-    walk(overrides, ())
-    return "；".join(parts)
-
-
-def _describe_profile_setting(key: str, value: str, rubric: Rubric, label: Callable[[str], str]) -> str:
-    """A profile setting's value: the profile by its level and document (``市级：乌能局发〔2023〕17号…``),
-    thresholds by their labels, added rows by their ids."""
-    if key == "profile":  # "name（市级：document）" as minesafe.params describes it
-        level, _, document = value.removeprefix(f"{rubric.profile}（").removesuffix("）").partition("：")
-        return f"{document}（{level}）" if rubric.profile and document else value
-    return value if key == "add_rows" else "、".join(map(label, value.split("、")))
-
-
-def _describe_setting(path: tuple[str, ...], value: Any, rubric: Rubric) -> str:
-    """One params setting in the form's words; a setting without such words as ``key = value``."""
-    from minesafe.params import BASELINE_READINGS, FIELD_ROLES, NOT_APPLICABLE_SCORING
-
-    head, rest = path[0], path[1:]
-    categories = {c.key: c.value for c in Category}
-    targets = {t.id: t for t in rubric.targets}
-    rows = {r.id: r for r in rubric.rows}
-    if head == "categories" and len(rest) == 1:
-        return f"第 {rest[0]} 行类别：{categories.get(str(value), value)}"
-    if head == "field_roles" and len(rest) == 2 and rest[0] in rows:
-        field = rows[rest[0]].field_by_key(rest[1])
-        return f"第 {rest[0]} 行填报项 {field.label if field else rest[1]}：{FIELD_ROLES.get(str(value), value)}"
-    if head == "targets" and len(rest) == 2 and rest[0] in targets and rest[1] in _TARGET_LABELS:
-        shown = _SHARE_MODES.get(str(value), value) if rest[1] == "mode" else value
-        return f"工作目标 {rest[0]}（{targets[rest[0]].name}）{_TARGET_LABELS[rest[1]]}：{shown}"
-    simple = {
-        "baseline_year": ("基准年份", f"{value}年"),
-        "pass_score": ("合格分数线", f"{value} 分"),
-        "not_applicable_scoring": ("不涉及评分项的计分方式", NOT_APPLICABLE_SCORING.get(str(value), value)),
-        "baseline_reading": ("基准年读法", BASELINE_READINGS.get(str(value), value)),
-        "rubric_file": ("评估表文件", Path(str(value)).name),
-        "national": ("评估口径", "国家评估表口径" if value else "非国家评估表口径"),
-        "name": ("口径名称", value),
-    }
-    if not rest and head in simple:
-        what, shown = simple[head]
-        return f"{what}：{shown}"
-    return f"{'.'.join(path)} = {value}"
-
-
-def provenance_facts(provenance: Mapping[str, Any], rubrics: Sequence[Rubric] = ()) -> list[tuple[str, str]]:
-    """The provenance of :func:`minesafe.provenance.read_provenance` as a report's label-value rows,
-    in the words of a reader outside the project: each submitted file by its file name and each
-    evidence file as its submission lists it (relative to the submission's folder); the form by its
-    official title (from ``rubrics``, the forms used) and a file shipped with minesafe as
-    ``minesafe 内置评估表`` / ``minesafe 内置参数方案``, never a form key or a package path; the SHA-256
-    of every file (the audit value), as the JSON record holds them."""
-    facts = []
-    folder = "."
-    for i in provenance["inputs"]:
-        if i["role"] == "佐证材料":  # after its submission (read_provenance lists them so)
-            shown = posixpath.relpath(i["path"], folder)
-        else:
-            folder, shown = posixpath.split(i["path"])
-            folder = folder or "."
-        facts.append((f"{i['role']}（{i['unit']}，{i['stage']}）", f"{shown}（SHA-256 {i['sha256']}）"))
-    forms = {r.source_sha256: r for r in rubrics}
-    for r in provenance["rubrics"]:
-        form = forms.get(r["sha256"])
-        title = f"《{form.title}》" if form else "评估表"
-        where = "minesafe 内置评估表" if _is_shipped_form(r) else f"评估表文件 {posixpath.basename(r['path'])}"
-        facts.append(("评估表数据", f"{title}{where}，版本 {r['version']}（SHA-256 {r['sha256']}）"))
-    documents = {r.profile_sha256: r.profile_scope[0] for r in rubrics if r.profile_sha256}
-    for p in provenance["profiles"]:
-        facts.append(("参数方案", f"{documents.get(p['sha256']) or '参数方案'}，minesafe 内置参数方案（SHA-256 {p['sha256']}）"))
-    if provenance["params"]:
-        params = provenance["params"]
-        facts.append(("参数文件", f"{posixpath.basename(params['path'])}（SHA-256 {params['sha256']}）"))
-    facts.append(("程序版本", describe_program(provenance["minesafe_version"], provenance["code_revision"])))
-    return facts
-
-
-def _is_shipped_form(record: Mapping[str, Any]) -> bool:
-    """Whether a provenance record's form file is the one shipped with minesafe: its path says so
-    (``minesafe/rubrics/…``) and its SHA-256 is the shipped form's. A county's own form kept in a
-    folder it named ``minesafe`` has such a path too, never that hash."""
-    shipped = record["id"] in list_rubrics() and record["path"] == f"minesafe/rubrics/{record['id']}.yaml"
-    return shipped and read_rubric(record["id"]).source_sha256 == record["sha256"]
-
-
-def describe_program(version: str, revision: str) -> str:
-    """The program as the appendix names it: ``minesafe 0.2.0（源代码修订号 5dc1547aaabd）``; a
-    revision with local changes says so, an unknown one is left out."""
-    if revision in ("", "未知"):
-        return f"minesafe {version}"
-    changed = revision.endswith("-dirty")
-    return f"minesafe {version}（源代码修订号 {revision.removesuffix('-dirty')}" + ("，含本地修改" if changed else "") + "）"
 
 
 def render_signature(report: Report) -> Html:

@@ -44,6 +44,10 @@ SUBHEADING_FONT = "楷体"
 BODY_FONT = "仿宋"
 TABLE_FONT = "宋体"
 LATIN_FONT = "Times New Roman"
+#: Fixed-width Latin face for check values (SHA-256), each character as wide as the next, so two
+#: values are compared column by column; Word and WPS on Windows have it, else Courier New.
+MONO_FONT = "Consolas"
+MONO_FALLBACK = "Courier New"
 #: Where a face is missing, Word and WPS use the font table's ``altName``: faces every Chinese
 #: Windows has (方正小标宋简体 is installed with WPS and on most government machines, not with Windows).
 FONT_FALLBACKS = {
@@ -115,6 +119,13 @@ def _font_table_entries() -> list:
             child.set(qn("w:val"), value)
             font.append(child)
         fonts.append(font)
+    mono = OxmlElement("w:font")
+    mono.set(qn("w:name"), MONO_FONT)
+    for tag, value in (("w:altName", MONO_FALLBACK), ("w:charset", "00"), ("w:family", "modern"), ("w:pitch", "fixed")):
+        child = OxmlElement(tag)
+        child.set(qn("w:val"), value)
+        mono.append(child)
+    fonts.append(mono)
     return fonts
 
 
@@ -129,11 +140,12 @@ def _set_margins(section: Section, landscape: bool) -> None:
     section.header_distance, section.footer_distance = Mm(15), Mm(15) if not landscape else Mm(10)
 
 
-def start_landscape_section(document: Document) -> None:
-    """A new page, landscape, for the form's wide table (header and footer carry on)."""
+def start_section(document: Document, landscape: bool) -> None:
+    """A new page, landscape for the form's wide table or portrait again after it (header and
+    footer carry on)."""
     from docx.enum.section import WD_SECTION
 
-    _set_margins(document.add_section(WD_SECTION.NEW_PAGE), landscape=True)
+    _set_margins(document.add_section(WD_SECTION.NEW_PAGE), landscape=landscape)
 
 
 def set_running_header(document: Document, text: str) -> None:
@@ -222,12 +234,14 @@ def add_heading(document: Document, text: str, level: int = 1) -> None:
 
 @dataclass(frozen=True)
 class Span:
-    """A piece of a paragraph: ``bold`` for a value the reader must see, ``colour`` for a verdict."""
+    """A piece of a paragraph: ``bold`` for a value the reader must see, ``colour`` for a verdict,
+    ``font`` a Latin face of its own (:data:`MONO_FONT` for a check value)."""
 
     text: str
     bold: bool = False
     colour: RGBColor | None = None
     underline: bool = False
+    font: str = ""
 
 
 def add_paragraph(document: Document, *pieces: str | Span, indent: bool = True, size: float = SIZE_3) -> Paragraph:
@@ -306,6 +320,8 @@ def write_cell(cell: _Cell, spans: Sequence[Span], size: float = SIZE_5, centre:
                 run.font.color.rgb = span.colour
             if span.underline:
                 run.font.underline = True
+            if span.font:
+                run.font.name = span.font  # the Latin faces (ascii, hAnsi); Chinese keeps the style's
 
 
 @dataclass(frozen=True)
@@ -323,7 +339,8 @@ _W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
 
 
 def _run_xml(span: Span) -> str:
-    props = ("<w:b/>" if span.bold else "") + (f'<w:color w:val="{span.colour}"/>' if span.colour is not None else "")
+    props = f'<w:rFonts w:ascii="{escape(span.font)}" w:hAnsi="{escape(span.font)}"/>' if span.font else ""
+    props += ("<w:b/>" if span.bold else "") + (f'<w:color w:val="{span.colour}"/>' if span.colour is not None else "")
     props += '<w:u w:val="single"/>' if span.underline else ""
     text = "<w:br/>".join(f'<w:t xml:space="preserve">{escape(line)}</w:t>' for line in xml_safe(span.text).split("\n"))
     return f"<w:r>{f'<w:rPr>{props}</w:rPr>' if props else ''}{text}</w:r>"

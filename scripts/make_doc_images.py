@@ -82,6 +82,7 @@ def document_images(folder: Path) -> None:
 
     from minesafe.documents import build_document, write_document
     from minesafe.office import convert as convert_documents
+    from minesafe.provenance import read_provenance
     from minesafe.results import evaluate_unit
 
     demo = ROOT / "data" / "demo"
@@ -94,7 +95,7 @@ def document_images(folder: Path) -> None:
         ),
     }
     for name, unit in units.items():
-        write_document(build_document(unit), folder / f"{name}.docx")
+        write_document(build_document(unit, read_provenance(unit, None)), folder / f"{name}.docx")
     pdfs = convert_documents([folder / f"{name}.docx" for name in units], "pdf", folder)
     for name, pdf in zip(units, pdfs, strict=True):
         pages = {1: "page1"}

@@ -173,6 +173,10 @@ def test_batch_writes_notebook_html_and_result_per_unit(batch):
     assert submission["sha256"] == hashlib.sha256((DEMO / "counties" / "ding.yaml").read_bytes()).hexdigest()
     assert not Path(submission["path"]).is_absolute()  # relative to the folder the batch started in
     assert (Path.cwd() / submission["path"]).resolve() == (DEMO / "counties" / "ding.yaml").resolve()
+    # the document's last 附件 (数据来源与版本) is this record: every file's SHA-256, in its order
+    files = [*provenance["inputs"], *provenance["rubrics"], *provenance["profiles"], *filter(None, [provenance["params"]])]
+    sources = Document(str(folder / "report.docx")).tables[-1]
+    assert [row.cells[2].text.replace("\n", "") for row in sources.rows[1:]] == [f["sha256"] for f in files]
     page = (folder / "report.html").read_text(encoding="utf-8")
     assert "考核评估结论：合格" in page and not EXTERNAL_LOAD.findall(page)
     executed = nbformat.read(folder / "report.ipynb", as_version=4)

@@ -11,6 +11,7 @@ import io
 import os
 import re
 import zipfile
+from pathlib import Path
 
 import pytest
 import yaml
@@ -29,14 +30,17 @@ from minesafe.documents import (
     write_document,
 )
 from minesafe.files import read_rubric
+from minesafe.provenance import read_provenance
+from minesafe.report import load_report, render_provenance
 from minesafe.results import evaluate, evaluate_unit
-from minesafe.word import to_bytes
+from minesafe.word import MONO_FONT, to_bytes
 
 from .conftest import DATA, DEMO
 from .office import convert, find_soffice
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 THREE_STAGES = sorted((DATA / "three_stages").glob("*.yaml"))
+YI = DEMO / "counties" / "yi.yaml"
 
 
 def _read(document) -> Document:
@@ -58,14 +62,30 @@ def _table_rows(table) -> list[list[str]]:
     return rows
 
 
+def _provenance(*files) -> dict:
+    """The provenance record the commands write for a unit of these stage files (no params file)."""
+    return read_provenance(evaluate_unit(list(files)), None)
+
+
+def _document_of(*files):
+    """A unit's document as the commands make it, from its stage files, read back."""
+    unit = evaluate_unit(list(files))
+    return _read(build_document(unit, read_provenance(unit, None)))
+
+
 @pytest.fixture(scope="module")
 def yi():
-    return evaluate(DEMO / "counties" / "yi.yaml")
+    return evaluate(YI)
 
 
 @pytest.fixture(scope="module")
-def yi_document(yi):
-    return _read(build_county_document(yi))
+def yi_provenance():
+    return _provenance(YI)
+
+
+@pytest.fixture(scope="module")
+def yi_document(yi, yi_provenance):
+    return _read(build_county_document(yi, provenance=yi_provenance))
 
 
 def test_the_county_report_opens_with_its_title_and_verdict(yi, yi_document):
@@ -82,7 +102,7 @@ def test_the_county_report_opens_with_its_title_and_verdict(yi, yi_document):
 
 def test_the_county_report_has_its_sections_and_signature_block(yi_document):
     texts = _texts(yi_document)
-    report = texts[: texts.index("附件：非煤矿山重点地区安全生产攻坚克难工作评估表（填报）")]
+    report = texts[: texts.index("附件：1. 非煤矿山重点地区安全生产攻坚克难工作评估表（填报）")]
     headings = [t for t in report if re.match(r"^[一二三四五六七八九十]、", t)]
     assert headings == [
         "一、评估结论",
@@ -100,7 +120,7 @@ def test_the_county_report_has_its_sections_and_signature_block(yi_document):
         assert any(t.startswith(f"{label}：") for t in texts), label
     # GB/T 9704: the annex note under the body, before the signature (never alone on the last page)
     signature = next(i for i, t in enumerate(texts) if t.startswith(f"{SIGNATURE[0]}："))
-    assert texts.index("附件：非煤矿山重点地区安全生产攻坚克难工作评估表（填报）") < signature
+    assert texts.index("附件：1. 非煤矿山重点地区安全生产攻坚克难工作评估表（填报）") < signature
 
 
 def test_the_failed_and_not_applicable_rows_carry_their_notes(yi, yi_document):
@@ -111,9 +131,9 @@ def test_the_failed_and_not_applicable_rows_carry_their_notes(yi, yi_document):
     assert failed[3] == "未完成" and "说明：在用单次提升超过9人的单绳缠绕式提升机1台未按期淘汰" in failed[4]
 
 
-def test_narrative_given_is_printed_instead_of_the_blank(yi):
+def test_narrative_given_is_printed_instead_of_the_blank(yi, yi_provenance):
     narrative = {"work": "全年开展执法检查 120 次。", "problems": "", "measures": "年底前淘汰提升机。\n加强督导。"}
-    texts = _texts(_read(build_county_document(yi, narrative)))
+    texts = _texts(_read(build_county_document(yi, narrative, provenance=yi_provenance)))
     assert "全年开展执法检查 120 次。" in texts and "加强督导。" in texts
     assert texts.count(TO_FILL) == 1  # 存在的主要问题 still to fill
 
@@ -131,7 +151,7 @@ def test_every_page_has_the_running_header_and_a_page_number(yi_document):
         28,
         26,
     ]
-    assert yi_document.sections[-1].orientation == 1  # the form: landscape
+    assert [s.orientation for s in yi_document.sections] == [0, 1, 0]  # the report, the form landscape, the record
 
 
 def test_tables_repeat_their_header_and_keep_rows_whole(yi_document):
@@ -141,8 +161,8 @@ def test_tables_repeat_their_header_and_keep_rows_whole(yi_document):
         assert all(r.find(f"{W}trPr/{W}cantSplit") is not None for r in rows)
 
 
-def test_the_fonts_are_named_with_fallbacks_every_windows_has(yi):
-    data = to_bytes(build_county_document(yi))
+def test_the_fonts_are_named_with_fallbacks_every_windows_has(yi, yi_provenance):
+    data = to_bytes(build_county_document(yi, provenance=yi_provenance))
     with zipfile.ZipFile(io.BytesIO(data)) as docx:
         fonts = docx.read("word/fontTable.xml").decode()
         used = docx.read("word/document.xml").decode() + docx.read("word/styles.xml").decode()
@@ -206,8 +226,7 @@ def test_the_annex_targets_and_summary_line_are_filled(yi_document):
 
 
 def test_a_verified_stage_is_an_evaluation_report_saying_what_changed():
-    unit = evaluate_unit(THREE_STAGES[:2])
-    texts = _texts(_read(build_county_document(unit)))
+    texts = _texts(_document_of(*THREE_STAGES[:2]))
     assert texts[:3] == ["示例省示例煤矿县甲2023年度", "煤矿安全生产重点县(市、区)综合评估", "报告"]  # 综合评估报告
     assert texts[3] == "（2023年度　核查（实施评估，到现场抽查核实））"
     assert any("本结论以核查结论为准；核查结论不合格，与自评（合格）不同。" in t for t in texts[:10])
@@ -221,7 +240,7 @@ SOUTH = DEMO / "south" / "counties"
 @pytest.fixture(scope="module")
 def nanjia_document():
     """示例南甲县 at 核查, with its verification record and evidence (the demo's)."""
-    return _read(build_county_document(evaluate_unit([SOUTH / "nanjia.yaml", SOUTH / "nanjia-verified.yaml"])))
+    return _document_of(SOUTH / "nanjia.yaml", SOUTH / "nanjia-verified.yaml")
 
 
 def test_the_verification_sub_titles_say_what_they_count(nanjia_document):
@@ -241,7 +260,7 @@ def test_the_verification_sub_titles_say_what_they_count(nanjia_document):
 
 #: What a reader outside the project would not understand: form keys, profile keys, package paths.
 DEVELOPER_WORDS = re.compile(
-    r"noncoal-|coal-county|coal-enterprise|coal-province|wuhai|minesafe/|params/|profiles/|rubrics/|\.ya?ml|site-packages"
+    r"noncoal-|coal-county|coal-enterprise|coal-province|wuhai|minesafe/|params/|profiles/|rubrics/|\.ya?ml|site-packages|\.\./"
 )
 #: Every demo unit as the batch makes its document: each file alone, and the two units given at two stages.
 DEMO_UNITS = [
@@ -261,14 +280,24 @@ def _all_text(document) -> str:
 def test_no_demo_document_shows_a_form_key_or_a_package_path(stages):
     """What a county or province signs speaks its reader's words: the form by its title, a profile
     by its document (市级参数方案 乌能局发〔2023〕17号), never a key or a path."""
-    text = _all_text(_read(build_document(evaluate_unit(stages))))
-    assert "考核评估结论" in text
-    assert not DEVELOPER_WORDS.findall(text)
+    unit = evaluate_unit(stages)
+    provenance = read_provenance(unit, None)
+    text = _all_text(_read(build_document(unit, provenance)))
+    assert "考核评估结论" in text and "数据来源与版本" in text
+    assert not DEVELOPER_WORDS.findall(_without_own_files(text, provenance))
+
+
+def _without_own_files(text: str, provenance: dict) -> str:
+    """``text`` without the names of the unit's own files (its submissions, its key counties', its
+    evidence, its params file), which 数据来源与版本 names on purpose: ``yi.yaml`` is the reader's file."""
+    files = [*provenance["inputs"], *([provenance["params"]] if provenance["params"] else [])]
+    for name in sorted({Path(f["path"]).name for f in files}, key=len, reverse=True):
+        text = text.replace(name, "")
+    return text
 
 
 def test_a_profile_threshold_is_named_by_its_document_in_the_document():
-    unit = evaluate_unit([DEMO / "coal" / "county-jia.yaml", DEMO / "coal" / "county-jia-verified.yaml"])
-    text = _all_text(_read(build_document(unit)))
+    text = _all_text(_document_of(DEMO / "coal" / "county-jia.yaml", DEMO / "coal" / "county-jia-verified.yaml"))
     assert "监管人员中专业技术人员的比例下限 75%（市级参数方案 乌能局发〔2023〕17号）" in text
     assert (
         "参数方案（乌能局发〔2023〕17号《全市煤矿安全生产重点旗县（市、区）、重点企业督导工作方案》）适用于2023年的乌海市海南区"
@@ -278,7 +307,7 @@ def test_a_profile_threshold_is_named_by_its_document_in_the_document():
 
 def test_the_province_report_lists_every_key_county_and_the_rows_failing_most():
     province = evaluate(DEMO / "province.yaml")
-    document = _read(build_province_document(province))
+    document = _read(build_province_document(province, provenance=_provenance(DEMO / "province.yaml")))
     texts = _texts(document)
     assert texts[:3] == ["示例省2022年度", "非煤矿山重点省(区)综合评估", "报告"]
     assert (
@@ -295,22 +324,112 @@ def test_the_province_report_lists_every_key_county_and_the_rows_failing_most():
     forms = [t for t in document.tables if [c.text for c in t.rows[0].cells][:3] == ["序号", "重点任务", "类别"]]
     assert len(forms) == len(province.counties) == 6
     assert sum(t.startswith("被评估地区：示例省 ") for t in texts) == 6
-    listed = texts.index("附件：")
-    assert texts[listed + 1].startswith("1. 示例省 ") and listed < texts.index(f"{SIGNATURE[0]}：　　　　　　　　　　　　")
+    listed = next(i for i, t in enumerate(texts) if t.startswith("附件："))
+    assert texts[listed].startswith("附件：1. 示例省 ") and texts[listed + 6] == "　　　7. 数据来源与版本"
+    assert listed < texts.index(f"{SIGNATURE[0]}：　　　　　　　　　　　　")
 
 
-def test_documents_are_written_whole(tmp_path, yi):
+def test_documents_are_written_whole(tmp_path, yi, yi_provenance):
     path = tmp_path / "report.docx"
-    write_document(build_county_document(yi), path)
+    write_document(build_county_document(yi, provenance=yi_provenance), path)
     assert Document(str(path)).paragraphs[2].text == "自评估报告"
     assert [p.name for p in tmp_path.iterdir()] == ["report.docx"]  # no temporary file left
+
+
+# --- 数据来源与版本: the last 附件 ------------------------------------------------------------
+
+#: A county at 自评, a county at 核查 with its evidence, a county at three stages, the province.
+SOURCE_UNITS = {
+    "county": [YI],
+    "verified": [SOUTH / "nanjia.yaml", SOUTH / "nanjia-verified.yaml"],
+    "three-stages": THREE_STAGES,
+    "province": [DEMO / "province.yaml"],
+}
+
+
+def _sources_annex(document) -> tuple[list[str], list[list[str]]]:
+    """数据来源与版本 as printed: its paragraphs from its 附件N line on, and its file table's rows."""
+    texts = _texts(document)
+    start = texts.index("数据来源与版本", texts.index("二、重点工作任务完成情况")) - 1
+    table = document.tables[-1]
+    return texts[start:], _table_rows(table)
+
+
+def _record_digests(provenance: dict) -> list[str]:
+    """Every SHA-256 of a provenance record, in its order."""
+    files = [*provenance["inputs"], *provenance["rubrics"], *provenance["profiles"]]
+    return [f["sha256"] for f in files] + ([provenance["params"]["sha256"]] if provenance["params"] else [])
+
+
+@pytest.mark.parametrize("case", SOURCE_UNITS)
+def test_the_last_annex_records_every_file_of_the_provenance(case):
+    """Every file of the unit's record (its stage files, its key counties', its evidence, the forms)
+    with its SHA-256 in the document's last 附件, listed in the 附件 note, after every filled form."""
+    unit = evaluate_unit(SOURCE_UNITS[case])
+    provenance = read_provenance(unit, None)
+    document = _read(build_document(unit, provenance))
+    paragraphs, rows = _sources_annex(document)
+    forms = len(unit.deciding.counties) if case == "province" else 1
+    assert paragraphs[:2] == [f"附件{forms + 1}", "数据来源与版本"]
+    assert f"{'附件：' if forms == 0 else '　　　'}{forms + 1}. 数据来源与版本" in _texts(document)
+    assert rows[0] == ["文件", "说明", "SHA-256"]
+    assert [r[2].replace("\n", "") for r in rows[1:]] == _record_digests(provenance)
+    assert all(len(line) == 32 for r in rows[1:] for line in r[2].split("\n"))  # two lines of 32
+    assert len(rows) - 1 >= {"county": 2, "verified": 6, "three-stages": 4, "province": 8}[case]  # files and the form
+    assert paragraphs[-1].startswith("SHA-256 是文件内容的校验值")
+
+
+def test_the_annex_says_what_the_html_appendix_says():
+    """One wording: every line of the HTML report's 附录 is a line or a table row of the Word 附件
+    (the generation time aside: each is made at its own moment)."""
+    loaded = load_report(SOUTH / "nanjia.yaml", verification=SOUTH / "nanjia-verified.yaml")
+    paragraphs, rows = _sources_annex(_read(build_document(loaded.unit, loaded.provenance)))
+    word = {p for p in paragraphs if "：" in p} | {
+        f"{item}：{name}（SHA-256 {sha.replace(chr(10), '')}）" for name, item, sha in rows[1:]
+    }
+    html = [line for line in render_provenance(loaded).text.splitlines() if not line.startswith("生成时间：")]
+    assert [line for line in html if line in word] == html, "a line of the HTML appendix missing from the Word annex"
+    assert sum(line.startswith("生成时间：") for line in word) == 1
+    assert any(line.startswith("佐证材料（示例南甲县，核查）：佐证材料/") for line in html)
+
+
+def test_the_annex_names_no_key_or_path_even_for_files_outside_the_run_folder(tmp_path, monkeypatch):
+    """Files elsewhere than the folder a run started in are recorded as ``../…`` in result.json; the
+    document names them by their names, the forms by their titles, params settings in the form's words."""
+    params = tmp_path / "参数.yaml"
+    params.write_text("evaluation:\n  categories:\n    2-3c: reference\n    3-7a: veto\n", encoding="utf-8")
+    run = tmp_path / "run" / "here"
+    run.mkdir(parents=True)
+    monkeypatch.setenv("MINESAFE_RUN_FOLDER", str(run))
+    unit = evaluate_unit([SOUTH / "nanjia.yaml", SOUTH / "nanjia-verified.yaml"], params)
+    provenance = read_provenance(unit, params)
+    assert provenance["inputs"][0]["path"].startswith("../")  # the machine record keeps its paths
+    paragraphs, rows = _sources_annex(_read(build_document(unit, provenance)))
+    text = "\n".join(paragraphs) + "\n".join("\n".join(r) for r in rows)
+    assert "评估参数：第 2-3c 行类别：参考项；第 3-7a 行类别：否决项" in paragraphs
+    assert ["参数.yaml", "参数文件", f"{provenance['params']['sha256'][:32]}\n{provenance['params']['sha256'][32:]}"] in rows
+    assert rows[2][:2] == ["nanjia-verified.yaml", "提交文件（示例南甲县，核查）"]
+    assert rows[3][0].startswith("佐证材料/") and rows[-2][0].startswith(
+        "《非煤矿山重点地区安全生产攻坚克难工作评估表》minesafe 内置评估表"
+    )
+    assert not DEVELOPER_WORDS.findall(_without_own_files(text, provenance))
+    assert "/work" not in text and "{" not in text and "_" not in text
+
+
+def test_the_check_values_are_in_a_fixed_width_face_with_a_fallback(yi_document):
+    """SHA-256 in Consolas (Courier New where missing, named in the font table), the annex portrait."""
+    table = yi_document.tables[-1]
+    fonts = {run.font.name for row in table.rows[1:] for run in row.cells[2].paragraphs[0].runs}
+    assert fonts == {MONO_FONT}
+    assert yi_document.sections[-1].page_width < yi_document.sections[-1].page_height
+    assert yi_document.sections[-2].page_width > yi_document.sections[-2].page_height  # the form before it
 
 
 # --- PDF through LibreOffice ------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
-def pdfs(tmp_path_factory, yi):
+def pdfs(tmp_path_factory, yi, yi_provenance):
     """The county 自评 report, a county 核查 report and the province report as PDF."""
     if find_soffice() is None:
         message = "没有可用的 LibreOffice：请安装 libreoffice-writer-nogui 和 fonts-noto-cjk 软件包后再运行本测试"
@@ -319,9 +438,9 @@ def pdfs(tmp_path_factory, yi):
         pytest.skip(message)
     folder = tmp_path_factory.mktemp("documents")
     documents = {
-        "county": build_county_document(yi),
-        "verified": build_county_document(evaluate_unit(THREE_STAGES[:2])),
-        "province": build_province_document(evaluate(DEMO / "province.yaml")),
+        "county": build_county_document(yi, provenance=yi_provenance),
+        "verified": build_document(evaluate_unit(THREE_STAGES[:2]), _provenance(*THREE_STAGES[:2])),
+        "province": build_province_document(evaluate(DEMO / "province.yaml"), provenance=_provenance(DEMO / "province.yaml")),
     }
     for name, document in documents.items():
         write_document(document, folder / f"{name}.docx")
@@ -377,6 +496,18 @@ def test_the_province_pdf_names_every_key_county(pdfs):
     assert all(f"—{n}—" in page for n, page in enumerate(pages, 1))
 
 
+def test_the_pdfs_end_with_the_record_of_every_file_on_few_pages(pdfs):
+    """数据来源与版本 on the last page(s), each SHA-256 readable in the PDF's text: one page for a
+    county, at most two for the province with its six counties' files."""
+    for name, stages in (("county", [YI]), ("verified", THREE_STAGES[:2]), ("province", [DEMO / "province.yaml"])):
+        pages = [_flat(p) for p in _pages(pdfs[name])]
+        start = max(i for i, p in enumerate(pages) if "数据来源与版本" in p and "附件" in p)
+        assert len(pages) - start <= (2 if name == "province" else 1), name
+        text = "".join(pages[start:])
+        for digest in _record_digests(_provenance(*stages)):
+            assert digest in text, (name, digest)
+
+
 def test_the_pdfs_embed_their_fonts(pdfs):
     for path in pdfs.values():
         data = path.read_bytes()
@@ -398,7 +529,7 @@ def test_narrative_in_the_submission_reaches_the_document(tmp_path):
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     result = evaluate(path)
     assert result.header.narrative == {"work": "开展执法检查 120 次。\n关闭矿山 3 座。", "measures": "年底前淘汰提升机。"}
-    texts = _texts(_read(build_county_document(result)))
+    texts = _texts(_read(build_county_document(result, provenance=_provenance(path))))
     assert "开展执法检查 120 次。" in texts and "关闭矿山 3 座。" in texts and "年底前淘汰提升机。" in texts
     assert texts.count(TO_FILL) == 1
 
@@ -416,11 +547,11 @@ def test_a_control_character_in_the_narrative_is_refused_naming_its_key(tmp_path
     assert "narrative.measures" in str(error.value)
 
 
-def test_a_control_character_given_through_the_api_does_not_stop_the_document():
+def test_a_control_character_given_through_the_api_does_not_stop_the_document(yi_provenance):
     """XML cannot hold U+0007: a result built in Python with one still makes its document."""
-    result = evaluate(DEMO / "counties" / "yi.yaml")
+    result = evaluate(YI)
     header = dataclasses.replace(result.header, narrative={"measures": "年底前淘汰提升机。\x07"})
-    texts = _texts(_read(build_county_document(dataclasses.replace(result, header=header))))
+    texts = _texts(_read(build_county_document(dataclasses.replace(result, header=header), provenance=yi_provenance)))
     assert "年底前淘汰提升机。\ufffd" in texts
 
 

@@ -12,7 +12,7 @@ PACKAGE = Path(minesafe.__file__).parent
 #: The engine: rules, inputs as typed objects, verdicts.
 ENGINE = ("targets", "evaluation", "gap", "rubric", "params", "submission", "stages", "names")
 #: What shows results: HTML, tables, charts, reports, documents, the what-if panel and its app.
-PRESENTATION = ("rendering", "frames", "report", "charts", "documents", "word", "annex", "whatif", "app", "export")
+PRESENTATION = ("rendering", "frames", "report", "sources", "charts", "documents", "word", "annex", "whatif", "app", "export")
 
 
 def _imported(module: str) -> set[str]:

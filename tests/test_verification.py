@@ -221,7 +221,10 @@ def test_the_report_and_the_document_show_the_record_and_the_group_opinion(count
     comparison = report.render_stage_comparison(loaded).text
     assert "自评 完成，核查 未完成；核查意见：现场抽查2座矿山，各有1名特种作业人员未持证上岗" in comparison
     words = "\n".join(
-        cell.text for table in documents.build_document(loaded.unit).tables for row in table.rows for cell in row.cells
+        cell.text
+        for table in documents.build_document(loaded.unit, loaded.provenance).tables
+        for row in table.rows
+        for cell in row.cells
     )
     assert "示例南甲县二号金矿" in words and "王示例" in words and "佐证材料/示例南甲县-矿权设置台账.txt" in words
     assert "自评“完成”不成立，改为未完成" in words
