@@ -19,7 +19,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager, suppress
 from datetime import datetime
@@ -561,13 +561,18 @@ def _collect(
     """Run each task (a function and its argument) in the pool and hand its result to
     ``on_result`` (or its failure to ``on_error``) as it finishes. ``stopping`` raises
     :class:`BatchInterrupted` once the batch has been told to stop: before the tasks are handed out
-    and after every one finishes (a stopped batch's tasks fail as its workers are killed)."""
+    and after every one finishes (a stopped batch's tasks fail as its workers are killed). A pool
+    broken before a task is handed out (a worker killed outright: by a signal, or the out-of-memory
+    killer) fails that task at once, as it fails the tasks it held."""
     stopping()
-    try:
-        futures = {pool.submit(function, argument): i for i, (function, argument) in tasks.items()}
-    except BrokenProcessPool:  # its workers killed by a signal while the tasks were handed out
-        stopping()
-        raise
+    futures: dict[Future[Any], int] = {}
+    for i, (function, argument) in tasks.items():
+        try:
+            futures[pool.submit(function, argument)] = i
+        except BrokenProcessPool as exc:
+            stopping()  # the batch's own stop: it ends here
+            on_error(i, exc)
+            bar.update()
     for future in as_completed(futures):
         stopping()
         try:

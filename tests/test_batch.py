@@ -10,6 +10,7 @@ import importlib
 import json
 import os
 import shutil
+import signal
 import tempfile
 from pathlib import Path
 
@@ -1112,3 +1113,22 @@ def test_a_stopped_batch_hands_out_no_task_and_collects_no_further_result():
         with pytest.raises(BatchInterrupted):
             batch_module._collect(pool, {0: (called.append, 1)}, bar, print, print, stopping)
         assert called == []
+
+
+def die_on_jia(job):
+    """An execute step whose worker is killed outright while making 甲 (the kernel's out-of-memory
+    killer, say): the pool breaks, and every task handed to it afterwards fails at once."""
+    if "甲" in job.title:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return stub_execute(job)
+
+
+def test_a_worker_killed_outright_fails_the_units_left_and_the_summary_is_written(tmp_path):
+    """The pool broken by a killed worker fails 甲, the units queued behind it and the overview
+    handed out after them, each with why; the batch ends with its summary, never a traceback."""
+    _, out, runs, overview = _two_counties_with_overview(tmp_path)
+    outcomes = run_batch(runs, out, 1, progress=False, execute=die_on_jia, overview=overview)
+    assert [o.succeeded for o in outcomes] == [False, False, False]
+    assert all(o.error.startswith("工作进程异常退出") for o in outcomes), [o.error for o in outcomes]
+    summary = json.loads((out / "batch-summary.json").read_text(encoding="utf-8"))
+    assert summary["failed"] == 2  # the two units; the overview is no unit of the summary
