@@ -76,8 +76,8 @@ def _verified_demo(folder: Path) -> Path:
 
 
 def document_images(folder: Path) -> None:
-    """The first page of each Word document type, of the county's annex and the page of 示例南甲县's
-    核查 report its verification record starts on, as LibreOffice prints them."""
+    """The first page of each Word document type, of the county's annex, its last page (数据来源与版本)
+    and the page of 示例南甲县's 核查 report its verification record starts on, as LibreOffice prints them."""
     import pypdfium2
 
     from minesafe.documents import build_document, write_document
@@ -107,8 +107,9 @@ def document_images(folder: Path) -> None:
         if name == "document-county":  # the annex: the first landscape page
             document = pypdfium2.PdfDocument(pdf)
             annex = next(i for i in range(len(document)) if document[i].get_size()[0] > document[i].get_size()[1])
-            document.close()
             pages[annex + 1] = "annex"
+            pages[len(document)] = "sources"  # the last 附件: 数据来源与版本
+            document.close()
         for path in _render_pdf_pages(pdf.read_bytes(), name, pages, scale=1.0):
             print(f"wrote {path.relative_to(ROOT)}")
 
