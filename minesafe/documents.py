@@ -42,6 +42,7 @@ from minesafe.submission import NARRATIVE_KEYS
 from minesafe.word import (
     MONO_FONT,
     RED,
+    SIZE_3,
     SIZE_5,
     SIZE_SMALL_4,
     SIZE_SMALL_5,
@@ -343,13 +344,17 @@ def _add_narrative(document: Document, numbering: _Numbering, narrative: Mapping
 
 def _add_annex_note(document: Document, names: Sequence[str]) -> None:
     """The 附件 note as GB/T 9704 places it: under the body after a blank line, before the signature,
-    ``附件：1. …`` with each further name under the first, kept on the signature's page with the
-    body's last paragraph (so neither the note nor the signature stands on a page without body text)."""
+    ``附件：1. …`` with each further number under the first and a long name's next line under its
+    number (a hanging indent past ``附件：``), kept on the signature's page with the body's last
+    paragraph (so neither the note nor the signature stands on a page without body text)."""
     if document.paragraphs:
         document.paragraphs[-1].paragraph_format.keep_with_next = True
-    lines = [f"{'附件：' if n == 1 else '　' * 3}{n}. {name}" for n, name in enumerate(names, 1)]
-    for text in ["", *lines]:
-        add_paragraph(document, text).paragraph_format.keep_with_next = True
+    add_paragraph(document, "").paragraph_format.keep_with_next = True
+    for n, name in enumerate(names, 1):
+        paragraph = add_paragraph(document, f"{'附件：' if n == 1 else ''}{n}. {name}")
+        paragraph.paragraph_format.keep_with_next = True
+        paragraph.paragraph_format.left_indent = Pt(SIZE_3 * 5)  # two characters' indent and 附件：
+        paragraph.paragraph_format.first_line_indent = Pt(-SIZE_3 * 3 if n == 1 else 0)
 
 
 def _add_signature(document: Document) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 from docx import Document
+from docx.shared import Pt
 
 from minesafe.annex import build_annex
 from minesafe.documents import (
@@ -33,7 +34,7 @@ from minesafe.files import read_rubric
 from minesafe.provenance import read_provenance
 from minesafe.report import load_report, render_provenance
 from minesafe.results import evaluate, evaluate_unit
-from minesafe.word import MONO_FONT, to_bytes
+from minesafe.word import MONO_FONT, SIZE_3, to_bytes
 
 from .conftest import DATA, DEMO
 from .office import convert, find_soffice
@@ -325,7 +326,11 @@ def test_the_province_report_lists_every_key_county_and_the_rows_failing_most():
     assert len(forms) == len(province.counties) == 6
     assert sum(t.startswith("被评估地区：示例省 ") for t in texts) == 6
     listed = next(i for i, t in enumerate(texts) if t.startswith("附件："))
-    assert texts[listed].startswith("附件：1. 示例省 ") and texts[listed + 6] == "　　　7. 数据来源与版本"
+    assert texts[listed].startswith("附件：1. 示例省 ") and texts[listed + 6] == "7. 数据来源与版本"
+    # GB/T 9704: each further number under the first, past 附件：
+    notes = document.paragraphs[listed : listed + 7]
+    assert len({p.paragraph_format.left_indent for p in notes}) == 1
+    assert notes[0].paragraph_format.first_line_indent == -Pt(SIZE_3 * 3) and notes[1].paragraph_format.first_line_indent == 0
     assert listed < texts.index(f"{SIGNATURE[0]}：　　　　　　　　　　　　")
 
 
@@ -371,7 +376,7 @@ def test_the_last_annex_records_every_file_of_the_provenance(case):
     paragraphs, rows = _sources_annex(document)
     forms = len(unit.deciding.counties) if case == "province" else 1
     assert paragraphs[:2] == [f"附件{forms + 1}", "数据来源与版本"]
-    assert f"{'附件：' if forms == 0 else '　　　'}{forms + 1}. 数据来源与版本" in _texts(document)
+    assert f"{'附件：' if forms == 0 else ''}{forms + 1}. 数据来源与版本" in _texts(document)
     assert rows[0] == ["文件", "说明", "SHA-256"]
     assert [r[2].replace("\n", "") for r in rows[1:]] == _record_digests(provenance)
     assert all(len(line) == 32 for r in rows[1:] for line in r[2].split("\n"))  # two lines of 32
