@@ -421,15 +421,18 @@ SOURCES_NOTE = (
 def add_sources(document: Document, lines: Sequence[SourceLine], number: int) -> None:
     """附件``number`` 数据来源与版本 on a portrait page: the lines naming no file (the form, its basis,
     the params settings, the program, when it was made) as ``项目：内容``, then every file in a
-    table 文件 / 说明 / SHA-256, the value in a fixed-width face on two lines, then how to check it."""
+    table 文件 / 说明 / SHA-256, the value in a fixed-width face on two lines (a key county's
+    evidence counted, "—"), then how to check it."""
     start_section(document, landscape=False)
     add_paragraph(document, Span(f"附件{number}", bold=True), indent=False)
     add_title_line(document, SOURCES_TITLE)
     for line in lines:
-        if not line.sha256:
+        if not line.file:
             add_paragraph(document, Span(f"{line.item}：", bold=True), line.text, indent=False, size=SIZE_5)
     rows: list[list[Cell]] = [
-        [line.text, line.item, [Span(f"{line.sha256[:32]}\n{line.sha256[32:]}", font=MONO_FONT)]] for line in lines if line.sha256
+        [line.text, line.item, [Span(f"{line.sha256[:32]}\n{line.sha256[32:]}" if line.sha256 else "—", font=MONO_FONT)]]
+        for line in lines
+        if line.file
     ]
     add_table(document, ["文件", "说明", "SHA-256"], rows, _SOURCE_WIDTHS, size=SIZE_SMALL_5)
     add_paragraph(document, SOURCES_NOTE, indent=False, size=SIZE_5).paragraph_format.space_before = Pt(6)
@@ -595,7 +598,9 @@ def build_province_document(
     _add_signature(document)
     for n, c in enumerate(counties, 1):
         add_annex(document, build_annex(c), n)
-    add_sources(document, list_sources(unit, provenance, dt.datetime.now().astimezone()), len(counties) + 1)
+    # the counties' evidence counted, not listed: each county's own document lists its files
+    lines = list_sources(unit, provenance, dt.datetime.now().astimezone(), county_evidence=False)
+    add_sources(document, lines, len(counties) + 1)
     return document
 
 

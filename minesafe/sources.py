@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import posixpath
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,11 +26,13 @@ from minesafe.rubric import Category, Rubric
 @dataclass(frozen=True)
 class SourceLine:
     """One line of 数据来源与版本: what it is (``item``, e.g. 提交文件（示例乙县，自评）), its text (a
-    file's name, the form's title, a setting) and, for a file, its SHA-256."""
+    file's name, the form's title, a setting) and, for a file, its SHA-256; ``file`` for a line
+    naming files (one with its SHA-256, or a key county's evidence files counted)."""
 
     item: str
     text: str
     sha256: str = ""
+    file: bool = False
 
     @property
     def shown(self) -> str:
@@ -37,15 +40,18 @@ class SourceLine:
         return f"{self.text}（SHA-256 {self.sha256}）" if self.sha256 else self.text
 
 
-def list_sources(unit: UnitResult, provenance: Mapping[str, Any], generated: dt.datetime) -> list[SourceLine]:
+def list_sources(
+    unit: UnitResult, provenance: Mapping[str, Any], generated: dt.datetime, county_evidence: bool = True
+) -> list[SourceLine]:
     """Every line of a unit's 数据来源与版本, in order: the form (title and version), its basis, the
     params settings in the form's words, each file with its SHA-256 (:func:`describe_files`), the
-    program's version and when the report was made (``generated``)."""
+    program's version and when the report was made (``generated``). Without ``county_evidence``, a
+    province's key counties' evidence files are counted, not listed (:func:`describe_inputs`)."""
     rubric = unit.deciding.rubric
     lines = [SourceLine("评估表", f"{rubric.title}（版本 {rubric.version}）"), SourceLine("依据", rubric.source)]
     if rubric.overrides:
         lines.append(SourceLine("评估参数", describe_overrides(rubric.overrides, rubric)))
-    lines += describe_files(provenance, list_rubrics_used(unit))
+    lines += describe_files(provenance, list_rubrics_used(unit), county_evidence)
     lines.append(SourceLine("生成时间", generated.strftime("%Y-%m-%d %H:%M:%S %z")))
     return lines
 
@@ -133,35 +139,64 @@ def _describe_setting(path: tuple[str, ...], value: Any, rubric: Rubric) -> str:
     return f"{'.'.join(path)} = {value}"
 
 
-def describe_files(provenance: Mapping[str, Any], rubrics: Sequence[Rubric] = ()) -> list[SourceLine]:
+def describe_files(
+    provenance: Mapping[str, Any], rubrics: Sequence[Rubric] = (), county_evidence: bool = True
+) -> list[SourceLine]:
     """The files of :func:`minesafe.provenance.read_provenance` as :class:`SourceLine` rows, in the
     words of a reader outside the project: each submitted file by its file name and each evidence
     file as its submission lists it (relative to the submission's folder); the form by its official
     title (from ``rubrics``, the forms used) and a file shipped with minesafe as ``minesafe 内置评估表``
     / ``minesafe 内置参数方案``, never a form key or a package path; the SHA-256 of every file (the
     audit value), as the JSON record holds them; then the program's version."""
-    lines = []
-    folder = "."
-    for i in provenance["inputs"]:
-        if i["role"] == "佐证材料":  # after its submission (read_provenance lists them so)
-            shown = posixpath.relpath(i["path"], folder)
-        else:
-            folder, shown = posixpath.split(i["path"])
-            folder = folder or "."
-        lines.append(SourceLine(f"{i['role']}（{i['unit']}，{i['stage']}）", shown, i["sha256"]))
+    lines = describe_inputs(provenance["inputs"], county_evidence)
     forms = {r.source_sha256: r for r in rubrics}
     for r in provenance["rubrics"]:
         form = forms.get(r["sha256"])
         title = f"《{form.title}》" if form else "评估表"
         where = "minesafe 内置评估表" if _is_shipped_form(r) else f"评估表文件 {posixpath.basename(r['path'])}"
-        lines.append(SourceLine("评估表数据", f"{title}{where}，版本 {r['version']}", r["sha256"]))
+        lines.append(SourceLine("评估表数据", f"{title}{where}，版本 {r['version']}", r["sha256"], file=True))
     documents = {r.profile_sha256: r.profile_scope[0] for r in rubrics if r.profile_sha256}
     for p in provenance["profiles"]:
-        lines.append(SourceLine("参数方案", f"{documents.get(p['sha256']) or '参数方案'}，minesafe 内置参数方案", p["sha256"]))
+        lines.append(
+            SourceLine("参数方案", f"{documents.get(p['sha256']) or '参数方案'}，minesafe 内置参数方案", p["sha256"], file=True)
+        )
     if provenance["params"]:
         params = provenance["params"]
-        lines.append(SourceLine("参数文件", posixpath.basename(params["path"]), params["sha256"]))
+        lines.append(SourceLine("参数文件", posixpath.basename(params["path"]), params["sha256"], file=True))
     lines.append(SourceLine("程序版本", describe_program(provenance["minesafe_version"], provenance["code_revision"])))
+    return lines
+
+
+#: A key county's evidence files in a province's record when they are counted, not listed.
+COUNTED_EVIDENCE = "佐证材料 {count} 份（文件名及 SHA-256 见该县评估报告的“数据来源与版本”）"
+
+
+def describe_inputs(inputs: Sequence[Mapping[str, str]], county_evidence: bool = True) -> list[SourceLine]:
+    """The input files of a provenance record, each with its SHA-256: a submission by its file name,
+    an evidence file as its submission lists it (relative to the submission's folder: the record
+    lists evidence right after its submission). Without ``county_evidence`` a key county's evidence
+    files are one line per county and stage, :data:`COUNTED_EVIDENCE` (each county's own document
+    lists them), so a province's record grows with its counties, not with their evidence."""
+    lines: list[SourceLine] = []
+    counts: Counter[str] = Counter()  # counted evidence: a line's item -> its files
+    places: dict[str, int] = {}  # counted evidence: a line's item -> its place in lines
+    folder, county = ".", False
+    for i in inputs:
+        item = f"{i['role']}（{i['unit']}，{i['stage']}）"
+        if i["role"] != "佐证材料":
+            folder, shown = posixpath.split(i["path"])
+            folder, county = folder or ".", i["role"] == "重点县文件"
+        elif county and not county_evidence:
+            counts[item] += 1
+            if item not in places:
+                places[item] = len(lines)
+                lines.append(SourceLine(item, "", file=True))
+            continue
+        else:
+            shown = posixpath.relpath(i["path"], folder)
+        lines.append(SourceLine(item, shown, i["sha256"], file=True))
+    for item, at in places.items():
+        lines[at] = SourceLine(item, COUNTED_EVIDENCE.format(count=counts[item]), file=True)
     return lines
 
 

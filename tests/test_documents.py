@@ -384,6 +384,28 @@ def test_the_last_annex_records_every_file_of_the_provenance(case):
     assert paragraphs[-1].startswith("SHA-256 是文件内容的校验值")
 
 
+def test_a_province_counts_its_counties_evidence_which_their_own_documents_list():
+    """The province's record stays one row per file it and its counties submitted: a key county's
+    evidence files are counted (each county's own document lists them with their SHA-256)."""
+    unit = evaluate_unit([DEMO / "south" / "province.yaml"])
+    provenance = read_provenance(unit, None)
+    _, rows = _sources_annex(_read(build_document(unit, provenance)))
+    evidence = [i for i in provenance["inputs"] if i["role"] == "佐证材料"]
+    assert len(evidence) == 3  # 示例南甲县's, at 核查
+    counted = ["佐证材料 3 份（文件名及 SHA-256 见该县评估报告的“数据来源与版本”）", "佐证材料（示例南甲县，核查）", "—"]
+    assert rows[1:5] == [
+        ["province.yaml", "提交文件（示例南省，自评）", rows[1][2]],
+        ["nanjia.yaml", "重点县文件（示例南甲县，自评）", rows[2][2]],
+        ["nanjia-verified.yaml", "重点县文件（示例南甲县，核查）", rows[3][2]],
+        counted,
+    ]
+    listed = [r[2].replace("\n", "") for r in rows[1:] if r[2] != "—"]
+    assert listed == [d for d in _record_digests(provenance) if d not in {e["sha256"] for e in evidence}]
+    county = evaluate_unit([SOUTH / "nanjia.yaml", SOUTH / "nanjia-verified.yaml"])
+    _, county_rows = _sources_annex(_read(build_document(county, read_provenance(county, None))))
+    assert {e["sha256"] for e in evidence} <= {r[2].replace("\n", "") for r in county_rows[1:]}
+
+
 def test_the_annex_says_what_the_html_appendix_says():
     """One wording: every line of the HTML report's 附录 is a line or a table row of the Word 附件
     (the generation time aside: each is made at its own moment)."""
