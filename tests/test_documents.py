@@ -172,6 +172,9 @@ def test_the_fonts_are_named_with_fallbacks_every_windows_has(yi, yi_provenance)
     for face, fallback in (("方正小标宋简体", "宋体"), ("仿宋", "FangSong"), ("黑体", "SimHei"), ("宋体", "SimSun")):
         assert re.search(rf'w:name="{face}".*?<w:altName w:val="{fallback}"/>', fonts), face
         assert f'w:eastAsia="{face}"' in used, face  # each face is used (by a style or a run)
+    # the check values' fixed-width face (数据来源与版本), Courier New where Consolas is missing
+    assert re.search(r'w:name="Consolas"><w:altName w:val="Courier New"/>.*?<w:pitch w:val="fixed"/>', fonts)
+    assert 'w:ascii="Consolas"' in used and 'w:eastAsia="Consolas"' not in used
 
 
 def _annex_rows(document):
