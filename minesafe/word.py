@@ -29,6 +29,8 @@ from docx.oxml.ns import qn
 from docx.shared import Mm, Pt, RGBColor
 from lxml import etree
 
+from minesafe.names import escape_undecodable
+
 if TYPE_CHECKING:
     from docx.document import Document
     from docx.oxml.text.font import CT_RPr
@@ -188,8 +190,10 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 def xml_safe(text: str) -> str:
     """Text Word can hold: a control character a submission smuggled in (which XML cannot carry)
-    becomes U+FFFD, so one odd note never stops a document."""
-    return _NOT_XML.sub("\ufffd", text)
+    becomes U+FFFD, so one odd note never stops a document; the bytes of a file name that are not
+    UTF-8 (lone surrogates, GBK 甲.yaml) are shown as the console shows them (``\\xbc\\xd7.yaml``,
+    :func:`minesafe.names.escape_undecodable`)."""
+    return _NOT_XML.sub("\ufffd", escape_undecodable(text))
 
 
 def _style_run(run: Run, font: str = BODY_FONT, size: float = SIZE_3, bold: bool = False, colour: RGBColor | None = None) -> None:

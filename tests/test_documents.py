@@ -598,3 +598,15 @@ def test_a_bad_narrative_is_refused_naming_its_key(tmp_path, narrative, message)
     with pytest.raises(InputError, match=message) as error:
         evaluate(path)
     assert "narrative" in str(error.value)
+
+
+def test_a_submission_named_in_gbk_is_listed_escaped_in_the_sources(tmp_path, monkeypatch):
+    """A file name from a Chinese-Windows zip that is not UTF-8 (GBK 甲.yaml) is kept by Python as
+    lone surrogates, which no Word file can hold: 数据来源与版本 shows its bytes as the console
+    does (``\\xbc\\xd7.yaml``), and the document is made."""
+    name = os.fsdecode(b"\xbc\xd7.yaml")
+    (tmp_path / name).write_bytes((DEMO / "counties" / "jia.yaml").read_bytes())
+    monkeypatch.chdir(tmp_path)
+    unit = evaluate_unit([Path(name)])
+    text = _all_text(_read(build_document(unit, read_provenance(unit, None))))
+    assert "\\xbc\\xd7.yaml" in text
