@@ -78,10 +78,10 @@ def normalize_name(text: str) -> str:
     ``示例甲县``) and elsewhere collapsed to one space (``ABC Mining``). Empty when the name held
     nothing visible."""
     previous = None
-    while text != previous:  # removing a character can let NFKC compose its neighbours
+    while text != previous:  # removing a character or a space can let NFKC compose its neighbours
         previous = text
-        text = unicodedata.normalize("NFKC", _drop_invisible(text))
-    return _join_words(text.translate(_BRACKETS).split())
+        text = _join_words(unicodedata.normalize("NFKC", _drop_invisible(text)).translate(_BRACKETS).split())
+    return text
 
 
 def _is_wide(character: str) -> bool:

@@ -73,6 +73,20 @@ def test_a_name_has_one_form_whatever_was_typed():
         assert normalize_name(normalize_name(name)) == normalize_name(name) == name
 
 
+@pytest.mark.parametrize(
+    "written",
+    ["示例\u3000\u0301甲县", "\uff76\u2002\uff9e", "〕A\uff9e\u00a8", "A\uff9e\u00a8甲", "\u3231 \uff9e"],
+    ids=["acute-after-ideographic-space", "half-width-kana", "voiced-mark-and-diaeresis", "before-ideograph", "bracketed"],
+)
+def test_a_name_normalised_twice_is_the_same(written):
+    """A name is stored normalised and read again through the same function (a result.json, the
+    overview): it must come back unchanged. A combining mark (the half-width voiced mark ﾞ is
+    one once NFKC has read it) after a space beside a Chinese character joins its neighbour once the
+    space is removed, and composes with it at once (カ ﾞ is ガ)."""
+    once = normalize_name(written)
+    assert normalize_name(once) == once
+
+
 @pytest.mark.parametrize("space", [" ", "\u3000", "\u00a0", "\t", "\u2002", " \u3000\t", "\u200b "])
 def test_a_space_beside_a_chinese_character_is_no_part_of_a_name(space):
     """White space of any kind (full-width U+3000, no-break, tab, en space, several) means nothing
