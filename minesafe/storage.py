@@ -205,7 +205,9 @@ def refuse_busy_folder(folder: Path) -> None:
     """Refuse (:class:`OutputBusy`), before anything is written, an output folder that a running
     batch writes into, or that lies inside such a batch's output folder (its lock, :data:`OUT_LOCK`,
     held by another process). Nothing is made; a lock found free is released at once."""
-    whole = folder.absolute()  # every folder above it, not only those its relative path names
+    # every folder it really lies in: not only those a relative path names, not a folder that
+    # ``..`` leaves (reports/../reports2 is beside reports), and those a link leads into
+    whole = folder.resolve()
     for candidate in (whole, *whole.parents):
         try:
             fd = os.open(candidate / OUT_LOCK, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))

@@ -190,3 +190,19 @@ def test_a_lock_held_by_another_process_is_busy(tmp_path, monkeypatch):
         storage.refuse_busy_folder(out / "2023")
     with pytest.raises(OutputBusy), storage.lock_out_folder(out):
         pass
+
+
+def test_the_folders_above_an_out_are_those_it_really_lies_in(tmp_path, monkeypatch):
+    """``reports/../reports2`` lies beside a running batch's ``reports``, not inside it: never
+    refused for it; a link to a folder inside ``reports`` lies inside it: refused."""
+    out = tmp_path / "reports"
+    (out / "2022").mkdir(parents=True)
+    (tmp_path / "link").symlink_to(out / "2022")
+    monkeypatch.chdir(out)  # a user in the folder of the first batch, writing next to it
+    with storage.lock_out_folder(out):
+        storage.refuse_busy_folder(Path("../reports2"))
+        storage.refuse_busy_folder(tmp_path / "reports" / ".." / "reports2")
+        with pytest.raises(OutputBusy, match="之内"):
+            storage.refuse_busy_folder(tmp_path / "link" / "示例省")
+        with pytest.raises(OutputBusy, match="之内"):
+            storage.refuse_busy_folder(Path("2022"))
