@@ -176,9 +176,17 @@ OUT_LOCK = ".minesafe-batch.lock"
 def _take_lock(path: Path) -> int | None:
     """Open and lock ``path`` (made if missing): its descriptor, or ``None`` when another process
     holds it. A file removed by its holder while this process waited for it is not the lock any
-    more (the holder removes it while still holding it): the file now under the name is taken."""
+    more (the holder removes it while still holding it): the file now under the name is taken.
+    A free lock file this user cannot write (left by another user's batch killed outright) is
+    removed while held and made afresh; a folder that forbids removing it raises PermissionError."""
     while True:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o666 & ~read_umask())
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o666 & ~read_umask())
+        except PermissionError:  # another user's file: flock needs no write access to tell whether it is held
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            stale = True
+        else:
+            stale = False
         if _lock(fd, wait=False) is False:
             os.close(fd)
             return None
@@ -187,9 +195,14 @@ def _take_lock(path: Path) -> int | None:
         except FileNotFoundError:
             current = None
         held = os.fstat(fd)
-        if current is not None and (current.st_dev, current.st_ino) == (held.st_dev, held.st_ino):
+        same = current is not None and (current.st_dev, current.st_ino) == (held.st_dev, held.st_ino)
+        if same and not stale:
             return fd
-        os.close(fd)
+        try:
+            if same:  # held by this process now, so no batch uses it: make a file of this user's own
+                path.unlink()
+        finally:
+            os.close(fd)
 
 
 def _lock_holder(folder: Path) -> str:
@@ -228,7 +241,12 @@ def lock_out_folder(folder: Path) -> Iterator[None]:
     batch per output folder at a time: two would race on its history versions, cache and summary."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / OUT_LOCK
-    fd = _take_lock(path)
+    try:
+        fd = _take_lock(path)
+    except PermissionError as exc:  # another user's free lock file in a folder that forbids removing it (sticky)
+        raise OutputError(
+            str(folder), f"其中的锁文件 {OUT_LOCK} 是其他用户已中断的批量评估留下的，本用户无权删除，请该用户或管理员删除此文件"
+        ) from exc
     if fd is None:
         raise OutputBusy(str(folder), str(folder), _lock_holder(folder))
     try:

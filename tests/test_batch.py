@@ -31,7 +31,7 @@ from minesafe.runs import build_run, declared_parameters, find_run_files, load_r
 from minesafe.storage import OUT_LOCK, lock_out_folder, replace_folder
 from minesafe.summary import STATUS_OK
 
-from .conftest import DEMO, ROOT
+from .conftest import DEMO, ROOT, bound_by_permissions
 from .test_export import EXTERNAL_LOAD
 
 NOTEBOOKS = ROOT / "notebooks"
@@ -563,20 +563,6 @@ def test_missing_run_paths_are_refused_in_chinese(tmp_path, capsys):
     assert "路径不存在" in capsys.readouterr().err
 
 
-@contextlib.contextmanager
-def _bound_by_permissions():
-    """Permission bits bind the block as they bind an evaluator. Root ignores them (CI runs as
-    root): as root the block runs as ``nobody``, root kept as the saved user id to return to."""
-    if os.geteuid() != 0:
-        yield
-        return
-    os.setresuid(65534, 65534, 0)
-    try:
-        yield
-    finally:
-        os.setresuid(0, 0, 0)
-
-
 #: --out folders that cannot be written: the path given, and the reason the message gives.
 _UNWRITABLE_OUT = {
     "a file": ("报告.txt", "这是一个文件，不是文件夹"),
@@ -601,7 +587,7 @@ def test_an_out_that_cannot_be_written_is_exit_1_for_batch_and_report_alike(comm
         (base / "只读").mkdir(mode=0o555)
         given, reason = _UNWRITABLE_OUT[shape]
         before = sorted(base.rglob("*"))
-        with _bound_by_permissions():
+        with bound_by_permissions():
             status = main([command, str(DEMO / "counties" / "jia.yaml"), "--out", str(base / given)])
         assert status == 1
         assert (

@@ -3,6 +3,7 @@
 import errno
 import json
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -10,9 +11,11 @@ import pytest
 import yaml
 
 from minesafe import storage
-from minesafe.exceptions import OutputBusy
+from minesafe.exceptions import OutputBusy, OutputError
 from minesafe.parsing import read_document
 from minesafe.storage import atomic_write, replace_folder, write_json, write_yaml
+
+from .conftest import bound_by_permissions
 
 
 def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path):
@@ -190,6 +193,52 @@ def test_a_lock_held_by_another_process_is_busy(tmp_path, monkeypatch):
         storage.refuse_busy_folder(out / "2023")
     with pytest.raises(OutputBusy), storage.lock_out_folder(out):
         pass
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="another user's lock file can only be made by root")
+def test_a_free_lock_file_left_by_another_user_is_taken_over():
+    """A batch killed outright leaves its lock file, unlocked; another user's next batch into that
+    folder takes the lock over (the file is made afresh, this user's own), never refused as busy."""
+    import shutil
+    import tempfile
+
+    base = Path(tempfile.mkdtemp(prefix="minesafe-lock-"))  # not under pytest's folder, which only root may enter
+    try:
+        base.chmod(0o777)
+        out = base / "reports"
+        out.mkdir(mode=0o777)
+        out.chmod(0o777)
+        (out / storage.OUT_LOCK).write_text("4242\n", encoding="ascii")  # root's, 0644: nobody may not write it
+        (out / storage.OUT_LOCK).chmod(0o644)
+        with bound_by_permissions(), storage.lock_out_folder(out):
+            assert (out / storage.OUT_LOCK).stat().st_uid == os.geteuid()
+            assert (out / storage.OUT_LOCK).read_text(encoding="ascii") == f"{os.getpid()}\n"
+        assert not (out / storage.OUT_LOCK).exists()
+    finally:
+        shutil.rmtree(base)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="another user's lock file can only be made by root")
+def test_another_users_lock_file_that_cannot_be_removed_is_a_chinese_message():
+    """In a folder whose sticky bit keeps another user's file from being removed, the lock cannot
+    be taken over: an output error saying whose file it is and what to do, nothing written."""
+    import shutil
+    import tempfile
+
+    base = Path(tempfile.mkdtemp(prefix="minesafe-lock-"))
+    try:
+        base.chmod(0o777)
+        out = base / "reports"
+        out.mkdir()
+        out.chmod(0o1777)  # as /tmp: anyone may write, only a file's owner may remove it
+        (out / storage.OUT_LOCK).write_text("4242\n", encoding="ascii")
+        (out / storage.OUT_LOCK).chmod(0o644)
+        refused = pytest.raises(OutputError, match=re.escape(f"锁文件 {storage.OUT_LOCK} 是其他用户已中断的批量评估留下的"))
+        with bound_by_permissions(), refused, storage.lock_out_folder(out):
+            pass
+        assert (out / storage.OUT_LOCK).read_text(encoding="ascii") == "4242\n"
+    finally:
+        shutil.rmtree(base)
 
 
 def test_the_folders_above_an_out_are_those_it_really_lies_in(tmp_path, monkeypatch):
