@@ -16,7 +16,7 @@ import re
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
 
 from docx import Document as new_document
@@ -105,29 +105,31 @@ def _set_fonts(rpr: CT_RPr, east_asian: str) -> None:
         fonts.attrib.pop(qn(attribute), None)
 
 
-def _font_table_entries() -> list:
-    """Each Chinese face for the font table, with its fallback (``altName``) and the GB2312
-    character set, so a machine without the face substitutes a Chinese one, not a Latin one."""
-    fonts = []
-    for name, fallback in FONT_FALLBACKS.items():
-        font = OxmlElement("w:font")
-        font.set(qn("w:name"), name)
-        for tag, value in (
-            ("w:altName", fallback),
-            ("w:charset", "86"),
-            ("w:family", "modern" if name == HEADING_FONT else "roman"),
-        ):
-            child = OxmlElement(tag)
-            child.set(qn("w:val"), value)
-            font.append(child)
-        fonts.append(font)
-    mono = OxmlElement("w:font")
-    mono.set(qn("w:name"), MONO_FONT)
-    for tag, value in (("w:altName", MONO_FALLBACK), ("w:charset", "00"), ("w:family", "modern"), ("w:pitch", "fixed")):
+def _font_entry(name: str, properties: Sequence[tuple[str, str]]) -> Any:
+    """One ``w:font`` of the font table: the face's name and its properties (tag, value)."""
+    font = OxmlElement("w:font")
+    font.set(qn("w:name"), name)
+    for tag, value in properties:
         child = OxmlElement(tag)
         child.set(qn("w:val"), value)
-        mono.append(child)
-    fonts.append(mono)
+        font.append(child)
+    return font
+
+
+def _font_table_entries() -> list:
+    """Each Chinese face for the font table, with its fallback (``altName``) and the GB2312
+    character set, so a machine without the face substitutes a Chinese one, not a Latin one; and
+    the check values' fixed-width Latin face with its own fallback."""
+    fonts = [
+        _font_entry(
+            name,
+            (("w:altName", fallback), ("w:charset", "86"), ("w:family", "modern" if name == HEADING_FONT else "roman")),
+        )
+        for name, fallback in FONT_FALLBACKS.items()
+    ]
+    fonts.append(
+        _font_entry(MONO_FONT, (("w:altName", MONO_FALLBACK), ("w:charset", "00"), ("w:family", "modern"), ("w:pitch", "fixed")))
+    )
     return fonts
 
 
